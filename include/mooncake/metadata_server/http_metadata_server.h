@@ -1,0 +1,34 @@
+// The HTTP metadata server: an in-memory key-value map behind GET/PUT/DELETE
+// /metadata?key=<key> (200 with the stored body; 404 "metadata not found") and GET /health.
+// Used standalone (mooncake_http_metadata_server) and embedded in mooncake_master.
+//
+// Thread-safe. stop() ends serving and joins the server thread; the destructor calls it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "mooncake/common/status.h"
+
+namespace mooncake {
+
+class HttpMetadataServer {
+ public:
+  HttpMetadataServer();
+  ~HttpMetadataServer();
+  HttpMetadataServer(const HttpMetadataServer&) = delete;
+  HttpMetadataServer& operator=(const HttpMetadataServer&) = delete;
+
+  // Binds host:port (port 0 picks a free one) and serves on a background thread. Errors:
+  // ERR_SOCKET "bind address already in use: host:port".
+  Status start(const std::string& host, uint16_t port);
+  void stop();
+  uint16_t port() const;
+  size_t keyCount() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mooncake

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs (only those missing), then configures and
+# builds into build/ (or $MC_BUILD_DIR). Idempotent and quiet when nothing is missing.
+# Environment: MC_BUILD_DIR (default build), MC_BUILD_TYPE (RelWithDebInfo), MC_SANITIZE
+# (''|address|thread), MC_SKIP_INSTALL=1 to skip the package step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { echo "setup: $*" >&2; }
+fail() { echo "setup: FAILED: $*" >&2; exit 1; }
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
+  libcurl4-openssl-dev libcpp-httplib-dev libhiredis-dev
+  etcd-server etcd-client redis-server iperf3 procps
+)
+
+if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then
+  missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq >/dev/null || fail "apt-get update"
+    # Services must not start at install time; tests start their own on free ports.
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/mooncake-apt.log 2>&1 \
+      || { tail -20 /tmp/mooncake-apt.log >&2; fail "apt-get install ${missing[*]}"; }
+  fi
+fi
+
+BUILD_DIR="${MC_BUILD_DIR:-build}"
+BUILD_TYPE="${MC_BUILD_TYPE:-RelWithDebInfo}"
+export CCACHE_DIR="${CCACHE_DIR:-$HOME/.ccache}"
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  step "configuring $BUILD_DIR ($BUILD_TYPE${MC_SANITIZE:+, sanitize=$MC_SANITIZE})"
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+    -DMC_SANITIZE="${MC_SANITIZE:-}" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
+    >"$BUILD_DIR.configure.log" 2>&1 || { tail -30 "$BUILD_DIR.configure.log" >&2; fail "cmake configure"; }
+fi
+step "building $BUILD_DIR"
+ninja -C "$BUILD_DIR" >"$BUILD_DIR.build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$BUILD_DIR.build.log" | head -60 >&2; fail "build (full log: $BUILD_DIR.build.log)"; }
+step "build ready in $BUILD_DIR"

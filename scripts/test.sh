@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds (scripts/setup.sh) and runs every test: unit, then integration (real etcd, Redis and
+# engine processes on loopback ports the tests pick). Exits non-zero on any failure.
+# MC_SANITIZE=address runs the unit tests under ASan/UBSan in build-asan/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ -n "${MC_SANITIZE:-}" ]; then export MC_BUILD_DIR="${MC_BUILD_DIR:-build-$MC_SANITIZE}"; fi
+bash scripts/setup.sh
+BUILD_DIR="${MC_BUILD_DIR:-build}"
+LABELS="${MC_TEST_LABELS:-unit|integration}"
+[ -n "${MC_SANITIZE:-}" ] && LABELS="${MC_TEST_LABELS:-unit}"
+cd "$BUILD_DIR"
+ctest -L "$LABELS" --output-on-failure --timeout 600 -j2

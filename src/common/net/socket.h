@@ -1,0 +1,67 @@
+// Blocking TCP socket helpers: listen, connect with a deadline, full reads and writes, host:port
+// parsing and address classification. Errors are ERR_SOCKET / ERR_DNS Statuses whose message
+// names the address and the errno text, because "which address did it try" is the first thing
+// a user debugging a cluster needs.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "common/net/unique_fd.h"
+#include "mooncake/common/status.h"
+
+namespace mooncake::net {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+  std::string toString() const;  // "host:port", IPv6 hosts in brackets
+};
+
+// Parses "host", "host:port", "[v6addr]:port". A missing port yields default_port.
+Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port);
+
+// Listens on host:port (port 0 = any). Fails with "bind address already in use" and the
+// address when the port is taken.
+Result<UniqueFd> listenTcp(const std::string& host, uint16_t port, int backlog);
+
+// Listens on the first free port of [min_port, max_port], starting at a random offset.
+Result<UniqueFd> listenTcpInRange(const std::string& host, uint16_t min_port, uint16_t max_port,
+                                  int backlog);
+
+// Port a bound socket listens on.
+Result<uint16_t> boundPort(int fd);
+
+// Connects with a deadline. Errors name the address ("connect to 127.0.0.1:15001: connection
+// refused").
+Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds timeout);
+
+// Writes/reads exactly the given bytes, retrying on EINTR and partial transfers. A closed peer
+// is an ERR_SOCKET "connection closed by peer".
+Status sendAll(int fd, const void* data, size_t length);
+Status sendAllVec(int fd, struct iovec* iov, int iov_count);
+Status recvAll(int fd, void* data, size_t length);
+
+void setNoDelay(int fd);
+void setReceiveTimeout(int fd, std::chrono::milliseconds timeout);
+void setSendTimeout(int fd, std::chrono::milliseconds timeout);
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool isLoopbackHost(const std::string& host);
+
+// Checks that host resolves; ERR_DNS naming the host otherwise.
+Status checkResolvable(const std::string& host);
+
+// First non-loopback IPv4 address of an up interface, or "" when there is none.
+std::string firstNonLoopbackIPv4();
+
+// The host name of this machine.
+std::string localHostName();
+
+// "strerror(errno)" in lowercase, as in "connection refused".
+std::string errnoText(int error_number);
+
+}  // namespace mooncake::net

@@ -1,0 +1,69 @@
+// Tasks and batches: the bookkeeping behind allocateBatchID / submitTransfer / getTransferStatus.
+//
+// A Task counts its outstanding slices; a slice's completer updates the byte and failure counts
+// first and decrements `pending_slices` last, so a reader that sees zero pending also sees the
+// final counts. Nothing touches a task after its last decrement, which is what lets
+// freeBatchID release the batch as soon as every task reports finished.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "mooncake/transfer_engine/transfer_request.h"
+#include "transfer_engine/transport/transport.h"
+
+namespace mooncake::te {
+
+struct Task {
+  std::atomic<uint32_t> pending_slices{0};
+  std::atomic<uint32_t> failed_slices{0};
+  std::atomic<uint64_t> transferred_bytes{0};
+
+  bool finished() const { return pending_slices.load() == 0; }
+  TransferStatus status() const {
+    TransferStatus out;
+    if (!finished()) {
+      out.s = WAITING;
+    } else {
+      out.s = failed_slices.load() > 0 ? FAILED : COMPLETED;
+    }
+    out.transferred_bytes = transferred_bytes.load();
+    return out;
+  }
+};
+
+// Externally synchronized for submissions (submit_mutex); task status reads are lock-free.
+struct Batch {
+  explicit Batch(size_t capacity_in)
+      : capacity(capacity_in), tasks(std::make_unique<Task[]>(capacity_in)) {}
+
+  const size_t capacity;
+  std::unique_ptr<Task[]> tasks;       // fixed at allocation, so task pointers stay valid
+  std::atomic<size_t> task_count{0};   // tasks published to status readers
+  std::mutex submit_mutex;             // serializes submitTransfer calls on this batch
+  std::vector<std::unique_ptr<Slice[]>> slice_chunks;  // one per submit; GUARDED_BY(submit_mutex)
+};
+
+// Cuts `length` bytes into slices of `slice_size`, merging a short tail (at most a quarter
+// slice) into the previous slice so no request ends with a tiny slice. Calls fn(offset, len).
+template <typename Fn>
+void forEachSlice(uint64_t length, uint64_t slice_size, Fn&& fn) {
+  const uint64_t tail_limit = slice_size + slice_size / 4;
+  uint64_t offset = 0;
+  while (length - offset > tail_limit) {
+    fn(offset, slice_size);
+    offset += slice_size;
+  }
+  if (length > offset) fn(offset, length - offset);
+}
+
+inline uint64_t sliceCount(uint64_t length, uint64_t slice_size) {
+  uint64_t count = 0;
+  forEachSlice(length, slice_size, [&count](uint64_t, uint64_t) { ++count; });
+  return count;
+}
+
+}  // namespace mooncake::te

@@ -1,0 +1,229 @@
+// Lifecycle, local segment, metadata and handshake parts of TransferEngineImpl; the batch and
+// slice paths are in transfer_engine_batches.cc.
+#include "transfer_engine/engine/transfer_engine_impl.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/logging.h"
+#include "transfer_engine/handshake/handshake_client.h"
+#include "transfer_engine/transport/tcp/tcp_transport.h"
+
+namespace mooncake::te {
+
+TransferEngineImpl::TransferEngineImpl(const TransferEngineOptions& options)
+    : options_(options) {}
+
+TransferEngineImpl::~TransferEngineImpl() { (void)shutdown(); }
+
+Result<std::string> TransferEngineImpl::resolveAdvertisedHost(
+    const net::HostPort& name, const std::string& ip_or_host_name) {
+  std::string host = !options_.tcp_bind_address.empty() ? options_.tcp_bind_address
+                     : !ip_or_host_name.empty()         ? ip_or_host_name
+                                                        : name.host;
+  Status resolvable = net::checkResolvable(host);
+  if (!resolvable.ok()) {
+    return resolvable.withContext("connectable_name '" + host +
+                                  "' does not resolve; pass an IP address or a resolvable name "
+                                  "(local_server_name, ip_or_host_name or MC_TCP_BIND_ADDRESS)");
+  }
+  if (net::isLoopbackHost(host)) {
+    LOG(WARNING) << "transfer_engine: connectable_name '" << host
+                 << "' is a loopback address: only processes on this machine can reach this "
+                    "node (set MC_TCP_BIND_ADDRESS or a routable local_server_name for a "
+                    "cluster)";
+  }
+  return host;
+}
+
+Status TransferEngineImpl::init(const std::string& metadata_conn_string,
+                                const std::string& local_server_name,
+                                const std::string& ip_or_host_name) {
+  if (initialized_) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "engine already initialized");
+  }
+  std::string name_text = local_server_name.empty() ? net::localHostName() : local_server_name;
+  MC_ASSIGN_OR_RETURN(MetadataConnection connection,
+                      parseMetadataConnection(metadata_conn_string));
+  MC_ASSIGN_OR_RETURN(net::HostPort name, net::parseHostPort(name_text, 0));
+  MC_ASSIGN_OR_RETURN(advertised_host_, resolveAdvertisedHost(name, ip_or_host_name));
+  MC_ASSIGN_OR_RETURN(std::unique_ptr<MetadataStore> store,
+                      createMetadataStore(connection, options_));
+  metadata_ = std::make_unique<TransferMetadata>(std::move(store), options_);
+
+  // A loopback-only node listens on loopback only; anything else listens on every interface.
+  std::string bind_host = net::isLoopbackHost(advertised_host_) ? advertised_host_ : "0.0.0.0";
+  const int backlog = static_cast<int>(options_.handshake_listen_backlog);
+  auto listen_fd = name.port != 0
+                       ? net::listenTcp(bind_host, name.port, backlog)
+                       : net::listenTcpInRange(bind_host,
+                                               static_cast<uint16_t>(options_.min_rpc_port),
+                                               static_cast<uint16_t>(options_.max_rpc_port),
+                                               backlog);
+  if (!listen_fd.ok()) return listen_fd.status().withContext("rpc port");
+  MC_ASSIGN_OR_RETURN(rpc_port_, net::boundPort(listen_fd->get()));
+  segment_name_ = metadata_->peerToPeer() ? net::HostPort{advertised_host_, rpc_port_}.toString()
+                                          : name_text;
+
+  transport_ = std::make_unique<TcpTransport>(options_, bind_host, registry_, *this);
+  SegmentDescriptor descriptor;
+  MC_RETURN_IF_ERROR(transport_->start(descriptor));
+  tcp_data_port_ = descriptor.tcp_data_port;
+
+  handshake_ = std::make_unique<HandshakeServer>(
+      options_.handshake_max_length,
+      [this](FrameType type, const std::string& json) { return handleHandshake(type, json); });
+  handshake_->start(std::move(listen_fd).value());
+
+  MC_RETURN_IF_ERROR(metadata_->publishRpcMeta(segment_name_, RpcMeta{advertised_host_, rpc_port_}));
+  MC_RETURN_IF_ERROR(publishLocalSegment());
+  initialized_ = true;
+  LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
+            << ":" << rpc_port_ << ", tcp data port " << tcp_data_port_ << ", metadata "
+            << metadata_->describe();
+  return Status::OK();
+}
+
+Status TransferEngineImpl::shutdown() {
+  if (stopping_.exchange(true)) return Status::OK();
+  if (metadata_ && initialized_) metadata_->unpublish(segment_name_);
+  if (handshake_) handshake_->stop();
+  if (transport_) transport_->stop();
+  metadata_.reset();
+  return Status::OK();
+}
+
+SegmentDescriptor TransferEngineImpl::localDescriptor() const {
+  SegmentDescriptor descriptor;
+  descriptor.name = segment_name_;
+  descriptor.protocol = "tcp";
+  descriptor.tcp_data_port = tcp_data_port_;
+  descriptor.timestamp = descriptorTimestamp();
+  for (const RegisteredBuffer& buffer : registry_.list(/*remote_only=*/true)) {
+    descriptor.buffers.push_back({buffer.location, buffer.addr, buffer.length});
+  }
+  return descriptor;
+}
+
+Status TransferEngineImpl::publishLocalSegment() {
+  return metadata_->publishSegment(localDescriptor());
+}
+
+Result<std::string> TransferEngineImpl::handleHandshake(FrameType type, const std::string& json) {
+  switch (type) {
+    case FrameType::kMetadata:
+      return encodeSegmentDescriptor(localDescriptor());
+    case FrameType::kProbe:
+      return std::string(R"({"status":"success"})");
+    case FrameType::kNotify:
+      return std::string(R"({"name":"","notify_msg":"success"})");
+    case FrameType::kConnection:
+      break;
+  }
+  (void)json;
+  return Status::error(ErrorCode::ERR_REJECT_HANDSHAKE,
+                       "this node runs no transport that needs a connection handshake");
+}
+
+Status TransferEngineImpl::registerBuffers(const std::vector<RegisteredBuffer>& buffers,
+                                           bool update_metadata) {
+  MC_RETURN_IF_ERROR(registry_.addAll(buffers));
+  bool published = std::any_of(buffers.begin(), buffers.end(),
+                               [](const RegisteredBuffer& b) { return b.remote_accessible; });
+  if (!update_metadata || !published || !initialized_) return Status::OK();
+  Status status = publishLocalSegment();
+  if (!status.ok()) {
+    for (const RegisteredBuffer& buffer : buffers) (void)registry_.remove(buffer.addr);
+    return status.withContext("registered memory could not be published (rolled back)");
+  }
+  return Status::OK();
+}
+
+Status TransferEngineImpl::unregisterBuffers(const std::vector<void*>& addresses,
+                                             bool update_metadata) {
+  Status first_error;
+  for (void* addr : addresses) {
+    auto removed = registry_.remove(reinterpret_cast<uintptr_t>(addr));
+    if (!removed.ok() && first_error.ok()) first_error = removed.status();
+  }
+  if (update_metadata && initialized_) {
+    Status status = publishLocalSegment();
+    if (!status.ok() && first_error.ok()) first_error = status;
+  }
+  return first_error;
+}
+
+Result<SegmentHandle> TransferEngineImpl::openSegment(const std::string& segment_name) {
+  size_t start = segment_name.find_first_not_of('/');
+  std::string name = start == std::string::npos ? "" : segment_name.substr(start);
+  if (name.empty()) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "openSegment: empty segment name");
+  }
+  if (name == segment_name_) return LOCAL_SEGMENT_ID;
+  if (!options_.disable_metacache) {
+    if (auto id = segments_.find(name)) return *id;
+  }
+  MC_ASSIGN_OR_RETURN(RemoteSegment segment,
+                      metadata_->fetchSegment(name, encodeSegmentDescriptor(localDescriptor())));
+  VLOG(1) << "transfer_engine: opened segment " << name << " with "
+          << segment.descriptor.buffers.size() << " buffers at " << segment.host;
+  return segments_.put(name, std::make_shared<const RemoteSegment>(std::move(segment)));
+}
+
+Status TransferEngineImpl::syncSegmentCache(const std::string& segment_name) {
+  std::vector<std::string> names =
+      segment_name.empty() ? segments_.names() : std::vector<std::string>{segment_name};
+  std::string own = encodeSegmentDescriptor(localDescriptor());
+  for (const std::string& name : names) {
+    MC_ASSIGN_OR_RETURN(RemoteSegment segment, metadata_->fetchSegment(name, own));
+    segments_.put(name, std::make_shared<const RemoteSegment>(std::move(segment)));
+  }
+  return Status::OK();
+}
+
+Result<std::vector<BufferEntry>> TransferEngineImpl::segmentBuffers(SegmentHandle handle) const {
+  std::vector<BufferEntry> out;
+  if (handle == LOCAL_SEGMENT_ID) {
+    for (const RegisteredBuffer& buffer : registry_.list(/*remote_only=*/true)) {
+      out.push_back({reinterpret_cast<void*>(buffer.addr), buffer.length});
+    }
+    return out;
+  }
+  SegmentCache::Entry entry = segments_.get(handle);
+  if (!entry) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                         "unknown segment id " + std::to_string(handle) + " (use openSegment)");
+  }
+  for (const BufferDescriptor& buffer : entry->descriptor.buffers) {
+    out.push_back({reinterpret_cast<void*>(buffer.addr), buffer.length});
+  }
+  return out;
+}
+
+Result<net::HostPort> TransferEngineImpl::rpcAddressOf(SegmentHandle handle) {
+  if (handle == LOCAL_SEGMENT_ID) return net::HostPort{advertised_host_, rpc_port_};
+  SegmentCache::Entry entry = segments_.get(handle);
+  if (!entry) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                         "unknown segment id " + std::to_string(handle) + " (use openSegment)");
+  }
+  return net::HostPort{entry->host, entry->rpc_port};
+}
+
+Result<net::HostPort> TransferEngineImpl::rpcAddressOf(const std::string& segment_name) {
+  return metadata_->rpcAddressOf(segment_name);
+}
+
+Status TransferEngineImpl::probePeer(const net::HostPort& rpc_address) {
+  MC_ASSIGN_OR_RETURN(std::string reply,
+                      handshakeCall(rpc_address, FrameType::kProbe, "{}",
+                                    std::chrono::seconds(options_.handshake_connect_timeout_sec),
+                                    options_.handshake_max_length));
+  auto parsed = nlohmann::json::parse(reply, nullptr, false);
+  if (!parsed.is_object() || parsed.value("status", "") != "success") {
+    return Status::error(ErrorCode::ERR_MALFORMED_JSON,
+                         "probe of " + rpc_address.toString() + " got an unexpected reply");
+  }
+  return Status::OK();
+}
+
+}  // namespace mooncake::te

@@ -1,0 +1,29 @@
+// MetadataStore over an HTTP metadata server: GET/PUT/DELETE <url>?key=<urlencoded key>, 200 with
+// the JSON body when present, 404 when absent (upstream's protocol).
+#pragma once
+
+#include <mutex>
+
+#include "common/net/http_client.h"
+#include "transfer_engine/metadata/metadata_store.h"
+
+namespace mooncake::te {
+
+class HttpMetadataStore : public MetadataStore {
+ public:
+  explicit HttpMetadataStore(std::string url) : url_(std::move(url)) {}
+  Result<std::optional<std::string>> get(const std::string& key) override;
+  Status put(const std::string& key, const std::string& value) override;
+  Status remove(const std::string& key) override;
+  std::string describe() const override { return "http metadata server " + url_; }
+
+ private:
+  Result<net::HttpResponse> call(const std::string& method, const std::string& key,
+                                 const std::string& body);
+
+  const std::string url_;
+  std::mutex mutex_;
+  net::HttpClient client_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace mooncake::te

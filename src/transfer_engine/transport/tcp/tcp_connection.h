@@ -1,0 +1,64 @@
+// One initiator-side TCP connection ("lane") to a peer's data port. A sender thread connects,
+// then writes queued slices (header, plus payload for WRITE) in batches with one sendmsg; a
+// receiver thread reads the in-order replies, landing READ payloads straight in the slice's
+// local memory. On any socket error or a stall longer than the status timeout the connection
+// dies: every slice it still holds completes with ERR_SOCKET (the engine retries them on a new
+// connection) and push() refuses further slices.
+//
+// Thread-safe. The destructor shuts the socket down and joins both threads.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/net/socket.h"
+#include "common/ring_queue.h"
+#include "transfer_engine/transport/transport.h"
+
+namespace mooncake::te {
+
+class TcpConnection {
+ public:
+  struct Settings {
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds stall_timeout{30000};
+  };
+
+  TcpConnection(net::HostPort peer, Settings settings, SliceCompletion& sink);
+  ~TcpConnection();
+  TcpConnection(const TcpConnection&) = delete;
+  TcpConnection& operator=(const TcpConnection&) = delete;
+
+  // Queues slices; false (nothing queued) once the connection is dead.
+  bool push(Slice* const* slices, size_t count);
+  bool dead() const { return dead_.load(); }
+  // True once both threads have exited (the object can be destroyed without waiting).
+  bool drained() const { return threads_exited_.load() == 2; }
+
+ private:
+  void sendLoop();
+  void receiveLoop();
+  // Marks the connection dead and fails every slice still queued or in flight.
+  // `report` logs the cause (off for a local shutdown, which is not news).
+  void fail(const Status& cause, bool report = true);
+  Status receiveReply(Slice* slice);
+
+  const net::HostPort peer_;
+  const Settings settings_;
+  SliceCompletion& sink_;
+  net::UniqueFd fd_;  // written by the sender before `connected_`, then read-only
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  RingQueue<Slice*> to_send_;    // GUARDED_BY(mutex_)
+  RingQueue<Slice*> in_flight_;  // sent, reply pending; GUARDED_BY(mutex_)
+  bool connected_ = false;       // GUARDED_BY(mutex_)
+  std::atomic<bool> dead_{false};
+  std::atomic<int> threads_exited_{0};
+  std::thread sender_;
+  std::thread receiver_;
+};
+
+}  // namespace mooncake::te

@@ -1,0 +1,87 @@
+#include "transfer_engine/transport/tcp/tcp_server.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "common/logging.h"
+#include "common/net/socket.h"
+#include "transfer_engine/transport/tcp/tcp_wire.h"
+
+namespace mooncake::te {
+
+void TcpServer::start(net::UniqueFd listen_fd) {
+  listen_fd_ = std::move(listen_fd);
+  accept_thread_ = std::thread([this] { acceptLoop(); });
+}
+
+void TcpServer::stop() {
+  if (stopping_.exchange(true)) return;
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::lock_guard lock(sessions_mutex_);
+  for (Session& session : sessions_) ::shutdown(session.fd.get(), SHUT_RDWR);
+  for (Session& session : sessions_) session.thread.join();
+  sessions_.clear();
+  listen_fd_.reset();
+}
+
+void TcpServer::reapFinished() {
+  std::lock_guard lock(sessions_mutex_);
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (it->finished.load()) {
+      it->thread.join();
+      it = sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void TcpServer::acceptLoop() {
+  while (!stopping_.load()) {
+    struct pollfd pfd{listen_fd_.get(), POLLIN, 0};
+    int rc = ::poll(&pfd, 1, 100);
+    reapFinished();
+    if (rc <= 0) continue;
+    int fd = ::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    net::setNoDelay(fd);
+    std::lock_guard lock(sessions_mutex_);
+    Session& session = sessions_.emplace_back();
+    session.fd.reset(fd);
+    session.thread = std::thread([this, &session] { serve(&session); });
+  }
+}
+
+void TcpServer::serve(Session* session) {
+  const int fd = session->fd.get();
+  while (true) {
+    tcp::RequestHeader header;
+    if (!net::recvAll(fd, &header, sizeof(header)).ok()) break;
+    uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
+    bool known_op = (header.opcode & tcp::kOpV2Flag) != 0 &&
+                    (op == tcp::kOpRead || op == tcp::kOpWrite);
+    if (!known_op || header.size == 0 ||
+        !registry_.contains(header.addr, header.size, /*remote_only=*/true)) {
+      LOG_EVERY_N(WARNING, 100) << "tcp: rejected request op=" << int(header.opcode) << " addr=0x"
+                                << std::hex << header.addr << std::dec << " size=" << header.size
+                                << ": not inside a remote-accessible registered buffer";
+      uint64_t word = tcp::kStatusRejected;
+      (void)net::sendAll(fd, &word, sizeof(word));
+      break;
+    }
+    auto* memory = reinterpret_cast<char*>(header.addr);
+    uint64_t word = tcp::kStatusOk;
+    if (op == tcp::kOpWrite) {
+      if (!net::recvAll(fd, memory, header.size).ok()) break;
+      if (!net::sendAll(fd, &word, sizeof(word)).ok()) break;
+    } else {
+      struct iovec iov[2] = {{&word, sizeof(word)}, {memory, header.size}};
+      if (!net::sendAllVec(fd, iov, 2).ok()) break;
+    }
+  }
+  ::shutdown(fd, SHUT_RDWR);
+  session->finished.store(true);
+}
+
+}  // namespace mooncake::te

@@ -1,0 +1,50 @@
+// Target side of the TCP transport: accepts initiator connections on the data port and serves
+// their requests in order, one thread per connection. Every (addr, size) is checked against the
+// remote-accessible buffers before a byte moves; a request outside them is answered with the
+// rejected status and the connection is closed (its payload is never read into memory).
+// WRITE payloads are received straight into the target buffer, READ payloads sent straight from
+// it: no staging copy.
+//
+// Thread-safe start/stop. stop() closes the listener, shuts every connection down and joins.
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <mutex>
+#include <thread>
+
+#include "common/net/unique_fd.h"
+#include "transfer_engine/engine/buffer_registry.h"
+
+namespace mooncake::te {
+
+class TcpServer {
+ public:
+  explicit TcpServer(const BufferRegistry& registry) : registry_(registry) {}
+  ~TcpServer() { stop(); }
+  TcpServer(const TcpServer&) = delete;
+  TcpServer& operator=(const TcpServer&) = delete;
+
+  void start(net::UniqueFd listen_fd);
+  void stop();
+
+ private:
+  struct Session {
+    net::UniqueFd fd;
+    std::thread thread;
+    std::atomic<bool> finished{false};
+  };
+
+  void acceptLoop();
+  void serve(Session* session);
+  void reapFinished();
+
+  const BufferRegistry& registry_;
+  net::UniqueFd listen_fd_;
+  std::atomic<bool> stopping_{false};
+  std::thread accept_thread_;
+  std::mutex sessions_mutex_;
+  std::list<Session> sessions_;  // GUARDED_BY(sessions_mutex_)
+};
+
+}  // namespace mooncake::te

@@ -1,0 +1,92 @@
+#include "transfer_engine/transport/tcp/tcp_transport.h"
+
+#include "common/logging.h"
+
+namespace mooncake::te {
+
+TcpTransport::TcpTransport(const TransferEngineOptions& options, std::string bind_host,
+                           const BufferRegistry& registry, SliceCompletion& sink)
+    : options_(options), bind_host_(std::move(bind_host)), sink_(sink), server_(registry) {}
+
+Status TcpTransport::start(SegmentDescriptor& local_descriptor) {
+  MC_ASSIGN_OR_RETURN(net::UniqueFd listen_fd,
+                      net::listenTcpInRange(bind_host_, static_cast<uint16_t>(options_.min_rpc_port),
+                                            static_cast<uint16_t>(options_.max_rpc_port),
+                                            static_cast<int>(options_.handshake_listen_backlog)));
+  MC_ASSIGN_OR_RETURN(uint16_t port, net::boundPort(listen_fd.get()));
+  server_.start(std::move(listen_fd));
+  local_descriptor.tcp_data_port = port;
+  local_descriptor.tcp_proto_version = 2;
+  LOG(INFO) << "tcp: data port listening on " << bind_host_ << ":" << port;
+  return Status::OK();
+}
+
+void TcpTransport::stop() {
+  server_.stop();
+  std::map<std::string, std::unique_ptr<PeerPool>> pools;
+  {
+    std::lock_guard lock(pools_mutex_);
+    stopped_ = true;
+    pools.swap(pools_);
+  }
+  // Destroying the lanes fails what they hold; the engine does not retry once stopping.
+  for (auto& [name, pool] : pools) {
+    std::lock_guard lock(pool->mutex);
+    pool->lanes.clear();
+    pool->retiring.clear();
+  }
+}
+
+TcpTransport::PeerPool* TcpTransport::poolFor(const net::HostPort& peer) {
+  std::lock_guard lock(pools_mutex_);
+  if (stopped_) return nullptr;
+  auto& pool = pools_[peer.toString()];
+  if (!pool) pool = std::make_unique<PeerPool>();
+  return pool.get();
+}
+
+TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) {
+  for (auto it = pool->retiring.begin(); it != pool->retiring.end();) {
+    it = (*it)->drained() ? pool->retiring.erase(it) : it + 1;
+  }
+  auto lane_count = static_cast<size_t>(options_.tcp_lanes_per_peer);
+  size_t index = pool->next_lane++ % lane_count;
+  if (pool->lanes.size() < lane_count) {
+    index = pool->lanes.size();
+    pool->lanes.push_back(nullptr);
+  }
+  auto& lane = pool->lanes[index];
+  if (!lane || lane->dead()) {
+    if (lane) pool->retiring.push_back(std::move(lane));
+    TcpConnection::Settings settings;
+    settings.connect_timeout = std::chrono::seconds(options_.handshake_connect_timeout_sec);
+    settings.stall_timeout = std::chrono::seconds(options_.tcp_status_timeout_sec);
+    lane = std::make_unique<TcpConnection>(peer, settings, sink_);
+  }
+  return lane.get();
+}
+
+void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, size_t count) {
+  net::HostPort peer{target.host, target.descriptor.tcp_data_port};
+  PeerPool* pool = poolFor(peer);
+  if (pool == nullptr || target.descriptor.tcp_data_port == 0) {
+    Status status = Status::error(
+        ErrorCode::ERR_SOCKET, pool == nullptr ? "tcp: transport stopped"
+                                               : "tcp: segment " + target.descriptor.name +
+                                                     " publishes no tcp_data_port");
+    for (size_t i = 0; i < count; ++i) sink_.onSliceDone(slices[i], status);
+    return;
+  }
+  // Spread slices in runs of a few so one request's slices use every lane without paying a
+  // queue hand-off per slice.
+  std::unique_lock lock(pool->mutex);
+  const size_t run = std::max<size_t>(1, count / static_cast<size_t>(options_.tcp_lanes_per_peer));
+  for (size_t begin = 0; begin < count;) {
+    size_t n = std::min(run, count - begin);
+    TcpConnection* lane = laneFor(pool, peer);
+    if (!lane->push(slices + begin, n)) continue;  // died just now; laneFor replaces it
+    begin += n;
+  }
+}
+
+}  // namespace mooncake::te

@@ -1,0 +1,53 @@
+// TCP transport: a data-port server for peers' requests, and per-peer pools of
+// MC_TCP_LANES_PER_PEER connections for ours. Slices of one submit are spread round-robin over
+// the lanes; a dead lane is replaced by a fresh connection on the next submit.
+//
+// Thread-safe. stop() stops the server, then closes every lane (failing what they still hold).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "mooncake/transfer_engine/transfer_engine_options.h"
+#include "transfer_engine/engine/buffer_registry.h"
+#include "transfer_engine/transport/tcp/tcp_connection.h"
+#include "transfer_engine/transport/tcp/tcp_server.h"
+#include "transfer_engine/transport/transport.h"
+
+namespace mooncake::te {
+
+class TcpTransport : public Transport {
+ public:
+  TcpTransport(const TransferEngineOptions& options, std::string bind_host,
+               const BufferRegistry& registry, SliceCompletion& sink);
+  ~TcpTransport() override { stop(); }
+
+  const char* name() const override { return "tcp"; }
+  Status start(SegmentDescriptor& local_descriptor) override;
+  void stop() override;
+  void submit(const RemoteSegment& target, Slice* const* slices, size_t count) override;
+
+ private:
+  struct PeerPool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<TcpConnection>> lanes;      // GUARDED_BY(mutex)
+    std::vector<std::unique_ptr<TcpConnection>> retiring;  // dead lanes; GUARDED_BY(mutex)
+    size_t next_lane = 0;                                   // GUARDED_BY(mutex)
+  };
+
+  PeerPool* poolFor(const net::HostPort& peer);
+  // Returns a live lane, replacing a dead one. Requires pool->mutex.
+  TcpConnection* laneFor(PeerPool* pool, const net::HostPort& peer);
+
+  const TransferEngineOptions options_;
+  const std::string bind_host_;
+  SliceCompletion& sink_;
+  TcpServer server_;
+  std::mutex pools_mutex_;  // ACQUIRED_BEFORE(PeerPool::mutex)
+  std::map<std::string, std::unique_ptr<PeerPool>> pools_;  // by "host:port"; GUARDED_BY(pools_mutex_)
+  bool stopped_ = false;                                    // GUARDED_BY(pools_mutex_)
+};
+
+}  // namespace mooncake::te

@@ -1,0 +1,56 @@
+// The interface every transport implements, and the Slice it moves. Slicing, retries, range
+// checks and descriptor caching live in the engine; a transport only moves slices to one peer
+// and reports each slice's outcome exactly once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "mooncake/common/status.h"
+#include "mooncake/transfer_engine/transfer_request.h"
+#include "transfer_engine/metadata/segment_descriptor.h"
+
+namespace mooncake::te {
+
+struct Task;
+
+// One contiguous piece of a request. Owned by its batch; a transport holds a pointer from
+// submit() until it reports the slice done, and never touches it afterwards.
+struct Slice {
+  TransferRequest::OpCode opcode = TransferRequest::READ;
+  char* local = nullptr;  // registered local memory
+  uint64_t remote = 0;    // address in the target segment
+  size_t length = 0;
+  SegmentID target_id = 0;
+  Task* task = nullptr;
+  int attempts = 0;  // failed attempts so far
+};
+
+// A peer as a transport sees it: its descriptor and the host its listeners run on.
+struct RemoteSegment {
+  SegmentDescriptor descriptor;
+  std::string host;       // connectable host of the peer
+  uint16_t rpc_port = 0;  // its handshake port
+};
+
+// Receives slice outcomes. Called from transport threads; must not block on the network.
+class SliceCompletion {
+ public:
+  virtual ~SliceCompletion() = default;
+  virtual void onSliceDone(Slice* slice, const Status& status) = 0;
+};
+
+// Thread-safe: submit() may be called from any thread, including from within onSliceDone.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual const char* name() const = 0;
+  // Starts listeners and records what peers need to reach us in the local descriptor.
+  virtual Status start(SegmentDescriptor& local_descriptor) = 0;
+  // Stops every thread; slices still queued complete with ERR_SOCKET. Idempotent.
+  virtual void stop() = 0;
+  // Queues slices that all target `target`. Never blocks on the network.
+  virtual void submit(const RemoteSegment& target, Slice* const* slices, size_t count) = 0;
+};
+
+}  // namespace mooncake::te

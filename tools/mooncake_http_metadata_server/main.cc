@@ -1,0 +1,45 @@
+// mooncake_http_metadata_server: the HTTP metadata service for Transfer Engine nodes
+// (metadata_server=http://<host>:<port>/metadata). Keeps keys in memory; serves until Ctrl-C.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "mooncake/metadata_server/http_metadata_server.h"
+
+DEFINE_string(host, "0.0.0.0", "address to listen on");
+DEFINE_int32(port, 8080, "port to listen on");
+
+namespace {
+std::atomic<bool> g_stop{false};
+void onSignal(int) { g_stop.store(true); }
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("HTTP metadata server: GET/PUT/DELETE /metadata?key=..., GET /health");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (FLAGS_port < 0 || FLAGS_port > 65535) {
+    std::fprintf(stderr, "mooncake_http_metadata_server: --port must be 0..65535\n");
+    return 2;
+  }
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  mooncake::HttpMetadataServer server;
+  mooncake::Status status = server.start(FLAGS_host, static_cast<uint16_t>(FLAGS_port));
+  if (!status.ok()) {
+    std::fprintf(stderr, "mooncake_http_metadata_server: %s\n", status.toString().c_str());
+    return 1;
+  }
+  std::printf("mooncake_http_metadata_server listening on http://%s:%u/metadata\n",
+              FLAGS_host.c_str(), server.port());
+  std::fflush(stdout);
+  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server.stop();
+  return 0;
+}
