@@ -13,6 +13,10 @@ struct TransferEngineOptions {
   // MC_SLICE_SIZE: bytes per slice a request is cut into. Larger slices cost fewer headers and
   // syscalls; smaller ones spread one request over more connections. Default 64 KiB.
   uint64_t slice_size = 65536;
+  // MC_TCP_SLICE_SIZE: bytes per slice over TCP. Every slice costs a header, a reply and a
+  // wake-up on each side, so TCP wants far larger slices than RDMA; one request still spreads
+  // over all lanes once it is several slices long. Default 1 MiB.
+  uint64_t tcp_slice_size = 1 << 20;
   // MC_RETRY_CNT: attempts a slice gets on fresh connections before its task fails. Default 9.
   int64_t retry_count = 9;
   // MC_HANDSHAKE_PORT: rpc port assumed for a peer name without one. Default 12001.

@@ -227,6 +227,38 @@ Status recvAll(int fd, void* data, size_t length) {
   return Status::OK();
 }
 
+Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count) {
+  size_t total = 0;
+  while (iov_count > 0) {
+    if (iov->iov_len == 0) {
+      ++iov;
+      --iov_count;
+      continue;
+    }
+    struct msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = static_cast<size_t>(iov_count);
+    ssize_t got = ::recvmsg(fd, &msg, MSG_WAITALL);
+    if (got == 0) return total;
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return socketError("recv", errno);
+    }
+    total += static_cast<size_t>(got);
+    auto remaining = static_cast<size_t>(got);
+    while (iov_count > 0 && remaining >= iov->iov_len) {
+      remaining -= iov->iov_len;
+      ++iov;
+      --iov_count;
+    }
+    if (iov_count > 0) {
+      iov->iov_base = static_cast<char*>(iov->iov_base) + remaining;
+      iov->iov_len -= remaining;
+    }
+  }
+  return total;
+}
+
 void setNoDelay(int fd) {
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

@@ -44,6 +44,9 @@ Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds t
 Status sendAll(int fd, const void* data, size_t length);
 Status sendAllVec(int fd, struct iovec* iov, int iov_count);
 Status recvAll(int fd, void* data, size_t length);
+// Fills the iovecs unless the peer closes first; returns the bytes received (short on EOF).
+// Errors: ERR_SOCKET for socket errors and receive timeouts. Modifies `iov`.
+Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count);
 
 void setNoDelay(int fd);
 void setReceiveTimeout(int fd, std::chrono::milliseconds timeout);

@@ -11,6 +11,8 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
   return {
       sizeEntry("MC_SLICE_SIZE", "bytes per slice, 4 KiB..1 GiB", &o->slice_size, 4096,
                 uint64_t{1} << 30),
+      sizeEntry("MC_TCP_SLICE_SIZE", "bytes per slice over TCP, 4 KiB..1 GiB", &o->tcp_slice_size,
+                4096, uint64_t{1} << 30),
       intEntry("MC_RETRY_CNT", "attempts per slice, 1..127", &o->retry_count, 1, 127),
       intEntry("MC_HANDSHAKE_PORT", "rpc port assumed for names without a port, 1..65535",
                &o->handshake_port, 1, kPortMax),

@@ -161,7 +161,7 @@ Status TransferEngineImpl::submitTransfer(BatchID batch_id,
   for (size_t i = 0; i < requests.size(); ++i) {
     MC_ASSIGN_OR_RETURN(SegmentCache::Entry entry, validate(requests[i], i));
     targets.push_back(std::move(entry));
-    total_slices += sliceCount(requests[i].length, options_.slice_size);
+    total_slices += sliceCount(requests[i].length, slice_size_);
   }
   auto slices = std::make_unique<Slice[]>(total_slices);
   std::vector<size_t> slice_request(total_slices);
@@ -171,8 +171,8 @@ Status TransferEngineImpl::submitTransfer(BatchID batch_id,
     Task& task = batch->tasks[first_task + i];
     task.failed_slices.store(0);
     task.transferred_bytes.store(0);
-    task.pending_slices.store(static_cast<uint32_t>(sliceCount(request.length, options_.slice_size)));
-    forEachSlice(request.length, options_.slice_size, [&](uint64_t offset, uint64_t length) {
+    task.pending_slices.store(static_cast<uint32_t>(sliceCount(request.length, slice_size_)));
+    forEachSlice(request.length, slice_size_, [&](uint64_t offset, uint64_t length) {
       Slice& slice = slices[next];
       slice.opcode = request.opcode;
       slice.local = static_cast<char*>(request.source) + offset;

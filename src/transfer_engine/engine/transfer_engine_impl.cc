@@ -68,6 +68,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   SegmentDescriptor descriptor;
   MC_RETURN_IF_ERROR(transport_->start(descriptor));
   tcp_data_port_ = descriptor.tcp_data_port;
+  slice_size_ = transport_->sliceSize();
 
   handshake_ = std::make_unique<HandshakeServer>(
       options_.handshake_max_length,

@@ -74,6 +74,7 @@ class TransferEngineImpl : public SliceCompletion {
   std::string advertised_host_;
   uint16_t rpc_port_ = 0;
   uint16_t tcp_data_port_ = 0;
+  uint64_t slice_size_ = 0;  // the transport's preferred slice size, fixed at init
   bool initialized_ = false;
   std::atomic<bool> stopping_{false};
 

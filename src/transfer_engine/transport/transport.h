@@ -45,6 +45,8 @@ class Transport {
  public:
   virtual ~Transport() = default;
   virtual const char* name() const = 0;
+  // Bytes per slice this transport moves best.
+  virtual uint64_t sliceSize() const = 0;
   // Starts listeners and records what peers need to reach us in the local descriptor.
   virtual Status start(SegmentDescriptor& local_descriptor) = 0;
   // Stops every thread; slices still queued complete with ERR_SOCKET. Idempotent.

@@ -115,7 +115,14 @@ void TcpConnection::sendLoop() {
 
 Status TcpConnection::receiveReply(Slice* slice) {
   uint64_t word = 0;
-  MC_RETURN_IF_ERROR(net::recvAll(fd_.get(), &word, sizeof(word)));
+  const bool read = slice->opcode == TransferRequest::READ;
+  // A READ's status and payload arrive back to back: take both with one recvmsg. A rejected
+  // READ has no payload (the target closes the connection), which shows as a short read.
+  struct iovec iov[2] = {{&word, sizeof(word)}, {slice->local, read ? slice->length : 0}};
+  MC_ASSIGN_OR_RETURN(size_t received, net::recvUntilFullOrClosed(fd_.get(), iov, read ? 2 : 1));
+  if (received < sizeof(word)) {
+    return Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer");
+  }
   if (word == tcp::kStatusRejected) {
     return Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
                          "peer " + peer_.toString() + " rejected range " +
@@ -127,8 +134,8 @@ Status TcpConnection::receiveReply(Slice* slice) {
     return Status::error(ErrorCode::ERR_SOCKET,
                          "peer " + peer_.toString() + " sent a malformed status word");
   }
-  if (slice->opcode == TransferRequest::READ) {
-    MC_RETURN_IF_ERROR(net::recvAll(fd_.get(), slice->local, slice->length));
+  if (read && received < sizeof(word) + slice->length) {
+    return Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer mid-payload");
   }
   return Status::OK();
 }

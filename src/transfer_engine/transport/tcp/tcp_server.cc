@@ -1,6 +1,7 @@
 #include "transfer_engine/transport/tcp/tcp_server.h"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -53,9 +54,44 @@ void TcpServer::acceptLoop() {
   }
 }
 
+namespace {
+
+// WRITE acknowledgements waiting to be sent. They are held back while the initiator has more
+// requests queued on the socket, so a pipelined stream of writes costs the initiator one
+// wake-up per burst instead of one per slice. Replies stay in request order because every
+// other reply is sent together with (after) the held-back acks.
+class AckBuffer {
+ public:
+  static constexpr size_t kMax = 64;
+  size_t count() const { return count_; }
+  void add() { words_[count_++] = tcp::kStatusOk; }
+  struct iovec iov() { return {words_, count_ * sizeof(uint64_t)}; }
+  void clear() { count_ = 0; }
+  // Sends what is held (if anything).
+  bool flush(int fd) {
+    if (count_ == 0) return true;
+    bool ok = net::sendAll(fd, words_, count_ * sizeof(uint64_t)).ok();
+    count_ = 0;
+    return ok;
+  }
+
+ private:
+  uint64_t words_[kMax];
+  size_t count_ = 0;
+};
+
+bool hasQueuedBytes(int fd) {
+  int queued = 0;
+  return ::ioctl(fd, FIONREAD, &queued) == 0 && queued > 0;
+}
+
+}  // namespace
+
 void TcpServer::serve(Session* session) {
   const int fd = session->fd.get();
+  AckBuffer acks;
   while (true) {
+    if (acks.count() > 0 && !hasQueuedBytes(fd) && !acks.flush(fd)) break;
     tcp::RequestHeader header;
     if (!net::recvAll(fd, &header, sizeof(header)).ok()) break;
     uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
@@ -67,17 +103,20 @@ void TcpServer::serve(Session* session) {
                                 << std::hex << header.addr << std::dec << " size=" << header.size
                                 << ": not inside a remote-accessible registered buffer";
       uint64_t word = tcp::kStatusRejected;
-      (void)net::sendAll(fd, &word, sizeof(word));
+      if (acks.flush(fd)) (void)net::sendAll(fd, &word, sizeof(word));
       break;
     }
     auto* memory = reinterpret_cast<char*>(header.addr);
-    uint64_t word = tcp::kStatusOk;
     if (op == tcp::kOpWrite) {
       if (!net::recvAll(fd, memory, header.size).ok()) break;
-      if (!net::sendAll(fd, &word, sizeof(word)).ok()) break;
+      acks.add();
+      if (acks.count() == AckBuffer::kMax && !acks.flush(fd)) break;
     } else {
-      struct iovec iov[2] = {{&word, sizeof(word)}, {memory, header.size}};
-      if (!net::sendAllVec(fd, iov, 2).ok()) break;
+      uint64_t word = tcp::kStatusOk;
+      struct iovec iov[3] = {acks.iov(), {&word, sizeof(word)}, {memory, header.size}};
+      int first = acks.count() > 0 ? 0 : 1;
+      if (!net::sendAllVec(fd, iov + first, 3 - first).ok()) break;
+      acks.clear();
     }
   }
   ::shutdown(fd, SHUT_RDWR);

@@ -25,6 +25,7 @@ class TcpTransport : public Transport {
   ~TcpTransport() override { stop(); }
 
   const char* name() const override { return "tcp"; }
+  uint64_t sliceSize() const override { return options_.tcp_slice_size; }
   Status start(SegmentDescriptor& local_descriptor) override;
   void stop() override;
   void submit(const RemoteSegment& target, Slice* const* slices, size_t count) override;
