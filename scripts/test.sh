@@ -9,5 +9,6 @@ bash scripts/setup.sh
 BUILD_DIR="${MC_BUILD_DIR:-build}"
 LABELS="${MC_TEST_LABELS:-unit|integration}"
 [ -n "${MC_SANITIZE:-}" ] && LABELS="${MC_TEST_LABELS:-unit}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-suppressions=$PWD/tests/tsan.supp halt_on_error=1}"
 cd "$BUILD_DIR"
 ctest -L "$LABELS" --output-on-failure --timeout 600 -j2

@@ -2,7 +2,10 @@
 // frames, and peers that send out-of-range requests straight to the data port.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <cstring>
+#include <thread>
 
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
@@ -92,6 +95,49 @@ TEST(EngineErrorsTest, TargetRejectsOutOfRangeRequestsOnTheWire) {
     EXPECT_EQ(word, te::tcp::kStatusRejected);
   }
   EXPECT_EQ(peer.checkGuard(), "GUARD OK");
+}
+
+}  // namespace
+}  // namespace mooncake
+
+namespace mooncake {
+namespace {
+
+// A peer that stops answering (paused) makes the lane stall past MC_TCP_STATUS_TIMEOUT_SEC; the
+// slices must be retried on fresh connections and complete once the peer answers again.
+TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
+  auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 8 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  TransferEngineOptions options;
+  options.tcp_status_timeout_sec = 1;
+  options.retry_count = 20;
+  TransferEngine engine(options);
+  ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  std::vector<char> local(8 << 20);
+  ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
+  auto target = engine.openSegment(peer.segment_name);
+  ASSERT_TRUE(target.ok());
+  peer.process->signal(SIGSTOP);
+  auto batch = engine.allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  TransferRequest read{TransferRequest::READ, local.data(), *target, peer.buffer_addr,
+                       local.size(), 0};
+  ASSERT_TRUE(engine.submitTransfer(*batch, {read}).ok());
+  // Let at least one stall timeout expire, so the first connection is abandoned.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  TransferStatus status;
+  ASSERT_TRUE(engine.getTransferStatus(*batch, 0, status).ok());
+  EXPECT_EQ(status.s, WAITING);
+  peer.process->signal(SIGCONT);
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return engine.getTransferStatus(*batch, 0, status).ok() && status.s != WAITING; },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(status.s, COMPLETED);
+  EXPECT_EQ(status.transferred_bytes, local.size());
+  for (size_t i = 0; i < local.size(); i += 4099) {
+    ASSERT_EQ(static_cast<unsigned char>(local[i]), testing::peerPatternByte(i)) << i;
+  }
+  EXPECT_TRUE(engine.freeBatchID(*batch).ok());
 }
 
 }  // namespace

@@ -167,7 +167,10 @@ TEST_P(EngineTransferTest, RejectsRangesOutsideRegisteredBuffersBeforeMovingByte
 TEST_P(EngineTransferTest, TooManyRequestsIsRefusedWhole) {
   auto batch = engine_.allocateBatchID(2);
   ASSERT_TRUE(batch.ok());
-  std::vector<TransferRequest> three(3, request(TransferRequest::READ, 0, 0, 16));
+  // Distinct local ranges: requests of one batch may run concurrently on different lanes.
+  std::vector<TransferRequest> three = {request(TransferRequest::READ, 0, 0, 16),
+                                        request(TransferRequest::READ, 16, 16, 16),
+                                        request(TransferRequest::READ, 32, 32, 16)};
   EXPECT_TRUE(engine_.submitTransfer(*batch, three).is(ErrorCode::ERR_TOO_MANY_REQUESTS));
   EXPECT_TRUE(engine_.submitTransfer(*batch, {three[0], three[1]}).ok());
   EXPECT_TRUE(engine_.submitTransfer(*batch, {three[2]}).is(ErrorCode::ERR_TOO_MANY_REQUESTS));

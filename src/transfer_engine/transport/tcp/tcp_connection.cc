@@ -12,6 +12,7 @@ namespace mooncake::te {
 namespace {
 
 constexpr size_t kMaxSlicesPerSend = 32;
+constexpr std::chrono::milliseconds kConnectRetryDelay{100};
 
 std::string rangeText(uint64_t addr, size_t length) {
   std::ostringstream out;
@@ -66,6 +67,12 @@ void TcpConnection::fail(const Status& cause, bool report) {
 void TcpConnection::sendLoop() {
   auto connected = net::connectTcp(peer_, settings_.connect_timeout);
   if (!connected.ok()) {
+    // Hold the slices briefly before handing them back for retry, so the retry budget spans
+    // about a second of a restarting peer instead of a few milliseconds of refused connects.
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait_for(lock, kConnectRetryDelay, [this] { return dead_.load(); });
+    }
     fail(connected.status());
     threads_exited_.fetch_add(1);
     return;

@@ -7,6 +7,7 @@
 
 #include "common/logging.h"
 #include "common/net/socket.h"
+#include "common/tsan_annotations.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
 
 namespace mooncake::te {
@@ -107,15 +108,20 @@ void TcpServer::serve(Session* session) {
       break;
     }
     auto* memory = reinterpret_cast<char*>(header.addr);
+    tsanAcquire(&registry_);  // peers order accesses to registered memory (see the header)
     if (op == tcp::kOpWrite) {
-      if (!net::recvAll(fd, memory, header.size).ok()) break;
+      bool received = net::recvAll(fd, memory, header.size).ok();
+      tsanRelease(&registry_);
+      if (!received) break;
       acks.add();
       if (acks.count() == AckBuffer::kMax && !acks.flush(fd)) break;
     } else {
       uint64_t word = tcp::kStatusOk;
       struct iovec iov[3] = {acks.iov(), {&word, sizeof(word)}, {memory, header.size}};
       int first = acks.count() > 0 ? 0 : 1;
-      if (!net::sendAllVec(fd, iov + first, 3 - first).ok()) break;
+      bool sent = net::sendAllVec(fd, iov + first, 3 - first).ok();
+      tsanRelease(&registry_);
+      if (!sent) break;
       acks.clear();
     }
   }
