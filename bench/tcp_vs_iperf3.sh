@@ -4,11 +4,14 @@
 #             streams (our engine uses MC_TCP_LANES_PER_PEER=2 connections per peer);
 #   ours:     transfer_engine_bench (P2PHANDSHAKE) for {1 MiB, 64 KiB} blocks x {read, write}
 #             x {1, 2} threads.
-# Prints a table of GB/s (1e9 bytes/s) and the ratio to iperf3's default single stream.
-# Usage: bench/tcp_vs_iperf3.sh [seconds per run, default 5]
+# Every configuration runs REPS times, interleaved round-robin so drifts in machine load hit all
+# of them alike; the table shows the median in GB/s (1e9 bytes/s) and its ratio to iperf3's
+# default single stream, then one JSON line with every sample.
+# Usage: bench/tcp_vs_iperf3.sh [seconds per run, default 5] [repetitions, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-5}"
+REPS="${2:-3}"
 BENCH="${MC_BUILD_DIR:-build}/tools/transfer_engine_bench"
 [ -x "$BENCH" ] || bash scripts/setup.sh
 command -v iperf3 >/dev/null || { echo "iperf3 missing: run scripts/setup.sh" >&2; exit 1; }
@@ -22,15 +25,6 @@ json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; 
 iperf_port=$((20000 + RANDOM % 10000))
 iperf3 -s -p "$iperf_port" >"$work/iperf_server.log" 2>&1 &
 pids+=($!)
-sleep 0.5
-iperf_run() {  # $1 = write size, $2 = parallel streams
-  iperf3 -c 127.0.0.1 -p "$iperf_port" -t "$SECONDS_PER_RUN" -l "$1" -P "${2:-1}" -J |
-    json_field "d['end']['sum_received']['bits_per_second']/8/1e9"
-}
-iperf_default=$(iperf_run 128K)
-iperf_1m=$(iperf_run 1M)
-iperf_2streams=$(iperf_run 1M 2)
-
 BUFFER=$((512 << 20))
 "$BENCH" --mode=target --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
   --buffer_size=$BUFFER >"$work/target.out" 2>"$work/target.log" &
@@ -38,23 +32,55 @@ pids+=($!)
 for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
 segment=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target.out")
 
-printf '%-34s %10s %14s\n' "run" "GB/s" "x iperf3"
-printf '%-34s %10.2f %14s\n' "iperf3 1 stream, 128 KiB writes" "$iperf_default" "1.00"
-printf '%-34s %10.2f %14.2f\n' "iperf3 1 stream, 1 MiB writes" "$iperf_1m" \
-  "$(python3 -c "print($iperf_1m/$iperf_default)")"
-printf '%-34s %10.2f %14.2f\n' "iperf3 2 streams, 1 MiB writes" "$iperf_2streams" \
-  "$(python3 -c "print($iperf_2streams/$iperf_default)")"
+# name|command pairs; each command prints GB/s.
+configs=(
+  "iperf3 1 stream, 128 KiB writes|iperf 128K 1"
+  "iperf3 1 stream, 1 MiB writes|iperf 1M 1"
+  "iperf3 2 streams, 1 MiB writes|iperf 1M 2"
+)
 for block in 1048576 65536; do
-  batch=$(( block >= 1048576 ? 32 : 128 ))
   for op in write read; do
     for threads in 1 2; do
-      line=$("$BENCH" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
-        --segment_id="$segment" --operation=$op --buffer_size=$BUFFER --threads=$threads \
-        --block_size=$block --batch_size=$batch --duration="$SECONDS_PER_RUN" 2>>"$work/init.log" |
-        grep '^{')
-      gbps=$(echo "$line" | json_field "d['bytes_per_sec']/1e9")
-      printf '%-34s %10.2f %14.2f\n' "te tcp $op $((block / 1024)) KiB x$threads thr" "$gbps" \
-        "$(python3 -c "print($gbps/$iperf_default)")"
+      configs+=("te tcp $op $((block / 1024)) KiB x$threads thr|te $op $block $threads")
     done
   done
 done
+
+run_config() {
+  if [ "$1" = iperf ]; then
+    iperf3 -c 127.0.0.1 -p "$iperf_port" -t "$SECONDS_PER_RUN" -l "$2" -P "$3" -J |
+      json_field "d['end']['sum_received']['bits_per_second']/8/1e9"
+  else
+    local batch=$(( $2 == 1048576 ? 32 : 128 ))
+    "$BENCH" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
+      --segment_id="$segment" --operation="$1" --buffer_size=$BUFFER --threads="$3" \
+      --block_size="$2" --batch_size=$batch --duration="$SECONDS_PER_RUN" 2>>"$work/init.log" |
+      grep '^{' | json_field "d['bytes_per_sec']/1e9"
+  fi
+}
+
+declare -A samples
+for rep in $(seq "$REPS"); do
+  for entry in "${configs[@]}"; do
+    name="${entry%%|*}"
+    read -r -a cmd <<<"${entry#*|}"
+    if [ "${cmd[0]}" = iperf ]; then value=$(run_config iperf "${cmd[1]}" "${cmd[2]}")
+    else value=$(run_config "${cmd[1]}" "${cmd[2]}" "${cmd[3]}"); fi
+    samples[$name]="${samples[$name]:-} $value"
+  done
+done
+
+median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+baseline=$(median "${samples["iperf3 1 stream, 128 KiB writes"]}")
+printf '%-34s %10s %12s   %s\n' "run (median of $REPS x ${SECONDS_PER_RUN}s)" "GB/s" "x iperf3" "samples"
+json="{\"bench\":\"tcp_vs_iperf3\",\"seconds\":$SECONDS_PER_RUN,\"reps\":$REPS,\"results\":{"
+first=1
+for entry in "${configs[@]}"; do
+  name="${entry%%|*}"
+  m=$(median "${samples[$name]}")
+  printf '%-34s %10.2f %12.2f  %s\n' "$name" "$m" "$(python3 -c "print($m/$baseline)")" "${samples[$name]}"
+  [ $first = 1 ] || json+=","
+  first=0
+  json+="\"$name\":[$(echo ${samples[$name]} | tr ' ' ',')]"
+done
+echo "$json}}"

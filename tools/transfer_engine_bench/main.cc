@@ -15,6 +15,7 @@
 
 #include <cstdio>
 
+#include "mooncake/transfer_engine/transfer_engine_options.h"
 #include "transfer_engine_bench/bench_runner.h"
 
 DEFINE_string(mode, "initiator", "initiator | target");
@@ -33,6 +34,7 @@ DEFINE_double(duration, 10, "seconds to run (initiator)");
 DEFINE_uint64(threads, 12, "initiator threads, each with its own batches");
 DEFINE_string(report_unit, "GB", "GB|GiB|Gb|MB|MiB|Mb|KB|KiB|Kb");
 DEFINE_int32(report_precision, 2, "digits after the decimal point");
+DEFINE_bool(dump_config, false, "print the effective MC_* configuration and exit");
 DEFINE_bool(verify, false, "check every byte that lands (reads: against the target's pattern; "
             "writes: read back at the end)");
 
@@ -41,6 +43,15 @@ int main(int argc, char** argv) {
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  if (FLAGS_dump_config) {
+    auto options = mooncake::TransferEngineOptions::fromEnvironment();
+    if (!options.ok()) {
+      std::fprintf(stderr, "transfer_engine_bench: %s\n", options.status().toString().c_str());
+      return 1;
+    }
+    std::printf("%s", options->dump().c_str());
+    return 0;
+  }
   mooncake::bench::BenchConfig config;
   config.mode = FLAGS_mode;
   config.metadata_server = FLAGS_metadata_server;
