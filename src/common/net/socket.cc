@@ -40,6 +40,19 @@ Result<struct addrinfo*> resolve(const HostPort& address, bool passive) {
   return result;
 }
 
+// Drops `bytes` from the front of an iovec array after a partial transfer.
+void advanceIov(struct iovec*& iov, int& iov_count, size_t bytes) {
+  while (iov_count > 0 && bytes >= iov->iov_len) {
+    bytes -= iov->iov_len;
+    ++iov;
+    --iov_count;
+  }
+  if (iov_count > 0) {
+    iov->iov_base = static_cast<char*>(iov->iov_base) + bytes;
+    iov->iov_len -= bytes;
+  }
+}
+
 struct AddrInfoDeleter {
   void operator()(struct addrinfo* info) const { ::freeaddrinfo(info); }
 };
@@ -199,15 +212,7 @@ Status sendAllVec(int fd, struct iovec* iov, int iov_count) {
       return socketError("send", errno);
     }
     auto remaining = static_cast<size_t>(sent);
-    while (iov_count > 0 && remaining >= iov->iov_len) {
-      remaining -= iov->iov_len;
-      ++iov;
-      --iov_count;
-    }
-    if (iov_count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + remaining;
-      iov->iov_len -= remaining;
-    }
+    advanceIov(iov, iov_count, remaining);
   }
   return Status::OK();
 }
@@ -246,15 +251,7 @@ Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count) {
     }
     total += static_cast<size_t>(got);
     auto remaining = static_cast<size_t>(got);
-    while (iov_count > 0 && remaining >= iov->iov_len) {
-      remaining -= iov->iov_len;
-      ++iov;
-      --iov_count;
-    }
-    if (iov_count > 0) {
-      iov->iov_base = static_cast<char*>(iov->iov_base) + remaining;
-      iov->iov_len -= remaining;
-    }
+    advanceIov(iov, iov_count, remaining);
   }
   return total;
 }
