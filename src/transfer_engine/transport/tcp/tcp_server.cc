@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <optional>
+
 #include "common/logging.h"
 #include "common/net/socket.h"
 #include "common/tsan_annotations.h"
@@ -55,8 +57,6 @@ void TcpServer::acceptLoop() {
   }
 }
 
-namespace {
-
 // WRITE acknowledgements waiting to be sent. They are held back while the initiator has more
 // requests queued on the socket, so a pipelined stream of writes costs the initiator one
 // wake-up per burst instead of one per slice. Replies stay in request order because every
@@ -81,49 +81,96 @@ class AckBuffer {
   size_t count_ = 0;
 };
 
-bool hasQueuedBytes(int fd) {
+namespace {
+
+size_t queuedBytes(int fd) {
   int queued = 0;
-  return ::ioctl(fd, FIONREAD, &queued) == 0 && queued > 0;
+  return ::ioctl(fd, FIONREAD, &queued) == 0 && queued > 0 ? static_cast<size_t>(queued) : 0;
 }
 
+bool isRead(const tcp::RequestHeader& header) {
+  return (header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag)) == tcp::kOpRead;
+}
+
+constexpr size_t kMaxReadsPerSend = 16;
+
 }  // namespace
+
+bool TcpServer::acceptable(const tcp::RequestHeader& header) const {
+  uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
+  bool known_op = (header.opcode & tcp::kOpV2Flag) != 0 &&
+                  (op == tcp::kOpRead || op == tcp::kOpWrite);
+  if (known_op && header.size > 0 &&
+      registry_.contains(header.addr, header.size, /*remote_only=*/true)) {
+    return true;
+  }
+  LOG_EVERY_N(WARNING, 100) << "tcp: rejected request op=" << int(header.opcode) << " addr=0x"
+                            << std::hex << header.addr << std::dec << " size=" << header.size
+                            << ": not inside a remote-accessible registered buffer";
+  return false;
+}
+
+// Answers `first` and every further READ already queued on the socket (up to
+// kMaxReadsPerSend) with one sendmsg, after the held-back acks. A queued request that is not
+// an acceptable READ is left in `stashed` for the caller. Returns false when the connection
+// broke.
+bool TcpServer::answerReads(int fd, const tcp::RequestHeader& first, AckBuffer& acks,
+                            std::optional<tcp::RequestHeader>& stashed) {
+  tcp::RequestHeader reads[kMaxReadsPerSend];
+  size_t count = 0;
+  reads[count++] = first;
+  while (count < kMaxReadsPerSend && queuedBytes(fd) >= sizeof(tcp::RequestHeader)) {
+    tcp::RequestHeader next;
+    if (!net::recvAll(fd, &next, sizeof(next)).ok()) return false;
+    if (!isRead(next) || !acceptable(next)) {
+      stashed = next;
+      break;
+    }
+    reads[count++] = next;
+  }
+  static const uint64_t kOk = tcp::kStatusOk;
+  struct iovec iov[1 + 2 * kMaxReadsPerSend];
+  int iov_count = 0;
+  if (acks.count() > 0) iov[iov_count++] = acks.iov();
+  for (size_t i = 0; i < count; ++i) {
+    iov[iov_count++] = {const_cast<uint64_t*>(&kOk), sizeof(kOk)};
+    iov[iov_count++] = {reinterpret_cast<char*>(reads[i].addr), reads[i].size};
+  }
+  tsanAcquire(&registry_);  // peers order accesses to registered memory (see the header)
+  bool sent = net::sendAllVec(fd, iov, iov_count).ok();
+  tsanRelease(&registry_);
+  acks.clear();
+  return sent;
+}
 
 void TcpServer::serve(Session* session) {
   const int fd = session->fd.get();
   AckBuffer acks;
+  std::optional<tcp::RequestHeader> stashed;
   while (true) {
-    if (acks.count() > 0 && !hasQueuedBytes(fd) && !acks.flush(fd)) break;
+    if (!stashed && acks.count() > 0 && queuedBytes(fd) == 0 && !acks.flush(fd)) break;
     tcp::RequestHeader header;
-    if (!net::recvAll(fd, &header, sizeof(header)).ok()) break;
-    uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
-    bool known_op = (header.opcode & tcp::kOpV2Flag) != 0 &&
-                    (op == tcp::kOpRead || op == tcp::kOpWrite);
-    if (!known_op || header.size == 0 ||
-        !registry_.contains(header.addr, header.size, /*remote_only=*/true)) {
-      LOG_EVERY_N(WARNING, 100) << "tcp: rejected request op=" << int(header.opcode) << " addr=0x"
-                                << std::hex << header.addr << std::dec << " size=" << header.size
-                                << ": not inside a remote-accessible registered buffer";
+    if (stashed) {
+      header = *stashed;
+      stashed.reset();
+    } else if (!net::recvAll(fd, &header, sizeof(header)).ok()) {
+      break;
+    }
+    if (!acceptable(header)) {
       uint64_t word = tcp::kStatusRejected;
       if (acks.flush(fd)) (void)net::sendAll(fd, &word, sizeof(word));
       break;
     }
-    auto* memory = reinterpret_cast<char*>(header.addr);
-    tsanAcquire(&registry_);  // peers order accesses to registered memory (see the header)
-    if (op == tcp::kOpWrite) {
-      bool received = net::recvAll(fd, memory, header.size).ok();
-      tsanRelease(&registry_);
-      if (!received) break;
-      acks.add();
-      if (acks.count() == AckBuffer::kMax && !acks.flush(fd)) break;
-    } else {
-      uint64_t word = tcp::kStatusOk;
-      struct iovec iov[3] = {acks.iov(), {&word, sizeof(word)}, {memory, header.size}};
-      int first = acks.count() > 0 ? 0 : 1;
-      bool sent = net::sendAllVec(fd, iov + first, 3 - first).ok();
-      tsanRelease(&registry_);
-      if (!sent) break;
-      acks.clear();
+    if (isRead(header)) {
+      if (!answerReads(fd, header, acks, stashed)) break;
+      continue;
     }
+    tsanAcquire(&registry_);
+    bool received = net::recvAll(fd, reinterpret_cast<char*>(header.addr), header.size).ok();
+    tsanRelease(&registry_);
+    if (!received) break;
+    acks.add();
+    if (acks.count() == AckBuffer::kMax && !acks.flush(fd)) break;
   }
   ::shutdown(fd, SHUT_RDWR);
   session->finished.store(true);

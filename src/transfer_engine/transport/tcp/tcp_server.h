@@ -11,12 +11,16 @@
 #include <atomic>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "common/net/unique_fd.h"
+#include "transfer_engine/transport/tcp/tcp_wire.h"
 #include "transfer_engine/engine/buffer_registry.h"
 
 namespace mooncake::te {
+
+class AckBuffer;
 
 class TcpServer {
  public:
@@ -37,6 +41,10 @@ class TcpServer {
 
   void acceptLoop();
   void serve(Session* session);
+  // True when the request is well-formed and inside remote-accessible memory (logs otherwise).
+  bool acceptable(const tcp::RequestHeader& header) const;
+  bool answerReads(int fd, const tcp::RequestHeader& first, AckBuffer& acks,
+                   std::optional<tcp::RequestHeader>& stashed);
   void reapFinished();
 
   const BufferRegistry& registry_;
