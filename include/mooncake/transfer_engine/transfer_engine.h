@@ -83,6 +83,7 @@ class TransferEngine {
   // COMPLETED when every task completed, FAILED when any failed and all finished, else WAITING.
   Status getBatchTransferStatus(BatchID batch_id, TransferStatus& status);
   // Errors: ERR_BATCH_BUSY while a task is in flight; ERR_INVALID_ARGUMENT for unknown ids.
+  // Requires: no other call on the same batch runs concurrently with this one.
   Status freeBatchID(BatchID batch_id);
 
   // OK when the peer's rpc port answers a probe; ERR_SOCKET (with the address) otherwise.

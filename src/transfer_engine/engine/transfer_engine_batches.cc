@@ -1,5 +1,6 @@
 // Batch and slice paths of TransferEngineImpl: validation, slicing, dispatch, completion and
-// retry. Steady state allocates once per submitTransfer call (the slice array), never per slice.
+// retry. Steady state allocates a few times per submitTransfer call (slice array, index vectors),
+// never per slice.
 #include <cstring>
 #include <mutex>
 #include <sstream>
