@@ -1,0 +1,347 @@
+#include "store/master/master_service.h"
+
+#include <algorithm>
+#include <functional>
+#include <regex>
+
+namespace mooncake::store {
+namespace {
+
+std::chrono::milliseconds ms(uint64_t value) {
+  return std::chrono::milliseconds(static_cast<int64_t>(value));
+}
+
+Status keyError(StoreErrorCode code, const std::string& key, const std::string& why) {
+  return Status::storeError(code, "key '" + key + "': " + why);
+}
+
+}  // namespace
+
+MasterService::MasterService(const MasterOptions& options,
+                             std::function<Clock::time_point()> now)
+    : options_(options), now_(std::move(now)) {
+  for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+  }
+}
+
+MasterService::Shard& MasterService::shardFor(const std::string& key) {
+  return *shards_[std::hash<std::string>()(key) % shards_.size()];
+}
+
+std::vector<ReplicaDescriptor> MasterService::describe(const Object& object) {
+  std::vector<ReplicaDescriptor> out;
+  out.reserve(object.replicas.size());
+  for (const Placement& p : object.replicas) {
+    out.push_back({p.te_endpoint, p.allocation.address, object.size});
+  }
+  return out;
+}
+
+void MasterService::releaseAll(const std::vector<Placement>& replicas) {
+  for (const Placement& placement : replicas) segments_.release(placement);
+}
+
+Result<SegmentId> MasterService::mountSegment(const std::string& client_id,
+                                              const SegmentInfo& info) {
+  MC_ASSIGN_OR_RETURN(SegmentId id, segments_.mount(client_id, info));
+  std::lock_guard lock(side_mutex_);
+  clients_[client_id] = now_();
+  return id;
+}
+
+Status MasterService::unmountSegment(SegmentId segment, const std::string& client_id) {
+  MC_RETURN_IF_ERROR(segments_.unmount(segment, client_id));
+  dropSegmentReplicas(segment);
+  return Status::OK();
+}
+
+void MasterService::dropSegmentReplicas(SegmentId segment) {
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (auto it = shard->objects.begin(); it != shard->objects.end();) {
+      auto& replicas = it->second.replicas;
+      std::erase_if(replicas, [segment](const Placement& p) { return p.segment == segment; });
+      it = replicas.empty() ? shard->objects.erase(it) : std::next(it);
+    }
+  }
+}
+
+Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock::time_point now) {
+  auto it = shard.objects.find(key);
+  if (it == shard.objects.end()) return Status::OK();
+  Object& object = it->second;
+  if (object.complete) return keyError(StoreErrorCode::OBJECT_ALREADY_EXISTS, key, "exists");
+  if (now - object.put_started < std::chrono::seconds(options_.put_start_discard_timeout_sec)) {
+    return keyError(StoreErrorCode::OBJECT_ALREADY_EXISTS, key,
+                    "another put is in progress (it can be taken over after "
+                    "--put_start_discard_timeout_sec)");
+  }
+  // An abandoned put: take the key over, but keep its space out of circulation until the
+  // release timeout, in case its writer is only slow and still writing.
+  {
+    std::lock_guard lock(side_mutex_);
+    abandoned_.push_back({std::move(object.replicas),
+                          object.put_started +
+                              std::chrono::seconds(options_.put_start_release_timeout_sec)});
+  }
+  shard.objects.erase(it);
+  return Status::OK();
+}
+
+std::vector<Placement> MasterService::placeReplicas(uint64_t size, const ReplicateConfig& config) {
+  auto placements = segments_.allocate(size, config.replica_num, config.preferred_segments);
+  if (!placements.empty()) return placements;
+  auto wanted = static_cast<uint64_t>(options_.eviction_ratio *
+                                      static_cast<double>(segments_.capacityBytes()));
+  evict(std::max<uint64_t>(wanted, size * config.replica_num));
+  return segments_.allocate(size, config.replica_num, config.preferred_segments);
+}
+
+Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string& client_id,
+                                                               const std::string& key,
+                                                               uint64_t size,
+                                                               const ReplicateConfig& config) {
+  (void)client_id;
+  if (key.empty() || size == 0 || config.replica_num == 0) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "putStart: key, size and replica_num must be non-empty/non-zero");
+  }
+  Shard& shard = shardFor(key);
+  {
+    std::lock_guard lock(shard.mutex);
+    MC_RETURN_IF_ERROR(checkWritable(shard, key, now_()));
+  }
+  // Allocate outside the shard lock: eviction may need to visit this shard.
+  std::vector<Placement> placements = placeReplicas(size, config);
+  if (placements.empty()) {
+    return keyError(StoreErrorCode::NO_AVAILABLE_HANDLE, key,
+                    "no segment has " + std::to_string(size) + " free bytes, even after eviction");
+  }
+  std::lock_guard lock(shard.mutex);
+  Clock::time_point now = now_();
+  Status writable = checkWritable(shard, key, now);
+  if (!writable.ok()) {
+    releaseAll(placements);
+    return writable;
+  }
+  Object object;
+  object.size = size;
+  object.replicas = std::move(placements);
+  object.hard_pin = config.with_hard_pin;
+  object.soft_pin = config.with_soft_pin;
+  object.soft_pin_ttl_ms = std::min(config.soft_pin_ttl_ms.value_or(options_.default_kv_soft_pin_ttl_ms),
+                                    options_.max_kv_soft_pin_ttl_ms);
+  object.put_started = now;
+  object.last_access = now;
+  auto descriptors = describe(object);
+  shard.objects.emplace(key, std::move(object));
+  return descriptors;
+}
+
+Status MasterService::putEnd(const std::string& client_id, const std::string& key) {
+  (void)client_id;
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.objects.find(key);
+  if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no put");
+  Object& object = it->second;
+  if (object.complete) return keyError(StoreErrorCode::INVALID_WRITE, key, "already complete");
+  Clock::time_point now = now_();
+  object.complete = true;
+  object.last_access = now;
+  if (object.soft_pin) object.soft_pin_until = now + ms(object.soft_pin_ttl_ms);
+  return Status::OK();
+}
+
+Status MasterService::putRevoke(const std::string& client_id, const std::string& key) {
+  (void)client_id;
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.objects.find(key);
+  if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no put");
+  if (it->second.complete) {
+    return keyError(StoreErrorCode::INVALID_WRITE, key, "complete objects are removed, not revoked");
+  }
+  releaseAll(it->second.replicas);
+  shard.objects.erase(it);
+  return Status::OK();
+}
+
+Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.objects.find(key);
+  if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "absent");
+  Object& object = it->second;
+  if (!object.complete) {
+    return keyError(StoreErrorCode::REPLICA_IS_NOT_READY, key, "put still in progress");
+  }
+  Clock::time_point now = now_();
+  object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
+  object.last_access = now;
+  return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms};
+}
+
+bool MasterService::existKey(const std::string& key) {
+  return getReplicaList(key).ok();
+}
+
+Status MasterService::remove(const std::string& key, bool force) {
+  Shard& shard = shardFor(key);
+  std::lock_guard lock(shard.mutex);
+  auto it = shard.objects.find(key);
+  if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "absent");
+  if (!force && !it->second.complete) {
+    return keyError(StoreErrorCode::REPLICA_IS_NOT_READY, key, "put still in progress");
+  }
+  if (!force && it->second.lease_until > now_()) {
+    return keyError(StoreErrorCode::OBJECT_HAS_LEASE, key, "a reader holds a lease");
+  }
+  releaseAll(it->second.replicas);
+  shard.objects.erase(it);
+  return Status::OK();
+}
+
+size_t MasterService::removeMatching(const std::function<bool(const std::string&)>& match,
+                                     bool force) {
+  size_t removed = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    Clock::time_point now = now_();
+    for (auto it = shard->objects.begin(); it != shard->objects.end();) {
+      const Object& object = it->second;
+      bool removable = force || (object.complete && object.lease_until <= now);
+      if (removable && match(it->first)) {
+        releaseAll(object.replicas);
+        it = shard->objects.erase(it);
+        ++removed;
+      } else {
+        ++it;
+      }
+    }
+  }
+  return removed;
+}
+
+size_t MasterService::removeAll(bool force) {
+  return removeMatching([](const std::string&) { return true; }, force);
+}
+
+Result<size_t> MasterService::removeByRegex(const std::string& pattern, bool force) {
+  std::regex regex;
+  try {
+    regex = std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "removeByRegex: invalid pattern '" + pattern + "': " + e.what());
+  }
+  return removeMatching([&regex](const std::string& key) { return std::regex_search(key, regex); },
+                        force);
+}
+
+ClientStatus MasterService::ping(const std::string& client_id) {
+  std::lock_guard lock(side_mutex_);
+  auto it = clients_.find(client_id);
+  if (it == clients_.end()) return ClientStatus::kNeedRemount;
+  it->second = now_();
+  return ClientStatus::kOk;
+}
+
+void MasterService::expireClients(Clock::time_point now) {
+  std::vector<std::string> dead;
+  {
+    std::lock_guard lock(side_mutex_);
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      if (now - it->second > std::chrono::seconds(options_.client_ttl_sec)) {
+        dead.push_back(it->first);
+        it = clients_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const std::string& client : dead) {
+    for (SegmentId segment : segments_.segmentsOf(client)) {
+      // Unmount first so no new replica lands there, then forget the replicas it held.
+      if (segments_.unmount(segment, client).ok()) dropSegmentReplicas(segment);
+    }
+  }
+}
+
+void MasterService::reclaimAbandoned(Clock::time_point now) {
+  std::vector<Placement> due;
+  {
+    std::lock_guard lock(side_mutex_);
+    for (auto it = abandoned_.begin(); it != abandoned_.end();) {
+      if (it->release_at <= now) {
+        due.insert(due.end(), it->replicas.begin(), it->replicas.end());
+        it = abandoned_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  releaseAll(due);
+}
+
+void MasterService::tick() {
+  Clock::time_point now = now_();
+  expireClients(now);
+  reclaimAbandoned(now);
+  auto capacity = static_cast<double>(segments_.capacityBytes());
+  if (capacity > 0 &&
+      static_cast<double>(segments_.usedBytes()) >= options_.eviction_high_watermark_ratio * capacity) {
+    evict(static_cast<uint64_t>(options_.eviction_ratio * capacity));
+  }
+}
+
+uint64_t MasterService::evict(uint64_t bytes) {
+  struct Candidate {
+    bool soft_pinned;
+    Clock::time_point last_access;
+    size_t shard;
+    std::string key;
+  };
+  std::vector<Candidate> candidates;
+  Clock::time_point now = now_();
+  auto evictable = [&now](const Object& object) {
+    return object.complete && !object.hard_pin && object.lease_until <= now;
+  };
+  for (size_t s = 0; s < shards_.size(); ++s) {
+    std::lock_guard lock(shards_[s]->mutex);
+    for (const auto& [key, object] : shards_[s]->objects) {
+      if (!evictable(object)) continue;
+      bool soft = object.soft_pin && object.soft_pin_until > now;
+      if (soft && !options_.allow_evict_soft_pinned_objects) continue;
+      candidates.push_back({soft, object.last_access, s, key});
+    }
+  }
+  // Unpinned objects first, each group least recently used first.
+  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
+    return a.soft_pinned != b.soft_pinned ? !a.soft_pinned : a.last_access < b.last_access;
+  });
+  uint64_t freed = 0;
+  for (const Candidate& candidate : candidates) {
+    if (freed >= bytes) break;
+    Shard& shard = *shards_[candidate.shard];
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.objects.find(candidate.key);
+    if (it == shard.objects.end() || !evictable(it->second)) continue;  // changed meanwhile
+    freed += it->second.size * it->second.replicas.size();
+    releaseAll(it->second.replicas);
+    shard.objects.erase(it);
+  }
+  return freed;
+}
+
+size_t MasterService::objectCount() const {
+  size_t count = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    count += shard->objects.size();
+  }
+  return count;
+}
+
+}  // namespace mooncake::store

@@ -1,0 +1,130 @@
+// The Store master's metadata service, independent of any RPC layer: mounted segments, the
+// object table (two-phase puts, replicas, leases, pins), eviction and client liveness.
+//
+// Thread-safe. Objects are spread over MasterOptions::shard_count shards, each with its own
+// mutex; a call touches one shard (plus the segment registry), except removeAll/removeByRegex,
+// eviction and client expiry, which visit shards one at a time. Lock order: shard, then
+// registry, then clients.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "mooncake/common/status.h"
+#include "mooncake/store/master_options.h"
+#include "mooncake/store/replicate_config.h"
+#include "store/master/segment_registry.h"
+
+namespace mooncake::store {
+
+using Clock = std::chrono::steady_clock;
+
+// What a reader needs to fetch one replica: the Transfer Engine segment and the address there.
+struct ReplicaDescriptor {
+  std::string te_endpoint;
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+
+struct ReplicaList {
+  std::vector<ReplicaDescriptor> replicas;
+  uint64_t lease_ttl_ms = 0;
+};
+
+enum class ClientStatus { kOk = 1, kNeedRemount = 2 };
+
+class MasterService {
+ public:
+  explicit MasterService(const MasterOptions& options,
+                         std::function<Clock::time_point()> now = Clock::now);
+
+  // Segments.
+  Result<SegmentId> mountSegment(const std::string& client_id, const SegmentInfo& info);
+  // Drops every replica on the segment (objects left without replicas disappear).
+  Status unmountSegment(SegmentId segment, const std::string& client_id);
+
+  // Two-phase put. putStart reserves space for up to config.replica_num replicas and returns
+  // where to write. Errors: INVALID_PARAMS, OBJECT_ALREADY_EXISTS (complete, or another put in
+  // progress younger than put_start_discard_timeout), NO_AVAILABLE_HANDLE (nothing fits even
+  // after eviction).
+  Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
+                                                  const std::string& key, uint64_t size,
+                                                  const ReplicateConfig& config);
+  // Makes the object readable. Errors: OBJECT_NOT_FOUND, INVALID_WRITE (already complete).
+  Status putEnd(const std::string& client_id, const std::string& key);
+  // Undoes a putStart. Errors: OBJECT_NOT_FOUND, INVALID_WRITE (already complete).
+  Status putRevoke(const std::string& client_id, const std::string& key);
+
+  // Replicas of a complete object, granting a read lease. Errors: OBJECT_NOT_FOUND,
+  // REPLICA_IS_NOT_READY (put still in progress).
+  Result<ReplicaList> getReplicaList(const std::string& key);
+  // True for a complete object (and grants a lease, as a read is likely to follow).
+  bool existKey(const std::string& key);
+  // Errors: OBJECT_NOT_FOUND, OBJECT_HAS_LEASE / REPLICA_IS_NOT_READY unless `force`.
+  Status remove(const std::string& key, bool force);
+  // Counts of objects removed (leased or incomplete ones are skipped unless `force`).
+  size_t removeAll(bool force);
+  Result<size_t> removeByRegex(const std::string& pattern, bool force);
+
+  // Liveness: OK for a known live client, NEED_REMOUNT for one the master does not know
+  // (expired, or the master restarted).
+  ClientStatus ping(const std::string& client_id);
+  // Periodic work: expire silent clients, reclaim abandoned puts, evict above the watermark.
+  void tick();
+  // Frees about `bytes` of unleased, unpinned objects, least recently used first; returns the
+  // bytes freed.
+  uint64_t evict(uint64_t bytes);
+
+  size_t objectCount() const;
+  uint64_t capacityBytes() const { return segments_.capacityBytes(); }
+  uint64_t usedBytes() const { return segments_.usedBytes(); }
+
+ private:
+  struct Object {
+    uint64_t size = 0;
+    std::vector<Placement> replicas;
+    bool complete = false;
+    bool hard_pin = false;
+    bool soft_pin = false;
+    uint64_t soft_pin_ttl_ms = 0;
+    Clock::time_point put_started;
+    Clock::time_point lease_until;
+    Clock::time_point soft_pin_until;
+    Clock::time_point last_access;
+  };
+  struct Shard {
+    mutable std::mutex mutex;
+    std::unordered_map<std::string, Object> objects;  // GUARDED_BY(mutex)
+  };
+  struct Abandoned {
+    std::vector<Placement> replicas;
+    Clock::time_point release_at;
+  };
+
+  Shard& shardFor(const std::string& key);
+  std::vector<Placement> placeReplicas(uint64_t size, const ReplicateConfig& config);
+  void releaseAll(const std::vector<Placement>& replicas);
+  static std::vector<ReplicaDescriptor> describe(const Object& object);
+  // Requires the shard lock. True when the key may be (re)written now; abandoned puts are
+  // moved to abandoned_.
+  Status checkWritable(Shard& shard, const std::string& key, Clock::time_point now);
+  void dropSegmentReplicas(SegmentId segment);
+  void expireClients(Clock::time_point now);
+  void reclaimAbandoned(Clock::time_point now);
+  size_t removeMatching(const std::function<bool(const std::string&)>& match, bool force);
+
+  const MasterOptions options_;
+  const std::function<Clock::time_point()> now_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  SegmentRegistry segments_;
+  std::mutex side_mutex_;  // guards clients_ and abandoned_
+  std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
+  std::vector<Abandoned> abandoned_;
+};
+
+}  // namespace mooncake::store

@@ -1,0 +1,107 @@
+#include "store/master/segment_registry.h"
+
+#include <algorithm>
+
+namespace mooncake::store {
+
+Result<SegmentId> SegmentRegistry::mount(const std::string& client_id, const SegmentInfo& info) {
+  if (info.size < kMinSegmentSize || info.te_endpoint.empty()) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "mount: segment '" + info.name + "' needs a Transfer Engine "
+                              "endpoint and at least 1 KiB (got " + std::to_string(info.size) +
+                                  " bytes)");
+  }
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, mounted] : segments_) {
+    if (mounted.info.te_endpoint == info.te_endpoint && mounted.info.base == info.base) {
+      return Status::storeError(StoreErrorCode::SEGMENT_ALREADY_EXISTS,
+                                "mount: segment at " + info.te_endpoint + " base " +
+                                    std::to_string(info.base) + " is already mounted");
+    }
+  }
+  SegmentId id = next_id_++;
+  auto allocator = std::make_unique<SegmentAllocator>(info.base, info.size);
+  capacity_ += allocator->capacity();
+  segments_.emplace(id, Mounted{client_id, info, std::move(allocator)});
+  return id;
+}
+
+Status SegmentRegistry::unmount(SegmentId segment, const std::string& client_id) {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(segment);
+  if (it == segments_.end()) {
+    return Status::storeError(StoreErrorCode::SEGMENT_NOT_FOUND,
+                              "unmount: no segment " + std::to_string(segment));
+  }
+  if (it->second.client_id != client_id) {
+    return Status::storeError(StoreErrorCode::ILLEGAL_CLIENT,
+                              "unmount: segment " + std::to_string(segment) +
+                                  " belongs to another client");
+  }
+  capacity_ -= it->second.allocator->capacity();
+  segments_.erase(it);
+  return Status::OK();
+}
+
+std::vector<SegmentId> SegmentRegistry::segmentsOf(const std::string& client_id) const {
+  std::lock_guard lock(mutex_);
+  std::vector<SegmentId> out;
+  for (const auto& [id, mounted] : segments_) {
+    if (mounted.client_id == client_id) out.push_back(id);
+  }
+  return out;
+}
+
+std::vector<Placement> SegmentRegistry::allocate(uint64_t size, size_t count,
+                                                 const std::vector<std::string>& preferred) {
+  std::lock_guard lock(mutex_);
+  std::vector<Placement> out;
+  std::vector<SegmentId> used;
+  auto try_segment = [&](SegmentId id, Mounted& mounted) {
+    if (out.size() >= count || std::find(used.begin(), used.end(), id) != used.end()) return;
+    auto allocation = mounted.allocator->allocate(size);
+    if (!allocation) return;
+    used.push_back(id);
+    out.push_back(Placement{id, *allocation, mounted.info.te_endpoint});
+  };
+  for (const std::string& name : preferred) {
+    for (auto& [id, mounted] : segments_) {
+      if (mounted.info.name == name) try_segment(id, mounted);
+    }
+  }
+  if (out.size() < count && !segments_.empty()) {
+    // Rotate the starting segment so consecutive puts spread over the cluster.
+    size_t start = rotation_++ % segments_.size();
+    auto it = std::next(segments_.begin(), static_cast<long>(start));
+    for (size_t i = 0; i < segments_.size() && out.size() < count; ++i) {
+      try_segment(it->first, it->second);
+      if (++it == segments_.end()) it = segments_.begin();
+    }
+  }
+  return out;
+}
+
+void SegmentRegistry::release(const Placement& placement) {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(placement.segment);
+  if (it != segments_.end()) it->second.allocator->free(placement.allocation);
+}
+
+uint64_t SegmentRegistry::capacityBytes() const {
+  std::lock_guard lock(mutex_);
+  return capacity_;
+}
+
+uint64_t SegmentRegistry::usedBytes() const {
+  std::lock_guard lock(mutex_);
+  uint64_t used = 0;
+  for (const auto& [id, mounted] : segments_) used += mounted.allocator->usedBytes();
+  return used;
+}
+
+size_t SegmentRegistry::segmentCount() const {
+  std::lock_guard lock(mutex_);
+  return segments_.size();
+}
+
+}  // namespace mooncake::store

@@ -1,0 +1,72 @@
+// The segments clients mounted, each with its allocator, and replica placement across them.
+//
+// Thread-safe (one mutex; allocations are short, so contention stays low). Lock order: object
+// shards before this registry.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "mooncake/common/status.h"
+#include "store/master/segment_allocator.h"
+
+namespace mooncake::store {
+
+using SegmentId = uint64_t;
+
+struct SegmentInfo {
+  std::string name;         // logical name (the client's local_hostname), for preferences
+  uint64_t base = 0;        // address of the range in the owner's memory
+  uint64_t size = 0;
+  std::string te_endpoint;  // Transfer Engine segment name readers open
+};
+
+// One replica's space: where it lives and how to give it back.
+struct Placement {
+  SegmentId segment = 0;
+  SegmentAllocator::Allocation allocation;
+  std::string te_endpoint;
+};
+
+class SegmentRegistry {
+ public:
+  static constexpr uint64_t kMinSegmentSize = 1024;
+
+  // Errors: INVALID_PARAMS (size below 1 KiB, empty endpoint), SEGMENT_ALREADY_EXISTS (the
+  // same endpoint and base are mounted already).
+  Result<SegmentId> mount(const std::string& client_id, const SegmentInfo& info);
+  // Forgets the segment and its allocator. Errors: SEGMENT_NOT_FOUND, ILLEGAL_CLIENT (another
+  // client owns it).
+  Status unmount(SegmentId segment, const std::string& client_id);
+  std::vector<SegmentId> segmentsOf(const std::string& client_id) const;
+
+  // Places up to `count` replicas of `size` bytes on distinct segments: preferred names first,
+  // then the others starting at a rotating position. May return fewer (or none).
+  std::vector<Placement> allocate(uint64_t size, size_t count,
+                                  const std::vector<std::string>& preferred);
+  // Returns a placement's space; a no-op when its segment was unmounted meanwhile.
+  void release(const Placement& placement);
+
+  uint64_t capacityBytes() const;
+  uint64_t usedBytes() const;
+  size_t segmentCount() const;
+
+ private:
+  struct Mounted {
+    std::string client_id;
+    SegmentInfo info;
+    std::unique_ptr<SegmentAllocator> allocator;
+  };
+
+  mutable std::mutex mutex_;
+  std::map<SegmentId, Mounted> segments_;  // GUARDED_BY(mutex_)
+  SegmentId next_id_ = 1;                  // GUARDED_BY(mutex_)
+  size_t rotation_ = 0;                    // GUARDED_BY(mutex_)
+  uint64_t capacity_ = 0;                  // GUARDED_BY(mutex_)
+};
+
+}  // namespace mooncake::store

@@ -1,0 +1,210 @@
+#include "store/master/master_service.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+namespace mooncake::store {
+namespace {
+
+class MasterServiceTest : public ::testing::Test {
+ protected:
+  MasterServiceTest() : service_(options(), [this] { return now_; }) {}
+
+  static MasterOptions options() {
+    MasterOptions o;
+    o.default_kv_lease_ttl_ms = 1000;
+    o.client_ttl_sec = 10;
+    o.put_start_discard_timeout_sec = 30;
+    o.put_start_release_timeout_sec = 600;
+    o.shard_count = 8;
+    return o;
+  }
+
+  SegmentId mount(const std::string& client, const std::string& name, uint64_t base,
+                  uint64_t size) {
+    auto id = service_.mountSegment(client, {name, base, size, name + ":15001"});
+    EXPECT_TRUE(id.ok()) << id.status().toString();
+    return id.ok() ? *id : 0;
+  }
+
+  // Puts and completes an object; returns its replicas.
+  std::vector<ReplicaDescriptor> put(const std::string& key, uint64_t size, size_t replicas = 1,
+                                     ReplicateConfig config = {}) {
+    config.replica_num = replicas;
+    auto started = service_.putStart("writer", key, size, config);
+    EXPECT_TRUE(started.ok()) << started.status().toString();
+    if (!started.ok()) return {};
+    EXPECT_TRUE(service_.putEnd("writer", key).ok());
+    return *started;
+  }
+
+  void advance(std::chrono::milliseconds by) { now_ += by; }
+
+  Clock::time_point now_ = Clock::time_point() + std::chrono::hours(1);
+  MasterService service_;
+};
+
+TEST_F(MasterServiceTest, ReadersNeverSeeAnObjectBeforePutEnd) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  auto started = service_.putStart("w", "k", 4096, {});
+  ASSERT_TRUE(started.ok());
+  EXPECT_TRUE(service_.getReplicaList("k").status().is(StoreErrorCode::REPLICA_IS_NOT_READY));
+  EXPECT_FALSE(service_.existKey("k"));
+  ASSERT_TRUE(service_.putEnd("w", "k").ok());
+  auto replicas = service_.getReplicaList("k");
+  ASSERT_TRUE(replicas.ok());
+  ASSERT_EQ(replicas->replicas.size(), 1u);
+  EXPECT_EQ(replicas->replicas[0].address, (*started)[0].address);
+  EXPECT_EQ(replicas->replicas[0].size, 4096u);
+  EXPECT_EQ(replicas->replicas[0].te_endpoint, "node1:15001");
+  EXPECT_EQ(replicas->lease_ttl_ms, 1000u);
+}
+
+TEST_F(MasterServiceTest, ExistingKeysAreRefusedAndRevokeFreesSpace) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  put("k", 4096);
+  EXPECT_TRUE(service_.putStart("w", "k", 4096, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
+  ASSERT_TRUE(service_.putStart("w", "pending", 8192, {}).ok());
+  uint64_t used = service_.usedBytes();
+  ASSERT_TRUE(service_.putRevoke("w", "pending").ok());
+  EXPECT_EQ(service_.usedBytes(), used - 8192);
+  EXPECT_TRUE(service_.getReplicaList("pending").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_TRUE(service_.putRevoke("w", "k").is(StoreErrorCode::INVALID_WRITE));
+  EXPECT_TRUE(service_.putStart("w", "", 1, {}).status().is(StoreErrorCode::INVALID_PARAMS));
+  EXPECT_TRUE(service_.putStart("w", "z", 0, {}).status().is(StoreErrorCode::INVALID_PARAMS));
+}
+
+TEST_F(MasterServiceTest, ReplicasLandOnDistinctSegmentsBestEffort) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  auto replicas = put("k", 4096, 3);  // only two segments: two replicas, not an error
+  ASSERT_EQ(replicas.size(), 2u);
+  EXPECT_NE(replicas[0].te_endpoint, replicas[1].te_endpoint);
+  ReplicateConfig prefer;
+  prefer.preferred_segments = {"node2"};
+  auto preferred = put("p", 4096, 1, prefer);
+  ASSERT_EQ(preferred.size(), 1u);
+  EXPECT_EQ(preferred[0].te_endpoint, "node2:15001");
+}
+
+TEST_F(MasterServiceTest, LeasesBlockRemovalUntilTheyExpire) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  put("k", 4096);
+  ASSERT_TRUE(service_.getReplicaList("k").ok());
+  EXPECT_TRUE(service_.remove("k", false).is(StoreErrorCode::OBJECT_HAS_LEASE));
+  EXPECT_EQ(service_.removeAll(false), 0u);
+  advance(std::chrono::milliseconds(1001));
+  EXPECT_TRUE(service_.remove("k", false).ok());
+  EXPECT_TRUE(service_.remove("k", false).is(StoreErrorCode::OBJECT_NOT_FOUND));
+  put("forced", 4096);
+  ASSERT_TRUE(service_.getReplicaList("forced").ok());
+  EXPECT_TRUE(service_.remove("forced", true).ok());
+}
+
+TEST_F(MasterServiceTest, RemoveByRegexAndRemoveAllCountWhatTheyRemove) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  for (const char* key : {"a/1", "a/2", "b/1"}) put(key, 1024);
+  auto removed = service_.removeByRegex("^a/", false);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_TRUE(service_.removeByRegex("(", false).status().is(StoreErrorCode::INVALID_PARAMS));
+  EXPECT_EQ(service_.removeAll(false), 1u);
+  EXPECT_EQ(service_.objectCount(), 0u);
+  EXPECT_EQ(service_.usedBytes(), 0u);
+}
+
+TEST_F(MasterServiceTest, EvictionFreesLeastRecentlyUsedAndSparesLeasedAndPinned) {
+  mount("c1", "node1", 0x100000, 64 * 1024);  // room for 16 objects of 4 KiB
+  ReplicateConfig hard;
+  hard.with_hard_pin = true;
+  put("pinned", 4096, 1, hard);
+  for (int i = 0; i < 15; ++i) {
+    put("k" + std::to_string(i), 4096);
+    advance(std::chrono::milliseconds(1));
+  }
+  advance(std::chrono::milliseconds(2000));  // all leases (none granted yet) are expired
+  ASSERT_TRUE(service_.getReplicaList("k0").ok());  // k0: leased and most recently used
+  // The segment is full: the next put must evict, oldest unleased first (k1).
+  auto started = service_.putStart("w", "new", 4096, {});
+  ASSERT_TRUE(started.ok()) << started.status().toString();
+  EXPECT_TRUE(service_.existKey("k0"));
+  EXPECT_TRUE(service_.existKey("pinned"));
+  EXPECT_FALSE(service_.existKey("k1"));
+  EXPECT_TRUE(service_.existKey("k14"));
+}
+
+TEST_F(MasterServiceTest, SoftPinnedObjectsGoLast) {
+  mount("c1", "node1", 0x100000, 8 * 4096);
+  ReplicateConfig soft;
+  soft.with_soft_pin = true;
+  put("soft", 4096, 1, soft);  // the oldest, yet pinned
+  for (int i = 0; i < 7; ++i) {
+    advance(std::chrono::milliseconds(1));
+    put("k" + std::to_string(i), 4096);
+  }
+  EXPECT_EQ(service_.evict(4096), 4096u);
+  EXPECT_TRUE(service_.existKey("soft"));
+  EXPECT_FALSE(service_.existKey("k0"));
+}
+
+TEST_F(MasterServiceTest, NothingFitsIsNoAvailableHandle) {
+  mount("c1", "node1", 0x100000, 4096);
+  ASSERT_TRUE(service_.putStart("w", "a", 4096, {}).ok());  // incomplete: never evicted
+  EXPECT_TRUE(service_.putStart("w", "b", 4096, {}).status().is(StoreErrorCode::NO_AVAILABLE_HANDLE));
+}
+
+TEST_F(MasterServiceTest, SilentClientsLoseTheirSegmentsAndReplicas) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  put("both", 4096, 2);
+  ReplicateConfig on1;
+  on1.preferred_segments = {"node1"};
+  put("only1", 4096, 1, on1);
+  advance(std::chrono::seconds(6));
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+  advance(std::chrono::seconds(6));  // c1 silent for 12 s > client_ttl
+  service_.tick();
+  EXPECT_FALSE(service_.existKey("only1"));
+  auto both = service_.getReplicaList("both");
+  ASSERT_TRUE(both.ok());
+  ASSERT_EQ(both->replicas.size(), 1u);
+  EXPECT_EQ(both->replicas[0].te_endpoint, "node2:15001");
+  EXPECT_EQ(service_.ping("c1"), ClientStatus::kNeedRemount);
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+}
+
+TEST_F(MasterServiceTest, AbandonedPutsCanBeTakenOverAndTheirSpaceReturnsLater) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  ASSERT_TRUE(service_.putStart("crashed", "k", 8192, {}).ok());
+  EXPECT_TRUE(service_.putStart("w", "k", 8192, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
+  advance(std::chrono::seconds(31));
+  ASSERT_TRUE(service_.putStart("w", "k", 8192, {}).ok());
+  EXPECT_EQ(service_.usedBytes(), 2 * 8192u);  // the old space is held back
+  advance(std::chrono::seconds(600));
+  EXPECT_EQ(service_.ping("c1"), ClientStatus::kOk);  // the segment owner stays alive
+  service_.tick();
+  EXPECT_EQ(service_.usedBytes(), 8192u);
+  EXPECT_TRUE(service_.putEnd("w", "k").ok());
+}
+
+TEST_F(MasterServiceTest, ConcurrentWritersOfOneKeyGetExactlyOneWinner) {
+  mount("c1", "node1", 0x100000, 16 << 20);
+  for (int round = 0; round < 20; ++round) {
+    std::string key = "race" + std::to_string(round);
+    std::atomic<int> winners{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&] {
+        if (service_.putStart("w", key, 4096, {}).ok()) ++winners;
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    EXPECT_EQ(winners.load(), 1) << key;
+  }
+  EXPECT_EQ(service_.usedBytes(), 20 * 4096u);  // losers released their space
+}
+
+}  // namespace
+}  // namespace mooncake::store
