@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libhiredis-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   etcd-server etcd-client redis-server iperf3 procps
 )
 

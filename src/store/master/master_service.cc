@@ -15,6 +15,15 @@ Status keyError(StoreErrorCode code, const std::string& key, const std::string& 
   return Status::storeError(code, "key '" + key + "': " + why);
 }
 
+Result<std::regex> compileKeyPattern(const std::string& pattern) {
+  try {
+    return std::regex(pattern, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "invalid key pattern '" + pattern + "': " + e.what());
+  }
+}
+
 }  // namespace
 
 MasterService::MasterService(const MasterOptions& options,
@@ -48,6 +57,26 @@ Result<SegmentId> MasterService::mountSegment(const std::string& client_id,
   std::lock_guard lock(side_mutex_);
   clients_[client_id] = now_();
   return id;
+}
+
+Result<std::vector<SegmentId>> MasterService::remountSegments(
+    const std::string& client_id, const std::vector<SegmentInfo>& segments) {
+  std::vector<SegmentId> ids;
+  for (const SegmentInfo& info : segments) {
+    auto id = segments_.mount(client_id, info);
+    if (!id.ok() && id.status().is(StoreErrorCode::SEGMENT_ALREADY_EXISTS)) {
+      auto existing = segments_.find(info);
+      if (existing) {
+        ids.push_back(*existing);
+        continue;
+      }
+    }
+    if (!id.ok()) return id.status();
+    ids.push_back(*id);
+  }
+  std::lock_guard lock(side_mutex_);
+  clients_[client_id] = now_();
+  return ids;
 }
 
 Status MasterService::unmountSegment(SegmentId segment, const std::string& client_id) {
@@ -229,15 +258,22 @@ size_t MasterService::removeAll(bool force) {
 }
 
 Result<size_t> MasterService::removeByRegex(const std::string& pattern, bool force) {
-  std::regex regex;
-  try {
-    regex = std::regex(pattern, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                              "removeByRegex: invalid pattern '" + pattern + "': " + e.what());
-  }
+  MC_ASSIGN_OR_RETURN(std::regex regex, compileKeyPattern(pattern));
   return removeMatching([&regex](const std::string& key) { return std::regex_search(key, regex); },
                         force);
+}
+
+Result<std::vector<std::pair<std::string, std::vector<ReplicaDescriptor>>>>
+MasterService::replicasByRegex(const std::string& pattern) {
+  MC_ASSIGN_OR_RETURN(std::regex regex, compileKeyPattern(pattern));
+  std::vector<std::pair<std::string, std::vector<ReplicaDescriptor>>> out;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (const auto& [key, object] : shard->objects) {
+      if (object.complete && std::regex_search(key, regex)) out.emplace_back(key, describe(object));
+    }
+  }
+  return out;
 }
 
 ClientStatus MasterService::ping(const std::string& client_id) {

@@ -45,6 +45,10 @@ class MasterService {
 
   // Segments.
   Result<SegmentId> mountSegment(const std::string& client_id, const SegmentInfo& info);
+  // Mounts again after NEED_REMOUNT (a restarted master, or a client it had expired); a segment
+  // that is still mounted keeps its id. Registers the client as alive even with no segments.
+  Result<std::vector<SegmentId>> remountSegments(const std::string& client_id,
+                                                 const std::vector<SegmentInfo>& segments);
   // Drops every replica on the segment (objects left without replicas disappear).
   Status unmountSegment(SegmentId segment, const std::string& client_id);
 
@@ -70,6 +74,9 @@ class MasterService {
   // Counts of objects removed (leased or incomplete ones are skipped unless `force`).
   size_t removeAll(bool force);
   Result<size_t> removeByRegex(const std::string& pattern, bool force);
+  // Replicas of every complete object whose key matches (no leases granted).
+  Result<std::vector<std::pair<std::string, std::vector<ReplicaDescriptor>>>> replicasByRegex(
+      const std::string& pattern);
 
   // Liveness: OK for a known live client, NEED_REMOUNT for one the master does not know
   // (expired, or the master restarted).

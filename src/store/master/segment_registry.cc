@@ -87,6 +87,14 @@ void SegmentRegistry::release(const Placement& placement) {
   if (it != segments_.end()) it->second.allocator->free(placement.allocation);
 }
 
+std::optional<SegmentId> SegmentRegistry::find(const SegmentInfo& info) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, mounted] : segments_) {
+    if (mounted.info.te_endpoint == info.te_endpoint && mounted.info.base == info.base) return id;
+  }
+  return std::nullopt;
+}
+
 uint64_t SegmentRegistry::capacityBytes() const {
   std::lock_guard lock(mutex_);
   return capacity_;

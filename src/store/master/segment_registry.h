@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,8 @@ class SegmentRegistry {
   // client owns it).
   Status unmount(SegmentId segment, const std::string& client_id);
   std::vector<SegmentId> segmentsOf(const std::string& client_id) const;
+  // Id of the mounted segment with the same endpoint and base, if any.
+  std::optional<SegmentId> find(const SegmentInfo& info) const;
 
   // Places up to `count` replicas of `size` bytes on distinct segments: preferred names first,
   // then the others starting at a rotating position. May return fewer (or none).

@@ -1,0 +1,46 @@
+// A running Store master: the gRPC service, its periodic maintenance (client expiry, abandoned
+// puts, watermark eviction) and, optionally, the embedded HTTP metadata server, so one process
+// is a complete small deployment.
+//
+// Thread-safe. stop() (or the destructor) stops serving and joins every thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mooncake/common/status.h"
+#include "mooncake/store/master_options.h"
+
+namespace mooncake::store {
+
+struct MasterServerOptions {
+  std::string rpc_address = "0.0.0.0";  // --rpc_address
+  uint16_t rpc_port = 50051;            // --port (0 picks a free port)
+  MasterOptions service;
+  bool enable_http_metadata_server = false;         // --enable_http_metadata_server
+  std::string http_metadata_server_host = "0.0.0.0";  // --http_metadata_server_host
+  uint16_t http_metadata_server_port = 8080;          // --http_metadata_server_port
+  std::chrono::milliseconds maintenance_interval{100};
+};
+
+class MasterServer {
+ public:
+  // Errors: ERR_SOCKET "bind address already in use: host:port" for either listener.
+  static Result<std::unique_ptr<MasterServer>> start(const MasterServerOptions& options);
+  ~MasterServer();
+  MasterServer(const MasterServer&) = delete;
+  MasterServer& operator=(const MasterServer&) = delete;
+
+  void stop();
+  uint16_t rpcPort() const;
+  uint16_t httpMetadataPort() const;  // 0 when not enabled
+
+ private:
+  struct Impl;
+  explicit MasterServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mooncake::store

@@ -1,0 +1,96 @@
+#include "mooncake/store/master_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/logging.h"
+#include "mooncake/metadata_server/http_metadata_server.h"
+#include "store/master/master_service.h"
+#include "store/proto/master_rpc_service.h"
+
+namespace mooncake::store {
+
+struct MasterServer::Impl {
+  explicit Impl(const MasterServerOptions& o) : options(o), service(o.service), rpc(service) {}
+
+  void maintain() {
+    std::unique_lock lock(mutex);
+    while (!cv.wait_for(lock, options.maintenance_interval, [this] { return stopping; })) {
+      lock.unlock();
+      service.tick();
+      lock.lock();
+    }
+  }
+
+  const MasterServerOptions options;
+  MasterService service;
+  MasterRpcService rpc;
+  std::unique_ptr<grpc::Server> server;
+  int bound_port = 0;
+  std::unique_ptr<HttpMetadataServer> http_metadata;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool stopping = false;  // GUARDED_BY(mutex)
+  std::thread maintenance;
+};
+
+MasterServer::MasterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOptions& options) {
+  initLogging("mooncake_master");
+  auto impl = std::make_unique<Impl>(options);
+  std::string address = options.rpc_address + ":" + std::to_string(options.rpc_port);
+  grpc::ServerBuilder builder;
+  // gRPC enables SO_REUSEPORT by default: a second master on the same port would then start
+  // "successfully" and split clients between two independent metadata views.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->bound_port);
+  builder.RegisterService(&impl->rpc);
+  impl->server = builder.BuildAndStart();
+  if (!impl->server || impl->bound_port == 0) {
+    return Status::error(ErrorCode::ERR_SOCKET,
+                         "bind address already in use: " + address +
+                             " (another mooncake_master? pick another --port)");
+  }
+  if (options.enable_http_metadata_server) {
+    impl->http_metadata = std::make_unique<HttpMetadataServer>();
+    Status status = impl->http_metadata->start(options.http_metadata_server_host,
+                                               options.http_metadata_server_port);
+    if (!status.ok()) {
+      impl->server->Shutdown();
+      return status.withContext("embedded HTTP metadata server");
+    }
+  }
+  Impl* raw = impl.get();
+  impl->maintenance = std::thread([raw] { raw->maintain(); });
+  LOG(INFO) << "master: serving gRPC on " << options.rpc_address << ":" << impl->bound_port
+            << (options.enable_http_metadata_server
+                    ? ", HTTP metadata on port " + std::to_string(impl->http_metadata->port())
+                    : std::string());
+  return std::unique_ptr<MasterServer>(new MasterServer(std::move(impl)));
+}
+
+MasterServer::~MasterServer() { stop(); }
+
+void MasterServer::stop() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  impl_->maintenance.join();
+  impl_->server->Shutdown();
+  if (impl_->http_metadata) impl_->http_metadata->stop();
+}
+
+uint16_t MasterServer::rpcPort() const { return static_cast<uint16_t>(impl_->bound_port); }
+
+uint16_t MasterServer::httpMetadataPort() const {
+  return impl_->http_metadata ? impl_->http_metadata->port() : 0;
+}
+
+}  // namespace mooncake::store

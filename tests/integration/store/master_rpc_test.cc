@@ -1,0 +1,183 @@
+// A real mooncake_master process, driven over gRPC like a client would, plus a Transfer Engine
+// pair that uses the master's embedded HTTP metadata server.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "master.grpc.pb.h"
+#include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/engine_peer.h"
+#include "support/process.h"
+#include "support/servers.h"
+
+namespace mooncake::store {
+namespace {
+
+class MasterRpcTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rpc_port_ = testing::freeLoopbackPort();
+    http_port_ = testing::freeLoopbackPort();
+    master_ = std::make_unique<testing::ChildProcess>(
+        testing::builtBinary("tools/mooncake_master"),
+        std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
+                                 "--enable_http_metadata_server",
+                                 "--http_metadata_server_host=127.0.0.1",
+                                 "--http_metadata_server_port=" + std::to_string(http_port_),
+                                 "--default_kv_lease_ttl=200"});
+    ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
+                                 std::chrono::seconds(20)));
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(rpc_port_),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = proto::Master::NewStub(channel);
+  }
+
+  proto::Segment segment(const std::string& name, uint64_t base, uint64_t size) {
+    proto::Segment s;
+    s.set_name(name);
+    s.set_base(base);
+    s.set_size(size);
+    s.set_te_endpoint(name);
+    return s;
+  }
+
+  uint16_t rpc_port_ = 0;
+  uint16_t http_port_ = 0;
+  std::unique_ptr<testing::ChildProcess> master_;
+  std::unique_ptr<proto::Master::Stub> stub_;
+};
+
+TEST_F(MasterRpcTest, PutGetRemoveOverGrpcWithInBandErrorCodes) {
+  grpc::ClientContext ping_context;
+  proto::PingRequest ping;
+  ping.set_client_id("client-1");
+  proto::PingResponse pong;
+  ASSERT_TRUE(stub_->Ping(&ping_context, ping, &pong).ok());
+  EXPECT_EQ(pong.client_status(), 2);  // NEED_REMOUNT: never mounted
+
+  grpc::ClientContext mount_context;
+  proto::MountSegmentRequest mount;
+  mount.set_client_id("client-1");
+  *mount.mutable_segment() = segment("node1", 0x7f0000000000, 1 << 20);
+  proto::MountSegmentResponse mounted;
+  ASSERT_TRUE(stub_->MountSegment(&mount_context, mount, &mounted).ok());
+  ASSERT_EQ(mounted.error().code(), 0) << mounted.error().message();
+
+  grpc::ClientContext start_context;
+  proto::PutStartRequest start;
+  start.set_client_id("client-1");
+  start.set_key("key-a");
+  start.set_size(5000);
+  start.mutable_config()->set_replica_num(1);
+  proto::PutStartResponse started;
+  ASSERT_TRUE(stub_->PutStart(&start_context, start, &started).ok());
+  ASSERT_EQ(started.error().code(), 0) << started.error().message();
+  ASSERT_EQ(started.replicas_size(), 1);
+  EXPECT_EQ(started.replicas(0).te_endpoint(), "node1");
+  EXPECT_GE(started.replicas(0).address(), 0x7f0000000000u);
+
+  proto::KeyRequest key;
+  key.set_client_id("client-1");
+  key.set_key("key-a");
+  proto::GetReplicaListResponse early;
+  grpc::ClientContext early_context;
+  ASSERT_TRUE(stub_->GetReplicaList(&early_context, key, &early).ok());
+  EXPECT_EQ(early.error().code(), -703);  // REPLICA_IS_NOT_READY before PutEnd
+
+  grpc::ClientContext end_context;
+  proto::ErrorResponse ended;
+  ASSERT_TRUE(stub_->PutEnd(&end_context, key, &ended).ok());
+  EXPECT_EQ(ended.error().code(), 0);
+
+  grpc::ClientContext get_context;
+  proto::GetReplicaListResponse got;
+  ASSERT_TRUE(stub_->GetReplicaList(&get_context, key, &got).ok());
+  ASSERT_EQ(got.error().code(), 0);
+  EXPECT_EQ(got.replicas(0).address(), started.replicas(0).address());
+  EXPECT_EQ(got.replicas(0).size(), 5000u);
+  EXPECT_EQ(got.lease_ttl_ms(), 200u);
+
+  grpc::ClientContext leased_context;
+  proto::ErrorResponse leased;
+  ASSERT_TRUE(stub_->Remove(&leased_context, key, &leased).ok());
+  EXPECT_EQ(leased.error().code(), -706);  // OBJECT_HAS_LEASE
+
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        grpc::ClientContext context;
+        proto::ErrorResponse removed;
+        return stub_->Remove(&context, key, &removed).ok() && removed.error().code() == 0;
+      },
+      std::chrono::seconds(5)));
+  grpc::ClientContext missing_context;
+  proto::GetReplicaListResponse missing;
+  ASSERT_TRUE(stub_->GetReplicaList(&missing_context, key, &missing).ok());
+  EXPECT_EQ(missing.error().code(), -704);  // OBJECT_NOT_FOUND
+  EXPECT_FALSE(missing.error().message().empty());
+}
+
+TEST_F(MasterRpcTest, BatchCallsAnswerPerKey) {
+  grpc::ClientContext mount_context;
+  proto::MountSegmentRequest mount;
+  mount.set_client_id("c");
+  *mount.mutable_segment() = segment("node1", 0x100000, 64 * 1024);
+  proto::MountSegmentResponse mounted;
+  ASSERT_TRUE(stub_->MountSegment(&mount_context, mount, &mounted).ok());
+  proto::BatchPutStartRequest batch;
+  for (int i = 0; i < 3; ++i) {
+    proto::PutStartRequest* item = batch.add_items();
+    item->set_client_id("c");
+    item->set_key("k" + std::to_string(i));
+    item->set_size(i == 2 ? (1 << 20) : 1024);  // the last one cannot fit
+  }
+  grpc::ClientContext context;
+  proto::BatchPutStartResponse started;
+  ASSERT_TRUE(stub_->BatchPutStart(&context, batch, &started).ok());
+  ASSERT_EQ(started.items_size(), 3);
+  EXPECT_EQ(started.items(0).error().code(), 0);
+  EXPECT_EQ(started.items(1).error().code(), 0);
+  EXPECT_EQ(started.items(2).error().code(), -200);  // NO_AVAILABLE_HANDLE
+}
+
+TEST_F(MasterRpcTest, EmbeddedHttpMetadataServerCarriesATransfer) {
+  std::string metadata = "http://127.0.0.1:" + std::to_string(http_port_) + "/metadata";
+  auto peer = testing::startEnginePeer(metadata, "store-node-" + std::to_string(::getpid()),
+                                       1 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  TransferEngine engine;
+  ASSERT_TRUE(engine.init(metadata, "store-reader-" + std::to_string(::getpid()), "127.0.0.1").ok());
+  std::vector<char> local(4096);
+  ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
+  auto target = engine.openSegment(peer.segment_name);
+  ASSERT_TRUE(target.ok()) << target.status().toString();
+  auto batch = engine.allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  TransferRequest read{TransferRequest::READ, local.data(), *target, peer.buffer_addr,
+                       local.size(), 0};
+  ASSERT_TRUE(engine.submitTransfer(*batch, {read}).ok());
+  TransferStatus status;
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return engine.getTransferStatus(*batch, 0, status).ok() && status.s != WAITING; },
+      std::chrono::seconds(30)));
+  EXPECT_EQ(status.s, COMPLETED);
+  EXPECT_EQ(static_cast<unsigned char>(local[100]), testing::peerPatternByte(100));
+}
+
+TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
+  uint16_t port = testing::freeLoopbackPort();
+  testing::ChildProcess first(testing::builtBinary("tools/mooncake_master"),
+                              {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port)});
+  ASSERT_TRUE(testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
+  testing::TempDir dir;
+  testing::ChildProcess second(testing::builtBinary("tools/mooncake_master"),
+                               {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port)}, {},
+                               dir.path() + "/stderr");
+  EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
+  std::ifstream log(dir.path() + "/stderr");
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("bind address already in use"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace mooncake::store

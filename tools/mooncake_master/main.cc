@@ -1,0 +1,83 @@
+// mooncake_master: the Mooncake Store master (object metadata, space allocation, leases,
+// eviction, client liveness) over gRPC, optionally with the HTTP metadata server embedded.
+// Flags keep upstream's names and defaults. Serves until Ctrl-C / SIGTERM.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "mooncake/store/master_server.h"
+
+DEFINE_int32(port, 50051, "gRPC port of the master (0 picks a free one)");
+DEFINE_string(rpc_address, "0.0.0.0", "address the gRPC service listens on");
+DEFINE_uint64(default_kv_lease_ttl, 10000, "read lease in ms: leased objects are neither "
+              "evicted nor removed without force");
+DEFINE_uint64(default_kv_soft_pin_ttl, 30 * 60 * 1000, "soft pin lifetime in ms");
+DEFINE_uint64(max_kv_soft_pin_ttl, 24 * 60 * 60 * 1000, "upper bound for a requested soft pin, ms");
+DEFINE_bool(allow_evict_soft_pinned_objects, true,
+            "evict soft-pinned objects when nothing else can be evicted");
+DEFINE_double(eviction_high_watermark_ratio, 0.90, "usage (0..1] that starts eviction");
+DEFINE_double(eviction_ratio, 0.05, "share (0..1] of capacity one eviction pass frees");
+DEFINE_uint64(client_ttl, 10, "seconds without a ping before a client is declared dead and "
+              "its segments unmounted");
+DEFINE_uint64(put_start_discard_timeout_sec, 30,
+              "an unfinished put older than this can be taken over by a new put of the key");
+DEFINE_uint64(put_start_release_timeout_sec, 600,
+              "an abandoned put's space returns to the pool after this long");
+DEFINE_bool(enable_http_metadata_server, false,
+            "also serve the Transfer Engine HTTP metadata server (metadata_server="
+            "http://<host>:<http_metadata_server_port>/metadata)");
+DEFINE_int32(http_metadata_server_port, 8080, "port of the embedded HTTP metadata server");
+DEFINE_string(http_metadata_server_host, "0.0.0.0", "address of the embedded HTTP metadata server");
+
+namespace {
+std::atomic<bool> g_stop{false};
+void onSignal(int) { g_stop.store(true); }
+
+bool validRatio(double value) { return value > 0 && value <= 1; }
+bool validPort(int value) { return value >= 0 && value <= 65535; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  gflags::SetUsageMessage("Mooncake Store master (see --help for every flag)");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
+      !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port)) {
+    std::fprintf(stderr, "mooncake_master: ratios must be in (0, 1] and ports in 0..65535\n");
+    return 2;
+  }
+  mooncake::store::MasterServerOptions options;
+  options.rpc_address = FLAGS_rpc_address;
+  options.rpc_port = static_cast<uint16_t>(FLAGS_port);
+  options.service.default_kv_lease_ttl_ms = FLAGS_default_kv_lease_ttl;
+  options.service.default_kv_soft_pin_ttl_ms = FLAGS_default_kv_soft_pin_ttl;
+  options.service.max_kv_soft_pin_ttl_ms = FLAGS_max_kv_soft_pin_ttl;
+  options.service.allow_evict_soft_pinned_objects = FLAGS_allow_evict_soft_pinned_objects;
+  options.service.eviction_high_watermark_ratio = FLAGS_eviction_high_watermark_ratio;
+  options.service.eviction_ratio = FLAGS_eviction_ratio;
+  options.service.client_ttl_sec = FLAGS_client_ttl;
+  options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
+  options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
+  options.enable_http_metadata_server = FLAGS_enable_http_metadata_server;
+  options.http_metadata_server_host = FLAGS_http_metadata_server_host;
+  options.http_metadata_server_port = static_cast<uint16_t>(FLAGS_http_metadata_server_port);
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  auto server = mooncake::store::MasterServer::start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "mooncake_master: %s\n", server.status().toString().c_str());
+    return 1;
+  }
+  std::printf("mooncake_master listening on %s:%u\n", FLAGS_rpc_address.c_str(),
+              (*server)->rpcPort());
+  std::fflush(stdout);
+  while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*server)->stop();
+  return 0;
+}
