@@ -90,6 +90,10 @@ class TransferEngine {
   Status probePeerAlive(SegmentHandle handle);
   Status probePeerAlive(const std::string& segment_name);
 
+  // Writes this node's descriptor and rpc_meta to the metadata service again (after the service
+  // lost them, e.g. a restarted HTTP metadata server). No-op with P2PHANDSHAKE.
+  Status republishMetadata();
+
   // Name of the local segment (in P2PHANDSHAKE mode "host:port", what peers open).
   std::string getLocalSegmentName() const;
   uint16_t getRpcPort() const;

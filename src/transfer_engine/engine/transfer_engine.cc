@@ -129,6 +129,11 @@ Status TransferEngine::probePeerAlive(const std::string& segment_name) {
   return impl_->probePeer(address);
 }
 
+Status TransferEngine::republishMetadata() {
+  if (!impl_) return notInitialized();
+  return impl_->republish();
+}
+
 std::string TransferEngine::getLocalSegmentName() const {
   return impl_ ? impl_->segmentName() : "";
 }

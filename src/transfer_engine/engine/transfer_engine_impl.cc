@@ -75,8 +75,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
       [this](FrameType type, const std::string& json) { return handleHandshake(type, json); });
   handshake_->start(std::move(listen_fd).value());
 
-  MC_RETURN_IF_ERROR(metadata_->publishRpcMeta(segment_name_, RpcMeta{advertised_host_, rpc_port_}));
-  MC_RETURN_IF_ERROR(publishLocalSegment());
+  MC_RETURN_IF_ERROR(republish());
   initialized_ = true;
   LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
             << ":" << rpc_port_ << ", tcp data port " << tcp_data_port_ << ", metadata "
@@ -103,6 +102,12 @@ SegmentDescriptor TransferEngineImpl::localDescriptor() const {
     descriptor.buffers.push_back({buffer.location, buffer.addr, buffer.length});
   }
   return descriptor;
+}
+
+Status TransferEngineImpl::republish() {
+  MC_RETURN_IF_ERROR(
+      metadata_->publishRpcMeta(segment_name_, RpcMeta{advertised_host_, rpc_port_}));
+  return publishLocalSegment();
 }
 
 Status TransferEngineImpl::publishLocalSegment() {

@@ -38,6 +38,7 @@ class TransferEngineImpl : public SliceCompletion {
 
   Result<SegmentHandle> openSegment(const std::string& segment_name);
   Status syncSegmentCache(const std::string& segment_name);
+  Status republish();
 
   Result<std::vector<BufferEntry>> segmentBuffers(SegmentHandle handle) const;
 

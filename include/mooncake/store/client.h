@@ -1,0 +1,73 @@
+// Mooncake Store client: contributes memory to the cluster (a mounted segment) and puts/gets
+// objects by moving bytes directly between clients' segments with the Transfer Engine; the
+// master only hands out addresses.
+//
+// Thread-safe: any number of threads may call one Client. The destructor unmounts the segment
+// and stops the heartbeat.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mooncake/common/status.h"
+#include "mooncake/store/replicate_config.h"
+
+namespace mooncake::store {
+
+struct ClientOptions {
+  std::string local_hostname;   // Transfer Engine local_server_name (host[:port])
+  std::string metadata_server;  // P2PHANDSHAKE, http://..., etcd://..., redis://...
+  std::string protocol = "tcp";
+  std::string master_server_address = "127.0.0.1:50051";
+  // Memory this client contributes to the cluster (0 = pure client).
+  uint64_t global_segment_size = 16ull << 20;
+  // Registered staging memory for the copying API put/get (0 = zero-copy API only).
+  uint64_t local_buffer_size = 16ull << 20;
+  std::chrono::milliseconds ping_interval{1000};
+  std::chrono::milliseconds rpc_timeout{5000};
+  std::chrono::seconds transfer_timeout{60};
+};
+
+class Client {
+ public:
+  // Starts the Transfer Engine, allocates and mounts the segment, starts the heartbeat.
+  static Result<std::unique_ptr<Client>> create(const ClientOptions& options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Copying API (stages through the local buffer). An existing key is left as it is (OK).
+  // Errors: NO_AVAILABLE_HANDLE, TRANSFER_FAIL, BUFFER_OVERFLOW (value above local_buffer_size),
+  // RPC_FAIL.
+  Status put(const std::string& key, const void* data, size_t size,
+             const ReplicateConfig& config = {});
+  // Errors: OBJECT_NOT_FOUND, LEASE_EXPIRED (the read outlived its lease; data not trusted),
+  // TRANSFER_FAIL (every replica failed), BUFFER_OVERFLOW.
+  Result<std::string> get(const std::string& key);
+
+  // Zero-copy API over memory registered with registerBuffer.
+  Status registerBuffer(void* buffer, size_t size);
+  Status unregisterBuffer(void* buffer);
+  Status putFrom(const std::string& key, const void* buffer, size_t size,
+                 const ReplicateConfig& config = {});
+  // Returns the object's size. Errors as get(), plus BUFFER_OVERFLOW when size < object size.
+  Result<uint64_t> getInto(const std::string& key, void* buffer, size_t size);
+
+  Result<bool> isExist(const std::string& key);
+  Result<uint64_t> getSize(const std::string& key);
+  Status remove(const std::string& key, bool force = false);
+  Result<uint64_t> removeAll(bool force = false);
+  Result<uint64_t> removeByRegex(const std::string& pattern, bool force = false);
+
+  // The Transfer Engine segment name of this client (what replicas on it report).
+  std::string segmentName() const;
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mooncake::store

@@ -1,0 +1,182 @@
+#include "store/client/master_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "master.grpc.pb.h"
+
+namespace mooncake::store {
+namespace {
+
+Status fromError(const proto::Error& error) {
+  if (error.code() == 0) return Status::OK();
+  return Status::storeError(static_cast<StoreErrorCode>(error.code()), error.message());
+}
+
+void toProto(const SegmentInfo& info, proto::Segment* out) {
+  out->set_name(info.name);
+  out->set_base(info.base);
+  out->set_size(info.size);
+  out->set_te_endpoint(info.te_endpoint);
+}
+
+std::vector<ReplicaDescriptor> fromProto(
+    const google::protobuf::RepeatedPtrField<proto::Replica>& replicas) {
+  std::vector<ReplicaDescriptor> out;
+  for (const auto& r : replicas) out.push_back({r.te_endpoint(), r.address(), r.size()});
+  return out;
+}
+
+}  // namespace
+
+class MasterClient::Stub {
+ public:
+  explicit Stub(const std::string& address)
+      : stub(proto::Master::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  std::unique_ptr<proto::Master::Stub> stub;
+};
+
+MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds timeout)
+    : address_(address), timeout_(timeout), stub_(std::make_unique<Stub>(address)) {}
+
+MasterClient::~MasterClient() = default;
+
+// Runs one unary call with the deadline and maps transport failures.
+template <typename Method, typename Request, typename Response>
+Status MasterClient::call(Method method, const Request& request, Response* response) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout_);
+  grpc::Status status = (stub_->stub.get()->*method)(&context, request, response);
+  if (status.ok()) return Status::OK();
+  StoreErrorCode code = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                            ? StoreErrorCode::RPC_TIMEOUT
+                            : StoreErrorCode::RPC_FAIL;
+  return Status::storeError(code, "master " + address_ + ": " + status.error_message() +
+                                      " (is mooncake_master running there?)");
+}
+
+Result<ClientStatus> MasterClient::ping(const std::string& client_id) {
+  proto::PingRequest request;
+  request.set_client_id(client_id);
+  proto::PingResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::Ping, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return static_cast<ClientStatus>(response.client_status());
+}
+
+Result<SegmentId> MasterClient::mountSegment(const std::string& client_id,
+                                             const SegmentInfo& segment) {
+  proto::MountSegmentRequest request;
+  request.set_client_id(client_id);
+  toProto(segment, request.mutable_segment());
+  proto::MountSegmentResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::MountSegment, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return response.segment_id();
+}
+
+Result<std::vector<SegmentId>> MasterClient::remountSegments(
+    const std::string& client_id, const std::vector<SegmentInfo>& segments) {
+  proto::ReMountSegmentRequest request;
+  request.set_client_id(client_id);
+  for (const SegmentInfo& segment : segments) toProto(segment, request.add_segments());
+  proto::ReMountSegmentResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::ReMountSegment, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return std::vector<SegmentId>(response.segment_ids().begin(), response.segment_ids().end());
+}
+
+Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segment) {
+  proto::UnmountSegmentRequest request;
+  request.set_client_id(client_id);
+  request.set_segment_id(segment);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::UnmountSegment, request, &response));
+  return fromError(response.error());
+}
+
+Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string& client_id,
+                                                              const std::string& key,
+                                                              uint64_t size,
+                                                              const ReplicateConfig& config) {
+  proto::PutStartRequest request;
+  request.set_client_id(client_id);
+  request.set_key(key);
+  request.set_size(size);
+  proto::ReplicateConfig* c = request.mutable_config();
+  c->set_replica_num(config.replica_num);
+  c->set_with_soft_pin(config.with_soft_pin);
+  if (config.soft_pin_ttl_ms) c->set_soft_pin_ttl_ms(*config.soft_pin_ttl_ms);
+  c->set_with_hard_pin(config.with_hard_pin);
+  for (const auto& name : config.preferred_segments) c->add_preferred_segments(name);
+  proto::PutStartResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutStart, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return fromProto(response.replicas());
+}
+
+Status MasterClient::putEnd(const std::string& client_id, const std::string& key) {
+  proto::KeyRequest request;
+  request.set_client_id(client_id);
+  request.set_key(key);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutEnd, request, &response));
+  return fromError(response.error());
+}
+
+Status MasterClient::putRevoke(const std::string& client_id, const std::string& key) {
+  proto::KeyRequest request;
+  request.set_client_id(client_id);
+  request.set_key(key);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutRevoke, request, &response));
+  return fromError(response.error());
+}
+
+Result<ReplicaList> MasterClient::getReplicaList(const std::string& key) {
+  proto::KeyRequest request;
+  request.set_key(key);
+  proto::GetReplicaListResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::GetReplicaList, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return ReplicaList{fromProto(response.replicas()), response.lease_ttl_ms()};
+}
+
+Result<bool> MasterClient::existKey(const std::string& key) {
+  proto::KeyRequest request;
+  request.set_key(key);
+  proto::ExistKeyResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::ExistKey, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return response.exists();
+}
+
+Status MasterClient::remove(const std::string& key, bool force) {
+  proto::KeyRequest request;
+  request.set_key(key);
+  request.set_force(force);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::Remove, request, &response));
+  return fromError(response.error());
+}
+
+Result<uint64_t> MasterClient::removeAll(bool force) {
+  proto::RegexRequest request;
+  request.set_force(force);
+  proto::CountResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::RemoveAll, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return response.count();
+}
+
+Result<uint64_t> MasterClient::removeByRegex(const std::string& pattern, bool force) {
+  proto::RegexRequest request;
+  request.set_pattern(pattern);
+  request.set_force(force);
+  proto::CountResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::RemoveByRegex, request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return response.count();
+}
+
+}  // namespace mooncake::store

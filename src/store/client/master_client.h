@@ -1,0 +1,54 @@
+// Typed access to mooncake_master over gRPC: every call returns a Status/Result carrying the
+// master's StoreErrorCode, or RPC_FAIL / RPC_TIMEOUT (with the address) when the master could not
+// be reached. Thread-safe (gRPC stubs are).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mooncake/common/status.h"
+#include "mooncake/store/replicate_config.h"
+#include "store/master/master_service.h"
+
+namespace mooncake::store {
+
+namespace proto {
+class Master;
+}
+
+class MasterClient {
+ public:
+  MasterClient(const std::string& address, std::chrono::milliseconds timeout);
+  ~MasterClient();
+
+  Result<ClientStatus> ping(const std::string& client_id);
+  Result<SegmentId> mountSegment(const std::string& client_id, const SegmentInfo& segment);
+  Result<std::vector<SegmentId>> remountSegments(const std::string& client_id,
+                                                 const std::vector<SegmentInfo>& segments);
+  Status unmountSegment(const std::string& client_id, SegmentId segment);
+  Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
+                                                  const std::string& key, uint64_t size,
+                                                  const ReplicateConfig& config);
+  Status putEnd(const std::string& client_id, const std::string& key);
+  Status putRevoke(const std::string& client_id, const std::string& key);
+  Result<ReplicaList> getReplicaList(const std::string& key);
+  Result<bool> existKey(const std::string& key);
+  Status remove(const std::string& key, bool force);
+  Result<uint64_t> removeAll(bool force);
+  Result<uint64_t> removeByRegex(const std::string& pattern, bool force);
+
+ private:
+  class Stub;
+  // One unary call with the deadline; maps transport failures to RPC_FAIL / RPC_TIMEOUT.
+  // Defined (and only instantiated) in the .cc, which knows the gRPC types.
+  template <typename Method, typename Request, typename Response>
+  Status call(Method method, const Request& request, Response* response);
+
+  const std::string address_;
+  const std::chrono::milliseconds timeout_;
+  std::unique_ptr<Stub> stub_;
+};
+
+}  // namespace mooncake::store
