@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -50,6 +51,7 @@ std::string randomClientId() {
 constexpr int kClientMinPort = 12300;
 constexpr int kClientMaxPort = 14300;
 constexpr int kClientSetupRetries = 20;
+constexpr std::chrono::seconds kFailedHolderMemory{30};
 
 Status transferFailed(const std::string& what) {
   return Status::storeError(StoreErrorCode::TRANSFER_FAIL, what);
@@ -80,6 +82,18 @@ struct Client::Impl {
   Status runBatch(const std::vector<TransferRequest>& requests);
   Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
                             std::string* out_copy);
+  // Holders whose reads failed within kFailedHolderMemory are tried after the others, so a
+  // dead client costs one slow read (its retries), not one per object.
+  bool recentlyFailed(const std::string& endpoint) {
+    std::lock_guard lock(failed_mutex);
+    auto it = failed_holders.find(endpoint);
+    return it != failed_holders.end() &&
+           std::chrono::steady_clock::now() - it->second < kFailedHolderMemory;
+  }
+  void markFailed(const std::string& endpoint) {
+    std::lock_guard lock(failed_mutex);
+    failed_holders[endpoint] = std::chrono::steady_clock::now();
+  }
   Result<char*> allocateStaging(size_t size, SegmentAllocator::Allocation& allocation);
   void freeStaging(const SegmentAllocator::Allocation& allocation);
 
@@ -92,6 +106,8 @@ struct Client::Impl {
   std::mutex staging_mutex;
   SegmentAllocator staging;  // GUARDED_BY(staging_mutex)
   SegmentId segment_id = 0;
+  std::mutex failed_mutex;
+  std::map<std::string, std::chrono::steady_clock::time_point> failed_holders;  // GUARDED_BY(failed_mutex)
   std::mutex heartbeat_mutex;
   std::condition_variable heartbeat_cv;
   bool stopping = false;  // GUARDED_BY(heartbeat_mutex)
@@ -213,6 +229,7 @@ Status Client::Impl::transfer(TransferRequest::OpCode op, char* local, size_t si
     }
     Status read = runBatch({request});
     if (read.ok()) return read;
+    markFailed(replica.te_endpoint);
     LOG(WARNING) << "store client: replica at " << replica.te_endpoint
                  << " failed, trying the next: " << read.toString();
   }
@@ -247,7 +264,10 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
     return Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "key '" + key + "' has no replica");
   }
   uint64_t size = list.replicas.front().size;
-  // Prefer a replica in this process's own segment: one memcpy, no network.
+  // Prefer a replica in this process's own segment (one memcpy, no network), and try holders
+  // that failed recently last.
+  std::stable_partition(list.replicas.begin(), list.replicas.end(),
+                        [this](const ReplicaDescriptor& r) { return !recentlyFailed(r.te_endpoint); });
   std::stable_partition(list.replicas.begin(), list.replicas.end(),
                         [this](const ReplicaDescriptor& r) {
                           return r.te_endpoint == engine.getLocalSegmentName();

@@ -1,0 +1,214 @@
+#include "store_bench/store_bench_runner.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "mooncake/store/client.h"
+
+namespace mooncake::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+std::atomic<bool> g_stop{false};
+void onSignal(int) { g_stop.store(true); }
+
+std::string keyName(const StoreBenchConfig& config, uint64_t index) {
+  return config.key_prefix + "/" + std::to_string(index);
+}
+
+// Value bytes derived from the key index, so any reader can verify any value.
+void fillValue(std::vector<char>& value, uint64_t index) {
+  uint64_t state = index * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (i % 8 == 0) state = state * 6364136223846793005ull + 1442695040888963407ull;
+    value[i] = static_cast<char>(state >> ((i % 8) * 8));
+  }
+}
+
+struct OpStats {
+  std::vector<double> latencies_us;
+  uint64_t bytes = 0;
+  uint64_t errors = 0;
+};
+
+struct ThreadStats {
+  OpStats put;
+  OpStats get;
+  Status failure;
+};
+
+double percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
+}
+
+Status putOne(store::Client& client, const StoreBenchConfig& config, uint64_t index,
+              std::vector<char>& value, OpStats& stats) {
+  fillValue(value, index);
+  store::ReplicateConfig replicate;
+  replicate.replica_num = config.replica_num;
+  auto start = Clock::now();
+  Status status = client.put(keyName(config, index), value.data(), value.size(), replicate);
+  stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  if (status.ok()) {
+    stats.bytes += value.size();
+  } else {
+    ++stats.errors;
+  }
+  return status;
+}
+
+Status getOne(store::Client& client, const StoreBenchConfig& config, uint64_t index,
+              std::vector<char>& expected, OpStats& stats) {
+  auto start = Clock::now();
+  auto value = client.get(keyName(config, index));
+  stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  if (!value.ok()) {
+    ++stats.errors;
+    return value.status();
+  }
+  stats.bytes += value->size();
+  if (config.verify) {
+    fillValue(expected, index);
+    if (value->size() != expected.size() ||
+        std::memcmp(value->data(), expected.data(), expected.size()) != 0) {
+      ++stats.errors;
+      return Status::storeError(StoreErrorCode::INVALID_READ,
+                                "verify: " + keyName(config, index) + " holds wrong data");
+    }
+  }
+  return Status::OK();
+}
+
+// put: fresh keys above num_keys; get: random keys below num_keys; mixed: half each.
+void timedLoop(store::Client& client, const StoreBenchConfig& config, uint64_t thread,
+               Clock::time_point deadline, ThreadStats& stats) {
+  std::vector<char> value(config.value_size);
+  std::vector<char> expected(config.value_size);
+  std::mt19937_64 random(thread + 1);
+  uint64_t next_fresh = config.num_keys + thread;
+  for (uint64_t op = 0; Clock::now() < deadline && !g_stop.load(); ++op) {
+    bool do_put = config.operation == "put" || (config.operation == "mixed" && op % 2 == 0);
+    if (do_put) {
+      (void)putOne(client, config, next_fresh, value, stats.put);
+      next_fresh += config.threads;
+    } else {
+      Status status = getOne(client, config, random() % config.num_keys, expected, stats.get);
+      if (!status.ok() && config.verify && status.is(StoreErrorCode::INVALID_READ)) {
+        stats.failure = status;
+        return;
+      }
+    }
+  }
+}
+
+void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads, double seconds) {
+  OpStats put;
+  OpStats get;
+  for (ThreadStats& t : threads) {
+    put.latencies_us.insert(put.latencies_us.end(), t.put.latencies_us.begin(),
+                            t.put.latencies_us.end());
+    get.latencies_us.insert(get.latencies_us.end(), t.get.latencies_us.begin(),
+                            t.get.latencies_us.end());
+    put.bytes += t.put.bytes;
+    get.bytes += t.get.bytes;
+    put.errors += t.put.errors;
+    get.errors += t.get.errors;
+  }
+  double put_ops = put.latencies_us.size() / seconds;
+  double get_ops = get.latencies_us.size() / seconds;
+  double put_gbps = put.bytes / seconds / 1e9;
+  double get_gbps = get.bytes / seconds / 1e9;
+  std::printf("%-5s %12s %10s %12s %12s %8s\n", "op", "ops/s", "GB/s", "p50 us", "p99 us",
+              "errors");
+  std::printf("%-5s %12.0f %10.3f %12.1f %12.1f %8llu\n", "put", put_ops, put_gbps,
+              percentile(put.latencies_us, 0.5), percentile(put.latencies_us, 0.99),
+              (unsigned long long)put.errors);
+  std::printf("%-5s %12.0f %10.3f %12.1f %12.1f %8llu\n", "get", get_ops, get_gbps,
+              percentile(get.latencies_us, 0.5), percentile(get.latencies_us, 0.99),
+              (unsigned long long)get.errors);
+  std::printf("{\"bench\":\"store_bench\",\"operation\":\"%s\",\"value_size\":%llu,\"threads\":%llu,"
+              "\"replica_num\":%llu,\"seconds\":%.3f,\"put_ops\":%.0f,\"put_bytes_per_sec\":%.0f,"
+              "\"get_ops\":%.0f,\"get_bytes_per_sec\":%.0f}\n",
+              config.operation.c_str(), (unsigned long long)config.value_size,
+              (unsigned long long)config.threads, (unsigned long long)config.replica_num, seconds,
+              put_ops, put.bytes / seconds, get_ops, get.bytes / seconds);
+  std::printf("Store bench completed: put %.0f ops/s %.3f GB/s, get %.0f ops/s %.3f GB/s\n",
+              put_ops, put_gbps, get_ops, get_gbps);
+  std::fflush(stdout);
+}
+
+// fill / check: one pass over the num_keys keys, split across threads.
+Status onePass(store::Client& client, const StoreBenchConfig& config, bool fill) {
+  std::vector<ThreadStats> stats(config.threads);
+  std::vector<std::thread> workers;
+  for (uint64_t t = 0; t < config.threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::vector<char> value(config.value_size);
+      for (uint64_t i = t; i < config.num_keys && stats[t].failure.ok(); i += config.threads) {
+        stats[t].failure = fill ? putOne(client, config, i, value, stats[t].put)
+                                : getOne(client, config, i, value, stats[t].get);
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  for (ThreadStats& s : stats) MC_RETURN_IF_ERROR(s.failure);
+  std::printf("%s: %llu keys of %llu bytes %s\n", fill ? "fill" : "check",
+              (unsigned long long)config.num_keys, (unsigned long long)config.value_size,
+              fill ? "stored" : "read back and verified");
+  std::fflush(stdout);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status runStoreBench(const StoreBenchConfig& config) {
+  std::signal(SIGINT, onSignal);
+  std::signal(SIGTERM, onSignal);
+  store::ClientOptions options;
+  options.local_hostname = config.local_hostname;
+  options.metadata_server = config.metadata_server;
+  options.protocol = config.protocol;
+  options.master_server_address = config.master_server_address;
+  options.global_segment_size = config.global_segment_size;
+  options.local_buffer_size = config.local_buffer_size;
+  MC_ASSIGN_OR_RETURN(auto client, store::Client::create(options));
+  if (config.operation == "serve") {
+    std::printf("store_bench serving %llu bytes as segment %s\n",
+                (unsigned long long)config.global_segment_size, client->segmentName().c_str());
+    std::fflush(stdout);
+    while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return Status::OK();
+  }
+  StoreBenchConfig verified = config;
+  if (config.operation == "fill" || config.operation == "check") {
+    verified.verify = true;
+    return onePass(*client, verified, config.operation == "fill");
+  }
+  if (config.operation == "get" || config.operation == "mixed") {
+    MC_RETURN_IF_ERROR(onePass(*client, config, /*fill=*/true));
+  }
+  std::vector<ThreadStats> stats(config.threads);
+  std::vector<std::thread> workers;
+  auto start = Clock::now();
+  auto deadline = start + std::chrono::duration_cast<Clock::duration>(
+                              std::chrono::duration<double>(config.duration_sec));
+  for (uint64_t t = 0; t < config.threads; ++t) {
+    workers.emplace_back([&, t] { timedLoop(*client, config, t, deadline, stats[t]); });
+  }
+  for (auto& worker : workers) worker.join();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (ThreadStats& s : stats) MC_RETURN_IF_ERROR(s.failure);
+  printReport(config, stats, seconds);
+  return Status::OK();
+}
+
+}  // namespace mooncake::bench
