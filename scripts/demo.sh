@@ -4,9 +4,9 @@
 #     initiator writes for a few seconds and reads everything back, then reads, verifying every
 #     byte, and prints throughput.
 #  2. Mooncake Store: a mooncake_master with its embedded HTTP metadata server, two storage
-#     clients contributing memory, a client that puts 300 objects with 2 replicas and reads them
-#     back verified; one storage client is killed with kill -9 and every object is read again
-#     from its other replica; then a short throughput table.
+#     clients contributing memory; a short throughput table; then a client puts 300 objects with
+#     2 replicas and reads them back verified, one storage client is killed with kill -9, and
+#     every object is read again from its other replica.
 # Everything started here is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,7 +70,7 @@ common=(--master_server_address=127.0.0.1:$rpc_port
         --metadata_server=http://127.0.0.1:$http_port/metadata --local_hostname=127.0.0.1)
 storage_pids=()
 for i in 1 2; do
-  "$STORE_BENCH" "${common[@]}" --operation=serve --global_segment_size=$((128 << 20)) \
+  "$STORE_BENCH" "${common[@]}" --operation=serve --global_segment_size=$((512 << 20)) \
     --local_buffer_size=$((1 << 20)) >"$workdir/storage$i.out" 2>"$workdir/storage$i.log" &
   pids+=($!)
   storage_pids+=($!)
@@ -78,16 +78,18 @@ for i in 1 2; do
   echo "demo: storage client $i: $(cat "$workdir/storage$i.out")"
 done
 driver=("$STORE_BENCH" "${common[@]}" --global_segment_size=0 --local_buffer_size=$((64 << 20)))
-"${driver[@]}" --operation=fill --num_keys=300 --value_size=$((256 << 10)) --replica_num=2 \
-  2>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
-"${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
-  2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
 echo "demo: throughput, ${DURATION}s mixed put/get of 1 MiB values (1 replica, 2 threads):"
 "${driver[@]}" --operation=mixed --num_keys=40 --value_size=$((1 << 20)) --key_prefix=tput \
   --duration="$DURATION" 2>>"$workdir/driver.log" | grep -v '^{' \
   || { tail -20 "$workdir/driver.log" >&2; exit 1; }
+echo "demo: 300 objects of 256 KiB with 2 replicas each:"
+"${driver[@]}" --operation=fill --num_keys=300 --value_size=$((256 << 10)) --replica_num=2 \
+  2>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
+"${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
+  2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
 echo "demo: kill -9 storage client 1 (pid ${storage_pids[0]})"
 kill -9 "${storage_pids[0]}"
+wait "${storage_pids[0]}" 2>/dev/null || true
 "${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
   2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
 echo "demo: every object was still readable from its other replica"
