@@ -60,9 +60,11 @@ echo "== 2. Mooncake Store (master + embedded HTTP metadata server + 2 storage c
 STORE_BENCH="$BUILD/tools/store_bench"
 rpc_port=$(free_port)
 http_port=$(free_port)
+metrics_port=$(free_port)
 "$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port=$rpc_port \
   --enable_http_metadata_server --http_metadata_server_host=127.0.0.1 \
-  --http_metadata_server_port=$http_port >"$workdir/master.out" 2>"$workdir/master.log" &
+  --http_metadata_server_port=$http_port --metrics_host=127.0.0.1 --metrics_port=$metrics_port \
+  >"$workdir/master.out" 2>"$workdir/master.log" &
 pids+=($!)
 wait_for_line "$workdir/master.out" "listening" "$workdir/master.log"
 echo "demo: mooncake_master on 127.0.0.1:$rpc_port, metadata http://127.0.0.1:$http_port/metadata"
@@ -93,4 +95,6 @@ wait "${storage_pids[0]}" 2>/dev/null || true
 "${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
   2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
 echo "demo: every object was still readable from its other replica"
+echo "demo: master metrics (http://127.0.0.1:$metrics_port/metrics):"
+curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mooncake_master_(objects|bytes_used|bytes_total|clients|put_end_total|evicted_objects_total) ' | sed 's/^/  /' || true
 echo "demo: done"

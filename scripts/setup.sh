@@ -15,7 +15,7 @@ PACKAGES=(
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libhiredis-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  etcd-server etcd-client redis-server iperf3 procps
+  etcd-server etcd-client redis-server iperf3 procps curl
 )
 
 if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then

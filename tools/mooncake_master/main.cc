@@ -28,6 +28,10 @@ DEFINE_uint64(put_start_discard_timeout_sec, 30,
               "an unfinished put older than this can be taken over by a new put of the key");
 DEFINE_uint64(put_start_release_timeout_sec, 600,
               "an abandoned put's space returns to the pool after this long");
+DEFINE_bool(enable_metric_reporting, true, "serve /metrics and the admin endpoints");
+DEFINE_int32(metrics_port, 9003, "port of /metrics, /health, /query_key, /get_all_keys, "
+             "/get_all_segments (0 picks a free one)");
+DEFINE_string(metrics_host, "0.0.0.0", "address of the metrics/admin HTTP server");
 DEFINE_bool(enable_http_metadata_server, false,
             "also serve the Transfer Engine HTTP metadata server (metadata_server="
             "http://<host>:<http_metadata_server_port>/metadata)");
@@ -48,7 +52,8 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
-      !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port)) {
+      !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port) ||
+      !validPort(FLAGS_metrics_port)) {
     std::fprintf(stderr, "mooncake_master: ratios must be in (0, 1] and ports in 0..65535\n");
     return 2;
   }
@@ -64,6 +69,9 @@ int main(int argc, char** argv) {
   options.service.client_ttl_sec = FLAGS_client_ttl;
   options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
+  options.enable_metric_reporting = FLAGS_enable_metric_reporting;
+  options.metrics_host = FLAGS_metrics_host;
+  options.metrics_port = static_cast<uint16_t>(FLAGS_metrics_port);
   options.enable_http_metadata_server = FLAGS_enable_http_metadata_server;
   options.http_metadata_server_host = FLAGS_http_metadata_server_host;
   options.http_metadata_server_port = static_cast<uint16_t>(FLAGS_http_metadata_server_port);
@@ -74,8 +82,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mooncake_master: %s\n", server.status().toString().c_str());
     return 1;
   }
-  std::printf("mooncake_master listening on %s:%u\n", FLAGS_rpc_address.c_str(),
-              (*server)->rpcPort());
+  std::printf("mooncake_master listening on %s:%u (metrics port %u)\n",
+              FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->metricsPort());
   std::fflush(stdout);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->stop();

@@ -22,6 +22,9 @@ struct MasterServerOptions {
   bool enable_http_metadata_server = false;         // --enable_http_metadata_server
   std::string http_metadata_server_host = "0.0.0.0";  // --http_metadata_server_host
   uint16_t http_metadata_server_port = 8080;          // --http_metadata_server_port
+  bool enable_metric_reporting = true;    // --enable_metric_reporting
+  std::string metrics_host = "0.0.0.0";   // --metrics_host
+  uint16_t metrics_port = 9003;           // --metrics_port (0 picks a free one)
   std::chrono::milliseconds maintenance_interval{100};
 };
 
@@ -36,6 +39,7 @@ class MasterServer {
   void stop();
   uint16_t rpcPort() const;
   uint16_t httpMetadataPort() const;  // 0 when not enabled
+  uint16_t metricsPort() const;       // 0 when not enabled
 
  private:
   struct Impl;

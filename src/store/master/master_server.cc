@@ -8,6 +8,7 @@
 
 #include "common/logging.h"
 #include "mooncake/metadata_server/http_metadata_server.h"
+#include "store/master/admin_http_server.h"
 #include "store/master/master_service.h"
 #include "store/proto/master_rpc_service.h"
 
@@ -31,6 +32,7 @@ struct MasterServer::Impl {
   std::unique_ptr<grpc::Server> server;
   int bound_port = 0;
   std::unique_ptr<HttpMetadataServer> http_metadata;
+  std::unique_ptr<AdminHttpServer> admin;
   std::mutex mutex;
   std::condition_variable cv;
   bool stopping = false;  // GUARDED_BY(mutex)
@@ -64,6 +66,14 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
       return status.withContext("embedded HTTP metadata server");
     }
   }
+  if (options.enable_metric_reporting) {
+    impl->admin = std::make_unique<AdminHttpServer>(impl->service);
+    Status status = impl->admin->start(options.metrics_host, options.metrics_port);
+    if (!status.ok()) {
+      impl->server->Shutdown();
+      return status.withContext("metrics/admin HTTP server");
+    }
+  }
   Impl* raw = impl.get();
   impl->maintenance = std::thread([raw] { raw->maintain(); });
   LOG(INFO) << "master: serving gRPC on " << options.rpc_address << ":" << impl->bound_port
@@ -85,9 +95,12 @@ void MasterServer::stop() {
   impl_->maintenance.join();
   impl_->server->Shutdown();
   if (impl_->http_metadata) impl_->http_metadata->stop();
+  if (impl_->admin) impl_->admin->stop();
 }
 
 uint16_t MasterServer::rpcPort() const { return static_cast<uint16_t>(impl_->bound_port); }
+
+uint16_t MasterServer::metricsPort() const { return impl_->admin ? impl_->admin->port() : 0; }
 
 uint16_t MasterServer::httpMetadataPort() const {
   return impl_->http_metadata ? impl_->http_metadata->port() : 0;

@@ -132,6 +132,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
                                                                uint64_t size,
                                                                const ReplicateConfig& config) {
   (void)client_id;
+  counters_.put_starts.fetch_add(1, std::memory_order_relaxed);
   if (key.empty() || size == 0 || config.replica_num == 0) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
                               "putStart: key, size and replica_num must be non-empty/non-zero");
@@ -144,6 +145,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
   // Allocate outside the shard lock: eviction may need to visit this shard.
   std::vector<Placement> placements = placeReplicas(size, config);
   if (placements.empty()) {
+  counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);
     return keyError(StoreErrorCode::NO_AVAILABLE_HANDLE, key,
                     "no segment has " + std::to_string(size) + " free bytes, even after eviction");
   }
@@ -179,6 +181,7 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   Clock::time_point now = now_();
   object.complete = true;
   object.last_access = now;
+  counters_.put_ends.fetch_add(1, std::memory_order_relaxed);
   if (object.soft_pin) object.soft_pin_until = now + ms(object.soft_pin_ttl_ms);
   return Status::OK();
 }
@@ -194,10 +197,12 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
   }
   releaseAll(it->second.replicas);
   shard.objects.erase(it);
+  counters_.put_revokes.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
 
 Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
+  counters_.get_replica_lists.fetch_add(1, std::memory_order_relaxed);
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.objects.find(key);
@@ -217,6 +222,7 @@ bool MasterService::existKey(const std::string& key) {
 }
 
 Status MasterService::remove(const std::string& key, bool force) {
+  counters_.removes.fetch_add(1, std::memory_order_relaxed);
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.objects.find(key);
@@ -291,6 +297,7 @@ void MasterService::expireClients(Clock::time_point now) {
     for (auto it = clients_.begin(); it != clients_.end();) {
       if (now - it->second > std::chrono::seconds(options_.client_ttl_sec)) {
         dead.push_back(it->first);
+        counters_.expired_clients.fetch_add(1, std::memory_order_relaxed);
         it = clients_.erase(it);
       } else {
         ++it;
@@ -365,10 +372,29 @@ uint64_t MasterService::evict(uint64_t bytes) {
     auto it = shard.objects.find(candidate.key);
     if (it == shard.objects.end() || !evictable(it->second)) continue;  // changed meanwhile
     freed += it->second.size * it->second.replicas.size();
+    counters_.evicted_objects.fetch_add(1, std::memory_order_relaxed);
+    counters_.evicted_bytes.fetch_add(it->second.size * it->second.replicas.size(),
+                                      std::memory_order_relaxed);
     releaseAll(it->second.replicas);
     shard.objects.erase(it);
   }
   return freed;
+}
+
+size_t MasterService::liveClientCount() {
+  std::lock_guard lock(side_mutex_);
+  return clients_.size();
+}
+
+std::vector<std::string> MasterService::allKeys() const {
+  std::vector<std::string> keys;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (const auto& [key, object] : shard->objects) {
+      if (object.complete) keys.push_back(key);
+    }
+  }
+  return keys;
 }
 
 size_t MasterService::objectCount() const {

@@ -7,6 +7,7 @@
 // registry, then clients.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -37,6 +38,19 @@ struct ReplicaList {
 };
 
 enum class ClientStatus { kOk = 1, kNeedRemount = 2 };
+
+// Monotonic counters for /metrics. Relaxed atomics: each is an independent tally.
+struct MasterCounters {
+  std::atomic<uint64_t> put_starts{0};
+  std::atomic<uint64_t> put_ends{0};
+  std::atomic<uint64_t> put_revokes{0};
+  std::atomic<uint64_t> get_replica_lists{0};
+  std::atomic<uint64_t> removes{0};
+  std::atomic<uint64_t> evicted_objects{0};
+  std::atomic<uint64_t> evicted_bytes{0};
+  std::atomic<uint64_t> expired_clients{0};
+  std::atomic<uint64_t> no_space_errors{0};
+};
 
 class MasterService {
  public:
@@ -88,6 +102,10 @@ class MasterService {
   uint64_t evict(uint64_t bytes);
 
   size_t objectCount() const;
+  size_t liveClientCount();
+  std::vector<std::string> allKeys() const;
+  std::vector<SegmentStats> segmentStats() const { return segments_.stats(); }
+  const MasterCounters& counters() const { return counters_; }
   uint64_t capacityBytes() const { return segments_.capacityBytes(); }
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
@@ -132,6 +150,7 @@ class MasterService {
   std::mutex side_mutex_;  // guards clients_ and abandoned_
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   std::vector<Abandoned> abandoned_;
+  MasterCounters counters_;
 };
 
 }  // namespace mooncake::store

@@ -107,6 +107,16 @@ uint64_t SegmentRegistry::usedBytes() const {
   return used;
 }
 
+std::vector<SegmentStats> SegmentRegistry::stats() const {
+  std::lock_guard lock(mutex_);
+  std::vector<SegmentStats> out;
+  for (const auto& [id, mounted] : segments_) {
+    out.push_back({id, mounted.info.name, mounted.info.te_endpoint,
+                   mounted.allocator->usedBytes(), mounted.allocator->capacity()});
+  }
+  return out;
+}
+
 size_t SegmentRegistry::segmentCount() const {
   std::lock_guard lock(mutex_);
   return segments_.size();

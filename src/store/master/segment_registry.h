@@ -33,6 +33,14 @@ struct Placement {
   std::string te_endpoint;
 };
 
+struct SegmentStats {
+  SegmentId id = 0;
+  std::string name;
+  std::string te_endpoint;
+  uint64_t used_bytes = 0;
+  uint64_t capacity_bytes = 0;
+};
+
 class SegmentRegistry {
  public:
   static constexpr uint64_t kMinSegmentSize = 1024;
@@ -57,6 +65,7 @@ class SegmentRegistry {
   uint64_t capacityBytes() const;
   uint64_t usedBytes() const;
   size_t segmentCount() const;
+  std::vector<SegmentStats> stats() const;
 
  private:
   struct Mounted {

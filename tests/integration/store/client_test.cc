@@ -29,7 +29,8 @@ class StoreClientTest : public ::testing::Test {
                                  "--port=" + std::to_string(rpc_port_),
                                  "--enable_http_metadata_server",
                                  "--http_metadata_server_host=127.0.0.1",
-                                 "--http_metadata_server_port=" + std::to_string(http_port_)});
+                                 "--http_metadata_server_port=" + std::to_string(http_port_),
+                                 "--metrics_port=0"});
     ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
                                  std::chrono::seconds(20)));
   }

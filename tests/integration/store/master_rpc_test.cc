@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "common/net/http_client.h"
 #include "master.grpc.pb.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "support/engine_peer.h"
@@ -19,13 +20,16 @@ class MasterRpcTest : public ::testing::Test {
   void SetUp() override {
     rpc_port_ = testing::freeLoopbackPort();
     http_port_ = testing::freeLoopbackPort();
+    metrics_port_ = testing::freeLoopbackPort();
     master_ = std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
                                  "--enable_http_metadata_server",
                                  "--http_metadata_server_host=127.0.0.1",
                                  "--http_metadata_server_port=" + std::to_string(http_port_),
-                                 "--default_kv_lease_ttl=200"});
+                                 "--default_kv_lease_ttl=200",
+                                 "--metrics_host=127.0.0.1",
+                                 "--metrics_port=" + std::to_string(metrics_port_)});
     ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
                                  std::chrono::seconds(20)));
     auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(rpc_port_),
@@ -44,6 +48,7 @@ class MasterRpcTest : public ::testing::Test {
 
   uint16_t rpc_port_ = 0;
   uint16_t http_port_ = 0;
+  uint16_t metrics_port_ = 0;
   std::unique_ptr<testing::ChildProcess> master_;
   std::unique_ptr<proto::Master::Stub> stub_;
 };
@@ -164,14 +169,61 @@ TEST_F(MasterRpcTest, EmbeddedHttpMetadataServerCarriesATransfer) {
   EXPECT_EQ(static_cast<unsigned char>(local[100]), testing::peerPatternByte(100));
 }
 
+TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
+  grpc::ClientContext mount_context;
+  proto::MountSegmentRequest mount;
+  mount.set_client_id("c");
+  *mount.mutable_segment() = segment("node1", 0x100000, 1 << 20);
+  proto::MountSegmentResponse mounted;
+  ASSERT_TRUE(stub_->MountSegment(&mount_context, mount, &mounted).ok());
+  proto::KeyRequest key;
+  key.set_client_id("c");
+  key.set_key("metric-key");
+  proto::PutStartRequest start;
+  start.set_client_id("c");
+  start.set_key("metric-key");
+  start.set_size(4096);
+  proto::PutStartResponse started;
+  grpc::ClientContext start_context;
+  ASSERT_TRUE(stub_->PutStart(&start_context, start, &started).ok());
+  proto::ErrorResponse ended;
+  grpc::ClientContext end_context;
+  ASSERT_TRUE(stub_->PutEnd(&end_context, key, &ended).ok());
+
+  net::HttpClient http;
+  std::string base = "http://127.0.0.1:" + std::to_string(metrics_port_);
+  auto get = [&](const std::string& path) {
+    auto response = http.send("GET", base + path, "", std::chrono::seconds(5),
+                              std::chrono::seconds(2));
+    EXPECT_TRUE(response.ok()) << response.status().toString();
+    return response.ok() ? *response : net::HttpResponse{};
+  };
+  EXPECT_EQ(get("/health").body, "OK");
+  std::string metrics = get("/metrics").body;
+  EXPECT_NE(metrics.find("mooncake_master_objects 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("mooncake_master_put_end_total 1\n"), std::string::npos);
+  EXPECT_NE(metrics.find("mooncake_master_bytes_used 4096\n"), std::string::npos);
+  EXPECT_NE(metrics.find("mooncake_master_segment_bytes_total{segment=\"node1\"} 1048576"),
+            std::string::npos);
+  auto query = get("/query_key?key=metric-key");
+  EXPECT_EQ(query.status, 200);
+  EXPECT_NE(query.body.find(std::to_string(started.replicas(0).address())), std::string::npos);
+  EXPECT_EQ(get("/query_key?key=nope").status, 404);
+  EXPECT_EQ(get("/get_all_keys").body, "metric-key\n");
+  EXPECT_NE(get("/get_all_segments").body.find("\"name\":\"node1\""), std::string::npos);
+}
+
 TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
   uint16_t port = testing::freeLoopbackPort();
   testing::ChildProcess first(testing::builtBinary("tools/mooncake_master"),
-                              {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port)});
+                              {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                               "--metrics_port=0"});
   ASSERT_TRUE(testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
   testing::TempDir dir;
   testing::ChildProcess second(testing::builtBinary("tools/mooncake_master"),
-                               {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port)}, {},
+                               {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                                "--metrics_port=0"},
+                               {},
                                dir.path() + "/stderr");
   EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
   std::ifstream log(dir.path() + "/stderr");

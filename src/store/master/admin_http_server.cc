@@ -1,0 +1,132 @@
+#include "store/master/admin_http_server.h"
+
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "store/master/master_service.h"
+
+namespace mooncake::store {
+
+struct AdminHttpServer::State {
+  httplib::Server server;
+  std::thread thread;
+  uint16_t port = 0;
+};
+
+std::string renderPrometheusMetrics(MasterService& service) {
+  std::ostringstream out;
+  auto gauge = [&out](const char* name, const char* help, uint64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+        << name << " " << value << "\n";
+  };
+  auto counter = [&out](const char* name, const char* help, const std::atomic<uint64_t>& value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
+        << name << " " << value.load(std::memory_order_relaxed) << "\n";
+  };
+  gauge("mooncake_master_objects", "Objects (complete or being written).",
+        service.objectCount());
+  gauge("mooncake_master_bytes_used", "Allocated bytes across all segments.",
+        service.usedBytes());
+  gauge("mooncake_master_bytes_total", "Capacity of all mounted segments.",
+        service.capacityBytes());
+  gauge("mooncake_master_clients", "Clients that pinged within --client_ttl.",
+        service.liveClientCount());
+  const MasterCounters& c = service.counters();
+  counter("mooncake_master_put_start_total", "PutStart calls.", c.put_starts);
+  counter("mooncake_master_put_end_total", "Puts made readable.", c.put_ends);
+  counter("mooncake_master_put_revoke_total", "Puts revoked.", c.put_revokes);
+  counter("mooncake_master_get_replica_list_total", "GetReplicaList calls.", c.get_replica_lists);
+  counter("mooncake_master_remove_total", "Remove calls.", c.removes);
+  counter("mooncake_master_no_space_total", "Puts refused with NO_AVAILABLE_HANDLE.",
+          c.no_space_errors);
+  counter("mooncake_master_evicted_objects_total", "Objects evicted.", c.evicted_objects);
+  counter("mooncake_master_evicted_bytes_total", "Bytes freed by eviction (all replicas).",
+          c.evicted_bytes);
+  counter("mooncake_master_expired_clients_total", "Clients declared dead.", c.expired_clients);
+  out << "# HELP mooncake_master_segment_bytes_used Allocated bytes per segment.\n"
+      << "# TYPE mooncake_master_segment_bytes_used gauge\n";
+  auto segments = service.segmentStats();
+  for (const SegmentStats& s : segments) {
+    out << "mooncake_master_segment_bytes_used{segment=\"" << s.te_endpoint << "\"} "
+        << s.used_bytes << "\n";
+  }
+  out << "# HELP mooncake_master_segment_bytes_total Capacity per segment.\n"
+      << "# TYPE mooncake_master_segment_bytes_total gauge\n";
+  for (const SegmentStats& s : segments) {
+    out << "mooncake_master_segment_bytes_total{segment=\"" << s.te_endpoint << "\"} "
+        << s.capacity_bytes << "\n";
+  }
+  return out.str();
+}
+
+AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_unique<State>()) {
+  httplib::Server& server = state_->server;
+  MasterService* svc = &service;
+  server.Get("/metrics", [svc](const httplib::Request&, httplib::Response& response) {
+    response.set_content(renderPrometheusMetrics(*svc), "text/plain; version=0.0.4");
+  });
+  server.Get("/health", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("OK", "text/plain");
+  });
+  server.Get("/query_key", [svc](const httplib::Request& request, httplib::Response& response) {
+    auto list = svc->replicasByRegex(
+        "^" + std::regex_replace(request.get_param_value("key"),
+                                 std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + "$");
+    if (!list.ok() || list->empty()) {
+      response.status = 404;
+      response.set_content("key not found", "text/plain");
+      return;
+    }
+    nlohmann::json replicas = nlohmann::json::array();
+    for (const ReplicaDescriptor& r : list->front().second) {
+      replicas.push_back({{"te_endpoint", r.te_endpoint}, {"address", r.address}, {"size", r.size}});
+    }
+    response.set_content(nlohmann::json{{"key", list->front().first}, {"replicas", replicas}}.dump(),
+                         "application/json");
+  });
+  server.Get("/get_all_keys", [svc](const httplib::Request&, httplib::Response& response) {
+    std::string body;
+    for (const std::string& key : svc->allKeys()) body += key + "\n";
+    response.set_content(body, "text/plain");
+  });
+  server.Get("/get_all_segments", [svc](const httplib::Request&, httplib::Response& response) {
+    nlohmann::json segments = nlohmann::json::array();
+    for (const SegmentStats& s : svc->segmentStats()) {
+      segments.push_back({{"id", s.id}, {"name", s.name}, {"te_endpoint", s.te_endpoint},
+                          {"used_bytes", s.used_bytes}, {"capacity_bytes", s.capacity_bytes}});
+    }
+    response.set_content(segments.dump(), "application/json");
+  });
+}
+
+AdminHttpServer::~AdminHttpServer() { stop(); }
+
+Status AdminHttpServer::start(const std::string& host, uint16_t port) {
+  State* state = state_.get();
+  int bound = port == 0 ? state->server.bind_to_any_port(host.c_str())
+                        : (state->server.bind_to_port(host.c_str(), port) ? port : -1);
+  if (bound <= 0) {
+    return Status::error(ErrorCode::ERR_SOCKET, "bind address already in use: " + host + ":" +
+                                                    std::to_string(port) + " (--metrics_port)");
+  }
+  state->port = static_cast<uint16_t>(bound);
+  state->thread = std::thread([state] { state->server.listen_after_bind(); });
+  for (int i = 0; i < 5000 && !state->server.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return Status::OK();
+}
+
+void AdminHttpServer::stop() {
+  if (!state_->thread.joinable()) return;
+  state_->server.stop();
+  state_->thread.join();
+}
+
+uint16_t AdminHttpServer::port() const { return state_->port; }
+
+}  // namespace mooncake::store
