@@ -10,7 +10,7 @@ step() { echo "setup: $*" >&2; }
 fail() { echo "setup: FAILED: $*" >&2; exit 1; }
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
   libcurl4-openssl-dev libcpp-httplib-dev libhiredis-dev

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${MC_SANITIZE:-}" ]; then export MC_BUILD_DIR="${MC_BUILD_DIR:-build-$MC_SANITIZE}"; fi
 bash scripts/setup.sh
+bash scripts/check_format.sh
 BUILD_DIR="${MC_BUILD_DIR:-build}"
 LABELS="${MC_TEST_LABELS:-unit|integration}"
 [ -n "${MC_SANITIZE:-}" ] && LABELS="${MC_TEST_LABELS:-unit}"

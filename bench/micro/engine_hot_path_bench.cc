@@ -15,7 +15,8 @@ namespace {
 void BM_SliceOneMiB(benchmark::State& state) {
   uint64_t total = 0;
   for (auto _ : state) {
-    forEachSlice(1 << 20, 65536, [&](uint64_t offset, uint64_t length) { total += offset ^ length; });
+    forEachSlice(1 << 20, 65536,
+                 [&](uint64_t offset, uint64_t length) { total += offset ^ length; });
   }
   benchmark::DoNotOptimize(total);
   state.SetItemsProcessed(state.iterations() * 16);

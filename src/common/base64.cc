@@ -10,7 +10,8 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::array<int8_t, 256> makeDecodeTable() {
   std::array<int8_t, 256> table{};
   for (auto& v : table) v = -1;
-  for (int i = 0; i < 64; ++i) table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    table[static_cast<unsigned char>(kAlphabet[i])] = static_cast<int8_t>(i);
   return table;
 }
 
@@ -42,7 +43,8 @@ std::string base64Encode(std::string_view data) {
 
 Result<std::string> base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) {
-    return Status::error(ErrorCode::ERR_MALFORMED_JSON, "base64 text length is not a multiple of 4");
+    return Status::error(ErrorCode::ERR_MALFORMED_JSON,
+                         "base64 text length is not a multiple of 4");
   }
   std::string out;
   out.reserve(text.size() / 4 * 3);

@@ -5,32 +5,51 @@ namespace mooncake {
 
 std::string_view errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::OK: return "OK";
-    case ErrorCode::ERR_INVALID_ARGUMENT: return "ERR_INVALID_ARGUMENT";
-    case ErrorCode::ERR_TOO_MANY_REQUESTS: return "ERR_TOO_MANY_REQUESTS";
-    case ErrorCode::ERR_ADDRESS_NOT_REGISTERED: return "ERR_ADDRESS_NOT_REGISTERED";
-    case ErrorCode::ERR_BATCH_BUSY: return "ERR_BATCH_BUSY";
-    case ErrorCode::ERR_DEVICE_NOT_FOUND: return "ERR_DEVICE_NOT_FOUND";
-    case ErrorCode::ERR_ADDRESS_OVERLAPPED: return "ERR_ADDRESS_OVERLAPPED";
-    case ErrorCode::ERR_DNS: return "ERR_DNS";
-    case ErrorCode::ERR_SOCKET: return "ERR_SOCKET";
-    case ErrorCode::ERR_MALFORMED_JSON: return "ERR_MALFORMED_JSON";
-    case ErrorCode::ERR_REJECT_HANDSHAKE: return "ERR_REJECT_HANDSHAKE";
-    case ErrorCode::ERR_METADATA: return "ERR_METADATA";
-    case ErrorCode::ERR_ENDPOINT: return "ERR_ENDPOINT";
-    case ErrorCode::ERR_CONTEXT: return "ERR_CONTEXT";
-    case ErrorCode::ERR_NUMA: return "ERR_NUMA";
-    case ErrorCode::ERR_CLOCK: return "ERR_CLOCK";
-    case ErrorCode::ERR_MEMORY: return "ERR_MEMORY";
-    case ErrorCode::ERR_NOT_IMPLEMENTED: return "ERR_NOT_IMPLEMENTED";
+    case ErrorCode::OK:
+      return "OK";
+    case ErrorCode::ERR_INVALID_ARGUMENT:
+      return "ERR_INVALID_ARGUMENT";
+    case ErrorCode::ERR_TOO_MANY_REQUESTS:
+      return "ERR_TOO_MANY_REQUESTS";
+    case ErrorCode::ERR_ADDRESS_NOT_REGISTERED:
+      return "ERR_ADDRESS_NOT_REGISTERED";
+    case ErrorCode::ERR_BATCH_BUSY:
+      return "ERR_BATCH_BUSY";
+    case ErrorCode::ERR_DEVICE_NOT_FOUND:
+      return "ERR_DEVICE_NOT_FOUND";
+    case ErrorCode::ERR_ADDRESS_OVERLAPPED:
+      return "ERR_ADDRESS_OVERLAPPED";
+    case ErrorCode::ERR_DNS:
+      return "ERR_DNS";
+    case ErrorCode::ERR_SOCKET:
+      return "ERR_SOCKET";
+    case ErrorCode::ERR_MALFORMED_JSON:
+      return "ERR_MALFORMED_JSON";
+    case ErrorCode::ERR_REJECT_HANDSHAKE:
+      return "ERR_REJECT_HANDSHAKE";
+    case ErrorCode::ERR_METADATA:
+      return "ERR_METADATA";
+    case ErrorCode::ERR_ENDPOINT:
+      return "ERR_ENDPOINT";
+    case ErrorCode::ERR_CONTEXT:
+      return "ERR_CONTEXT";
+    case ErrorCode::ERR_NUMA:
+      return "ERR_NUMA";
+    case ErrorCode::ERR_CLOCK:
+      return "ERR_CLOCK";
+    case ErrorCode::ERR_MEMORY:
+      return "ERR_MEMORY";
+    case ErrorCode::ERR_NOT_IMPLEMENTED:
+      return "ERR_NOT_IMPLEMENTED";
   }
   return "ERR_UNKNOWN";
 }
 
 std::string_view errorCodeName(StoreErrorCode code) {
   switch (code) {
-#define MC_STORE_CODE(name) \
-  case StoreErrorCode::name: return #name;
+#define MC_STORE_CODE(name)  \
+  case StoreErrorCode::name: \
+    return #name;
     MC_STORE_CODE(OK)
     MC_STORE_CODE(INTERNAL_ERROR)
     MC_STORE_CODE(BUFFER_OVERFLOW)

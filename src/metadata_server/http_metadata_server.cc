@@ -67,9 +67,9 @@ Status HttpMetadataServer::start(const std::string& host, uint16_t port) {
   int bound = port == 0 ? state->server.bind_to_any_port(host.c_str())
                         : (state->server.bind_to_port(host.c_str(), port) ? port : -1);
   if (bound <= 0) {
-    return Status::error(ErrorCode::ERR_SOCKET,
-                         "bind address already in use: " + host + ":" + std::to_string(port) +
-                             " (or the address is not local)");
+    return Status::error(ErrorCode::ERR_SOCKET, "bind address already in use: " + host + ":" +
+                                                    std::to_string(port) +
+                                                    " (or the address is not local)");
   }
   state->port = static_cast<uint16_t>(bound);
   state->thread = std::thread([state] { state->server.listen_after_bind(); });

@@ -26,10 +26,14 @@ SharedServers& shared() {
 
 const char* backendName(Backend backend) {
   switch (backend) {
-    case Backend::kP2P: return "P2P";
-    case Backend::kHttp: return "Http";
-    case Backend::kEtcd: return "Etcd";
-    case Backend::kRedis: return "Redis";
+    case Backend::kP2P:
+      return "P2P";
+    case Backend::kHttp:
+      return "Http";
+    case Backend::kEtcd:
+      return "Etcd";
+    case Backend::kRedis:
+      return "Redis";
   }
   return "?";
 }

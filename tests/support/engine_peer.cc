@@ -1,7 +1,8 @@
 #include "support/engine_peer.h"
 
-#include <sstream>
 #include <unistd.h>
+
+#include <sstream>
 
 namespace mooncake::testing {
 

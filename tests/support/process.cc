@@ -72,7 +72,9 @@ std::string ChildProcess::readLine(std::chrono::milliseconds timeout) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return "";
-    struct pollfd pfd{stdout_fd_, POLLIN, 0};
+    struct pollfd pfd {
+      stdout_fd_, POLLIN, 0
+    };
     if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) return "";
     char chunk[4096];
     ssize_t got = ::read(stdout_fd_, chunk, sizeof(chunk));
@@ -107,7 +109,7 @@ void ChildProcess::closeStdin() {
 
 uint16_t freeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr{};
+  struct sockaddr_in addr {};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;

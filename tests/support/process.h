@@ -17,8 +17,7 @@ class ChildProcess {
  public:
   // `stderr_path`, when set, receives the child's stderr instead of the test's.
   ChildProcess(const std::string& program, const std::vector<std::string>& args,
-               const std::vector<std::string>& extra_env = {},
-               const std::string& stderr_path = "");
+               const std::vector<std::string>& extra_env = {}, const std::string& stderr_path = "");
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

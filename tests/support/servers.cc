@@ -10,7 +10,7 @@ namespace mooncake::testing {
 
 bool portAccepts(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in addr{};
+  struct sockaddr_in addr {};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(port);
@@ -25,12 +25,11 @@ EtcdServer::EtcdServer() {
   std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
   std::string peer = "http://127.0.0.1:" + std::to_string(peer_port);
   process_ = std::make_unique<ChildProcess>(
-      "etcd", std::vector<std::string>{"--name", "test", "--data-dir", dir_.path() + "/data",
-                                       "--listen-client-urls", client,
-                                       "--advertise-client-urls", client, "--listen-peer-urls",
-                                       peer, "--initial-advertise-peer-urls", peer,
-                                       "--initial-cluster", "test=" + peer, "--log-level",
-                                       "error"},
+      "etcd",
+      std::vector<std::string>{"--name", "test", "--data-dir", dir_.path() + "/data",
+                               "--listen-client-urls", client, "--advertise-client-urls", client,
+                               "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                               "--initial-cluster", "test=" + peer, "--log-level", "error"},
       std::vector<std::string>{}, dir_.path() + "/etcd.log");
   ready_ = waitFor([this] { return portAccepts(client_port_); }, std::chrono::seconds(20));
 }
@@ -46,10 +45,9 @@ RedisServer::RedisServer() {
   port_ = freeLoopbackPort();
   process_ = std::make_unique<ChildProcess>(
       "redis-server",
-      std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
-                               "", "--appendonly", "no", "--dir", dir_.path(), "--daemonize",
-                               "no", "--loglevel", "warning", "--logfile",
-                               dir_.path() + "/redis.log"});
+      std::vector<std::string>{"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", dir_.path(), "--daemonize", "no",
+                               "--loglevel", "warning", "--logfile", dir_.path() + "/redis.log"});
   ready_ = waitFor([this] { return portAccepts(port_); }, std::chrono::seconds(20));
 }
 

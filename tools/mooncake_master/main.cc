@@ -14,7 +14,8 @@
 
 DEFINE_int32(port, 50051, "gRPC port of the master (0 picks a free one)");
 DEFINE_string(rpc_address, "0.0.0.0", "address the gRPC service listens on");
-DEFINE_uint64(default_kv_lease_ttl, 10000, "read lease in ms: leased objects are neither "
+DEFINE_uint64(default_kv_lease_ttl, 10000,
+              "read lease in ms: leased objects are neither "
               "evicted nor removed without force");
 DEFINE_uint64(default_kv_soft_pin_ttl, 30 * 60 * 1000, "soft pin lifetime in ms");
 DEFINE_uint64(max_kv_soft_pin_ttl, 24 * 60 * 60 * 1000, "upper bound for a requested soft pin, ms");
@@ -22,14 +23,16 @@ DEFINE_bool(allow_evict_soft_pinned_objects, true,
             "evict soft-pinned objects when nothing else can be evicted");
 DEFINE_double(eviction_high_watermark_ratio, 0.90, "usage (0..1] that starts eviction");
 DEFINE_double(eviction_ratio, 0.05, "share (0..1] of capacity one eviction pass frees");
-DEFINE_uint64(client_ttl, 10, "seconds without a ping before a client is declared dead and "
+DEFINE_uint64(client_ttl, 10,
+              "seconds without a ping before a client is declared dead and "
               "its segments unmounted");
 DEFINE_uint64(put_start_discard_timeout_sec, 30,
               "an unfinished put older than this can be taken over by a new put of the key");
 DEFINE_uint64(put_start_release_timeout_sec, 600,
               "an abandoned put's space returns to the pool after this long");
 DEFINE_bool(enable_metric_reporting, true, "serve /metrics and the admin endpoints");
-DEFINE_int32(metrics_port, 9003, "port of /metrics, /health, /query_key, /get_all_keys, "
+DEFINE_int32(metrics_port, 9003,
+             "port of /metrics, /health, /query_key, /get_all_keys, "
              "/get_all_segments (0 picks a free one)");
 DEFINE_string(metrics_host, "0.0.0.0", "address of the metrics/admin HTTP server");
 DEFINE_bool(enable_http_metadata_server, false,
@@ -82,8 +85,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mooncake_master: %s\n", server.status().toString().c_str());
     return 1;
   }
-  std::printf("mooncake_master listening on %s:%u (metrics port %u)\n",
-              FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->metricsPort());
+  std::printf("mooncake_master listening on %s:%u (metrics port %u)\n", FLAGS_rpc_address.c_str(),
+              (*server)->rpcPort(), (*server)->metricsPort());
   std::fflush(stdout);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->stop();

@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
   bool known = false;
   for (const char* mode : kModes) known = known || config.operation == mode;
   if (!known || config.threads == 0 || config.value_size == 0 || config.num_keys == 0) {
-    std::fprintf(stderr, "store_bench: --operation must be put|get|mixed|fill|check|serve and "
-                         "--threads, --value_size, --num_keys positive\n");
+    std::fprintf(stderr,
+                 "store_bench: --operation must be put|get|mixed|fill|check|serve and "
+                 "--threads, --value_size, --num_keys positive\n");
     return 2;
   }
   mooncake::Status status = mooncake::bench::runStoreBench(config);

@@ -57,7 +57,8 @@ Status putOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
   replicate.replica_num = config.replica_num;
   auto start = Clock::now();
   Status status = client.put(keyName(config, index), value.data(), value.size(), replicate);
-  stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  stats.latencies_us.push_back(
+      std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   if (status.ok()) {
     stats.bytes += value.size();
   } else {
@@ -70,7 +71,8 @@ Status getOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
               std::vector<char>& expected, OpStats& stats) {
   auto start = Clock::now();
   auto value = client.get(keyName(config, index));
-  stats.latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+  stats.latencies_us.push_back(
+      std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   if (!value.ok()) {
     ++stats.errors;
     return value.status();
@@ -110,7 +112,8 @@ void timedLoop(store::Client& client, const StoreBenchConfig& config, uint64_t t
   }
 }
 
-void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads, double seconds) {
+void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads,
+                 double seconds) {
   OpStats put;
   OpStats get;
   for (ThreadStats& t : threads) {
@@ -135,12 +138,13 @@ void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threa
   std::printf("%-5s %12.0f %10.3f %12.1f %12.1f %8llu\n", "get", get_ops, get_gbps,
               percentile(get.latencies_us, 0.5), percentile(get.latencies_us, 0.99),
               (unsigned long long)get.errors);
-  std::printf("{\"bench\":\"store_bench\",\"operation\":\"%s\",\"value_size\":%llu,\"threads\":%llu,"
-              "\"replica_num\":%llu,\"seconds\":%.3f,\"put_ops\":%.0f,\"put_bytes_per_sec\":%.0f,"
-              "\"get_ops\":%.0f,\"get_bytes_per_sec\":%.0f}\n",
-              config.operation.c_str(), (unsigned long long)config.value_size,
-              (unsigned long long)config.threads, (unsigned long long)config.replica_num, seconds,
-              put_ops, put.bytes / seconds, get_ops, get.bytes / seconds);
+  std::printf(
+      "{\"bench\":\"store_bench\",\"operation\":\"%s\",\"value_size\":%llu,\"threads\":%llu,"
+      "\"replica_num\":%llu,\"seconds\":%.3f,\"put_ops\":%.0f,\"put_bytes_per_sec\":%.0f,"
+      "\"get_ops\":%.0f,\"get_bytes_per_sec\":%.0f}\n",
+      config.operation.c_str(), (unsigned long long)config.value_size,
+      (unsigned long long)config.threads, (unsigned long long)config.replica_num, seconds, put_ops,
+      put.bytes / seconds, get_ops, get.bytes / seconds);
   std::printf("Store bench completed: put %.0f ops/s %.3f GB/s, get %.0f ops/s %.3f GB/s\n",
               put_ops, put_gbps, get_ops, get_gbps);
   std::fflush(stdout);

@@ -43,8 +43,8 @@ class Mapping {
 
 Result<double> unitBytes(const std::string& unit) {
   static const std::map<std::string, double> kUnits = {
-      {"GB", 1e9},  {"GiB", 1073741824.0}, {"Gb", 1e9 / 8},  {"MB", 1e6}, {"MiB", 1048576.0},
-      {"Mb", 1e6 / 8}, {"KB", 1e3},        {"KiB", 1024.0}, {"Kb", 1e3 / 8}};
+      {"GB", 1e9},     {"GiB", 1073741824.0}, {"Gb", 1e9 / 8}, {"MB", 1e6},    {"MiB", 1048576.0},
+      {"Mb", 1e6 / 8}, {"KB", 1e3},           {"KiB", 1024.0}, {"Kb", 1e3 / 8}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) {
     return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
@@ -114,9 +114,9 @@ Status verifyBlocks(const Plan& plan, uint64_t thread, const char* local_base) {
     const char* block = local_base + offset;
     if (!matchesPattern(block, plan.config->block_size, offset, kTargetSeed) &&
         !matchesPattern(block, plan.config->block_size, offset, kInitiatorSeed)) {
-      return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                           "verify: block at target offset " + std::to_string(offset) +
-                               " holds wrong data");
+      return Status::error(
+          ErrorCode::ERR_INVALID_ARGUMENT,
+          "verify: block at target offset " + std::to_string(offset) + " holds wrong data");
     }
   }
   return Status::OK();
@@ -154,8 +154,8 @@ Status verifyWrites(const Plan& plan, TransferEngine& engine) {
       if (!matchesPattern(scratch.data() + offset, plan.config->block_size, offset,
                           kInitiatorSeed)) {
         status = Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                               "verify: written block at target offset " +
-                                   std::to_string(offset) + " reads back wrong data");
+                               "verify: written block at target offset " + std::to_string(offset) +
+                                   " reads back wrong data");
       }
     }
   }
@@ -217,13 +217,18 @@ Status runInitiator(const BenchConfig& config) {
   MC_ASSIGN_OR_RETURN(SegmentHandle target, engine.openSegment(config.segment_id));
   MC_ASSIGN_OR_RETURN(std::vector<BufferEntry> remote, engine.getSegmentBuffers(target));
   if (remote.empty() || remote.front().length < config.buffer_size) {
-    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                         "segment " + config.segment_id + " has no buffer of --buffer_size " +
-                             std::to_string(config.buffer_size) + " bytes (start the target with "
-                             "at least the same --buffer_size)");
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "segment " + config.segment_id +
+                                                              " has no buffer of --buffer_size " +
+                                                              std::to_string(config.buffer_size) +
+                                                              " bytes (start the target with "
+                                                              "at least the same --buffer_size)");
   }
-  Plan plan{&config, &engine, target, buffer.data(),
-            reinterpret_cast<uint64_t>(remote.front().addr), config.batch_size * config.block_size};
+  Plan plan{&config,
+            &engine,
+            target,
+            buffer.data(),
+            reinterpret_cast<uint64_t>(remote.front().addr),
+            config.batch_size * config.block_size};
   if (write) fillPattern(buffer.data(), plan.region_bytes * config.threads, 0, kInitiatorSeed);
 
   std::vector<ThreadResult> results(config.threads);
@@ -245,19 +250,20 @@ Status runInitiator(const BenchConfig& config) {
   }
   if (config.verify && write) MC_RETURN_IF_ERROR(verifyWrites(plan, engine));
   double throughput = static_cast<double>(bytes) / seconds / unit;
-  std::printf("%-10s %-8s %-12s %-8s %-10s %-12s\n", "operation", "threads", "block_size",
-              "batch", "verified", "throughput");
+  std::printf("%-10s %-8s %-12s %-8s %-10s %-12s\n", "operation", "threads", "block_size", "batch",
+              "verified", "throughput");
   std::printf("%-10s %-8llu %-12llu %-8llu %-10s %.*f %s/s\n", config.operation.c_str(),
               (unsigned long long)config.threads, (unsigned long long)config.block_size,
               (unsigned long long)config.batch_size, config.verify ? "yes" : "no",
               config.report_precision, throughput, config.report_unit.c_str());
-  std::printf("{\"bench\":\"transfer_engine_bench\",\"protocol\":\"%s\",\"operation\":\"%s\","
-              "\"threads\":%llu,\"block_size\":%llu,\"batch_size\":%llu,\"duration_s\":%.3f,"
-              "\"bytes\":%llu,\"batches\":%llu,\"bytes_per_sec\":%.0f,\"verified\":%s}\n",
-              config.protocol.c_str(), config.operation.c_str(), (unsigned long long)config.threads,
-              (unsigned long long)config.block_size, (unsigned long long)config.batch_size, seconds,
-              (unsigned long long)bytes, (unsigned long long)batches, bytes / seconds,
-              config.verify ? "true" : "false");
+  std::printf(
+      "{\"bench\":\"transfer_engine_bench\",\"protocol\":\"%s\",\"operation\":\"%s\","
+      "\"threads\":%llu,\"block_size\":%llu,\"batch_size\":%llu,\"duration_s\":%.3f,"
+      "\"bytes\":%llu,\"batches\":%llu,\"bytes_per_sec\":%.0f,\"verified\":%s}\n",
+      config.protocol.c_str(), config.operation.c_str(), (unsigned long long)config.threads,
+      (unsigned long long)config.block_size, (unsigned long long)config.batch_size, seconds,
+      (unsigned long long)bytes, (unsigned long long)batches, bytes / seconds,
+      config.verify ? "true" : "false");
   std::printf("Test completed: duration %.2f, batch count %llu, throughput %.*f %s/s\n", seconds,
               (unsigned long long)batches, config.report_precision, throughput,
               config.report_unit.c_str());

@@ -14,7 +14,7 @@ struct BenchConfig {
   std::string mode = "initiator";  // initiator | target
   std::string metadata_server;
   std::string local_server_name;
-  std::string segment_id;          // target's segment name (initiator)
+  std::string segment_id;  // target's segment name (initiator)
   std::string protocol = "tcp";
   std::string operation = "read";  // read | write
   uint64_t buffer_size = 1ull << 30;

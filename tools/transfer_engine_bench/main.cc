@@ -7,8 +7,9 @@
 //                     requests of --block_size bytes (--operation=read|write) to the target,
 //                     wait, free; for --duration seconds. --verify checks every byte.
 // Example (one machine, no metadata server):
-//   transfer_engine_bench --mode=target --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1
-//   transfer_engine_bench --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1
+//   transfer_engine_bench --mode=target --metadata_server=P2PHANDSHAKE
+//   --local_server_name=127.0.0.1 transfer_engine_bench --metadata_server=P2PHANDSHAKE
+//   --local_server_name=127.0.0.1
 //       --segment_id=127.0.0.1:<port printed by the target> --protocol=tcp
 #include <gflags/gflags.h>
 #include <glog/logging.h>
@@ -35,7 +36,8 @@ DEFINE_uint64(threads, 12, "initiator threads, each with its own batches");
 DEFINE_string(report_unit, "GB", "GB|GiB|Gb|MB|MiB|Mb|KB|KiB|Kb");
 DEFINE_int32(report_precision, 2, "digits after the decimal point");
 DEFINE_bool(dump_config, false, "print the effective MC_* configuration and exit");
-DEFINE_bool(verify, false, "check every byte that lands (reads: against the target's pattern; "
+DEFINE_bool(verify, false,
+            "check every byte that lands (reads: against the target's pattern; "
             "writes: read back at the end)");
 
 int main(int argc, char** argv) {

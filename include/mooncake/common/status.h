@@ -100,8 +100,9 @@ class [[nodiscard]] Status {
   bool ok() const { return state_ == nullptr; }
   // The Transfer Engine code; ERR_INVALID_ARGUMENT-range values only when isStoreError() is false.
   ErrorCode code() const {
-    return ok() || state_->domain != Domain::kTransferEngine ? ErrorCode::OK
-                                                             : static_cast<ErrorCode>(state_->value);
+    return ok() || state_->domain != Domain::kTransferEngine
+               ? ErrorCode::OK
+               : static_cast<ErrorCode>(state_->value);
   }
   StoreErrorCode storeCode() const {
     return ok() || state_->domain != Domain::kStore ? StoreErrorCode::OK
@@ -137,7 +138,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : data_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : data_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(data_); }
@@ -163,10 +164,10 @@ class [[nodiscard]] Result {
 #define MC_STATUS_CONCAT(a, b) MC_STATUS_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not OK.
-#define MC_RETURN_IF_ERROR(expr)                       \
-  do {                                                 \
-    ::mooncake::Status mc_status_ = (expr);            \
-    if (!mc_status_.ok()) return mc_status_;           \
+#define MC_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::mooncake::Status mc_status_ = (expr);  \
+    if (!mc_status_.ok()) return mc_status_; \
   } while (0)
 
 // `MC_ASSIGN_OR_RETURN(auto x, f())`: binds the value of a Result or returns its Status.

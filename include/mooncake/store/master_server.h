@@ -19,12 +19,12 @@ struct MasterServerOptions {
   std::string rpc_address = "0.0.0.0";  // --rpc_address
   uint16_t rpc_port = 50051;            // --port (0 picks a free port)
   MasterOptions service;
-  bool enable_http_metadata_server = false;         // --enable_http_metadata_server
+  bool enable_http_metadata_server = false;           // --enable_http_metadata_server
   std::string http_metadata_server_host = "0.0.0.0";  // --http_metadata_server_host
   uint16_t http_metadata_server_port = 8080;          // --http_metadata_server_port
-  bool enable_metric_reporting = true;    // --enable_metric_reporting
-  std::string metrics_host = "0.0.0.0";   // --metrics_host
-  uint16_t metrics_port = 9003;           // --metrics_port (0 picks a free one)
+  bool enable_metric_reporting = true;                // --enable_metric_reporting
+  std::string metrics_host = "0.0.0.0";               // --metrics_host
+  uint16_t metrics_port = 9003;                       // --metrics_port (0 picks a free one)
   std::chrono::milliseconds maintenance_interval{100};
 };
 

@@ -25,7 +25,7 @@ struct TransferRequest {
   SegmentID target_id = 0;     // from openSegment
   uint64_t target_offset = 0;  // remote virtual address inside one remote buffer
   size_t length = 0;
-  int advise_retry_cnt = 0;    // retries already consumed (lets a caller shorten the budget)
+  int advise_retry_cnt = 0;  // retries already consumed (lets a caller shorten the budget)
 };
 
 enum TransferStatusEnum {

@@ -23,8 +23,7 @@ ConfigEntry sizeEntry(std::string name, std::string doc, uint64_t* field, uint64
   return {std::move(name), std::move(doc), apply, [field] { return std::to_string(*field); }};
 }
 
-ConfigEntry intEntry(std::string name, std::string doc, int64_t* field, int64_t min,
-                     int64_t max) {
+ConfigEntry intEntry(std::string name, std::string doc, int64_t* field, int64_t min, int64_t max) {
   auto apply = [field, min, max](std::string_view text) -> Status {
     auto parsed = parseInt(text, min, max);
     if (!parsed.ok()) return parsed.status();
@@ -60,8 +59,8 @@ Status applyEnvironment(const std::vector<ConfigEntry>& table) {
     Status status = entry.apply(*value);
     if (!status.ok()) {
       return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                           entry.name + "='" + *value + "' is invalid: " + status.message() +
-                               " (" + entry.doc + ")");
+                           entry.name + "='" + *value + "' is invalid: " + status.message() + " (" +
+                               entry.doc + ")");
     }
   }
   return Status::OK();

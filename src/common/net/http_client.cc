@@ -53,8 +53,7 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
   CURLcode rc = curl_easy_perform(curl);
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
-    return Status::error(ErrorCode::ERR_SOCKET,
-                         method + " " + url + ": " + curl_easy_strerror(rc));
+    return Status::error(ErrorCode::ERR_SOCKET, method + " " + url + ": " + curl_easy_strerror(rc));
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -25,7 +25,7 @@ Status socketError(const std::string& what, int error_number) {
 
 // Resolves host:port into the first matching address (TCP, any family).
 Result<struct addrinfo*> resolve(const HostPort& address, bool passive) {
-  struct addrinfo hints{};
+  struct addrinfo hints {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
@@ -34,8 +34,8 @@ Result<struct addrinfo*> resolve(const HostPort& address, bool passive) {
   const char* host = address.host.empty() ? nullptr : address.host.c_str();
   int rc = ::getaddrinfo(host, port.c_str(), &hints, &result);
   if (rc != 0) {
-    return Status::error(ErrorCode::ERR_DNS, "cannot resolve host '" + address.host +
-                                                 "': " + ::gai_strerror(rc));
+    return Status::error(ErrorCode::ERR_DNS,
+                         "cannot resolve host '" + address.host + "': " + ::gai_strerror(rc));
   }
   return result;
 }
@@ -102,9 +102,9 @@ Result<HostPort> parseHostPort(std::string_view text, uint16_t default_port) {
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
     if (ec != std::errc() || ptr != port_text.data() + port_text.size() || value > 65535) {
-      return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                           "malformed port in address '" + std::string(text) +
-                               "': expected 0-65535");
+      return Status::error(
+          ErrorCode::ERR_INVALID_ARGUMENT,
+          "malformed port in address '" + std::string(text) + "': expected 0-65535");
     }
     out.port = static_cast<uint16_t>(value);
   }
@@ -140,9 +140,9 @@ Result<UniqueFd> listenTcp(const std::string& host, uint16_t port, int backlog) 
 Result<UniqueFd> listenTcpInRange(const std::string& host, uint16_t min_port, uint16_t max_port,
                                   int backlog) {
   if (min_port > max_port) {
-    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                         "empty port range [" + std::to_string(min_port) + ", " +
-                             std::to_string(max_port) + "]");
+    return Status::error(
+        ErrorCode::ERR_INVALID_ARGUMENT,
+        "empty port range [" + std::to_string(min_port) + ", " + std::to_string(max_port) + "]");
   }
   uint32_t span = static_cast<uint32_t>(max_port) - min_port + 1;
   std::random_device seed;
@@ -159,7 +159,7 @@ Result<UniqueFd> listenTcpInRange(const std::string& host, uint16_t min_port, ui
 }
 
 Result<uint16_t> boundPort(int fd) {
-  struct sockaddr_storage addr{};
+  struct sockaddr_storage addr {};
   socklen_t len = sizeof(addr);
   if (::getsockname(fd, reinterpret_cast<struct sockaddr*>(&addr), &len) != 0) {
     return socketError("getsockname", errno);
@@ -178,7 +178,9 @@ Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds t
   const std::string what = "connect to " + address.toString();
   if (::connect(fd.get(), info->ai_addr, info->ai_addrlen) != 0) {
     if (errno != EINPROGRESS) return socketError(what, errno);
-    struct pollfd pfd{fd.get(), POLLOUT, 0};
+    struct pollfd pfd {
+      fd.get(), POLLOUT, 0
+    };
     int rc;
     do {
       rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
@@ -197,13 +199,15 @@ Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds t
 }
 
 Status sendAll(int fd, const void* data, size_t length) {
-  struct iovec iov{const_cast<void*>(data), length};
+  struct iovec iov {
+    const_cast<void*>(data), length
+  };
   return sendAllVec(fd, &iov, 1);
 }
 
 Status sendAllVec(int fd, struct iovec* iov, int iov_count) {
   while (iov_count > 0) {
-    struct msghdr msg{};
+    struct msghdr msg {};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(iov_count);
     ssize_t sent = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
@@ -240,7 +244,7 @@ Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count) {
       --iov_count;
       continue;
     }
-    struct msghdr msg{};
+    struct msghdr msg {};
     msg.msg_iov = iov;
     msg.msg_iovlen = static_cast<size_t>(iov_count);
     ssize_t got = ::recvmsg(fd, &msg, MSG_WAITALL);
@@ -262,7 +266,7 @@ void setNoDelay(int fd) {
 }
 
 static void setTimeoutOption(int fd, int option, std::chrono::milliseconds timeout) {
-  struct timeval tv{};
+  struct timeval tv {};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
   ::setsockopt(fd, SOL_SOCKET, option, &tv, sizeof(tv));
@@ -278,7 +282,7 @@ void setSendTimeout(int fd, std::chrono::milliseconds timeout) {
 
 bool isLoopbackHost(const std::string& host) {
   if (host == "localhost" || host == "::1") return true;
-  struct in_addr v4{};
+  struct in_addr v4 {};
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
     return (ntohl(v4.s_addr) >> 24) == 127;
   }

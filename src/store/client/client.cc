@@ -107,7 +107,8 @@ struct Client::Impl {
   SegmentAllocator staging;  // GUARDED_BY(staging_mutex)
   SegmentId segment_id = 0;
   std::mutex failed_mutex;
-  std::map<std::string, std::chrono::steady_clock::time_point> failed_holders;  // GUARDED_BY(failed_mutex)
+  std::map<std::string, std::chrono::steady_clock::time_point>
+      failed_holders;  // GUARDED_BY(failed_mutex)
   std::mutex heartbeat_mutex;
   std::condition_variable heartbeat_cv;
   bool stopping = false;  // GUARDED_BY(heartbeat_mutex)
@@ -129,8 +130,8 @@ Status Client::Impl::start() {
                                                   "cpu:0", /*remote_accessible=*/false));
   }
   if (options.global_segment_size > 0) {
-    MC_RETURN_IF_ERROR(engine.registerLocalMemory(segment_memory.data(),
-                                                  options.global_segment_size, "cpu:0"));
+    MC_RETURN_IF_ERROR(
+        engine.registerLocalMemory(segment_memory.data(), options.global_segment_size, "cpu:0"));
     MC_ASSIGN_OR_RETURN(segment_id, master.mountSegment(client_id, segmentInfo()));
   } else {
     MC_RETURN_IF_ERROR(master.remountSegments(client_id, {}).status());
@@ -266,12 +267,12 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
   uint64_t size = list.replicas.front().size;
   // Prefer a replica in this process's own segment (one memcpy, no network), and try holders
   // that failed recently last.
-  std::stable_partition(list.replicas.begin(), list.replicas.end(),
-                        [this](const ReplicaDescriptor& r) { return !recentlyFailed(r.te_endpoint); });
-  std::stable_partition(list.replicas.begin(), list.replicas.end(),
-                        [this](const ReplicaDescriptor& r) {
-                          return r.te_endpoint == engine.getLocalSegmentName();
-                        });
+  std::stable_partition(
+      list.replicas.begin(), list.replicas.end(),
+      [this](const ReplicaDescriptor& r) { return !recentlyFailed(r.te_endpoint); });
+  std::stable_partition(
+      list.replicas.begin(), list.replicas.end(),
+      [this](const ReplicaDescriptor& r) { return r.te_endpoint == engine.getLocalSegmentName(); });
   SegmentAllocator::Allocation staged;
   char* target = buffer;
   if (out_copy != nullptr) {
@@ -282,8 +283,8 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
                                   " bytes; the buffer has " + std::to_string(capacity));
   }
   Status status = transfer(TransferRequest::READ, target, size, list.replicas);
-  if (status.ok() && std::chrono::steady_clock::now() - started >=
-                         std::chrono::milliseconds(list.lease_ttl_ms)) {
+  if (status.ok() &&
+      std::chrono::steady_clock::now() - started >= std::chrono::milliseconds(list.lease_ttl_ms)) {
     status = Status::storeError(StoreErrorCode::LEASE_EXPIRED,
                                 "key '" + key + "': the read took longer than its " +
                                     std::to_string(list.lease_ttl_ms) + " ms lease");

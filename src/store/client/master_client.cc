@@ -96,8 +96,7 @@ Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segm
 }
 
 Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string& client_id,
-                                                              const std::string& key,
-                                                              uint64_t size,
+                                                              const std::string& key, uint64_t size,
                                                               const ReplicateConfig& config) {
   proto::PutStartRequest request;
   request.set_client_id(client_id);

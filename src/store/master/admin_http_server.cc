@@ -27,10 +27,8 @@ std::string renderPrometheusMetrics(MasterService& service) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
         << name << " " << value.load(std::memory_order_relaxed) << "\n";
   };
-  gauge("mooncake_master_objects", "Objects (complete or being written).",
-        service.objectCount());
-  gauge("mooncake_master_bytes_used", "Allocated bytes across all segments.",
-        service.usedBytes());
+  gauge("mooncake_master_objects", "Objects (complete or being written).", service.objectCount());
+  gauge("mooncake_master_bytes_used", "Allocated bytes across all segments.", service.usedBytes());
   gauge("mooncake_master_bytes_total", "Capacity of all mounted segments.",
         service.capacityBytes());
   gauge("mooncake_master_clients", "Clients that pinged within --client_ttl.",
@@ -73,9 +71,11 @@ AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_uniq
     response.set_content("OK", "text/plain");
   });
   server.Get("/query_key", [svc](const httplib::Request& request, httplib::Response& response) {
-    auto list = svc->replicasByRegex(
-        "^" + std::regex_replace(request.get_param_value("key"),
-                                 std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") + "$");
+    auto list =
+        svc->replicasByRegex("^" +
+                             std::regex_replace(request.get_param_value("key"),
+                                                std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
+                             "$");
     if (!list.ok() || list->empty()) {
       response.status = 404;
       response.set_content("key not found", "text/plain");
@@ -83,10 +83,12 @@ AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_uniq
     }
     nlohmann::json replicas = nlohmann::json::array();
     for (const ReplicaDescriptor& r : list->front().second) {
-      replicas.push_back({{"te_endpoint", r.te_endpoint}, {"address", r.address}, {"size", r.size}});
+      replicas.push_back(
+          {{"te_endpoint", r.te_endpoint}, {"address", r.address}, {"size", r.size}});
     }
-    response.set_content(nlohmann::json{{"key", list->front().first}, {"replicas", replicas}}.dump(),
-                         "application/json");
+    response.set_content(
+        nlohmann::json{{"key", list->front().first}, {"replicas", replicas}}.dump(),
+        "application/json");
   });
   server.Get("/get_all_keys", [svc](const httplib::Request&, httplib::Response& response) {
     std::string body;
@@ -96,8 +98,11 @@ AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_uniq
   server.Get("/get_all_segments", [svc](const httplib::Request&, httplib::Response& response) {
     nlohmann::json segments = nlohmann::json::array();
     for (const SegmentStats& s : svc->segmentStats()) {
-      segments.push_back({{"id", s.id}, {"name", s.name}, {"te_endpoint", s.te_endpoint},
-                          {"used_bytes", s.used_bytes}, {"capacity_bytes", s.capacity_bytes}});
+      segments.push_back({{"id", s.id},
+                          {"name", s.name},
+                          {"te_endpoint", s.te_endpoint},
+                          {"used_bytes", s.used_bytes},
+                          {"capacity_bytes", s.capacity_bytes}});
     }
     response.set_content(segments.dump(), "application/json");
   });

@@ -26,8 +26,7 @@ Result<std::regex> compileKeyPattern(const std::string& pattern) {
 
 }  // namespace
 
-MasterService::MasterService(const MasterOptions& options,
-                             std::function<Clock::time_point()> now)
+MasterService::MasterService(const MasterOptions& options, std::function<Clock::time_point()> now)
     : options_(options), now_(std::move(now)) {
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
     shards_.push_back(std::make_unique<Shard>());
@@ -110,9 +109,9 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
   // release timeout, in case its writer is only slow and still writing.
   {
     std::lock_guard lock(side_mutex_);
-    abandoned_.push_back({std::move(object.replicas),
-                          object.put_started +
-                              std::chrono::seconds(options_.put_start_release_timeout_sec)});
+    abandoned_.push_back(
+        {std::move(object.replicas),
+         object.put_started + std::chrono::seconds(options_.put_start_release_timeout_sec)});
   }
   shard.objects.erase(it);
   return Status::OK();
@@ -145,7 +144,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
   // Allocate outside the shard lock: eviction may need to visit this shard.
   std::vector<Placement> placements = placeReplicas(size, config);
   if (placements.empty()) {
-  counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);
+    counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);
     return keyError(StoreErrorCode::NO_AVAILABLE_HANDLE, key,
                     "no segment has " + std::to_string(size) + " free bytes, even after eviction");
   }
@@ -161,8 +160,9 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
   object.replicas = std::move(placements);
   object.hard_pin = config.with_hard_pin;
   object.soft_pin = config.with_soft_pin;
-  object.soft_pin_ttl_ms = std::min(config.soft_pin_ttl_ms.value_or(options_.default_kv_soft_pin_ttl_ms),
-                                    options_.max_kv_soft_pin_ttl_ms);
+  object.soft_pin_ttl_ms =
+      std::min(config.soft_pin_ttl_ms.value_or(options_.default_kv_soft_pin_ttl_ms),
+               options_.max_kv_soft_pin_ttl_ms);
   object.put_started = now;
   object.last_access = now;
   auto descriptors = describe(object);
@@ -193,7 +193,8 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
   auto it = shard.objects.find(key);
   if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no put");
   if (it->second.complete) {
-    return keyError(StoreErrorCode::INVALID_WRITE, key, "complete objects are removed, not revoked");
+    return keyError(StoreErrorCode::INVALID_WRITE, key,
+                    "complete objects are removed, not revoked");
   }
   releaseAll(it->second.replicas);
   shard.objects.erase(it);
@@ -217,9 +218,7 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms};
 }
 
-bool MasterService::existKey(const std::string& key) {
-  return getReplicaList(key).ok();
-}
+bool MasterService::existKey(const std::string& key) { return getReplicaList(key).ok(); }
 
 Status MasterService::remove(const std::string& key, bool force) {
   counters_.removes.fetch_add(1, std::memory_order_relaxed);
@@ -333,8 +332,8 @@ void MasterService::tick() {
   expireClients(now);
   reclaimAbandoned(now);
   auto capacity = static_cast<double>(segments_.capacityBytes());
-  if (capacity > 0 &&
-      static_cast<double>(segments_.usedBytes()) >= options_.eviction_high_watermark_ratio * capacity) {
+  if (capacity > 0 && static_cast<double>(segments_.usedBytes()) >=
+                          options_.eviction_high_watermark_ratio * capacity) {
     evict(static_cast<uint64_t>(options_.eviction_ratio * capacity));
   }
 }

@@ -147,7 +147,7 @@ class MasterService {
   const std::function<Clock::time_point()> now_;
   std::vector<std::unique_ptr<Shard>> shards_;
   SegmentRegistry segments_;
-  std::mutex side_mutex_;  // guards clients_ and abandoned_
+  std::mutex side_mutex_;                                       // guards clients_ and abandoned_
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   std::vector<Abandoned> abandoned_;
   MasterCounters counters_;

@@ -7,9 +7,10 @@ namespace mooncake::store {
 Result<SegmentId> SegmentRegistry::mount(const std::string& client_id, const SegmentInfo& info) {
   if (info.size < kMinSegmentSize || info.te_endpoint.empty()) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                              "mount: segment '" + info.name + "' needs a Transfer Engine "
-                              "endpoint and at least 1 KiB (got " + std::to_string(info.size) +
-                                  " bytes)");
+                              "mount: segment '" + info.name +
+                                  "' needs a Transfer Engine "
+                                  "endpoint and at least 1 KiB (got " +
+                                  std::to_string(info.size) + " bytes)");
   }
   std::lock_guard lock(mutex_);
   for (const auto& [id, mounted] : segments_) {
@@ -34,9 +35,9 @@ Status SegmentRegistry::unmount(SegmentId segment, const std::string& client_id)
                               "unmount: no segment " + std::to_string(segment));
   }
   if (it->second.client_id != client_id) {
-    return Status::storeError(StoreErrorCode::ILLEGAL_CLIENT,
-                              "unmount: segment " + std::to_string(segment) +
-                                  " belongs to another client");
+    return Status::storeError(
+        StoreErrorCode::ILLEGAL_CLIENT,
+        "unmount: segment " + std::to_string(segment) + " belongs to another client");
   }
   capacity_ -= it->second.allocator->capacity();
   segments_.erase(it);
@@ -111,8 +112,8 @@ std::vector<SegmentStats> SegmentRegistry::stats() const {
   std::lock_guard lock(mutex_);
   std::vector<SegmentStats> out;
   for (const auto& [id, mounted] : segments_) {
-    out.push_back({id, mounted.info.name, mounted.info.te_endpoint,
-                   mounted.allocator->usedBytes(), mounted.allocator->capacity()});
+    out.push_back({id, mounted.info.name, mounted.info.te_endpoint, mounted.allocator->usedBytes(),
+                   mounted.allocator->capacity()});
   }
   return out;
 }

@@ -20,8 +20,8 @@ namespace mooncake::store {
 using SegmentId = uint64_t;
 
 struct SegmentInfo {
-  std::string name;         // logical name (the client's local_hostname), for preferences
-  uint64_t base = 0;        // address of the range in the owner's memory
+  std::string name;   // logical name (the client's local_hostname), for preferences
+  uint64_t base = 0;  // address of the range in the owner's memory
   uint64_t size = 0;
   std::string te_endpoint;  // Transfer Engine segment name readers open
 };

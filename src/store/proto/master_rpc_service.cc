@@ -93,8 +93,7 @@ grpc::Status MasterRpcService::UnmountSegment(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status MasterRpcService::PutStart(grpc::ServerContext*,
-                                        const proto::PutStartRequest* request,
+grpc::Status MasterRpcService::PutStart(grpc::ServerContext*, const proto::PutStartRequest* request,
                                         proto::PutStartResponse* response) {
   putStartOne(service_, *request, response);
   return grpc::Status::OK;
@@ -119,8 +118,7 @@ grpc::Status MasterRpcService::BatchPutStart(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status MasterRpcService::BatchPutEnd(grpc::ServerContext*,
-                                           const proto::KeysRequest* request,
+grpc::Status MasterRpcService::BatchPutEnd(grpc::ServerContext*, const proto::KeysRequest* request,
                                            proto::ErrorsResponse* response) {
   for (const auto& key : request->keys()) {
     setError(service_.putEnd(request->client_id(), key), response->add_errors());
@@ -189,8 +187,7 @@ grpc::Status MasterRpcService::Remove(grpc::ServerContext*, const proto::KeyRequ
   return grpc::Status::OK;
 }
 
-grpc::Status MasterRpcService::BatchRemove(grpc::ServerContext*,
-                                           const proto::KeysRequest* request,
+grpc::Status MasterRpcService::BatchRemove(grpc::ServerContext*, const proto::KeysRequest* request,
                                            proto::ErrorsResponse* response) {
   for (const auto& key : request->keys()) {
     setError(service_.remove(key, request->force()), response->add_errors());

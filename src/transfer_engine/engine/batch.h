@@ -41,9 +41,9 @@ struct Batch {
       : capacity(capacity_in), tasks(std::make_unique<Task[]>(capacity_in)) {}
 
   const size_t capacity;
-  std::unique_ptr<Task[]> tasks;       // fixed at allocation, so task pointers stay valid
-  std::atomic<size_t> task_count{0};   // tasks published to status readers
-  std::mutex submit_mutex;             // serializes submitTransfer calls on this batch
+  std::unique_ptr<Task[]> tasks;      // fixed at allocation, so task pointers stay valid
+  std::atomic<size_t> task_count{0};  // tasks published to status readers
+  std::mutex submit_mutex;            // serializes submitTransfer calls on this batch
   std::vector<std::unique_ptr<Slice[]>> slice_chunks;  // one per submit; GUARDED_BY(submit_mutex)
 };
 

@@ -18,8 +18,8 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
                &o->handshake_port, 1, kPortMax),
       intEntry("MC_MIN_RPC_PORT", "lowest port for rpc/data listeners, 1..65535", &o->min_rpc_port,
                1, kPortMax),
-      intEntry("MC_MAX_RPC_PORT", "highest port for rpc/data listeners, 1..65535",
-               &o->max_rpc_port, 1, kPortMax),
+      intEntry("MC_MAX_RPC_PORT", "highest port for rpc/data listeners, 1..65535", &o->max_rpc_port,
+               1, kPortMax),
       intEntry("MC_HANDSHAKE_CONNECT_TIMEOUT", "seconds to reach a peer's rpc port, 1..600",
                &o->handshake_connect_timeout_sec, 1, 600),
       sizeEntry("MC_HANDSHAKE_MAX_LENGTH", "largest handshake frame, 1 MiB..128 MiB",
@@ -51,8 +51,8 @@ Result<TransferEngineOptions> TransferEngineOptions::fromEnvironment() {
   if (options.min_rpc_port > options.max_rpc_port) {
     return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
                          "MC_MIN_RPC_PORT (" + std::to_string(options.min_rpc_port) +
-                             ") is above MC_MAX_RPC_PORT (" +
-                             std::to_string(options.max_rpc_port) + ")");
+                             ") is above MC_MAX_RPC_PORT (" + std::to_string(options.max_rpc_port) +
+                             ")");
   }
   return options;
 }

@@ -101,8 +101,7 @@ Status TransferEngine::submitTransfer(BatchID batch_id,
   return impl_->submitTransfer(batch_id, requests);
 }
 
-Status TransferEngine::getTransferStatus(BatchID batch_id, size_t task_id,
-                                         TransferStatus& status) {
+Status TransferEngine::getTransferStatus(BatchID batch_id, size_t task_id, TransferStatus& status) {
   if (!impl_) return notInitialized();
   return impl_->getTransferStatus(batch_id, task_id, status);
 }

@@ -63,9 +63,9 @@ Status TransferEngineImpl::freeBatchID(BatchID batch_id) {
   size_t count = batch.task_count.load();
   for (size_t i = 0; i < count; ++i) {
     if (!batch.tasks[i].finished()) {
-      return Status::error(ErrorCode::ERR_BATCH_BUSY,
-                           "batch " + std::to_string(batch_id) + " has task " +
-                               std::to_string(i) + " in flight; wait for it to finish");
+      return Status::error(ErrorCode::ERR_BATCH_BUSY, "batch " + std::to_string(batch_id) +
+                                                          " has task " + std::to_string(i) +
+                                                          " in flight; wait for it to finish");
     }
   }
   batches_.erase(it);
@@ -77,9 +77,9 @@ Status TransferEngineImpl::getTransferStatus(BatchID batch_id, size_t task_id,
   Batch* batch = findBatch(batch_id);
   if (batch == nullptr) return unknownBatch(batch_id);
   if (task_id >= batch->task_count.load()) {
-    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                         "task " + std::to_string(task_id) + " not submitted in batch " +
-                             std::to_string(batch_id));
+    return Status::error(
+        ErrorCode::ERR_INVALID_ARGUMENT,
+        "task " + std::to_string(task_id) + " not submitted in batch " + std::to_string(batch_id));
   }
   status = batch->tasks[task_id].status();
   return Status::OK();
@@ -241,10 +241,9 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
                            << (slice->opcode == TransferRequest::WRITE ? "WRITE" : "READ")
                            << ", source: " << static_cast<void*>(slice->local)
                            << ", target_offset: 0x" << std::hex << slice->remote << std::dec
-                           << ", length: " << slice->length << ", segment id: "
-                           << slice->target_id << ", attempts: " << slice->attempts + 1
-                           << "): " << status.toString() << " [" << google::COUNTER
-                           << " failed slices so far]";
+                           << ", length: " << slice->length << ", segment id: " << slice->target_id
+                           << ", attempts: " << slice->attempts + 1 << "): " << status.toString()
+                           << " [" << google::COUNTER << " failed slices so far]";
   task->failed_slices.fetch_add(1);
   task->pending_slices.fetch_sub(1);  // last touch of the task
 }

@@ -10,13 +10,12 @@
 
 namespace mooncake::te {
 
-TransferEngineImpl::TransferEngineImpl(const TransferEngineOptions& options)
-    : options_(options) {}
+TransferEngineImpl::TransferEngineImpl(const TransferEngineOptions& options) : options_(options) {}
 
 TransferEngineImpl::~TransferEngineImpl() { (void)shutdown(); }
 
-Result<std::string> TransferEngineImpl::resolveAdvertisedHost(
-    const net::HostPort& name, const std::string& ip_or_host_name) {
+Result<std::string> TransferEngineImpl::resolveAdvertisedHost(const net::HostPort& name,
+                                                              const std::string& ip_or_host_name) {
   std::string host = !options_.tcp_bind_address.empty() ? options_.tcp_bind_address
                      : !ip_or_host_name.empty()         ? ip_or_host_name
                                                         : name.host;
@@ -42,8 +41,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
     return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "engine already initialized");
   }
   std::string name_text = local_server_name.empty() ? net::localHostName() : local_server_name;
-  MC_ASSIGN_OR_RETURN(MetadataConnection connection,
-                      parseMetadataConnection(metadata_conn_string));
+  MC_ASSIGN_OR_RETURN(MetadataConnection connection, parseMetadataConnection(metadata_conn_string));
   MC_ASSIGN_OR_RETURN(net::HostPort name, net::parseHostPort(name_text, 0));
   MC_ASSIGN_OR_RETURN(advertised_host_, resolveAdvertisedHost(name, ip_or_host_name));
   MC_ASSIGN_OR_RETURN(std::unique_ptr<MetadataStore> store,
@@ -53,16 +51,14 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   // A loopback-only node listens on loopback only; anything else listens on every interface.
   std::string bind_host = net::isLoopbackHost(advertised_host_) ? advertised_host_ : "0.0.0.0";
   const int backlog = static_cast<int>(options_.handshake_listen_backlog);
-  auto listen_fd = name.port != 0
-                       ? net::listenTcp(bind_host, name.port, backlog)
-                       : net::listenTcpInRange(bind_host,
-                                               static_cast<uint16_t>(options_.min_rpc_port),
-                                               static_cast<uint16_t>(options_.max_rpc_port),
-                                               backlog);
+  auto listen_fd = name.port != 0 ? net::listenTcp(bind_host, name.port, backlog)
+                                  : net::listenTcpInRange(
+                                        bind_host, static_cast<uint16_t>(options_.min_rpc_port),
+                                        static_cast<uint16_t>(options_.max_rpc_port), backlog);
   if (!listen_fd.ok()) return listen_fd.status().withContext("rpc port");
   MC_ASSIGN_OR_RETURN(rpc_port_, net::boundPort(listen_fd->get()));
-  segment_name_ = metadata_->peerToPeer() ? net::HostPort{advertised_host_, rpc_port_}.toString()
-                                          : name_text;
+  segment_name_ =
+      metadata_->peerToPeer() ? net::HostPort{advertised_host_, rpc_port_}.toString() : name_text;
 
   transport_ = std::make_unique<TcpTransport>(options_, bind_host, registry_, *this);
   SegmentDescriptor descriptor;

@@ -20,9 +20,8 @@ Result<uint64_t> decodeFrameLength(const char header[kFrameHeaderBytes], uint64_
   std::memcpy(&length, header, sizeof(length));
   if (length == 0 || length > max_length) {
     return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                         "handshake frame length " + std::to_string(length) +
-                             " outside [1, " + std::to_string(max_length) +
-                             "] (MC_HANDSHAKE_MAX_LENGTH)");
+                         "handshake frame length " + std::to_string(length) + " outside [1, " +
+                             std::to_string(max_length) + "] (MC_HANDSHAKE_MAX_LENGTH)");
   }
   return length;
 }

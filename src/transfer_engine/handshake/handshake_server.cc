@@ -24,7 +24,9 @@ void HandshakeServer::stop() {
 void HandshakeServer::serve() {
   while (!stopping_.load()) {
     // Poll with a short timeout so stop() is noticed without closing the fd under accept().
-    struct pollfd pfd{listen_fd_.get(), POLLIN, 0};
+    struct pollfd pfd {
+      listen_fd_.get(), POLLIN, 0
+    };
     int rc = ::poll(&pfd, 1, 100);
     if (rc <= 0) continue;
     net::UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));

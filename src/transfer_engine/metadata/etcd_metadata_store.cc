@@ -66,8 +66,8 @@ Result<std::string> EtcdMetadataStore::call(const std::string& path, const std::
   for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
     size_t index = (current_endpoint_ + attempt) % endpoints_.size();
     const std::string& endpoint = endpoints_[index];
-    auto response = client_.send("POST", "http://" + endpoint + path, body, kTimeout,
-                                 kConnectTimeout);
+    auto response =
+        client_.send("POST", "http://" + endpoint + path, body, kTimeout, kConnectTimeout);
     if (!response.ok()) {
       failures += (failures.empty() ? "" : "; ") + endpoint + ": " + response.status().message();
       continue;
@@ -77,8 +77,8 @@ Result<std::string> EtcdMetadataStore::call(const std::string& path, const std::
       current_endpoint_ = index;
     }
     if (response->status != 200) {
-      return etcdError(endpoint, path + " answered http=" + std::to_string(response->status) +
-                                     " " + response->body);
+      return etcdError(endpoint, path + " answered http=" + std::to_string(response->status) + " " +
+                                     response->body);
     }
     return std::move(response->body);
   }

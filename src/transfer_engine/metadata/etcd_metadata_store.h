@@ -48,11 +48,11 @@ class EtcdMetadataStore : public MetadataStore {
   const std::vector<std::string> endpoints_;
   const int64_t lease_ttl_sec_;
   std::mutex mutex_;
-  net::HttpClient client_;                      // GUARDED_BY(mutex_)
-  size_t current_endpoint_ = 0;                 // GUARDED_BY(mutex_)
-  int64_t lease_id_ = 0;                        // GUARDED_BY(mutex_)
-  std::map<std::string, std::string> owned_;    // keys this node wrote; GUARDED_BY(mutex_)
-  bool stopping_ = false;                       // GUARDED_BY(mutex_)
+  net::HttpClient client_;                    // GUARDED_BY(mutex_)
+  size_t current_endpoint_ = 0;               // GUARDED_BY(mutex_)
+  int64_t lease_id_ = 0;                      // GUARDED_BY(mutex_)
+  std::map<std::string, std::string> owned_;  // keys this node wrote; GUARDED_BY(mutex_)
+  bool stopping_ = false;                     // GUARDED_BY(mutex_)
   std::condition_variable stop_cv_;
   std::thread keep_alive_thread_;
 };

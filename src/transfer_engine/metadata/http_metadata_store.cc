@@ -6,17 +6,15 @@ constexpr std::chrono::milliseconds kTimeout{3000};
 constexpr std::chrono::milliseconds kConnectTimeout{1500};
 }  // namespace
 
-Result<net::HttpResponse> HttpMetadataStore::call(const std::string& method,
-                                                  const std::string& key,
+Result<net::HttpResponse> HttpMetadataStore::call(const std::string& method, const std::string& key,
                                                   const std::string& body) {
   std::string url = url_ + (url_.find('?') == std::string::npos ? "?key=" : "&key=") +
                     net::HttpClient::urlEncode(key);
   std::lock_guard lock(mutex_);
   auto response = client_.send(method, url, body, kTimeout, kConnectTimeout);
   if (!response.ok()) {
-    return Status::error(ErrorCode::ERR_METADATA,
-                         "Error from http metadata server " + url_ + ": " +
-                             response.status().message());
+    return Status::error(ErrorCode::ERR_METADATA, "Error from http metadata server " + url_ + ": " +
+                                                      response.status().message());
   }
   return response;
 }
@@ -25,9 +23,9 @@ Result<std::optional<std::string>> HttpMetadataStore::get(const std::string& key
   MC_ASSIGN_OR_RETURN(net::HttpResponse response, call("GET", key, ""));
   if (response.status == 404) return std::optional<std::string>();
   if (response.status != 200) {
-    return Status::error(ErrorCode::ERR_METADATA, "http metadata server " + url_ + ": GET " + key +
-                                                      " answered http=" +
-                                                      std::to_string(response.status));
+    return Status::error(ErrorCode::ERR_METADATA,
+                         "http metadata server " + url_ + ": GET " + key +
+                             " answered http=" + std::to_string(response.status));
   }
   return std::optional<std::string>(std::move(response.body));
 }
@@ -35,9 +33,9 @@ Result<std::optional<std::string>> HttpMetadataStore::get(const std::string& key
 Status HttpMetadataStore::put(const std::string& key, const std::string& value) {
   MC_ASSIGN_OR_RETURN(net::HttpResponse response, call("PUT", key, value));
   if (response.status != 200) {
-    return Status::error(ErrorCode::ERR_METADATA, "http metadata server " + url_ + ": PUT " + key +
-                                                      " answered http=" +
-                                                      std::to_string(response.status));
+    return Status::error(ErrorCode::ERR_METADATA,
+                         "http metadata server " + url_ + ": PUT " + key +
+                             " answered http=" + std::to_string(response.status));
   }
   return Status::OK();
 }
@@ -45,9 +43,9 @@ Status HttpMetadataStore::put(const std::string& key, const std::string& value) 
 Status HttpMetadataStore::remove(const std::string& key) {
   MC_ASSIGN_OR_RETURN(net::HttpResponse response, call("DELETE", key, ""));
   if (response.status != 200 && response.status != 404) {
-    return Status::error(ErrorCode::ERR_METADATA, "http metadata server " + url_ +
-                                                      ": DELETE " + key + " answered http=" +
-                                                      std::to_string(response.status));
+    return Status::error(ErrorCode::ERR_METADATA,
+                         "http metadata server " + url_ + ": DELETE " + key +
+                             " answered http=" + std::to_string(response.status));
   }
   return Status::OK();
 }

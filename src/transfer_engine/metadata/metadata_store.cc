@@ -58,14 +58,13 @@ Result<std::unique_ptr<MetadataStore>> createMetadataStore(const MetadataConnect
     case MetadataBackend::kHttp:
       return std::unique_ptr<MetadataStore>(std::make_unique<HttpMetadataStore>(connection.url));
     case MetadataBackend::kEtcd: {
-      MC_ASSIGN_OR_RETURN(auto store,
-                          EtcdMetadataStore::connect(connection.endpoints,
-                                                     options.metadata_lease_ttl_sec));
+      MC_ASSIGN_OR_RETURN(auto store, EtcdMetadataStore::connect(connection.endpoints,
+                                                                 options.metadata_lease_ttl_sec));
       return std::unique_ptr<MetadataStore>(std::move(store));
     }
     case MetadataBackend::kRedis: {
-      MC_ASSIGN_OR_RETURN(auto store, RedisMetadataStore::connect(connection.endpoints.front(),
-                                                                  options));
+      MC_ASSIGN_OR_RETURN(auto store,
+                          RedisMetadataStore::connect(connection.endpoints.front(), options));
       return std::unique_ptr<MetadataStore>(std::move(store));
     }
   }

@@ -42,14 +42,17 @@ Status RedisMetadataStore::reconnect() {
     context_ = nullptr;
   }
   MC_ASSIGN_OR_RETURN(net::HostPort address, net::parseHostPort(endpoint_, 6379));
-  struct timeval timeout{2, 0};
+  struct timeval timeout {
+    2, 0
+  };
   redisContext* context = redisConnectWithTimeout(address.host.c_str(), address.port, timeout);
   if (context == nullptr) return redisError(endpoint_, "out of memory");
   if (context->err != 0) {
     std::string why = context->errstr;
     redisFree(context);
-    return redisError(endpoint_, why + "; check that redis-server runs and --metadata_server "
-                                       "names it");
+    return redisError(endpoint_, why +
+                                     "; check that redis-server runs and --metadata_server "
+                                     "names it");
   }
   redisSetTimeout(context, timeout);
   context_ = context;

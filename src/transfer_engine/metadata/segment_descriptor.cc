@@ -53,7 +53,8 @@ bool SegmentDescriptor::sameContent(const SegmentDescriptor& other) const {
 std::string encodeSegmentDescriptor(const SegmentDescriptor& descriptor) {
   json buffers = json::array();
   for (const BufferDescriptor& buffer : descriptor.buffers) {
-    buffers.push_back({{"name", buffer.location}, {"addr", buffer.addr}, {"length", buffer.length}});
+    buffers.push_back(
+        {{"name", buffer.location}, {"addr", buffer.addr}, {"length", buffer.length}});
   }
   json out = {{"name", descriptor.name},
               {"protocol", descriptor.protocol},

@@ -22,7 +22,7 @@ struct SegmentDescriptor {
   std::string protocol = "tcp";
   uint16_t tcp_data_port = 0;
   int tcp_proto_version = 2;
-  std::string timestamp;                 // "YYYY-mm-dd HH:MM:SS.uuuuuu"; ignored for equality
+  std::string timestamp;                  // "YYYY-mm-dd HH:MM:SS.uuuuuu"; ignored for equality
   std::vector<BufferDescriptor> buffers;  // sorted by addr, non-overlapping
 
   // True when [addr, addr+length) lies inside one buffer.

@@ -27,10 +27,11 @@ Status TransferMetadata::publishRpcMeta(const std::string& server_name, const Rp
 
 void TransferMetadata::unpublish(const std::string& segment_name) {
   if (!store_) return;
-  for (const std::string& key : {segmentKey(prefix_, segment_name),
-                                 rpcMetaKey(prefix_, segment_name)}) {
+  for (const std::string& key :
+       {segmentKey(prefix_, segment_name), rpcMetaKey(prefix_, segment_name)}) {
     Status status = store_->remove(key);
-    if (!status.ok()) LOG(WARNING) << "metadata: could not remove " << key << ": " << status.message();
+    if (!status.ok())
+      LOG(WARNING) << "metadata: could not remove " << key << ": " << status.message();
   }
 }
 
@@ -82,8 +83,8 @@ Result<RemoteSegment> TransferMetadata::fetchFromPeer(const std::string& segment
 
 Result<RemoteSegment> TransferMetadata::fetchSegment(const std::string& segment_name,
                                                      const std::string& own_descriptor_json) {
-  auto fetched = store_ ? fetchFromStore(segment_name)
-                        : fetchFromPeer(segment_name, own_descriptor_json);
+  auto fetched =
+      store_ ? fetchFromStore(segment_name) : fetchFromPeer(segment_name, own_descriptor_json);
   if (!fetched.ok()) {
     return fetched.status().withContext("Failed to get description of " + segment_name);
   }

@@ -1,5 +1,7 @@
 // Store clients (in this process) against a real mooncake_master process whose embedded HTTP
 // metadata server the clients' Transfer Engines use.
+#include "mooncake/store/client.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -7,7 +9,6 @@
 #include <random>
 #include <thread>
 
-#include "mooncake/store/client.h"
 #include "support/process.h"
 #include "support/servers.h"
 
@@ -25,12 +26,10 @@ class StoreClientTest : public ::testing::Test {
   void startMaster() {
     master_ = std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
-        std::vector<std::string>{"--rpc_address=127.0.0.1",
-                                 "--port=" + std::to_string(rpc_port_),
-                                 "--enable_http_metadata_server",
-                                 "--http_metadata_server_host=127.0.0.1",
-                                 "--http_metadata_server_port=" + std::to_string(http_port_),
-                                 "--metrics_port=0"});
+        std::vector<std::string>{
+            "--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
+            "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
+            "--http_metadata_server_port=" + std::to_string(http_port_), "--metrics_port=0"});
     ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
                                  std::chrono::seconds(20)));
   }
@@ -130,8 +129,8 @@ TEST_F(StoreClientTest, ClientRemountsByItselfAfterMasterRestart) {
   master_->wait(std::chrono::seconds(10));
   startMaster();  // a new master knows no segments and no objects
   // The heartbeat gets NEED_REMOUNT and remounts; then puts succeed again.
-  ASSERT_TRUE(testing::waitFor([&] { return a->put("after", "2", 1).ok(); },
-                               std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      testing::waitFor([&] { return a->put("after", "2", 1).ok(); }, std::chrono::seconds(20)));
   auto got = a->get("after");
   ASSERT_TRUE(got.ok()) << got.status().toString();
   EXPECT_EQ(*got, "2");

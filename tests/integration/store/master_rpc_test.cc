@@ -27,8 +27,7 @@ class MasterRpcTest : public ::testing::Test {
                                  "--enable_http_metadata_server",
                                  "--http_metadata_server_host=127.0.0.1",
                                  "--http_metadata_server_port=" + std::to_string(http_port_),
-                                 "--default_kv_lease_ttl=200",
-                                 "--metrics_host=127.0.0.1",
+                                 "--default_kv_lease_ttl=200", "--metrics_host=127.0.0.1",
                                  "--metrics_port=" + std::to_string(metrics_port_)});
     ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
                                  std::chrono::seconds(20)));
@@ -147,19 +146,20 @@ TEST_F(MasterRpcTest, BatchCallsAnswerPerKey) {
 
 TEST_F(MasterRpcTest, EmbeddedHttpMetadataServerCarriesATransfer) {
   std::string metadata = "http://127.0.0.1:" + std::to_string(http_port_) + "/metadata";
-  auto peer = testing::startEnginePeer(metadata, "store-node-" + std::to_string(::getpid()),
-                                       1 << 20);
+  auto peer =
+      testing::startEnginePeer(metadata, "store-node-" + std::to_string(::getpid()), 1 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   TransferEngine engine;
-  ASSERT_TRUE(engine.init(metadata, "store-reader-" + std::to_string(::getpid()), "127.0.0.1").ok());
+  ASSERT_TRUE(
+      engine.init(metadata, "store-reader-" + std::to_string(::getpid()), "127.0.0.1").ok());
   std::vector<char> local(4096);
   ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
   auto target = engine.openSegment(peer.segment_name);
   ASSERT_TRUE(target.ok()) << target.status().toString();
   auto batch = engine.allocateBatchID(1);
   ASSERT_TRUE(batch.ok());
-  TransferRequest read{TransferRequest::READ, local.data(), *target, peer.buffer_addr,
-                       local.size(), 0};
+  TransferRequest read{TransferRequest::READ, local.data(), *target,
+                       peer.buffer_addr,      local.size(), 0};
   ASSERT_TRUE(engine.submitTransfer(*batch, {read}).ok());
   TransferStatus status;
   ASSERT_TRUE(testing::waitFor(
@@ -193,8 +193,8 @@ TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
   net::HttpClient http;
   std::string base = "http://127.0.0.1:" + std::to_string(metrics_port_);
   auto get = [&](const std::string& path) {
-    auto response = http.send("GET", base + path, "", std::chrono::seconds(5),
-                              std::chrono::seconds(2));
+    auto response =
+        http.send("GET", base + path, "", std::chrono::seconds(5), std::chrono::seconds(2));
     EXPECT_TRUE(response.ok()) << response.status().toString();
     return response.ok() ? *response : net::HttpResponse{};
   };
@@ -215,16 +215,16 @@ TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
 
 TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
   uint16_t port = testing::freeLoopbackPort();
-  testing::ChildProcess first(testing::builtBinary("tools/mooncake_master"),
-                              {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
-                               "--metrics_port=0"});
-  ASSERT_TRUE(testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
+  testing::ChildProcess first(
+      testing::builtBinary("tools/mooncake_master"),
+      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--metrics_port=0"});
+  ASSERT_TRUE(
+      testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
   testing::TempDir dir;
-  testing::ChildProcess second(testing::builtBinary("tools/mooncake_master"),
-                               {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
-                                "--metrics_port=0"},
-                               {},
-                               dir.path() + "/stderr");
+  testing::ChildProcess second(
+      testing::builtBinary("tools/mooncake_master"),
+      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--metrics_port=0"}, {},
+      dir.path() + "/stderr");
   EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
   std::ifstream log(dir.path() + "/stderr");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());

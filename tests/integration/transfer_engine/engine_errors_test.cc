@@ -1,7 +1,6 @@
 // Error paths users hit at init and on the wire: taken ports, bad names, malformed handshake
 // frames, and peers that send out-of-range requests straight to the data port.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <cstring>
@@ -60,13 +59,13 @@ TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServi
     // The server drops the frame and closes: recv sees EOF, not a reply.
     EXPECT_FALSE(net::recvAll(fd->get(), reply, sizeof(reply)).ok());
   };
-  send_raw(std::string(8, '\0'));                       // zero length
-  uint64_t huge = 64ull << 20;                          // above MC_HANDSHAKE_MAX_LENGTH
+  send_raw(std::string(8, '\0'));  // zero length
+  uint64_t huge = 64ull << 20;     // above MC_HANDSHAKE_MAX_LENGTH
   send_raw(std::string(reinterpret_cast<char*>(&huge), 8) + "xxxx");
-  send_raw("\x05\x00\x00");                              // truncated header
+  send_raw("\x05\x00\x00");  // truncated header
   // A well-formed frame of a type nobody serves is answered with a reason.
-  auto rejected = te::handshakeCall(rpc, te::FrameType::kConnection, "{}",
-                                    std::chrono::seconds(2), 1 << 20);
+  auto rejected =
+      te::handshakeCall(rpc, te::FrameType::kConnection, "{}", std::chrono::seconds(2), 1 << 20);
   EXPECT_TRUE(rejected.status().is(ErrorCode::ERR_REJECT_HANDSHAKE));
   EXPECT_NE(rejected.status().message().find("Handshake request rejected by peer endpoint"),
             std::string::npos);
@@ -78,8 +77,8 @@ TEST(EngineErrorsTest, TargetRejectsOutOfRangeRequestsOnTheWire) {
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   auto rpc = net::parseHostPort(peer.segment_name, 0);
   ASSERT_TRUE(rpc.ok());
-  auto reply = te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2),
-                                 1 << 20);
+  auto reply =
+      te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2), 1 << 20);
   ASSERT_TRUE(reply.ok()) << reply.status().toString();
   auto descriptor = te::decodeSegmentDescriptor(*reply);
   ASSERT_TRUE(descriptor.ok());
@@ -120,8 +119,8 @@ TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
   peer.process->signal(SIGSTOP);
   auto batch = engine.allocateBatchID(1);
   ASSERT_TRUE(batch.ok());
-  TransferRequest read{TransferRequest::READ, local.data(), *target, peer.buffer_addr,
-                       local.size(), 0};
+  TransferRequest read{TransferRequest::READ, local.data(), *target,
+                       peer.buffer_addr,      local.size(), 0};
   ASSERT_TRUE(engine.submitTransfer(*batch, {read}).ok());
   // Let at least one stall timeout expire, so the first connection is abandoned.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));

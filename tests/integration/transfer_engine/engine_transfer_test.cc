@@ -24,18 +24,18 @@ class EngineTransferTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
     metadata_ = testing::metadataServerFor(GetParam());
-    ASSERT_FALSE(metadata_.empty()) << "could not start the " << testing::backendName(GetParam())
-                                    << " metadata server";
+    ASSERT_FALSE(metadata_.empty())
+        << "could not start the " << testing::backendName(GetParam()) << " metadata server";
     static std::atomic<int> counter{0};
     std::string suffix = std::to_string(::getpid()) + "-" + std::to_string(counter++);
     bool p2p = GetParam() == Backend::kP2P;
-    peer_ = testing::startEnginePeer(metadata_, p2p ? "127.0.0.1" : "target-" + suffix,
-                                     kBufferBytes);
+    peer_ =
+        testing::startEnginePeer(metadata_, p2p ? "127.0.0.1" : "target-" + suffix, kBufferBytes);
     ASSERT_TRUE(peer_.error.empty()) << peer_.error;
     Status status = engine_.init(metadata_, p2p ? "127.0.0.1" : "initiator-" + suffix, "127.0.0.1");
     ASSERT_TRUE(status.ok()) << status.toString();
-    local_ = static_cast<char*>(::mmap(nullptr, kBufferBytes, PROT_READ | PROT_WRITE,
-                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    local_ = static_cast<char*>(
+        ::mmap(nullptr, kBufferBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(local_, MAP_FAILED);
     ASSERT_TRUE(engine_.registerLocalMemory(local_, kBufferBytes).ok());
     auto target = engine_.openSegment(peer_.segment_name);
@@ -48,8 +48,8 @@ class EngineTransferTest : public ::testing::TestWithParam<Backend> {
     if (local_ != nullptr && local_ != MAP_FAILED) ::munmap(local_, kBufferBytes);
   }
 
-  TransferRequest request(TransferRequest::OpCode op, uint64_t local_offset,
-                          uint64_t remote_offset, uint64_t length) {
+  TransferRequest request(TransferRequest::OpCode op, uint64_t local_offset, uint64_t remote_offset,
+                          uint64_t length) {
     TransferRequest r;
     r.opcode = op;
     r.source = local_ + local_offset;
@@ -96,8 +96,8 @@ TEST_P(EngineTransferTest, ReadsTheTargetsInitialContents) {
 TEST_P(EngineTransferTest, WriteThenReadRoundTripsEverySize) {
   std::mt19937_64 random(42);
   const uint64_t half = kBufferBytes / 2;
-  for (uint64_t length : {1ull, 7ull, 4095ull, 65536ull, 65537ull, 81921ull, (1ull << 20) + 13,
-                          64ull << 20}) {
+  for (uint64_t length :
+       {1ull, 7ull, 4095ull, 65536ull, 65537ull, 81921ull, (1ull << 20) + 13, 64ull << 20}) {
     for (uint64_t i = 0; i < length; i += 8) {
       uint64_t value = random();
       std::memcpy(local_ + i, &value, std::min<uint64_t>(8, length - i));
@@ -126,8 +126,8 @@ TEST_P(EngineTransferTest, ThreadsSubmittingBatchesConcurrentlyKeepTheirData) {
         std::memset(local_ + src, 'a' + (t * 8 + iteration) % 26, kRegion);
         std::vector<TransferRequest> writes;
         for (uint64_t off = 0; off < kRegion; off += kRegion / 8) {
-          writes.push_back(request(TransferRequest::WRITE, src + off, t * kRegion + off,
-                                   kRegion / 8));
+          writes.push_back(
+              request(TransferRequest::WRITE, src + off, t * kRegion + off, kRegion / 8));
         }
         if (run(writes) != COMPLETED) ++failures;
         if (run({request(TransferRequest::READ, dst, t * kRegion, kRegion)}) != COMPLETED) {
@@ -203,8 +203,8 @@ TEST_P(EngineTransferTest, PeerKilledMidBatchFailsTasksInBoundedTime) {
   peer_.process->signal(SIGSTOP);
   std::vector<TransferRequest> requests;
   for (uint64_t i = 0; i < 32; ++i) {
-    requests.push_back(request(i % 2 ? TransferRequest::READ : TransferRequest::WRITE,
-                               i << 20, i << 20, 1 << 20));
+    requests.push_back(
+        request(i % 2 ? TransferRequest::READ : TransferRequest::WRITE, i << 20, i << 20, 1 << 20));
   }
   auto batch = engine_.allocateBatchID(requests.size());
   ASSERT_TRUE(batch.ok());

@@ -1,5 +1,7 @@
 // The contract every metadata backend meets, against real servers, plus etcd's lease and
 // failover behaviour.
+#include "transfer_engine/metadata/metadata_store.h"
+
 #include <gtest/gtest.h>
 
 #include "mooncake/transfer_engine/transfer_engine.h"
@@ -7,7 +9,6 @@
 #include "support/engine_peer.h"
 #include "support/servers.h"
 #include "transfer_engine/metadata/etcd_metadata_store.h"
-#include "transfer_engine/metadata/metadata_store.h"
 #include "transfer_engine/metadata/segment_descriptor.h"
 
 namespace mooncake::te {
@@ -92,8 +93,8 @@ TEST(EtcdMetadataStoreTest, CrashedNodeKeysVanishWithItsLease) {
   ASSERT_TRUE((*reader)->get(key)->has_value());
   ASSERT_TRUE((*reader)->get(rpcMetaKey(metadataKeyPrefix(""), name))->has_value());
   peer.process->signal(SIGKILL);
-  EXPECT_TRUE(testing::waitFor([&] { return !(*reader)->get(key)->has_value(); },
-                               std::chrono::seconds(20)))
+  EXPECT_TRUE(
+      testing::waitFor([&] { return !(*reader)->get(key)->has_value(); }, std::chrono::seconds(20)))
       << "the crashed node's descriptor outlived its lease";
   EXPECT_FALSE((*reader)->get(rpcMetaKey(metadataKeyPrefix(""), name))->has_value());
 }

@@ -9,7 +9,7 @@ namespace {
 
 TEST(Base64Test, RoundTripsEveryLengthModuloThree) {
   for (std::string text : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
-                           std::string("\0\xff\x10", 3)}) {
+                                                   std::string("\0\xff\x10", 3)}) {
     auto decoded = base64Decode(base64Encode(text));
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(*decoded, text);

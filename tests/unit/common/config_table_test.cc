@@ -27,7 +27,8 @@ TEST(ConfigTableTest, UnsetVariablesKeepDefaults) {
 TEST(ConfigTableTest, BadValueNamesVariableValueAndRange) {
   ScopedEnv env("MC_TEST_RETRY", "500");
   int64_t retries = 9;
-  std::vector<ConfigEntry> table = {intEntry("MC_TEST_RETRY", "attempts, 1..127", &retries, 1, 127)};
+  std::vector<ConfigEntry> table = {
+      intEntry("MC_TEST_RETRY", "attempts, 1..127", &retries, 1, 127)};
   Status status = applyEnvironment(table);
   ASSERT_FALSE(status.ok());
   EXPECT_TRUE(status.is(ErrorCode::ERR_INVALID_ARGUMENT));

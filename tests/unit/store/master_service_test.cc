@@ -65,7 +65,8 @@ TEST_F(MasterServiceTest, ReadersNeverSeeAnObjectBeforePutEnd) {
 TEST_F(MasterServiceTest, ExistingKeysAreRefusedAndRevokeFreesSpace) {
   mount("c1", "node1", 0x100000, 1 << 20);
   put("k", 4096);
-  EXPECT_TRUE(service_.putStart("w", "k", 4096, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
+  EXPECT_TRUE(
+      service_.putStart("w", "k", 4096, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
   ASSERT_TRUE(service_.putStart("w", "pending", 8192, {}).ok());
   uint64_t used = service_.usedBytes();
   ASSERT_TRUE(service_.putRevoke("w", "pending").ok());
@@ -124,7 +125,7 @@ TEST_F(MasterServiceTest, EvictionFreesLeastRecentlyUsedAndSparesLeasedAndPinned
     put("k" + std::to_string(i), 4096);
     advance(std::chrono::milliseconds(1));
   }
-  advance(std::chrono::milliseconds(2000));  // all leases (none granted yet) are expired
+  advance(std::chrono::milliseconds(2000));         // all leases (none granted yet) are expired
   ASSERT_TRUE(service_.getReplicaList("k0").ok());  // k0: leased and most recently used
   // The segment is full: the next put must evict, oldest unleased first (k1).
   auto started = service_.putStart("w", "new", 4096, {});
@@ -152,7 +153,8 @@ TEST_F(MasterServiceTest, SoftPinnedObjectsGoLast) {
 TEST_F(MasterServiceTest, NothingFitsIsNoAvailableHandle) {
   mount("c1", "node1", 0x100000, 4096);
   ASSERT_TRUE(service_.putStart("w", "a", 4096, {}).ok());  // incomplete: never evicted
-  EXPECT_TRUE(service_.putStart("w", "b", 4096, {}).status().is(StoreErrorCode::NO_AVAILABLE_HANDLE));
+  EXPECT_TRUE(
+      service_.putStart("w", "b", 4096, {}).status().is(StoreErrorCode::NO_AVAILABLE_HANDLE));
 }
 
 TEST_F(MasterServiceTest, SilentClientsLoseTheirSegmentsAndReplicas) {
@@ -178,7 +180,8 @@ TEST_F(MasterServiceTest, SilentClientsLoseTheirSegmentsAndReplicas) {
 TEST_F(MasterServiceTest, AbandonedPutsCanBeTakenOverAndTheirSpaceReturnsLater) {
   mount("c1", "node1", 0x100000, 1 << 20);
   ASSERT_TRUE(service_.putStart("crashed", "k", 8192, {}).ok());
-  EXPECT_TRUE(service_.putStart("w", "k", 8192, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
+  EXPECT_TRUE(
+      service_.putStart("w", "k", 8192, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
   advance(std::chrono::seconds(31));
   ASSERT_TRUE(service_.putStart("w", "k", 8192, {}).ok());
   EXPECT_EQ(service_.usedBytes(), 2 * 8192u);  // the old space is held back

@@ -14,8 +14,8 @@ std::vector<std::pair<uint64_t, uint64_t>> slices(uint64_t length, uint64_t slic
 }
 
 TEST(BatchTest, SlicesCoverTheRequestExactlyOnce) {
-  for (uint64_t length : {1ull, 7ull, 65535ull, 65536ull, 65537ull, 81920ull, 81921ull,
-                          1048576ull, 3000001ull}) {
+  for (uint64_t length :
+       {1ull, 7ull, 65535ull, 65536ull, 65537ull, 81920ull, 81921ull, 1048576ull, 3000001ull}) {
     auto cut = slices(length, 65536);
     uint64_t expected_offset = 0;
     for (auto [offset, size] : cut) {

@@ -1,6 +1,6 @@
-#include "transfer_engine/metadata/metadata_store.h"
-
 #include <gtest/gtest.h>
+
+#include "transfer_engine/metadata/metadata_store.h"
 
 namespace mooncake::te {
 namespace {

@@ -25,8 +25,7 @@ TEST(SegmentDescriptorTest, RoundTripsUpstreamTcpShape) {
 
 TEST(SegmentDescriptorTest, RejectsMalformedDescriptors) {
   for (const char* bad :
-       {"not json", "[]", R"({"protocol":"tcp","buffers":[]})",
-        R"({"name":"a","protocol":"tcp"})",
+       {"not json", "[]", R"({"protocol":"tcp","buffers":[]})", R"({"name":"a","protocol":"tcp"})",
         R"({"name":"a","protocol":"tcp","buffers":[{"name":"cpu:0","addr":0,"length":1}]})",
         R"({"name":"a","protocol":"tcp","buffers":[{"name":"cpu:0","addr":"x","length":1}]})"}) {
     auto out = decodeSegmentDescriptor(bad);

@@ -58,9 +58,8 @@ void TcpConnection::fail(const Status& cause, bool report) {
     }
   }
   cv_.notify_all();
-  Status retryable = Status::error(ErrorCode::ERR_SOCKET,
-                                   "tcp: connection to " + peer_.toString() + " lost: " +
-                                       cause.message());
+  Status retryable = Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
+                                                              " lost: " + cause.message());
   for (Slice* slice : orphans) sink_.onSliceDone(slice, retryable);
 }
 
@@ -106,8 +105,8 @@ void TcpConnection::sendLoop() {
     for (size_t i = 0; i < count; ++i) {
       Slice* slice = batch[i];
       bool write = slice->opcode == TransferRequest::WRITE;
-      headers[i] = tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote,
-                                   slice->length);
+      headers[i] =
+          tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote, slice->length);
       iov[iov_count++] = {&headers[i], sizeof(headers[i])};
       if (write) iov[iov_count++] = {slice->local, slice->length};
     }
@@ -165,9 +164,9 @@ void TcpConnection::receiveLoop() {
       if (status.is(ErrorCode::ERR_ADDRESS_NOT_REGISTERED)) {
         sink_.onSliceDone(slice, status);
       } else {
-        sink_.onSliceDone(slice, Status::error(ErrorCode::ERR_SOCKET,
-                                               "tcp: connection to " + peer_.toString() +
-                                                   " lost: " + status.message()));
+        sink_.onSliceDone(
+            slice, Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
+                                                            " lost: " + status.message()));
       }
       fail(status);
       break;

@@ -43,7 +43,9 @@ void TcpServer::reapFinished() {
 
 void TcpServer::acceptLoop() {
   while (!stopping_.load()) {
-    struct pollfd pfd{listen_fd_.get(), POLLIN, 0};
+    struct pollfd pfd {
+      listen_fd_.get(), POLLIN, 0
+    };
     int rc = ::poll(&pfd, 1, 100);
     reapFinished();
     if (rc <= 0) continue;
@@ -66,7 +68,9 @@ class AckBuffer {
   static constexpr size_t kMax = 64;
   size_t count() const { return count_; }
   void add() { words_[count_++] = tcp::kStatusOk; }
-  struct iovec iov() { return {words_, count_ * sizeof(uint64_t)}; }
+  struct iovec iov() {
+    return {words_, count_ * sizeof(uint64_t)};
+  }
   void clear() { count_ = 0; }
   // Sends what is held (if anything).
   bool flush(int fd) {
@@ -98,8 +102,8 @@ constexpr size_t kMaxReadsPerSend = 16;
 
 bool TcpServer::acceptable(const tcp::RequestHeader& header) const {
   uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
-  bool known_op = (header.opcode & tcp::kOpV2Flag) != 0 &&
-                  (op == tcp::kOpRead || op == tcp::kOpWrite);
+  bool known_op =
+      (header.opcode & tcp::kOpV2Flag) != 0 && (op == tcp::kOpRead || op == tcp::kOpWrite);
   if (known_op && header.size > 0 &&
       registry_.contains(header.addr, header.size, /*remote_only=*/true)) {
     return true;

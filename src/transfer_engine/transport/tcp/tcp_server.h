@@ -15,8 +15,8 @@
 #include <thread>
 
 #include "common/net/unique_fd.h"
-#include "transfer_engine/transport/tcp/tcp_wire.h"
 #include "transfer_engine/engine/buffer_registry.h"
+#include "transfer_engine/transport/tcp/tcp_wire.h"
 
 namespace mooncake::te {
 

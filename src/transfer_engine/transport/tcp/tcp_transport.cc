@@ -9,10 +9,11 @@ TcpTransport::TcpTransport(const TransferEngineOptions& options, std::string bin
     : options_(options), bind_host_(std::move(bind_host)), sink_(sink), server_(registry) {}
 
 Status TcpTransport::start(SegmentDescriptor& local_descriptor) {
-  MC_ASSIGN_OR_RETURN(net::UniqueFd listen_fd,
-                      net::listenTcpInRange(bind_host_, static_cast<uint16_t>(options_.min_rpc_port),
-                                            static_cast<uint16_t>(options_.max_rpc_port),
-                                            static_cast<int>(options_.handshake_listen_backlog)));
+  MC_ASSIGN_OR_RETURN(
+      net::UniqueFd listen_fd,
+      net::listenTcpInRange(bind_host_, static_cast<uint16_t>(options_.min_rpc_port),
+                            static_cast<uint16_t>(options_.max_rpc_port),
+                            static_cast<int>(options_.handshake_listen_backlog)));
   MC_ASSIGN_OR_RETURN(uint16_t port, net::boundPort(listen_fd.get()));
   server_.start(std::move(listen_fd));
   local_descriptor.tcp_data_port = port;
@@ -71,9 +72,9 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
   PeerPool* pool = poolFor(peer);
   if (pool == nullptr || target.descriptor.tcp_data_port == 0) {
     Status status = Status::error(
-        ErrorCode::ERR_SOCKET, pool == nullptr ? "tcp: transport stopped"
-                                               : "tcp: segment " + target.descriptor.name +
-                                                     " publishes no tcp_data_port");
+        ErrorCode::ERR_SOCKET,
+        pool == nullptr ? "tcp: transport stopped"
+                        : "tcp: segment " + target.descriptor.name + " publishes no tcp_data_port");
     for (size_t i = 0; i < count; ++i) sink_.onSliceDone(slices[i], status);
     return;
   }

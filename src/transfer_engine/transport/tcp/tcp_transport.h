@@ -33,9 +33,9 @@ class TcpTransport : public Transport {
  private:
   struct PeerPool {
     std::mutex mutex;
-    std::vector<std::unique_ptr<TcpConnection>> lanes;      // GUARDED_BY(mutex)
+    std::vector<std::unique_ptr<TcpConnection>> lanes;     // GUARDED_BY(mutex)
     std::vector<std::unique_ptr<TcpConnection>> retiring;  // dead lanes; GUARDED_BY(mutex)
-    size_t next_lane = 0;                                   // GUARDED_BY(mutex)
+    size_t next_lane = 0;                                  // GUARDED_BY(mutex)
   };
 
   PeerPool* poolFor(const net::HostPort& peer);
@@ -47,8 +47,9 @@ class TcpTransport : public Transport {
   SliceCompletion& sink_;
   TcpServer server_;
   std::mutex pools_mutex_;  // ACQUIRED_BEFORE(PeerPool::mutex)
-  std::map<std::string, std::unique_ptr<PeerPool>> pools_;  // by "host:port"; GUARDED_BY(pools_mutex_)
-  bool stopped_ = false;                                    // GUARDED_BY(pools_mutex_)
+  std::map<std::string, std::unique_ptr<PeerPool>>
+      pools_;             // by "host:port"; GUARDED_BY(pools_mutex_)
+  bool stopped_ = false;  // GUARDED_BY(pools_mutex_)
 };
 
 }  // namespace mooncake::te
