@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mooncake/common/status.h"
 #include "mooncake/store/replicate_config.h"
@@ -54,6 +55,17 @@ class Client {
                  const ReplicateConfig& config = {});
   // Returns the object's size. Errors as get(), plus BUFFER_OVERFLOW when size < object size.
   Result<uint64_t> getInto(const std::string& key, void* buffer, size_t size);
+
+  // Batch zero-copy forms: one master round trip and one Transfer Engine batch for all keys.
+  // Results are per key, in request order; one key's failure does not fail the others.
+  std::vector<Status> batchPutFrom(const std::vector<std::string>& keys,
+                                   const std::vector<const void*>& buffers,
+                                   const std::vector<size_t>& sizes,
+                                   const ReplicateConfig& config = {});
+  std::vector<Result<uint64_t>> batchGetInto(const std::vector<std::string>& keys,
+                                             const std::vector<void*>& buffers,
+                                             const std::vector<size_t>& sizes);
+  std::vector<Result<bool>> batchIsExist(const std::vector<std::string>& keys);
 
   Result<bool> isExist(const std::string& key);
   Result<uint64_t> getSize(const std::string& key);

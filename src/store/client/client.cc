@@ -79,7 +79,19 @@ struct Client::Impl {
   // READ: the first replica that succeeds) and waits.
   Status transfer(TransferRequest::OpCode op, char* local, size_t size,
                   const std::vector<ReplicaDescriptor>& replicas);
+  // Runs the requests as one batch; per request, whether it COMPLETED.
+  Result<std::vector<bool>> runTasks(const std::vector<TransferRequest>& requests);
   Status runBatch(const std::vector<TransferRequest>& requests);
+  // The replica to read first: this process's own segment, then holders that did not fail lately.
+  const ReplicaDescriptor& preferredReplica(const std::vector<ReplicaDescriptor>& replicas) {
+    for (const ReplicaDescriptor& r : replicas) {
+      if (r.te_endpoint == engine.getLocalSegmentName()) return r;
+    }
+    for (const ReplicaDescriptor& r : replicas) {
+      if (!recentlyFailed(r.te_endpoint)) return r;
+    }
+    return replicas.front();
+  }
   Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
                             std::string* out_copy);
   // Holders whose reads failed within kFailedHolderMemory are tried after the others, so a
@@ -187,7 +199,9 @@ void Client::Impl::heartbeat() {
   }
 }
 
-Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
+Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
+  std::vector<bool> completed(requests.size(), false);
+  if (requests.empty()) return completed;
   MC_ASSIGN_OR_RETURN(BatchID batch, engine.allocateBatchID(requests.size()));
   Status submitted = engine.submitTransfer(batch, requests);
   if (!submitted.ok()) {
@@ -196,22 +210,29 @@ Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
   }
   auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
   TransferStatus status;
-  while (true) {
-    MC_RETURN_IF_ERROR(engine.getBatchTransferStatus(batch, status));
-    if (status.s != WAITING) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      // The engine fails stalled slices by itself (bounded); wait for that before freeing.
-      while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      (void)engine.freeBatchID(batch);
-      return transferFailed("Failed to complete transfers after " +
-                            std::to_string(options.transfer_timeout.count()) + " seconds");
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  bool timed_out = false;
+  while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING) {
+    // Past the deadline keep waiting: the engine fails stalled slices by itself (bounded), and
+    // the batch cannot be freed while they are in flight.
+    timed_out = timed_out || std::chrono::steady_clock::now() > deadline;
+    std::this_thread::sleep_for(std::chrono::microseconds(timed_out ? 1000 : 20));
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    TransferStatus task;
+    completed[i] = engine.getTransferStatus(batch, i, task).ok() && task.s == COMPLETED;
   }
   MC_RETURN_IF_ERROR(engine.freeBatchID(batch));
-  return status.s == COMPLETED ? Status::OK() : transferFailed("a transfer FAILED (see log)");
+  if (timed_out) {
+    return transferFailed("Failed to complete transfers after " +
+                          std::to_string(options.transfer_timeout.count()) + " seconds");
+  }
+  return completed;
+}
+
+Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
+  MC_ASSIGN_OR_RETURN(std::vector<bool> completed, runTasks(requests));
+  bool all = std::all_of(completed.begin(), completed.end(), [](bool ok) { return ok; });
+  return all ? Status::OK() : transferFailed("a transfer FAILED (see log)");
 }
 
 Status Client::Impl::transfer(TransferRequest::OpCode op, char* local, size_t size,
@@ -364,6 +385,141 @@ Status Client::unregisterBuffer(void* buffer) {
 }
 
 Result<bool> Client::isExist(const std::string& key) { return impl_->master.existKey(key); }
+
+std::vector<Status> Client::batchPutFrom(const std::vector<std::string>& keys,
+                                         const std::vector<const void*>& buffers,
+                                         const std::vector<size_t>& sizes,
+                                         const ReplicateConfig& config) {
+  if (buffers.size() != keys.size() || sizes.size() != keys.size()) {
+    return std::vector<Status>(keys.size(), Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                               "keys, buffers and sizes differ "
+                                                               "in length"));
+  }
+  auto started = impl_->master.batchPutStart(
+      impl_->client_id, keys, std::vector<uint64_t>(sizes.begin(), sizes.end()), config);
+  if (!started.ok()) return std::vector<Status>(keys.size(), started.status());
+  std::vector<Status> out(keys.size());
+  std::vector<bool> reserved(keys.size(), false);
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;  // request -> key index
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& replicas = (*started)[i];
+    if (!replicas.ok()) {
+      bool exists = replicas.status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS);
+      out[i] = exists ? Status::OK() : replicas.status();
+      continue;
+    }
+    reserved[i] = true;
+    for (const ReplicaDescriptor& replica : *replicas) {
+      auto target = impl_->engine.openSegment(replica.te_endpoint);
+      if (!target.ok()) {
+        out[i] = target.status();
+        break;
+      }
+      requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffers[i]), *target,
+                          replica.address, sizes[i], 0});
+      owner.push_back(i);
+    }
+  }
+  auto completed = impl_->runTasks(requests);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (!completed.ok()) {
+      out[owner[r]] = completed.status();
+    } else if (!(*completed)[r] && out[owner[r]].ok()) {
+      out[owner[r]] = transferFailed("put '" + keys[owner[r]] + "': a replica write FAILED");
+    }
+  }
+  std::vector<std::string> finish;
+  std::vector<std::string> revoke;
+  std::vector<size_t> finish_index;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!reserved[i]) continue;
+    if (out[i].ok()) {
+      finish.push_back(keys[i]);
+      finish_index.push_back(i);
+    } else {
+      revoke.push_back(keys[i]);
+    }
+  }
+  if (!revoke.empty()) (void)impl_->master.batchPutRevoke(impl_->client_id, revoke);
+  if (!finish.empty()) {
+    auto ended = impl_->master.batchPutEnd(impl_->client_id, finish);
+    for (size_t j = 0; j < finish_index.size(); ++j) {
+      out[finish_index[j]] = !ended.ok()         ? ended.status()
+                             : j < ended->size() ? (*ended)[j]
+                                                 : Status::storeError(StoreErrorCode::RPC_FAIL,
+                                                                      "short BatchPutEnd reply");
+    }
+  }
+  return out;
+}
+
+std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string>& keys,
+                                                   const std::vector<void*>& buffers,
+                                                   const std::vector<size_t>& sizes) {
+  using Outcome = Result<uint64_t>;
+  if (buffers.size() != keys.size() || sizes.size() != keys.size()) {
+    return std::vector<Outcome>(keys.size(), Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                                "keys, buffers and sizes differ "
+                                                                "in length"));
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto lists = impl_->master.batchGetReplicaList(keys);
+  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
+  std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;
+  for (size_t i = 0; i < keys.size() && i < lists->size(); ++i) {
+    const auto& list = (*lists)[i];
+    if (!list.ok()) {
+      out[i] = list.status();
+      continue;
+    }
+    if (list->replicas.empty()) {
+      out[i] = Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "no replica");
+      continue;
+    }
+    const ReplicaDescriptor& replica = impl_->preferredReplica(list->replicas);
+    if (sizes[i] < replica.size) {
+      out[i] = Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
+                                  "key '" + keys[i] + "' holds " + std::to_string(replica.size) +
+                                      " bytes; the buffer has " + std::to_string(sizes[i]));
+      continue;
+    }
+    auto target = impl_->engine.openSegment(replica.te_endpoint);
+    if (!target.ok()) {
+      out[i] = impl_->readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+      continue;
+    }
+    requests.push_back(
+        {TransferRequest::READ, buffers[i], *target, replica.address, replica.size, 0});
+    owner.push_back(i);
+  }
+  auto completed = impl_->runTasks(requests);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    size_t i = owner[r];
+    if (completed.ok() && (*completed)[r]) {
+      bool expired = std::chrono::steady_clock::now() - started >=
+                     std::chrono::milliseconds((*lists)[i]->lease_ttl_ms);
+      out[i] = expired
+                   ? Outcome(Status::storeError(StoreErrorCode::LEASE_EXPIRED,
+                                                "key '" + keys[i] + "': read outlived its lease"))
+                   : Outcome(requests[r].length);
+    } else {
+      // This replica failed: the single-key path tries the others.
+      out[i] = impl_->readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+    }
+  }
+  return out;
+}
+
+std::vector<Result<bool>> Client::batchIsExist(const std::vector<std::string>& keys) {
+  auto exists = impl_->master.batchExistKey(keys);
+  if (!exists.ok()) return std::vector<Result<bool>>(keys.size(), exists.status());
+  std::vector<Result<bool>> out;
+  for (bool e : *exists) out.emplace_back(e);
+  return out;
+}
 
 Result<uint64_t> Client::getSize(const std::string& key) {
   MC_ASSIGN_OR_RETURN(ReplicaList list, impl_->master.getReplicaList(key));

@@ -19,6 +19,14 @@ void toProto(const SegmentInfo& info, proto::Segment* out) {
   out->set_te_endpoint(info.te_endpoint);
 }
 
+void toProto(const ReplicateConfig& config, proto::ReplicateConfig* c) {
+  c->set_replica_num(config.replica_num);
+  c->set_with_soft_pin(config.with_soft_pin);
+  if (config.soft_pin_ttl_ms) c->set_soft_pin_ttl_ms(*config.soft_pin_ttl_ms);
+  c->set_with_hard_pin(config.with_hard_pin);
+  for (const auto& name : config.preferred_segments) c->add_preferred_segments(name);
+}
+
 std::vector<ReplicaDescriptor> fromProto(
     const google::protobuf::RepeatedPtrField<proto::Replica>& replicas) {
   std::vector<ReplicaDescriptor> out;
@@ -102,16 +110,89 @@ Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string&
   request.set_client_id(client_id);
   request.set_key(key);
   request.set_size(size);
-  proto::ReplicateConfig* c = request.mutable_config();
-  c->set_replica_num(config.replica_num);
-  c->set_with_soft_pin(config.with_soft_pin);
-  if (config.soft_pin_ttl_ms) c->set_soft_pin_ttl_ms(*config.soft_pin_ttl_ms);
-  c->set_with_hard_pin(config.with_hard_pin);
-  for (const auto& name : config.preferred_segments) c->add_preferred_segments(name);
+  toProto(config, request.mutable_config());
   proto::PutStartResponse response;
   MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutStart, request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return fromProto(response.replicas());
+}
+
+Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchPutStart(
+    const std::string& client_id, const std::vector<std::string>& keys,
+    const std::vector<uint64_t>& sizes, const ReplicateConfig& config) {
+  proto::BatchPutStartRequest request;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    proto::PutStartRequest* item = request.add_items();
+    item->set_client_id(client_id);
+    item->set_key(keys[i]);
+    item->set_size(sizes[i]);
+    toProto(config, item->mutable_config());
+  }
+  proto::BatchPutStartResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchPutStart, request, &response));
+  std::vector<Result<std::vector<ReplicaDescriptor>>> out;
+  for (const auto& item : response.items()) {
+    Status status = fromError(item.error());
+    if (status.ok()) {
+      out.emplace_back(fromProto(item.replicas()));
+    } else {
+      out.emplace_back(status);
+    }
+  }
+  return out;
+}
+
+static proto::KeysRequest keysRequest(const std::string& client_id,
+                                      const std::vector<std::string>& keys) {
+  proto::KeysRequest request;
+  request.set_client_id(client_id);
+  for (const std::string& key : keys) request.add_keys(key);
+  return request;
+}
+
+Result<std::vector<Status>> MasterClient::batchPutEnd(const std::string& client_id,
+                                                      const std::vector<std::string>& keys) {
+  proto::ErrorsResponse response;
+  MC_RETURN_IF_ERROR(
+      call(&proto::Master::Stub::BatchPutEnd, keysRequest(client_id, keys), &response));
+  std::vector<Status> out;
+  for (const auto& error : response.errors()) out.push_back(fromError(error));
+  return out;
+}
+
+Result<std::vector<Status>> MasterClient::batchPutRevoke(const std::string& client_id,
+                                                         const std::vector<std::string>& keys) {
+  proto::ErrorsResponse response;
+  MC_RETURN_IF_ERROR(
+      call(&proto::Master::Stub::BatchPutRevoke, keysRequest(client_id, keys), &response));
+  std::vector<Status> out;
+  for (const auto& error : response.errors()) out.push_back(fromError(error));
+  return out;
+}
+
+Result<std::vector<Result<ReplicaList>>> MasterClient::batchGetReplicaList(
+    const std::vector<std::string>& keys) {
+  proto::BatchGetReplicaListResponse response;
+  MC_RETURN_IF_ERROR(
+      call(&proto::Master::Stub::BatchGetReplicaList, keysRequest("", keys), &response));
+  std::vector<Result<ReplicaList>> out;
+  for (const auto& item : response.items()) {
+    Status status = fromError(item.error());
+    if (status.ok()) {
+      out.emplace_back(ReplicaList{fromProto(item.replicas()), item.lease_ttl_ms()});
+    } else {
+      out.emplace_back(status);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<bool>> MasterClient::batchExistKey(const std::vector<std::string>& keys) {
+  proto::BatchExistKeyResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchExistKey, keysRequest("", keys), &response));
+  std::vector<bool> out;
+  for (const auto& item : response.items()) out.push_back(item.exists());
+  return out;
 }
 
 Status MasterClient::putEnd(const std::string& client_id, const std::string& key) {

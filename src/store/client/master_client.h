@@ -31,6 +31,17 @@ class MasterClient {
   Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
                                                   const std::string& key, uint64_t size,
                                                   const ReplicateConfig& config);
+  // Batch forms answer per key, in request order.
+  Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> batchPutStart(
+      const std::string& client_id, const std::vector<std::string>& keys,
+      const std::vector<uint64_t>& sizes, const ReplicateConfig& config);
+  Result<std::vector<Status>> batchPutEnd(const std::string& client_id,
+                                          const std::vector<std::string>& keys);
+  Result<std::vector<Status>> batchPutRevoke(const std::string& client_id,
+                                             const std::vector<std::string>& keys);
+  Result<std::vector<Result<ReplicaList>>> batchGetReplicaList(
+      const std::vector<std::string>& keys);
+  Result<std::vector<bool>> batchExistKey(const std::vector<std::string>& keys);
   Status putEnd(const std::string& client_id, const std::string& key);
   Status putRevoke(const std::string& client_id, const std::string& key);
   Result<ReplicaList> getReplicaList(const std::string& key);

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <random>
 #include <thread>
 
@@ -110,6 +111,54 @@ TEST_F(StoreClientTest, ZeroCopyApiAndBufferChecks) {
   std::string huge(64 << 20, 'h');  // larger than the 32 MiB local buffer
   EXPECT_TRUE(a->put("huge", huge.data(), huge.size()).is(StoreErrorCode::BUFFER_OVERFLOW));
   EXPECT_TRUE(a->unregisterBuffer(source.data()).ok());
+}
+
+TEST_F(StoreClientTest, BatchCallsAnswerPerKeyInOneRoundTrip) {
+  auto a = client("a");
+  auto b = client("b");
+  ASSERT_TRUE(a && b);
+  constexpr size_t kKeys = 20;
+  constexpr size_t kSize = 65536 + 7;
+  std::vector<char> source(kKeys * kSize);
+  std::vector<char> sink(kKeys * kSize + kSize, 0);
+  for (size_t i = 0; i < source.size(); ++i) source[i] = static_cast<char>(i * 131 + i / kSize);
+  ASSERT_TRUE(a->registerBuffer(source.data(), source.size()).ok());
+  ASSERT_TRUE(b->registerBuffer(sink.data(), sink.size()).ok());
+  std::vector<std::string> keys;
+  std::vector<const void*> from;
+  std::vector<size_t> sizes(kKeys, kSize);
+  for (size_t i = 0; i < kKeys; ++i) {
+    keys.push_back("batch/" + std::to_string(i));
+    from.push_back(source.data() + i * kSize);
+  }
+  ReplicateConfig two;
+  two.replica_num = 2;
+  for (const Status& status : a->batchPutFrom(keys, from, sizes, two)) {
+    EXPECT_TRUE(status.ok()) << status.toString();
+  }
+  // Read them back on the other client, plus an absent key and a too-small buffer.
+  std::vector<std::string> read_keys = keys;
+  read_keys.push_back("batch/absent");
+  std::vector<void*> into;
+  std::vector<size_t> capacities(kKeys + 1, kSize);
+  for (size_t i = 0; i <= kKeys; ++i) into.push_back(sink.data() + i * kSize);
+  capacities[3] = 100;
+  auto results = b->batchGetInto(read_keys, into, capacities);
+  ASSERT_EQ(results.size(), kKeys + 1);
+  for (size_t i = 0; i < kKeys; ++i) {
+    if (i == 3) {
+      EXPECT_TRUE(results[i].status().is(StoreErrorCode::BUFFER_OVERFLOW));
+      continue;
+    }
+    ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].status().toString();
+    EXPECT_EQ(*results[i], kSize);
+    EXPECT_EQ(std::memcmp(sink.data() + i * kSize, source.data() + i * kSize, kSize), 0) << i;
+  }
+  EXPECT_TRUE(results[kKeys].status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  auto exists = b->batchIsExist({"batch/0", "batch/absent"});
+  ASSERT_EQ(exists.size(), 2u);
+  EXPECT_TRUE(*exists[0]);
+  EXPECT_FALSE(*exists[1]);
 }
 
 TEST_F(StoreClientTest, RemoveAndRegexRemoval) {
