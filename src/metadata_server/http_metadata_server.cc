@@ -8,13 +8,13 @@
 #include <unordered_map>
 
 #include "common/logging.h"
+#include "common/net/http_server_runner.h"
 
 namespace mooncake {
 
 struct HttpMetadataServer::State {
   httplib::Server server;
-  std::thread thread;
-  uint16_t port = 0;
+  net::HttpServerRunner runner{server};
   mutable std::shared_mutex mutex;
   std::unordered_map<std::string, std::string> entries;  // GUARDED_BY(mutex)
 };
@@ -63,31 +63,14 @@ HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
 HttpMetadataServer::~HttpMetadataServer() { stop(); }
 
 Status HttpMetadataServer::start(const std::string& host, uint16_t port) {
-  State* state = state_.get();
-  int bound = port == 0 ? state->server.bind_to_any_port(host.c_str())
-                        : (state->server.bind_to_port(host.c_str(), port) ? port : -1);
-  if (bound <= 0) {
-    return Status::error(ErrorCode::ERR_SOCKET, "bind address already in use: " + host + ":" +
-                                                    std::to_string(port) +
-                                                    " (or the address is not local)");
-  }
-  state->port = static_cast<uint16_t>(bound);
-  state->thread = std::thread([state] { state->server.listen_after_bind(); });
-  // listen_after_bind() cannot fail after a successful bind; wait until it accepts.
-  for (int i = 0; i < 5000 && !state->server.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  LOG(INFO) << "http_metadata_server: serving on " << host << ":" << state->port;
+  MC_RETURN_IF_ERROR(state_->runner.start(host, port, "HTTP metadata server"));
+  LOG(INFO) << "http_metadata_server: serving on " << host << ":" << state_->runner.port();
   return Status::OK();
 }
 
-void HttpMetadataServer::stop() {
-  if (!state_->thread.joinable()) return;
-  state_->server.stop();
-  state_->thread.join();
-}
+void HttpMetadataServer::stop() { state_->runner.stop(); }
 
-uint16_t HttpMetadataServer::port() const { return state_->port; }
+uint16_t HttpMetadataServer::port() const { return state_->runner.port(); }
 
 size_t HttpMetadataServer::keyCount() const {
   std::shared_lock lock(state_->mutex);

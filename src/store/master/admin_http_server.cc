@@ -7,14 +7,14 @@
 #include <sstream>
 #include <thread>
 
+#include "common/net/http_server_runner.h"
 #include "store/master/master_service.h"
 
 namespace mooncake::store {
 
 struct AdminHttpServer::State {
   httplib::Server server;
-  std::thread thread;
-  uint16_t port = 0;
+  net::HttpServerRunner runner{server};
 };
 
 std::string renderPrometheusMetrics(MasterService& service) {
@@ -111,27 +111,11 @@ AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_uniq
 AdminHttpServer::~AdminHttpServer() { stop(); }
 
 Status AdminHttpServer::start(const std::string& host, uint16_t port) {
-  State* state = state_.get();
-  int bound = port == 0 ? state->server.bind_to_any_port(host.c_str())
-                        : (state->server.bind_to_port(host.c_str(), port) ? port : -1);
-  if (bound <= 0) {
-    return Status::error(ErrorCode::ERR_SOCKET, "bind address already in use: " + host + ":" +
-                                                    std::to_string(port) + " (--metrics_port)");
-  }
-  state->port = static_cast<uint16_t>(bound);
-  state->thread = std::thread([state] { state->server.listen_after_bind(); });
-  for (int i = 0; i < 5000 && !state->server.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return Status::OK();
+  return state_->runner.start(host, port, "--metrics_port");
 }
 
-void AdminHttpServer::stop() {
-  if (!state_->thread.joinable()) return;
-  state_->server.stop();
-  state_->thread.join();
-}
+void AdminHttpServer::stop() { state_->runner.stop(); }
 
-uint16_t AdminHttpServer::port() const { return state_->port; }
+uint16_t AdminHttpServer::port() const { return state_->runner.port(); }
 
 }  // namespace mooncake::store
