@@ -23,7 +23,9 @@ DEFINE_uint64(local_buffer_size, 256ull << 20, "registered staging bytes for put
 DEFINE_string(operation, "mixed", "put | get | mixed | fill | check | serve");
 DEFINE_uint64(value_size, 1 << 20, "bytes per object");
 DEFINE_uint64(num_keys, 100, "keys stored before get/mixed runs, and by fill/check");
-DEFINE_uint64(batch_size, 1, "accepted for compatibility; operations are issued one by one");
+DEFINE_uint64(batch_size, 1,
+              "keys per operation in timed runs; above 1 the batched zero-copy "
+              "calls (batchPutFrom / batchGetInto) are used and each key counts as one op");
 DEFINE_uint64(threads, 2, "concurrent operations");
 DEFINE_uint64(replica_num, 1, "replicas per put");
 DEFINE_double(duration, 10, "seconds per timed run");
@@ -46,6 +48,7 @@ int main(int argc, char** argv) {
   config.value_size = FLAGS_value_size;
   config.num_keys = FLAGS_num_keys;
   config.threads = FLAGS_threads;
+  config.batch_size = FLAGS_batch_size == 0 ? 1 : FLAGS_batch_size;
   config.replica_num = FLAGS_replica_num;
   config.duration_sec = FLAGS_duration;
   config.key_prefix = FLAGS_key_prefix;
