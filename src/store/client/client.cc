@@ -82,15 +82,15 @@ struct Client::Impl {
   // Runs the requests as one batch; per request, whether it COMPLETED.
   Result<std::vector<bool>> runTasks(const std::vector<TransferRequest>& requests);
   Status runBatch(const std::vector<TransferRequest>& requests);
-  // The replica to read first: this process's own segment, then holders that did not fail lately.
-  const ReplicaDescriptor& preferredReplica(const std::vector<ReplicaDescriptor>& replicas) {
-    for (const ReplicaDescriptor& r : replicas) {
-      if (r.te_endpoint == engine.getLocalSegmentName()) return r;
-    }
-    for (const ReplicaDescriptor& r : replicas) {
-      if (!recentlyFailed(r.te_endpoint)) return r;
-    }
-    return replicas.front();
+  // Reading order: a replica in this process's own segment first (one memcpy, no network),
+  // holders that failed recently last.
+  void orderForReading(std::vector<ReplicaDescriptor>& replicas) {
+    std::stable_partition(replicas.begin(), replicas.end(), [this](const ReplicaDescriptor& r) {
+      return !recentlyFailed(r.te_endpoint);
+    });
+    std::stable_partition(replicas.begin(), replicas.end(), [this](const ReplicaDescriptor& r) {
+      return r.te_endpoint == engine.getLocalSegmentName();
+    });
   }
   Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
                             std::string* out_copy);
@@ -286,14 +286,7 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
     return Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "key '" + key + "' has no replica");
   }
   uint64_t size = list.replicas.front().size;
-  // Prefer a replica in this process's own segment (one memcpy, no network), and try holders
-  // that failed recently last.
-  std::stable_partition(
-      list.replicas.begin(), list.replicas.end(),
-      [this](const ReplicaDescriptor& r) { return !recentlyFailed(r.te_endpoint); });
-  std::stable_partition(
-      list.replicas.begin(), list.replicas.end(),
-      [this](const ReplicaDescriptor& r) { return r.te_endpoint == engine.getLocalSegmentName(); });
+  orderForReading(list.replicas);
   SegmentAllocator::Allocation staged;
   char* target = buffer;
   if (out_copy != nullptr) {
@@ -469,8 +462,9 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
   std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
   std::vector<TransferRequest> requests;
   std::vector<size_t> owner;
+  std::vector<std::string> holders;  // request -> replica holder
   for (size_t i = 0; i < keys.size() && i < lists->size(); ++i) {
-    const auto& list = (*lists)[i];
+    auto& list = (*lists)[i];
     if (!list.ok()) {
       out[i] = list.status();
       continue;
@@ -479,7 +473,8 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
       out[i] = Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "no replica");
       continue;
     }
-    const ReplicaDescriptor& replica = impl_->preferredReplica(list->replicas);
+    impl_->orderForReading(list->replicas);
+    const ReplicaDescriptor& replica = list->replicas.front();
     if (sizes[i] < replica.size) {
       out[i] = Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
                                   "key '" + keys[i] + "' holds " + std::to_string(replica.size) +
@@ -488,12 +483,14 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
     }
     auto target = impl_->engine.openSegment(replica.te_endpoint);
     if (!target.ok()) {
+      impl_->markFailed(replica.te_endpoint);
       out[i] = impl_->readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
       continue;
     }
     requests.push_back(
         {TransferRequest::READ, buffers[i], *target, replica.address, replica.size, 0});
     owner.push_back(i);
+    holders.push_back(replica.te_endpoint);
   }
   auto completed = impl_->runTasks(requests);
   for (size_t r = 0; r < requests.size(); ++r) {
@@ -506,7 +503,8 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
                                                 "key '" + keys[i] + "': read outlived its lease"))
                    : Outcome(requests[r].length);
     } else {
-      // This replica failed: the single-key path tries the others.
+      // This replica failed: remember its holder, and the single-key path tries the others.
+      impl_->markFailed(holders[r]);
       out[i] = impl_->readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
     }
   }

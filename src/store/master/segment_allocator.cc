@@ -110,29 +110,29 @@ std::optional<SegmentAllocator::Allocation> SegmentAllocator::allocate(uint64_t 
   return Allocation{base_ + blocks_[index].offset * kAlignment, units * kAlignment, index};
 }
 
+void SegmentAllocator::absorbNext(uint32_t index) {
+  uint32_t next = blocks_[index].next_physical;
+  blocks_[index].units += blocks_[next].units;
+  blocks_[index].next_physical = blocks_[next].next_physical;
+  if (blocks_[next].next_physical != kNone) {
+    blocks_[blocks_[next].next_physical].prev_physical = index;
+  }
+  spare_blocks_.push_back(next);
+}
+
 void SegmentAllocator::free(const Allocation& allocation) {
   uint32_t index = allocation.block;
   used_ -= blocks_[index].units * kAlignment;
-  // Merge with a free successor, then with a free predecessor.
+  // Merge with a free successor, then into a free predecessor.
   uint32_t next = blocks_[index].next_physical;
   if (next != kNone && blocks_[next].free) {
     removeFree(next);
-    blocks_[index].units += blocks_[next].units;
-    blocks_[index].next_physical = blocks_[next].next_physical;
-    if (blocks_[next].next_physical != kNone) {
-      blocks_[blocks_[next].next_physical].prev_physical = index;
-    }
-    spare_blocks_.push_back(next);
+    absorbNext(index);
   }
   uint32_t prev = blocks_[index].prev_physical;
   if (prev != kNone && blocks_[prev].free) {
     removeFree(prev);
-    blocks_[prev].units += blocks_[index].units;
-    blocks_[prev].next_physical = blocks_[index].next_physical;
-    if (blocks_[index].next_physical != kNone) {
-      blocks_[blocks_[index].next_physical].prev_physical = prev;
-    }
-    spare_blocks_.push_back(index);
+    absorbNext(prev);
     index = prev;
   }
   insertFree(index);

@@ -63,6 +63,8 @@ class SegmentAllocator {
   uint32_t newBlock();
   void insertFree(uint32_t index);
   void removeFree(uint32_t index);
+  // Merges the physical successor of `index` into it. Requires: neither is in a bin.
+  void absorbNext(uint32_t index);
   int findNonEmptyBin(int from) const;
 
   uint64_t base_;
