@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mooncake/common/status.h"
@@ -47,14 +48,42 @@ class Client {
   // Errors: OBJECT_NOT_FOUND, LEASE_EXPIRED (the read outlived its lease; data not trusted),
   // TRANSFER_FAIL (every replica failed), BUFFER_OVERFLOW.
   Result<std::string> get(const std::string& key);
+  // Insert-or-update: replaces the value of an existing key (in place when the size is the
+  // same and no reader holds a lease). Readers see REPLICA_IS_NOT_READY while it is written.
+  // Errors as put, plus OBJECT_ALREADY_EXISTS when another put of the key is in progress.
+  Status upsert(const std::string& key, const void* data, size_t size,
+                const ReplicateConfig& config = {});
+  // One object made of the parts in order (one staging copy, no concatenation by the caller).
+  Status putParts(const std::string& key, const std::vector<std::string_view>& parts,
+                  const ReplicateConfig& config = {});
+  Status upsertParts(const std::string& key, const std::vector<std::string_view>& parts,
+                     const ReplicateConfig& config = {});
+  // Batch copying forms: per-key results in request order, one master round trip per phase.
+  std::vector<Status> batchPut(const std::vector<std::string>& keys,
+                               const std::vector<std::string_view>& values,
+                               const ReplicateConfig& config = {});
+  std::vector<Status> batchUpsert(const std::vector<std::string>& keys,
+                                  const std::vector<std::string_view>& values,
+                                  const ReplicateConfig& config = {});
+  std::vector<Result<std::string>> batchGet(const std::vector<std::string>& keys);
 
   // Zero-copy API over memory registered with registerBuffer.
   Status registerBuffer(void* buffer, size_t size);
   Status unregisterBuffer(void* buffer);
   Status putFrom(const std::string& key, const void* buffer, size_t size,
                  const ReplicateConfig& config = {});
+  Status upsertFrom(const std::string& key, const void* buffer, size_t size,
+                    const ReplicateConfig& config = {});
   // Returns the object's size. Errors as get(), plus BUFFER_OVERFLOW when size < object size.
   Result<uint64_t> getInto(const std::string& key, void* buffer, size_t size);
+  // Reads byte ranges of one object straight into registered memory (one lease, one replica,
+  // one Transfer Engine batch). Returns the bytes read. INVALID_PARAMS for a range past the end.
+  struct Range {
+    uint64_t offset = 0;  // within the object
+    uint64_t length = 0;
+    void* buffer = nullptr;
+  };
+  Result<uint64_t> getIntoRanges(const std::string& key, const std::vector<Range>& ranges);
 
   // Batch zero-copy forms: one master round trip and one Transfer Engine batch for all keys.
   // Results are per key, in request order; one key's failure does not fail the others.
@@ -65,7 +94,12 @@ class Client {
   std::vector<Result<uint64_t>> batchGetInto(const std::vector<std::string>& keys,
                                              const std::vector<void*>& buffers,
                                              const std::vector<size_t>& sizes);
+  std::vector<Status> batchUpsertFrom(const std::vector<std::string>& keys,
+                                      const std::vector<const void*>& buffers,
+                                      const std::vector<size_t>& sizes,
+                                      const ReplicateConfig& config = {});
   std::vector<Result<bool>> batchIsExist(const std::vector<std::string>& keys);
+  std::vector<Status> batchRemove(const std::vector<std::string>& keys, bool force = false);
 
   Result<bool> isExist(const std::string& key);
   Result<uint64_t> getSize(const std::string& key);

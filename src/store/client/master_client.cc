@@ -105,21 +105,24 @@ Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segm
 
 Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string& client_id,
                                                               const std::string& key, uint64_t size,
-                                                              const ReplicateConfig& config) {
+                                                              const ReplicateConfig& config,
+                                                              WriteKind kind) {
   proto::PutStartRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
   request.set_size(size);
   toProto(config, request.mutable_config());
   proto::PutStartResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutStart, request, &response));
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertStart
+                                                     : &proto::Master::Stub::PutStart,
+                          request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return fromProto(response.replicas());
 }
 
 Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchPutStart(
     const std::string& client_id, const std::vector<std::string>& keys,
-    const std::vector<uint64_t>& sizes, const ReplicateConfig& config) {
+    const std::vector<uint64_t>& sizes, const ReplicateConfig& config, WriteKind kind) {
   proto::BatchPutStartRequest request;
   for (size_t i = 0; i < keys.size(); ++i) {
     proto::PutStartRequest* item = request.add_items();
@@ -129,7 +132,9 @@ Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchP
     toProto(config, item->mutable_config());
   }
   proto::BatchPutStartResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchPutStart, request, &response));
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertStart
+                                                     : &proto::Master::Stub::BatchPutStart,
+                          request, &response));
   std::vector<Result<std::vector<ReplicaDescriptor>>> out;
   for (const auto& item : response.items()) {
     Status status = fromError(item.error());
@@ -151,20 +156,24 @@ static proto::KeysRequest keysRequest(const std::string& client_id,
 }
 
 Result<std::vector<Status>> MasterClient::batchPutEnd(const std::string& client_id,
-                                                      const std::vector<std::string>& keys) {
+                                                      const std::vector<std::string>& keys,
+                                                      WriteKind kind) {
   proto::ErrorsResponse response;
-  MC_RETURN_IF_ERROR(
-      call(&proto::Master::Stub::BatchPutEnd, keysRequest(client_id, keys), &response));
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertEnd
+                                                     : &proto::Master::Stub::BatchPutEnd,
+                          keysRequest(client_id, keys), &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;
 }
 
 Result<std::vector<Status>> MasterClient::batchPutRevoke(const std::string& client_id,
-                                                         const std::vector<std::string>& keys) {
+                                                         const std::vector<std::string>& keys,
+                                                         WriteKind kind) {
   proto::ErrorsResponse response;
-  MC_RETURN_IF_ERROR(
-      call(&proto::Master::Stub::BatchPutRevoke, keysRequest(client_id, keys), &response));
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertRevoke
+                                                     : &proto::Master::Stub::BatchPutRevoke,
+                          keysRequest(client_id, keys), &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;
@@ -195,21 +204,26 @@ Result<std::vector<bool>> MasterClient::batchExistKey(const std::vector<std::str
   return out;
 }
 
-Status MasterClient::putEnd(const std::string& client_id, const std::string& key) {
+Status MasterClient::putEnd(const std::string& client_id, const std::string& key, WriteKind kind) {
   proto::KeyRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutEnd, request, &response));
+  MC_RETURN_IF_ERROR(call(
+      kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertEnd : &proto::Master::Stub::PutEnd,
+      request, &response));
   return fromError(response.error());
 }
 
-Status MasterClient::putRevoke(const std::string& client_id, const std::string& key) {
+Status MasterClient::putRevoke(const std::string& client_id, const std::string& key,
+                               WriteKind kind) {
   proto::KeyRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::PutRevoke, request, &response));
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertRevoke
+                                                     : &proto::Master::Stub::PutRevoke,
+                          request, &response));
   return fromError(response.error());
 }
 
@@ -238,6 +252,17 @@ Status MasterClient::remove(const std::string& key, bool force) {
   proto::ErrorResponse response;
   MC_RETURN_IF_ERROR(call(&proto::Master::Stub::Remove, request, &response));
   return fromError(response.error());
+}
+
+Result<std::vector<Status>> MasterClient::batchRemove(const std::vector<std::string>& keys,
+                                                      bool force) {
+  proto::KeysRequest request = keysRequest("", keys);
+  request.set_force(force);
+  proto::ErrorsResponse response;
+  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchRemove, request, &response));
+  std::vector<Status> out;
+  for (const auto& error : response.errors()) out.push_back(fromError(error));
+  return out;
 }
 
 Result<uint64_t> MasterClient::removeAll(bool force) {

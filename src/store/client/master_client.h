@@ -18,6 +18,10 @@ namespace proto {
 class Master;
 }
 
+// Which two-phase write a put-family call runs: a plain put (an existing key stays as it is)
+// or an upsert (insert-or-update).
+enum class WriteKind { kPut, kUpsert };
+
 class MasterClient {
  public:
   MasterClient(const std::string& address, std::chrono::milliseconds timeout);
@@ -30,23 +34,30 @@ class MasterClient {
   Status unmountSegment(const std::string& client_id, SegmentId segment);
   Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
                                                   const std::string& key, uint64_t size,
-                                                  const ReplicateConfig& config);
+                                                  const ReplicateConfig& config,
+                                                  WriteKind kind = WriteKind::kPut);
   // Batch forms answer per key, in request order.
   Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> batchPutStart(
       const std::string& client_id, const std::vector<std::string>& keys,
-      const std::vector<uint64_t>& sizes, const ReplicateConfig& config);
+      const std::vector<uint64_t>& sizes, const ReplicateConfig& config,
+      WriteKind kind = WriteKind::kPut);
   Result<std::vector<Status>> batchPutEnd(const std::string& client_id,
-                                          const std::vector<std::string>& keys);
+                                          const std::vector<std::string>& keys,
+                                          WriteKind kind = WriteKind::kPut);
   Result<std::vector<Status>> batchPutRevoke(const std::string& client_id,
-                                             const std::vector<std::string>& keys);
+                                             const std::vector<std::string>& keys,
+                                             WriteKind kind = WriteKind::kPut);
   Result<std::vector<Result<ReplicaList>>> batchGetReplicaList(
       const std::vector<std::string>& keys);
   Result<std::vector<bool>> batchExistKey(const std::vector<std::string>& keys);
-  Status putEnd(const std::string& client_id, const std::string& key);
-  Status putRevoke(const std::string& client_id, const std::string& key);
+  Status putEnd(const std::string& client_id, const std::string& key,
+                WriteKind kind = WriteKind::kPut);
+  Status putRevoke(const std::string& client_id, const std::string& key,
+                   WriteKind kind = WriteKind::kPut);
   Result<ReplicaList> getReplicaList(const std::string& key);
   Result<bool> existKey(const std::string& key);
   Status remove(const std::string& key, bool force);
+  Result<std::vector<Status>> batchRemove(const std::vector<std::string>& keys, bool force);
   Result<uint64_t> removeAll(bool force);
   Result<uint64_t> removeByRegex(const std::string& pattern, bool force);
 

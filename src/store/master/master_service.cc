@@ -46,6 +46,14 @@ std::vector<ReplicaDescriptor> MasterService::describe(const Object& object) {
   return out;
 }
 
+void MasterService::applyPins(Object& object, const ReplicateConfig& config) const {
+  object.hard_pin = config.with_hard_pin;
+  object.soft_pin = config.with_soft_pin;
+  object.soft_pin_ttl_ms =
+      std::min(config.soft_pin_ttl_ms.value_or(options_.default_kv_soft_pin_ttl_ms),
+               options_.max_kv_soft_pin_ttl_ms);
+}
+
 void MasterService::releaseAll(const std::vector<Placement>& replicas) {
   for (const Placement& placement : replicas) segments_.release(placement);
 }
@@ -136,6 +144,12 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
                               "putStart: key, size and replica_num must be non-empty/non-zero");
   }
+  return startWrite(key, size, config);
+}
+
+Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::string& key,
+                                                                 uint64_t size,
+                                                                 const ReplicateConfig& config) {
   Shard& shard = shardFor(key);
   {
     std::lock_guard lock(shard.mutex);
@@ -158,11 +172,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string
   Object object;
   object.size = size;
   object.replicas = std::move(placements);
-  object.hard_pin = config.with_hard_pin;
-  object.soft_pin = config.with_soft_pin;
-  object.soft_pin_ttl_ms =
-      std::min(config.soft_pin_ttl_ms.value_or(options_.default_kv_soft_pin_ttl_ms),
-               options_.max_kv_soft_pin_ttl_ms);
+  applyPins(object, config);
   object.put_started = now;
   object.last_access = now;
   auto descriptors = describe(object);
@@ -200,6 +210,45 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
   shard.objects.erase(it);
   counters_.put_revokes.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
+}
+
+Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(const std::string& client_id,
+                                                                  const std::string& key,
+                                                                  uint64_t size,
+                                                                  const ReplicateConfig& config) {
+  (void)client_id;
+  counters_.upsert_starts.fetch_add(1, std::memory_order_relaxed);
+  if (key.empty() || size == 0 || config.replica_num == 0) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "upsertStart: key, size and replica_num must be non-empty/non-zero");
+  }
+  Shard& shard = shardFor(key);
+  {
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.objects.find(key);
+    if (it != shard.objects.end() && it->second.complete) {
+      Object& object = it->second;
+      Clock::time_point now = now_();
+      if (object.size == size && object.lease_until <= now) {
+        // No reader can be inside the old bytes (leases are what readers trust), so the
+        // writer may overwrite them where they are.
+        object.complete = false;
+        object.put_started = now;
+        object.last_access = now;
+        applyPins(object, config);
+        counters_.upserts_in_place.fetch_add(1, std::memory_order_relaxed);
+        return describe(object);
+      }
+      // Readers may still be reading the old replicas: keep their space out of circulation
+      // until the last lease ends, then the maintenance tick frees it.
+      {
+        std::lock_guard side(side_mutex_);
+        abandoned_.push_back({std::move(object.replicas), std::max(now, object.lease_until)});
+      }
+      shard.objects.erase(it);
+    }
+  }
+  return startWrite(key, size, config);
 }
 
 Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {

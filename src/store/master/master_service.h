@@ -44,6 +44,8 @@ struct MasterCounters {
   std::atomic<uint64_t> put_starts{0};
   std::atomic<uint64_t> put_ends{0};
   std::atomic<uint64_t> put_revokes{0};
+  std::atomic<uint64_t> upsert_starts{0};
+  std::atomic<uint64_t> upserts_in_place{0};
   std::atomic<uint64_t> get_replica_lists{0};
   std::atomic<uint64_t> removes{0};
   std::atomic<uint64_t> evicted_objects{0};
@@ -77,6 +79,14 @@ class MasterService {
   Status putEnd(const std::string& client_id, const std::string& key);
   // Undoes a putStart. Errors: OBJECT_NOT_FOUND, INVALID_WRITE (already complete).
   Status putRevoke(const std::string& client_id, const std::string& key);
+  // Insert-or-update. For an absent key, as putStart. A complete object of the same size and
+  // without a live lease is rewritten in place (same replicas); otherwise new space is
+  // allocated and the old replicas are released once their last lease has run out. Either way
+  // the object is unreadable (REPLICA_IS_NOT_READY) until putEnd, and putRevoke deletes it (the
+  // old value is gone). A put in progress on the key: OBJECT_ALREADY_EXISTS, as putStart.
+  Result<std::vector<ReplicaDescriptor>> upsertStart(const std::string& client_id,
+                                                     const std::string& key, uint64_t size,
+                                                     const ReplicateConfig& config);
 
   // Replicas of a complete object, granting a read lease. Errors: OBJECT_NOT_FOUND,
   // REPLICA_IS_NOT_READY (put still in progress).
@@ -132,7 +142,11 @@ class MasterService {
   };
 
   Shard& shardFor(const std::string& key);
+  // putStart's work after validation: reserve space and record the incomplete object.
+  Result<std::vector<ReplicaDescriptor>> startWrite(const std::string& key, uint64_t size,
+                                                    const ReplicateConfig& config);
   std::vector<Placement> placeReplicas(uint64_t size, const ReplicateConfig& config);
+  void applyPins(Object& object, const ReplicateConfig& config) const;
   void releaseAll(const std::vector<Placement>& replicas);
   static std::vector<ReplicaDescriptor> describe(const Object& object);
   // Requires the shard lock. True when the key may be (re)written now; abandoned puts are

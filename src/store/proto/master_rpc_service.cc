@@ -34,9 +34,11 @@ void addReplicas(const std::vector<ReplicaDescriptor>& replicas, Repeated* out) 
 }
 
 void putStartOne(MasterService& service, const proto::PutStartRequest& request,
-                 proto::PutStartResponse* response) {
-  auto replicas = service.putStart(request.client_id(), request.key(), request.size(),
-                                   fromProto(request.config()));
+                 proto::PutStartResponse* response, bool upsert = false) {
+  auto replicas = upsert ? service.upsertStart(request.client_id(), request.key(), request.size(),
+                                               fromProto(request.config()))
+                         : service.putStart(request.client_id(), request.key(), request.size(),
+                                            fromProto(request.config()));
   setError(replicas.status(), response->mutable_error());
   if (replicas.ok()) addReplicas(*replicas, response->mutable_replicas());
 }
@@ -131,6 +133,22 @@ grpc::Status MasterRpcService::BatchPutRevoke(grpc::ServerContext*,
                                               proto::ErrorsResponse* response) {
   for (const auto& key : request->keys()) {
     setError(service_.putRevoke(request->client_id(), key), response->add_errors());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterRpcService::UpsertStart(grpc::ServerContext*,
+                                           const proto::PutStartRequest* request,
+                                           proto::PutStartResponse* response) {
+  putStartOne(service_, *request, response, /*upsert=*/true);
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterRpcService::BatchUpsertStart(grpc::ServerContext*,
+                                                const proto::BatchPutStartRequest* request,
+                                                proto::BatchPutStartResponse* response) {
+  for (const auto& item : request->items()) {
+    putStartOne(service_, item, response->add_items(), /*upsert=*/true);
   }
   return grpc::Status::OK;
 }

@@ -32,6 +32,26 @@ class MasterRpcService final : public proto::Master::Service {
                            proto::ErrorsResponse*) override;
   grpc::Status BatchPutRevoke(grpc::ServerContext*, const proto::KeysRequest*,
                               proto::ErrorsResponse*) override;
+  grpc::Status UpsertStart(grpc::ServerContext*, const proto::PutStartRequest*,
+                           proto::PutStartResponse*) override;
+  grpc::Status UpsertEnd(grpc::ServerContext* context, const proto::KeyRequest* request,
+                         proto::ErrorResponse* response) override {
+    return PutEnd(context, request, response);
+  }
+  grpc::Status UpsertRevoke(grpc::ServerContext* context, const proto::KeyRequest* request,
+                            proto::ErrorResponse* response) override {
+    return PutRevoke(context, request, response);
+  }
+  grpc::Status BatchUpsertStart(grpc::ServerContext*, const proto::BatchPutStartRequest*,
+                                proto::BatchPutStartResponse*) override;
+  grpc::Status BatchUpsertEnd(grpc::ServerContext* context, const proto::KeysRequest* request,
+                              proto::ErrorsResponse* response) override {
+    return BatchPutEnd(context, request, response);
+  }
+  grpc::Status BatchUpsertRevoke(grpc::ServerContext* context, const proto::KeysRequest* request,
+                                 proto::ErrorsResponse* response) override {
+    return BatchPutRevoke(context, request, response);
+  }
   grpc::Status GetReplicaList(grpc::ServerContext*, const proto::KeyRequest*,
                               proto::GetReplicaListResponse*) override;
   grpc::Status BatchGetReplicaList(grpc::ServerContext*, const proto::KeysRequest*,

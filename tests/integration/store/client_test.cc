@@ -161,6 +161,108 @@ TEST_F(StoreClientTest, BatchCallsAnswerPerKeyInOneRoundTrip) {
   EXPECT_FALSE(*exists[1]);
 }
 
+TEST_F(StoreClientTest, UpsertReplacesValuesOfAnySize) {
+  auto a = client("a");
+  auto b = client("b");
+  ASSERT_TRUE(a && b);
+  std::string first = randomValue(5000, 1);
+  ASSERT_TRUE(a->upsert("u", first.data(), first.size()).ok());  // absent: inserted
+  EXPECT_EQ(*b->get("u"), first);
+  std::string same_size = randomValue(5000, 2);
+  ASSERT_TRUE(b->upsert("u", same_size.data(), same_size.size()).ok());
+  EXPECT_EQ(*a->get("u"), same_size);
+  std::string bigger = randomValue(70000, 3);
+  ASSERT_TRUE(a->upsert("u", bigger.data(), bigger.size()).ok());
+  EXPECT_EQ(*b->get("u"), bigger);
+  // A plain put of an existing key leaves it alone (and succeeds), as upstream.
+  ASSERT_TRUE(a->put("u", "zz", 2).ok());
+  EXPECT_EQ(*b->get("u"), bigger);
+  // Zero-copy and batched upserts.
+  std::vector<char> memory(3 * 4096);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(a->registerBuffer(memory.data(), memory.size()).ok());
+  ASSERT_TRUE(a->upsertFrom("u", memory.data(), 4096).ok());
+  EXPECT_EQ(*b->get("u"), std::string(memory.data(), 4096));
+  auto results =
+      a->batchUpsertFrom({"u", "v"}, {memory.data() + 4096, memory.data() + 8192}, {4096, 4096});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(results[0].ok() && results[1].ok());
+  EXPECT_EQ(*b->get("u"), std::string(memory.data() + 4096, 4096));
+  EXPECT_EQ(*b->get("v"), std::string(memory.data() + 8192, 4096));
+}
+
+TEST_F(StoreClientTest, ReadersOfAKeyBeingUpsertedSeeOneWholeValue) {
+  auto writer = client("writer");
+  auto reader = client("reader");
+  ASSERT_TRUE(writer && reader);
+  constexpr size_t kSize = 256 * 1024;
+  std::string initial(kSize, 'a');
+  ASSERT_TRUE(writer->put("hot", initial.data(), initial.size()).ok());
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0};
+  std::atomic<int> good_reads{0};
+  std::thread reading([&] {
+    while (!done) {
+      auto got = reader->get("hot");
+      if (!got.ok()) continue;  // REPLICA_IS_NOT_READY while an update is being written
+      if (got->size() != kSize || got->find_first_not_of(got->front()) != std::string::npos) {
+        ++torn;
+      }
+      ++good_reads;
+    }
+  });
+  for (int i = 0; i < 40; ++i) {
+    std::string value(kSize, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(writer->upsert("hot", value.data(), value.size()).ok()) << i;
+  }
+  done = true;
+  reading.join();
+  EXPECT_EQ(torn.load(), 0);
+  EXPECT_GT(good_reads.load(), 0);
+}
+
+TEST_F(StoreClientTest, CopyingBatchesPartsRangesAndBatchRemove) {
+  auto a = client("a");
+  auto b = client("b");
+  ASSERT_TRUE(a && b);
+  std::vector<std::string> keys = {"cb/0", "cb/1", "cb/2"};
+  std::vector<std::string> values = {randomValue(10, 1), randomValue(100000, 2),
+                                     randomValue(4096, 3)};
+  auto put = a->batchPut(keys, {values[0], values[1], values[2]});
+  ASSERT_EQ(put.size(), 3u);
+  for (const Status& status : put) EXPECT_TRUE(status.ok()) << status.toString();
+  auto got = b->batchGet({"cb/0", "cb/absent", "cb/1", "cb/2"});
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(*got[0], values[0]);
+  EXPECT_TRUE(got[1].status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_EQ(*got[2], values[1]);
+  EXPECT_EQ(*got[3], values[2]);
+  // An object written from parts reads back as their concatenation.
+  ASSERT_TRUE(a->putParts("parts", {"head-", "", "body-", "tail"}).ok());
+  EXPECT_EQ(*b->get("parts"), "head-body-tail");
+  // Byte ranges straight into registered memory.
+  std::vector<char> sink(64, '.');
+  ASSERT_TRUE(b->registerBuffer(sink.data(), sink.size()).ok());
+  auto ranges = b->getIntoRanges(
+      "parts", {{0, 4, sink.data()}, {10, 4, sink.data() + 10}, {5, 0, sink.data() + 20}});
+  ASSERT_TRUE(ranges.ok()) << ranges.status().toString();
+  EXPECT_EQ(*ranges, 8u);
+  EXPECT_EQ(std::string(sink.data(), 14), "head......tail");
+  EXPECT_TRUE(b->getIntoRanges("parts", {{10, 5, sink.data()}})
+                  .status()
+                  .is(StoreErrorCode::INVALID_PARAMS));
+  // Batch removal answers per key.
+  auto removed = a->batchRemove({"cb/0", "cb/absent", "cb/2"}, /*force=*/true);
+  ASSERT_EQ(removed.size(), 3u);
+  EXPECT_TRUE(removed[0].ok());
+  EXPECT_TRUE(removed[1].is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_TRUE(removed[2].ok());
+  EXPECT_FALSE(*b->isExist("cb/0"));
+  EXPECT_TRUE(*b->isExist("cb/1"));
+  // An empty value is refused with INVALID_PARAMS, not stored and not a crash.
+  EXPECT_TRUE(a->put("empty", "", 0).is(StoreErrorCode::INVALID_PARAMS));
+}
+
 TEST_F(StoreClientTest, RemoveAndRegexRemoval) {
   auto a = client("a");
   ASSERT_TRUE(a);

@@ -77,6 +77,59 @@ TEST_F(MasterServiceTest, ExistingKeysAreRefusedAndRevokeFreesSpace) {
   EXPECT_TRUE(service_.putStart("w", "z", 0, {}).status().is(StoreErrorCode::INVALID_PARAMS));
 }
 
+TEST_F(MasterServiceTest, UpsertOfTheSameSizeReusesTheAllocationAndHidesTheObjectUntilEnd) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  auto first = put("k", 4096);
+  ASSERT_EQ(first.size(), 1u);
+  uint64_t used = service_.usedBytes();
+  auto again = service_.upsertStart("w", "k", 4096, {});
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].address, first[0].address);
+  EXPECT_EQ(service_.usedBytes(), used);
+  EXPECT_TRUE(service_.getReplicaList("k").status().is(StoreErrorCode::REPLICA_IS_NOT_READY));
+  // A second writer meets the update in progress.
+  EXPECT_TRUE(
+      service_.upsertStart("w2", "k", 4096, {}).status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS));
+  ASSERT_TRUE(service_.putEnd("w", "k").ok());
+  EXPECT_TRUE(service_.getReplicaList("k").ok());
+  EXPECT_EQ(service_.counters().upserts_in_place.load(), 1u);
+  // An absent key is simply inserted.
+  ASSERT_TRUE(service_.upsertStart("w", "new", 100, {}).ok());
+  ASSERT_TRUE(service_.putEnd("w", "new").ok());
+  EXPECT_EQ(service_.getReplicaList("new")->replicas[0].size, 100u);
+}
+
+TEST_F(MasterServiceTest, UpsertOfALeasedOrResizedObjectKeepsOldSpaceUntilTheLeaseEnds) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  auto first = put("k", 4096);
+  ASSERT_TRUE(service_.getReplicaList("k").ok());  // a reader's lease: 1000 ms
+  auto moved = service_.upsertStart("w", "k", 4096, {});
+  ASSERT_TRUE(moved.ok());
+  EXPECT_NE((*moved)[0].address, first[0].address);  // never under a reader's feet
+  EXPECT_EQ(service_.usedBytes(), 8192u);            // the old copy is still reserved
+  ASSERT_TRUE(service_.putEnd("w", "k").ok());
+  service_.tick();
+  EXPECT_EQ(service_.usedBytes(), 8192u);
+  advance(std::chrono::milliseconds(1001));
+  service_.tick();
+  EXPECT_EQ(service_.usedBytes(), 4096u);
+  // A different size always takes new space; the old space is free once no lease holds it.
+  advance(std::chrono::milliseconds(1001));
+  auto resized = service_.upsertStart("w", "k", 12288, {});
+  ASSERT_TRUE(resized.ok());
+  ASSERT_TRUE(service_.putEnd("w", "k").ok());
+  service_.tick();
+  EXPECT_EQ(service_.usedBytes(), 12288u);
+  EXPECT_EQ(service_.getReplicaList("k")->replicas[0].size, 12288u);
+  // Revoking an update deletes the object: its old bytes may be half overwritten.
+  advance(std::chrono::milliseconds(1001));
+  ASSERT_TRUE(service_.upsertStart("w", "k", 12288, {}).ok());
+  ASSERT_TRUE(service_.putRevoke("w", "k").ok());
+  EXPECT_TRUE(service_.getReplicaList("k").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_EQ(service_.usedBytes(), 0u);
+}
+
 TEST_F(MasterServiceTest, ReplicasLandOnDistinctSegmentsBestEffort) {
   mount("c1", "node1", 0x100000, 1 << 20);
   mount("c2", "node2", 0x100000, 1 << 20);

@@ -1,0 +1,134 @@
+// The Store client's internals, shared by its translation units: lifecycle and heartbeat
+// (client.cc), transfers and staging (client_transfers.cc), the write paths (client_writes.cc)
+// and the read paths (client_reads.cc).
+#pragma once
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mooncake/store/client.h"
+#include "mooncake/transfer_engine/transfer_engine.h"
+#include "store/client/master_client.h"
+#include "store/master/segment_allocator.h"
+
+namespace mooncake::store {
+
+// Anonymous memory for the segment and the staging buffer; released with the client.
+class Mapping {
+ public:
+  explicit Mapping(size_t length) : length_(length) {
+    if (length == 0) return;
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    data_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+  }
+  ~Mapping() {
+    if (data_ != nullptr) ::munmap(data_, length_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  char* data() const { return data_; }
+
+ private:
+  size_t length_;
+  char* data_ = nullptr;
+};
+
+inline Status transferFailed(const std::string& what) {
+  return Status::storeError(StoreErrorCode::TRANSFER_FAIL, what);
+}
+
+// Holders whose reads failed within this long are tried after the others, so a dead client
+// costs one slow read (its retries), not one per object.
+inline constexpr std::chrono::seconds kFailedHolderMemory{30};
+
+struct Client::Impl {
+  explicit Impl(const ClientOptions& o, std::string id)
+      : options(o),
+        client_id(std::move(id)),
+        master(o.master_server_address, o.rpc_timeout),
+        segment_memory(o.global_segment_size),
+        staging_memory(o.local_buffer_size),
+        staging(reinterpret_cast<uint64_t>(staging_memory.data()), o.local_buffer_size) {}
+
+  // Lifecycle (client.cc).
+  Status start();
+  Status initEngine();
+  void heartbeat();
+  SegmentInfo segmentInfo() const {
+    return {engine.getLocalSegmentName(), reinterpret_cast<uint64_t>(segment_memory.data()),
+            options.global_segment_size, engine.getLocalSegmentName()};
+  }
+
+  // Transfers (client_transfers.cc). runTasks runs the requests as one batch and says, per
+  // request, whether it COMPLETED; runBatch wants all of them to.
+  Result<std::vector<bool>> runTasks(const std::vector<TransferRequest>& requests);
+  Status runBatch(const std::vector<TransferRequest>& requests);
+  // Reads `size` bytes at `offset` of the object into `local`, from the first replica that
+  // answers, in reading order.
+  Status readFromReplicas(char* local, uint64_t offset, size_t size,
+                          const std::vector<ReplicaDescriptor>& replicas);
+  // Reading order: a replica in this process's own segment first (one memcpy, no network),
+  // holders that failed recently last.
+  void orderForReading(std::vector<ReplicaDescriptor>& replicas);
+  bool recentlyFailed(const std::string& endpoint);
+  void markFailed(const std::string& endpoint);
+  Result<char*> allocateStaging(size_t size, SegmentAllocator::Allocation& allocation);
+  void freeStaging(const SegmentAllocator::Allocation& allocation);
+
+  // Writes (client_writes.cc): two-phase put or upsert of caller-registered memory.
+  Status writeOne(const std::string& key, const void* buffer, size_t size,
+                  const ReplicateConfig& config, WriteKind kind);
+  std::vector<Status> writeBatch(const std::vector<std::string>& keys,
+                                 const std::vector<const void*>& buffers,
+                                 const std::vector<size_t>& sizes, const ReplicateConfig& config,
+                                 WriteKind kind);
+  // Copies each value into staging memory and writes them all as one batch.
+  std::vector<Status> writeStagedBatch(const std::vector<std::string>& keys,
+                                       const std::vector<std::string_view>& values,
+                                       const ReplicateConfig& config, WriteKind kind);
+  // Copies the parts (in order) into staging memory, then writes them as one object.
+  Status writeParts(const std::string& key, const std::vector<std::string_view>& parts,
+                    const ReplicateConfig& config, WriteKind kind);
+
+  // Reads (client_reads.cc). With out_copy, the object goes through staging memory into it;
+  // otherwise straight into `buffer` (which must hold it).
+  Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
+                            std::string* out_copy);
+  // The body of the batched reads once the replica lists are known: one Transfer Engine batch,
+  // per-key fallback to the single-key path for keys whose first replica failed.
+  std::vector<Result<uint64_t>> readBatch(const std::vector<std::string>& keys,
+                                          std::vector<Result<ReplicaList>>& lists,
+                                          const std::vector<void*>& buffers,
+                                          const std::vector<size_t>& sizes,
+                                          std::chrono::steady_clock::time_point started);
+  // Fails with LEASE_EXPIRED when a read that began at `started` outlived its lease.
+  static Status checkLease(const std::string& key, std::chrono::steady_clock::time_point started,
+                           uint64_t lease_ttl_ms);
+
+  const ClientOptions options;
+  const std::string client_id;
+  TransferEngine engine;
+  MasterClient master;
+  Mapping segment_memory;
+  Mapping staging_memory;
+  std::mutex staging_mutex;
+  SegmentAllocator staging;  // GUARDED_BY(staging_mutex)
+  SegmentId segment_id = 0;
+  std::mutex failed_mutex;
+  std::map<std::string, std::chrono::steady_clock::time_point>
+      failed_holders;  // GUARDED_BY(failed_mutex)
+  std::mutex heartbeat_mutex;
+  std::condition_variable heartbeat_cv;
+  bool stopping = false;  // GUARDED_BY(heartbeat_mutex)
+  std::thread heartbeat_thread;
+};
+
+}  // namespace mooncake::store

@@ -1,0 +1,105 @@
+// Client: the read paths (single key, batched, byte ranges).
+#include "store/client/client_impl.h"
+
+namespace mooncake::store {
+namespace {
+
+Status bufferTooSmall(const std::string& key, uint64_t object_size, size_t capacity) {
+  return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
+                            "key '" + key + "' holds " + std::to_string(object_size) +
+                                " bytes; the buffer has " + std::to_string(capacity));
+}
+
+Status noReplica(const std::string& key) {
+  return Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "key '" + key + "' has no replica");
+}
+
+}  // namespace
+
+Status Client::Impl::checkLease(const std::string& key,
+                                std::chrono::steady_clock::time_point started,
+                                uint64_t lease_ttl_ms) {
+  if (std::chrono::steady_clock::now() - started < std::chrono::milliseconds(lease_ttl_ms)) {
+    return Status::OK();
+  }
+  return Status::storeError(StoreErrorCode::LEASE_EXPIRED,
+                            "key '" + key + "': the read took longer than its " +
+                                std::to_string(lease_ttl_ms) + " ms lease");
+}
+
+Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, size_t capacity,
+                                        std::string* out_copy) {
+  auto started = std::chrono::steady_clock::now();
+  MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
+  if (list.replicas.empty()) return noReplica(key);
+  uint64_t size = list.replicas.front().size;
+  orderForReading(list.replicas);
+  SegmentAllocator::Allocation staged;
+  char* target = buffer;
+  if (out_copy != nullptr) {
+    MC_ASSIGN_OR_RETURN(target, allocateStaging(size, staged));
+  } else if (capacity < size) {
+    return bufferTooSmall(key, size, capacity);
+  }
+  Status status = readFromReplicas(target, 0, size, list.replicas);
+  if (status.ok()) status = checkLease(key, started, list.lease_ttl_ms);
+  if (out_copy != nullptr) {
+    if (status.ok()) out_copy->assign(target, size);
+    freeStaging(staged);
+  }
+  if (!status.ok()) return status;
+  return size;
+}
+
+std::vector<Result<uint64_t>> Client::Impl::readBatch(
+    const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
+    const std::vector<void*>& buffers, const std::vector<size_t>& sizes,
+    std::chrono::steady_clock::time_point started) {
+  using Outcome = Result<uint64_t>;
+  std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;
+  std::vector<std::string> holders;  // request -> replica holder
+  for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
+    auto& list = lists[i];
+    if (!list.ok()) {
+      out[i] = list.status();
+      continue;
+    }
+    if (list->replicas.empty()) {
+      out[i] = noReplica(keys[i]);
+      continue;
+    }
+    orderForReading(list->replicas);
+    const ReplicaDescriptor& replica = list->replicas.front();
+    if (sizes[i] < replica.size) {
+      out[i] = bufferTooSmall(keys[i], replica.size, sizes[i]);
+      continue;
+    }
+    auto target = engine.openSegment(replica.te_endpoint);
+    if (!target.ok()) {
+      markFailed(replica.te_endpoint);
+      out[i] = readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+      continue;
+    }
+    requests.push_back(
+        {TransferRequest::READ, buffers[i], *target, replica.address, replica.size, 0});
+    owner.push_back(i);
+    holders.push_back(replica.te_endpoint);
+  }
+  auto completed = runTasks(requests);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    size_t i = owner[r];
+    if (completed.ok() && (*completed)[r]) {
+      Status lease = checkLease(keys[i], started, lists[i]->lease_ttl_ms);
+      out[i] = lease.ok() ? Outcome(requests[r].length) : Outcome(lease);
+    } else {
+      // This replica failed: remember its holder, and the single-key path tries the others.
+      markFailed(holders[r]);
+      out[i] = readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+    }
+  }
+  return out;
+}
+
+}  // namespace mooncake::store

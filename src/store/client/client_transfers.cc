@@ -1,0 +1,105 @@
+// Client: running Transfer Engine batches, replica reading order, staging memory.
+#include <thread>
+
+#include "common/logging.h"
+#include "store/client/client_impl.h"
+
+namespace mooncake::store {
+
+Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
+  std::vector<bool> completed(requests.size(), false);
+  if (requests.empty()) return completed;
+  MC_ASSIGN_OR_RETURN(BatchID batch, engine.allocateBatchID(requests.size()));
+  Status submitted = engine.submitTransfer(batch, requests);
+  if (!submitted.ok()) {
+    (void)engine.freeBatchID(batch);
+    return submitted;
+  }
+  auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
+  TransferStatus status;
+  bool timed_out = false;
+  while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING) {
+    // Past the deadline keep waiting: the engine fails stalled slices by itself (bounded), and
+    // the batch cannot be freed while they are in flight.
+    timed_out = timed_out || std::chrono::steady_clock::now() > deadline;
+    std::this_thread::sleep_for(std::chrono::microseconds(timed_out ? 1000 : 20));
+  }
+  for (size_t i = 0; i < requests.size(); ++i) {
+    TransferStatus task;
+    completed[i] = engine.getTransferStatus(batch, i, task).ok() && task.s == COMPLETED;
+  }
+  MC_RETURN_IF_ERROR(engine.freeBatchID(batch));
+  if (timed_out) {
+    return transferFailed("Failed to complete transfers after " +
+                          std::to_string(options.transfer_timeout.count()) + " seconds");
+  }
+  return completed;
+}
+
+Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
+  MC_ASSIGN_OR_RETURN(std::vector<bool> completed, runTasks(requests));
+  bool all = std::all_of(completed.begin(), completed.end(), [](bool ok) { return ok; });
+  return all ? Status::OK() : transferFailed("a transfer FAILED (see log)");
+}
+
+Status Client::Impl::readFromReplicas(char* local, uint64_t offset, size_t size,
+                                      const std::vector<ReplicaDescriptor>& replicas) {
+  for (const ReplicaDescriptor& replica : replicas) {
+    auto target = engine.openSegment(replica.te_endpoint);
+    Status read = target.ok() ? runBatch({{TransferRequest::READ, local, *target,
+                                           replica.address + offset, size, 0}})
+                              : target.status();
+    if (read.ok()) return read;
+    markFailed(replica.te_endpoint);
+    LOG(WARNING) << "store client: replica at " << replica.te_endpoint
+                 << " failed, trying the next: " << read.toString();
+  }
+  return transferFailed("every replica failed to read");
+}
+
+void Client::Impl::orderForReading(std::vector<ReplicaDescriptor>& replicas) {
+  std::stable_partition(replicas.begin(), replicas.end(), [this](const ReplicaDescriptor& r) {
+    return !recentlyFailed(r.te_endpoint);
+  });
+  std::stable_partition(replicas.begin(), replicas.end(), [this](const ReplicaDescriptor& r) {
+    return r.te_endpoint == engine.getLocalSegmentName();
+  });
+}
+
+bool Client::Impl::recentlyFailed(const std::string& endpoint) {
+  std::lock_guard lock(failed_mutex);
+  auto it = failed_holders.find(endpoint);
+  return it != failed_holders.end() &&
+         std::chrono::steady_clock::now() - it->second < kFailedHolderMemory;
+}
+
+void Client::Impl::markFailed(const std::string& endpoint) {
+  std::lock_guard lock(failed_mutex);
+  failed_holders[endpoint] = std::chrono::steady_clock::now();
+}
+
+Result<char*> Client::Impl::allocateStaging(size_t size, SegmentAllocator::Allocation& out) {
+  if (options.local_buffer_size == 0) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "this client has no local buffer (local_buffer_size = 0): use the "
+                              "zero-copy API with registerBuffer");
+  }
+  std::lock_guard lock(staging_mutex);
+  auto allocation = staging.allocate(std::max<size_t>(size, 1));
+  if (!allocation) {
+    return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
+                              std::to_string(size) + " bytes do not fit in the free part of the " +
+                                  std::to_string(options.local_buffer_size) +
+                                  "-byte local buffer (raise local_buffer_size, or use the "
+                                  "zero-copy API with registerBuffer)");
+  }
+  out = *allocation;
+  return reinterpret_cast<char*>(allocation->address);
+}
+
+void Client::Impl::freeStaging(const SegmentAllocator::Allocation& allocation) {
+  std::lock_guard lock(staging_mutex);
+  staging.free(allocation);
+}
+
+}  // namespace mooncake::store

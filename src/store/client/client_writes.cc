@@ -1,0 +1,165 @@
+// Client: the write paths (put and upsert; single, batched, from parts).
+#include <cstring>
+
+#include "store/client/client_impl.h"
+
+namespace mooncake::store {
+namespace {
+
+// A plain put of a key that exists already is a success that changes nothing (upstream's
+// behaviour, which caches rely on); an upsert that meets a put in progress is a real conflict.
+bool existingIsSuccess(const Status& status, WriteKind kind) {
+  return kind == WriteKind::kPut && status.is(StoreErrorCode::OBJECT_ALREADY_EXISTS);
+}
+
+}  // namespace
+
+Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
+                              const ReplicateConfig& config, WriteKind kind) {
+  auto replicas = master.putStart(client_id, key, size, config, kind);
+  if (!replicas.ok()) {
+    return existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
+  }
+  std::vector<TransferRequest> requests;
+  Status written;
+  for (const ReplicaDescriptor& replica : *replicas) {
+    auto target = engine.openSegment(replica.te_endpoint);
+    if (!target.ok()) {
+      written = target.status();
+      break;
+    }
+    requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target,
+                        replica.address, size, 0});
+  }
+  if (written.ok()) written = runBatch(requests);
+  if (!written.ok()) {
+    (void)master.putRevoke(client_id, key, kind);
+    return written.withContext("put '" + key + "' (revoked)");
+  }
+  return master.putEnd(client_id, key, kind);
+}
+
+std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& keys,
+                                             const std::vector<const void*>& buffers,
+                                             const std::vector<size_t>& sizes,
+                                             const ReplicateConfig& config, WriteKind kind) {
+  if (buffers.size() != keys.size() || sizes.size() != keys.size()) {
+    return std::vector<Status>(
+        keys.size(), Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                        "keys, buffers and sizes differ in length"));
+  }
+  if (keys.empty()) return {};
+  auto started = master.batchPutStart(
+      client_id, keys, std::vector<uint64_t>(sizes.begin(), sizes.end()), config, kind);
+  if (!started.ok()) return std::vector<Status>(keys.size(), started.status());
+  std::vector<Status> out(keys.size());
+  std::vector<bool> reserved(keys.size(), false);
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;  // request -> key index
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i >= started->size()) {
+      out[i] = Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchPutStart reply");
+      continue;
+    }
+    const auto& replicas = (*started)[i];
+    if (!replicas.ok()) {
+      out[i] = existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
+      continue;
+    }
+    reserved[i] = true;
+    for (const ReplicaDescriptor& replica : *replicas) {
+      auto target = engine.openSegment(replica.te_endpoint);
+      if (!target.ok()) {
+        out[i] = target.status();
+        break;
+      }
+      requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffers[i]), *target,
+                          replica.address, sizes[i], 0});
+      owner.push_back(i);
+    }
+  }
+  auto completed = runTasks(requests);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (!completed.ok()) {
+      out[owner[r]] = completed.status();
+    } else if (!(*completed)[r] && out[owner[r]].ok()) {
+      out[owner[r]] = transferFailed("put '" + keys[owner[r]] + "': a replica write FAILED");
+    }
+  }
+  std::vector<std::string> finish;
+  std::vector<std::string> revoke;
+  std::vector<size_t> finish_index;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!reserved[i]) continue;
+    if (out[i].ok()) {
+      finish.push_back(keys[i]);
+      finish_index.push_back(i);
+    } else {
+      revoke.push_back(keys[i]);
+    }
+  }
+  if (!revoke.empty()) (void)master.batchPutRevoke(client_id, revoke, kind);
+  if (!finish.empty()) {
+    auto ended = master.batchPutEnd(client_id, finish, kind);
+    for (size_t j = 0; j < finish_index.size(); ++j) {
+      out[finish_index[j]] = !ended.ok()         ? ended.status()
+                             : j < ended->size() ? (*ended)[j]
+                                                 : Status::storeError(StoreErrorCode::RPC_FAIL,
+                                                                      "short BatchPutEnd reply");
+    }
+  }
+  return out;
+}
+
+Status Client::Impl::writeParts(const std::string& key, const std::vector<std::string_view>& parts,
+                                const ReplicateConfig& config, WriteKind kind) {
+  size_t total = 0;
+  for (std::string_view part : parts) total += part.size();
+  SegmentAllocator::Allocation staged;
+  MC_ASSIGN_OR_RETURN(char* staging_area, allocateStaging(total, staged));
+  size_t offset = 0;
+  for (std::string_view part : parts) {
+    if (!part.empty()) std::memcpy(staging_area + offset, part.data(), part.size());
+    offset += part.size();
+  }
+  Status status = writeOne(key, staging_area, total, config, kind);
+  freeStaging(staged);
+  return status;
+}
+
+// Copies each value into staging memory, writes them as one batch, frees the staging.
+std::vector<Status> Client::Impl::writeStagedBatch(const std::vector<std::string>& keys,
+                                                   const std::vector<std::string_view>& values,
+                                                   const ReplicateConfig& config, WriteKind kind) {
+  if (values.size() != keys.size()) {
+    return std::vector<Status>(keys.size(),
+                               Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                  "keys and values differ in length"));
+  }
+  std::vector<Status> out(keys.size());
+  std::vector<SegmentAllocator::Allocation> staged;
+  std::vector<std::string> batch_keys;
+  std::vector<const void*> buffers;
+  std::vector<size_t> sizes;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    SegmentAllocator::Allocation allocation;
+    auto area = allocateStaging(values[i].size(), allocation);
+    if (!area.ok()) {
+      out[i] = area.status();
+      continue;
+    }
+    if (!values[i].empty()) std::memcpy(*area, values[i].data(), values[i].size());
+    staged.push_back(allocation);
+    batch_keys.push_back(keys[i]);
+    buffers.push_back(*area);
+    sizes.push_back(values[i].size());
+    index.push_back(i);
+  }
+  std::vector<Status> written = writeBatch(batch_keys, buffers, sizes, config, kind);
+  for (size_t j = 0; j < index.size(); ++j) out[index[j]] = written[j];
+  for (const auto& allocation : staged) freeStaging(allocation);
+  return out;
+}
+
+}  // namespace mooncake::store
