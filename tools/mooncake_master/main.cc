@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <thread>
 
 #include "mooncake/store/master_server.h"
@@ -30,6 +31,10 @@ DEFINE_uint64(put_start_discard_timeout_sec, 30,
               "an unfinished put older than this can be taken over by a new put of the key");
 DEFINE_uint64(put_start_release_timeout_sec, 600,
               "an abandoned put's space returns to the pool after this long");
+DEFINE_string(allocation_strategy, "random",
+              "where replicas go after a put's preferred segments: random (spread evenly), "
+              "free_ratio_first (emptiest segments first) or local_first (the writer's own "
+              "segment first)");
 DEFINE_bool(enable_metric_reporting, true, "serve /metrics and the admin endpoints");
 DEFINE_int32(metrics_port, 9003,
              "port of /metrics, /health, /query_key, /get_all_keys, "
@@ -47,6 +52,15 @@ void onSignal(int) { g_stop.store(true); }
 
 bool validRatio(double value) { return value > 0 && value <= 1; }
 bool validPort(int value) { return value >= 0 && value <= 65535; }
+
+std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
+    const std::string& name) {
+  using mooncake::store::AllocationStrategy;
+  if (name == "random") return AllocationStrategy::kRandom;
+  if (name == "free_ratio_first") return AllocationStrategy::kFreeRatioFirst;
+  if (name == "local_first") return AllocationStrategy::kLocalFirst;
+  return std::nullopt;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,6 +72,14 @@ int main(int argc, char** argv) {
       !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port) ||
       !validPort(FLAGS_metrics_port)) {
     std::fprintf(stderr, "mooncake_master: ratios must be in (0, 1] and ports in 0..65535\n");
+    return 2;
+  }
+  auto strategy = parseAllocationStrategy(FLAGS_allocation_strategy);
+  if (!strategy) {
+    std::fprintf(stderr,
+                 "mooncake_master: --allocation_strategy=%s: use random, free_ratio_first or "
+                 "local_first\n",
+                 FLAGS_allocation_strategy.c_str());
     return 2;
   }
   mooncake::store::MasterServerOptions options;
@@ -72,6 +94,7 @@ int main(int argc, char** argv) {
   options.service.client_ttl_sec = FLAGS_client_ttl;
   options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
+  options.service.allocation_strategy = *strategy;
   options.enable_metric_reporting = FLAGS_enable_metric_reporting;
   options.metrics_host = FLAGS_metrics_host;
   options.metrics_port = static_cast<uint16_t>(FLAGS_metrics_port);

@@ -6,6 +6,13 @@
 
 namespace mooncake::store {
 
+// --allocation_strategy: where replicas go after the put's preferred segments.
+enum class AllocationStrategy {
+  kRandom,          // "random": a random order of segments (spreads load evenly)
+  kFreeRatioFirst,  // "free_ratio_first": emptiest segments (by free share) first
+  kLocalFirst,      // "local_first": the writer's own segments first, then random
+};
+
 struct MasterOptions {
   // --default_kv_lease_ttl: ms a read lease protects an object from eviction and removal.
   uint64_t default_kv_lease_ttl_ms = 10000;
@@ -25,6 +32,7 @@ struct MasterOptions {
   // --put_start_release_timeout_sec: an abandoned put's space is reused only after this long,
   // so a writer that was merely slow cannot overwrite someone else's data.
   uint64_t put_start_release_timeout_sec = 600;
+  AllocationStrategy allocation_strategy = AllocationStrategy::kRandom;
   // Metadata shards; unrelated keys on different shards never contend.
   uint32_t shard_count = 64;
 };

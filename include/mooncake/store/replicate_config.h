@@ -21,6 +21,9 @@ struct ReplicateConfig {
   bool with_hard_pin = false;
   // Segment names (a client's local_hostname) tried first, in order.
   std::vector<std::string> preferred_segments;
+  // Place the first replica in the writer's own segment when it has room (after
+  // preferred_segments), as the master's --allocation_strategy=local_first does for every put.
+  bool prefer_alloc_in_same_node = false;
 };
 
 }  // namespace mooncake::store

@@ -46,9 +46,10 @@ Status Client::Impl::readFromReplicas(char* local, uint64_t offset, size_t size,
                                       const std::vector<ReplicaDescriptor>& replicas) {
   for (const ReplicaDescriptor& replica : replicas) {
     auto target = engine.openSegment(replica.te_endpoint);
-    Status read = target.ok() ? runBatch({{TransferRequest::READ, local, *target,
-                                           replica.address + offset, size, 0}})
-                              : target.status();
+    Status read =
+        target.ok()
+            ? runBatch({{TransferRequest::READ, local, *target, replica.address + offset, size, 0}})
+            : target.status();
     if (read.ok()) return read;
     markFailed(replica.te_endpoint);
     LOG(WARNING) << "store client: replica at " << replica.te_endpoint

@@ -28,8 +28,8 @@ Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t
       written = target.status();
       break;
     }
-    requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target,
-                        replica.address, size, 0});
+    requests.push_back(
+        {TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address, size, 0});
   }
   if (written.ok()) written = runBatch(requests);
   if (!written.ok()) {
@@ -44,9 +44,9 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
                                              const std::vector<size_t>& sizes,
                                              const ReplicateConfig& config, WriteKind kind) {
   if (buffers.size() != keys.size() || sizes.size() != keys.size()) {
-    return std::vector<Status>(
-        keys.size(), Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                                        "keys, buffers and sizes differ in length"));
+    return std::vector<Status>(keys.size(),
+                               Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                  "keys, buffers and sizes differ in length"));
   }
   if (keys.empty()) return {};
   auto started = master.batchPutStart(
@@ -132,9 +132,8 @@ std::vector<Status> Client::Impl::writeStagedBatch(const std::vector<std::string
                                                    const std::vector<std::string_view>& values,
                                                    const ReplicateConfig& config, WriteKind kind) {
   if (values.size() != keys.size()) {
-    return std::vector<Status>(keys.size(),
-                               Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                                                  "keys and values differ in length"));
+    return std::vector<Status>(keys.size(), Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                               "keys and values differ in length"));
   }
   std::vector<Status> out(keys.size());
   std::vector<SegmentAllocator::Allocation> staged;

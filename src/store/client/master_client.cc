@@ -25,6 +25,7 @@ void toProto(const ReplicateConfig& config, proto::ReplicateConfig* c) {
   if (config.soft_pin_ttl_ms) c->set_soft_pin_ttl_ms(*config.soft_pin_ttl_ms);
   c->set_with_hard_pin(config.with_hard_pin);
   for (const auto& name : config.preferred_segments) c->add_preferred_segments(name);
+  c->set_prefer_alloc_in_same_node(config.prefer_alloc_in_same_node);
 }
 
 std::vector<ReplicaDescriptor> fromProto(

@@ -37,6 +37,9 @@ std::string renderPrometheusMetrics(MasterService& service) {
   counter("mooncake_master_put_start_total", "PutStart calls.", c.put_starts);
   counter("mooncake_master_put_end_total", "Puts made readable.", c.put_ends);
   counter("mooncake_master_put_revoke_total", "Puts revoked.", c.put_revokes);
+  counter("mooncake_master_upsert_start_total", "UpsertStart calls.", c.upsert_starts);
+  counter("mooncake_master_upsert_in_place_total", "Upserts that reused the old allocation.",
+          c.upserts_in_place);
   counter("mooncake_master_get_replica_list_total", "GetReplicaList calls.", c.get_replica_lists);
   counter("mooncake_master_remove_total", "Remove calls.", c.removes);
   counter("mooncake_master_no_space_total", "Puts refused with NO_AVAILABLE_HANDLE.",
@@ -58,6 +61,9 @@ std::string renderPrometheusMetrics(MasterService& service) {
     out << "mooncake_master_segment_bytes_total{segment=\"" << s.te_endpoint << "\"} "
         << s.capacity_bytes << "\n";
   }
+  std::string latencies;
+  service.renderLatencies(latencies);
+  out << latencies;
   return out.str();
 }
 

@@ -27,9 +27,49 @@ Result<std::regex> compileKeyPattern(const std::string& pattern) {
 }  // namespace
 
 MasterService::MasterService(const MasterOptions& options, std::function<Clock::time_point()> now)
-    : options_(options), now_(std::move(now)) {
+    : options_(options), now_(std::move(now)), segments_(options.allocation_strategy) {
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
     shards_.push_back(std::make_unique<Shard>());
+  }
+  for (const char* method : {"Ping",
+                             "MountSegment",
+                             "ReMountSegment",
+                             "UnmountSegment",
+                             "PutStart",
+                             "PutEnd",
+                             "PutRevoke",
+                             "BatchPutStart",
+                             "BatchPutEnd",
+                             "BatchPutRevoke",
+                             "UpsertStart",
+                             "BatchUpsertStart",
+                             "GetReplicaList",
+                             "BatchGetReplicaList",
+                             "GetReplicaListByRegex",
+                             "ExistKey",
+                             "BatchExistKey",
+                             "Remove",
+                             "BatchRemove",
+                             "RemoveByRegex",
+                             "RemoveAll",
+                             "other"}) {
+    latencies_.emplace(method, std::make_unique<LatencyHistogram>());
+  }
+}
+
+LatencyHistogram& MasterService::latency(std::string_view method) {
+  auto it = latencies_.find(method);
+  return it != latencies_.end() ? *it->second : *latencies_.find("other")->second;
+}
+
+void MasterService::renderLatencies(std::string& out) const {
+  out +=
+      "# HELP mooncake_master_rpc_latency_seconds Time the master spent serving one RPC.\n"
+      "# TYPE mooncake_master_rpc_latency_seconds histogram\n";
+  for (const auto& [method, histogram] : latencies_) {
+    if (histogram->count() > 0) {
+      histogram->render("mooncake_master_rpc_latency_seconds", "method=\"" + method + "\"", out);
+    }
   }
 }
 
@@ -125,29 +165,32 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
   return Status::OK();
 }
 
-std::vector<Placement> MasterService::placeReplicas(uint64_t size, const ReplicateConfig& config) {
-  auto placements = segments_.allocate(size, config.replica_num, config.preferred_segments);
+std::vector<Placement> MasterService::placeReplicas(const std::string& client_id, uint64_t size,
+                                                    const ReplicateConfig& config) {
+  PlacementRequest request{size, config.replica_num, config.preferred_segments, client_id,
+                           config.prefer_alloc_in_same_node};
+  auto placements = segments_.allocate(request);
   if (!placements.empty()) return placements;
   auto wanted = static_cast<uint64_t>(options_.eviction_ratio *
                                       static_cast<double>(segments_.capacityBytes()));
   evict(std::max<uint64_t>(wanted, size * config.replica_num));
-  return segments_.allocate(size, config.replica_num, config.preferred_segments);
+  return segments_.allocate(request);
 }
 
 Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string& client_id,
                                                                const std::string& key,
                                                                uint64_t size,
                                                                const ReplicateConfig& config) {
-  (void)client_id;
   counters_.put_starts.fetch_add(1, std::memory_order_relaxed);
   if (key.empty() || size == 0 || config.replica_num == 0) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
                               "putStart: key, size and replica_num must be non-empty/non-zero");
   }
-  return startWrite(key, size, config);
+  return startWrite(client_id, key, size, config);
 }
 
-Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::string& key,
+Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::string& client_id,
+                                                                 const std::string& key,
                                                                  uint64_t size,
                                                                  const ReplicateConfig& config) {
   Shard& shard = shardFor(key);
@@ -156,7 +199,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::stri
     MC_RETURN_IF_ERROR(checkWritable(shard, key, now_()));
   }
   // Allocate outside the shard lock: eviction may need to visit this shard.
-  std::vector<Placement> placements = placeReplicas(size, config);
+  std::vector<Placement> placements = placeReplicas(client_id, size, config);
   if (placements.empty()) {
     counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);
     return keyError(StoreErrorCode::NO_AVAILABLE_HANDLE, key,
@@ -216,7 +259,6 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(const std::str
                                                                   const std::string& key,
                                                                   uint64_t size,
                                                                   const ReplicateConfig& config) {
-  (void)client_id;
   counters_.upsert_starts.fetch_add(1, std::memory_order_relaxed);
   if (key.empty() || size == 0 || config.replica_num == 0) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
@@ -248,7 +290,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(const std::str
       shard.objects.erase(it);
     }
   }
-  return startWrite(key, size, config);
+  return startWrite(client_id, key, size, config);
 }
 
 Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {

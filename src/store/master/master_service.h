@@ -10,12 +10,14 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/metrics/latency_histogram.h"
 #include "mooncake/common/status.h"
 #include "mooncake/store/master_options.h"
 #include "mooncake/store/replicate_config.h"
@@ -116,6 +118,11 @@ class MasterService {
   std::vector<std::string> allKeys() const;
   std::vector<SegmentStats> segmentStats() const { return segments_.stats(); }
   const MasterCounters& counters() const { return counters_; }
+  // Latency of one RPC method (as the RPC layer measures it), by its name ("PutStart", ...);
+  // unknown names share the "other" histogram.
+  LatencyHistogram& latency(std::string_view method);
+  // Prometheus lines for every method that has been called.
+  void renderLatencies(std::string& out) const;
   uint64_t capacityBytes() const { return segments_.capacityBytes(); }
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
@@ -143,9 +150,11 @@ class MasterService {
 
   Shard& shardFor(const std::string& key);
   // putStart's work after validation: reserve space and record the incomplete object.
-  Result<std::vector<ReplicaDescriptor>> startWrite(const std::string& key, uint64_t size,
+  Result<std::vector<ReplicaDescriptor>> startWrite(const std::string& client_id,
+                                                    const std::string& key, uint64_t size,
                                                     const ReplicateConfig& config);
-  std::vector<Placement> placeReplicas(uint64_t size, const ReplicateConfig& config);
+  std::vector<Placement> placeReplicas(const std::string& client_id, uint64_t size,
+                                       const ReplicateConfig& config);
   void applyPins(Object& object, const ReplicateConfig& config) const;
   void releaseAll(const std::vector<Placement>& replicas);
   static std::vector<ReplicaDescriptor> describe(const Object& object);
@@ -165,6 +174,8 @@ class MasterService {
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   std::vector<Abandoned> abandoned_;
   MasterCounters counters_;
+  // Filled in the constructor and never changed, so lookups need no lock.
+  std::map<std::string, std::unique_ptr<LatencyHistogram>, std::less<>> latencies_;
 };
 
 }  // namespace mooncake::store

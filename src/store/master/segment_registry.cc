@@ -53,30 +53,52 @@ std::vector<SegmentId> SegmentRegistry::segmentsOf(const std::string& client_id)
   return out;
 }
 
-std::vector<Placement> SegmentRegistry::allocate(uint64_t size, size_t count,
-                                                 const std::vector<std::string>& preferred) {
+std::vector<std::map<SegmentId, SegmentRegistry::Mounted>::iterator> SegmentRegistry::strategyOrder(
+    bool local_first, const std::string& writer) {
+  std::vector<std::map<SegmentId, Mounted>::iterator> order;
+  order.reserve(segments_.size());
+  for (auto it = segments_.begin(); it != segments_.end(); ++it) order.push_back(it);
+  if (strategy_ == AllocationStrategy::kFreeRatioFirst) {
+    auto free_ratio = [](const Mounted& m) {
+      return 1.0 - static_cast<double>(m.allocator->usedBytes()) /
+                       static_cast<double>(std::max<uint64_t>(1, m.allocator->capacity()));
+    };
+    std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+      return free_ratio(a->second) > free_ratio(b->second);
+    });
+  } else {
+    std::shuffle(order.begin(), order.end(), random_);
+  }
+  if (local_first) {
+    std::stable_partition(order.begin(), order.end(),
+                          [&](const auto& it) { return it->second.client_id == writer; });
+  }
+  return order;
+}
+
+std::vector<Placement> SegmentRegistry::allocate(const PlacementRequest& request) {
   std::lock_guard lock(mutex_);
   std::vector<Placement> out;
   std::vector<SegmentId> used;
   auto try_segment = [&](SegmentId id, Mounted& mounted) {
-    if (out.size() >= count || std::find(used.begin(), used.end(), id) != used.end()) return;
-    auto allocation = mounted.allocator->allocate(size);
+    if (out.size() >= request.count || std::find(used.begin(), used.end(), id) != used.end()) {
+      return;
+    }
+    auto allocation = mounted.allocator->allocate(request.size);
     if (!allocation) return;
     used.push_back(id);
     out.push_back(Placement{id, *allocation, mounted.info.te_endpoint});
   };
-  for (const std::string& name : preferred) {
+  for (const std::string& name : request.preferred) {
     for (auto& [id, mounted] : segments_) {
       if (mounted.info.name == name) try_segment(id, mounted);
     }
   }
-  if (out.size() < count && !segments_.empty()) {
-    // Rotate the starting segment so consecutive puts spread over the cluster.
-    size_t start = rotation_++ % segments_.size();
-    auto it = std::next(segments_.begin(), static_cast<long>(start));
-    for (size_t i = 0; i < segments_.size() && out.size() < count; ++i) {
+  if (out.size() < request.count) {
+    bool local_first = request.prefer_local || strategy_ == AllocationStrategy::kLocalFirst;
+    for (auto it : strategyOrder(local_first, request.writer_client_id)) {
+      if (out.size() >= request.count) break;
       try_segment(it->first, it->second);
-      if (++it == segments_.end()) it = segments_.begin();
     }
   }
   return out;

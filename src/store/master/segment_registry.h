@@ -9,10 +9,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "mooncake/common/status.h"
+#include "mooncake/store/master_options.h"
 #include "store/master/segment_allocator.h"
 
 namespace mooncake::store {
@@ -41,9 +43,21 @@ struct SegmentStats {
   uint64_t capacity_bytes = 0;
 };
 
+// What a put asks of placement.
+struct PlacementRequest {
+  uint64_t size = 0;
+  size_t count = 1;                    // replicas wanted, on distinct segments
+  std::vector<std::string> preferred;  // segment names tried first, in order
+  std::string writer_client_id;        // whose segments "local" means
+  bool prefer_local = false;
+};
+
 class SegmentRegistry {
  public:
   static constexpr uint64_t kMinSegmentSize = 1024;
+
+  explicit SegmentRegistry(AllocationStrategy strategy = AllocationStrategy::kRandom)
+      : strategy_(strategy) {}
 
   // Errors: INVALID_PARAMS (size below 1 KiB, empty endpoint), SEGMENT_ALREADY_EXISTS (the
   // same endpoint and base are mounted already).
@@ -56,9 +70,9 @@ class SegmentRegistry {
   std::optional<SegmentId> find(const SegmentInfo& info) const;
 
   // Places up to `count` replicas of `size` bytes on distinct segments: preferred names first,
-  // then the others starting at a rotating position. May return fewer (or none).
-  std::vector<Placement> allocate(uint64_t size, size_t count,
-                                  const std::vector<std::string>& preferred);
+  // then the writer's own segments (prefer_local or local_first), then the rest in the order
+  // the strategy gives. May return fewer (or none).
+  std::vector<Placement> allocate(const PlacementRequest& request);
   // Returns a placement's space; a no-op when its segment was unmounted meanwhile.
   void release(const Placement& placement);
 
@@ -73,12 +87,16 @@ class SegmentRegistry {
     SegmentInfo info;
     std::unique_ptr<SegmentAllocator> allocator;
   };
+  // Requires mutex_. The non-preferred segments in the strategy's order.
+  std::vector<std::map<SegmentId, Mounted>::iterator> strategyOrder(bool local_first,
+                                                                    const std::string& writer);
 
   mutable std::mutex mutex_;
   std::map<SegmentId, Mounted> segments_;  // GUARDED_BY(mutex_)
   SegmentId next_id_ = 1;                  // GUARDED_BY(mutex_)
-  size_t rotation_ = 0;                    // GUARDED_BY(mutex_)
-  uint64_t capacity_ = 0;                  // GUARDED_BY(mutex_)
+  const AllocationStrategy strategy_;
+  std::minstd_rand random_{0x6d6f6f6e};  // GUARDED_BY(mutex_)
+  uint64_t capacity_ = 0;                // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::store

@@ -20,6 +20,7 @@ ReplicateConfig fromProto(const proto::ReplicateConfig& config) {
   out.with_hard_pin = config.with_hard_pin();
   out.preferred_segments.assign(config.preferred_segments().begin(),
                                 config.preferred_segments().end());
+  out.prefer_alloc_in_same_node = config.prefer_alloc_in_same_node();
   return out;
 }
 
@@ -56,6 +57,7 @@ void getReplicaListOne(MasterService& service, const std::string& key,
 
 grpc::Status MasterRpcService::Ping(grpc::ServerContext*, const proto::PingRequest* request,
                                     proto::PingResponse* response) {
+  ScopedLatency timer(service_.latency("Ping"));
   response->set_client_status(static_cast<int32_t>(service_.ping(request->client_id())));
   setError(Status::OK(), response->mutable_error());
   return grpc::Status::OK;
@@ -63,6 +65,7 @@ grpc::Status MasterRpcService::Ping(grpc::ServerContext*, const proto::PingReque
 
 grpc::Status MasterRpcService::ServiceReady(grpc::ServerContext*, const proto::Empty*,
                                             proto::ErrorResponse* response) {
+  ScopedLatency timer(service_.latency("ServiceReady"));
   setError(Status::OK(), response->mutable_error());
   return grpc::Status::OK;
 }
@@ -70,6 +73,7 @@ grpc::Status MasterRpcService::ServiceReady(grpc::ServerContext*, const proto::E
 grpc::Status MasterRpcService::MountSegment(grpc::ServerContext*,
                                             const proto::MountSegmentRequest* request,
                                             proto::MountSegmentResponse* response) {
+  ScopedLatency timer(service_.latency("MountSegment"));
   auto id = service_.mountSegment(request->client_id(), fromProto(request->segment()));
   setError(id.status(), response->mutable_error());
   if (id.ok()) response->set_segment_id(*id);
@@ -79,6 +83,7 @@ grpc::Status MasterRpcService::MountSegment(grpc::ServerContext*,
 grpc::Status MasterRpcService::ReMountSegment(grpc::ServerContext*,
                                               const proto::ReMountSegmentRequest* request,
                                               proto::ReMountSegmentResponse* response) {
+  ScopedLatency timer(service_.latency("ReMountSegment"));
   std::vector<SegmentInfo> segments;
   for (const auto& segment : request->segments()) segments.push_back(fromProto(segment));
   auto ids = service_.remountSegments(request->client_id(), segments);
@@ -90,6 +95,7 @@ grpc::Status MasterRpcService::ReMountSegment(grpc::ServerContext*,
 grpc::Status MasterRpcService::UnmountSegment(grpc::ServerContext*,
                                               const proto::UnmountSegmentRequest* request,
                                               proto::ErrorResponse* response) {
+  ScopedLatency timer(service_.latency("UnmountSegment"));
   setError(service_.unmountSegment(request->segment_id(), request->client_id()),
            response->mutable_error());
   return grpc::Status::OK;
@@ -97,18 +103,21 @@ grpc::Status MasterRpcService::UnmountSegment(grpc::ServerContext*,
 
 grpc::Status MasterRpcService::PutStart(grpc::ServerContext*, const proto::PutStartRequest* request,
                                         proto::PutStartResponse* response) {
+  ScopedLatency timer(service_.latency("PutStart"));
   putStartOne(service_, *request, response);
   return grpc::Status::OK;
 }
 
 grpc::Status MasterRpcService::PutEnd(grpc::ServerContext*, const proto::KeyRequest* request,
                                       proto::ErrorResponse* response) {
+  ScopedLatency timer(service_.latency("PutEnd"));
   setError(service_.putEnd(request->client_id(), request->key()), response->mutable_error());
   return grpc::Status::OK;
 }
 
 grpc::Status MasterRpcService::PutRevoke(grpc::ServerContext*, const proto::KeyRequest* request,
                                          proto::ErrorResponse* response) {
+  ScopedLatency timer(service_.latency("PutRevoke"));
   setError(service_.putRevoke(request->client_id(), request->key()), response->mutable_error());
   return grpc::Status::OK;
 }
@@ -116,12 +125,14 @@ grpc::Status MasterRpcService::PutRevoke(grpc::ServerContext*, const proto::KeyR
 grpc::Status MasterRpcService::BatchPutStart(grpc::ServerContext*,
                                              const proto::BatchPutStartRequest* request,
                                              proto::BatchPutStartResponse* response) {
+  ScopedLatency timer(service_.latency("BatchPutStart"));
   for (const auto& item : request->items()) putStartOne(service_, item, response->add_items());
   return grpc::Status::OK;
 }
 
 grpc::Status MasterRpcService::BatchPutEnd(grpc::ServerContext*, const proto::KeysRequest* request,
                                            proto::ErrorsResponse* response) {
+  ScopedLatency timer(service_.latency("BatchPutEnd"));
   for (const auto& key : request->keys()) {
     setError(service_.putEnd(request->client_id(), key), response->add_errors());
   }
@@ -131,6 +142,7 @@ grpc::Status MasterRpcService::BatchPutEnd(grpc::ServerContext*, const proto::Ke
 grpc::Status MasterRpcService::BatchPutRevoke(grpc::ServerContext*,
                                               const proto::KeysRequest* request,
                                               proto::ErrorsResponse* response) {
+  ScopedLatency timer(service_.latency("BatchPutRevoke"));
   for (const auto& key : request->keys()) {
     setError(service_.putRevoke(request->client_id(), key), response->add_errors());
   }
@@ -140,6 +152,7 @@ grpc::Status MasterRpcService::BatchPutRevoke(grpc::ServerContext*,
 grpc::Status MasterRpcService::UpsertStart(grpc::ServerContext*,
                                            const proto::PutStartRequest* request,
                                            proto::PutStartResponse* response) {
+  ScopedLatency timer(service_.latency("UpsertStart"));
   putStartOne(service_, *request, response, /*upsert=*/true);
   return grpc::Status::OK;
 }
@@ -147,6 +160,7 @@ grpc::Status MasterRpcService::UpsertStart(grpc::ServerContext*,
 grpc::Status MasterRpcService::BatchUpsertStart(grpc::ServerContext*,
                                                 const proto::BatchPutStartRequest* request,
                                                 proto::BatchPutStartResponse* response) {
+  ScopedLatency timer(service_.latency("BatchUpsertStart"));
   for (const auto& item : request->items()) {
     putStartOne(service_, item, response->add_items(), /*upsert=*/true);
   }
@@ -156,6 +170,7 @@ grpc::Status MasterRpcService::BatchUpsertStart(grpc::ServerContext*,
 grpc::Status MasterRpcService::GetReplicaList(grpc::ServerContext*,
                                               const proto::KeyRequest* request,
                                               proto::GetReplicaListResponse* response) {
+  ScopedLatency timer(service_.latency("GetReplicaList"));
   getReplicaListOne(service_, request->key(), response);
   return grpc::Status::OK;
 }
@@ -163,6 +178,7 @@ grpc::Status MasterRpcService::GetReplicaList(grpc::ServerContext*,
 grpc::Status MasterRpcService::BatchGetReplicaList(grpc::ServerContext*,
                                                    const proto::KeysRequest* request,
                                                    proto::BatchGetReplicaListResponse* response) {
+  ScopedLatency timer(service_.latency("BatchGetReplicaList"));
   for (const auto& key : request->keys()) getReplicaListOne(service_, key, response->add_items());
   return grpc::Status::OK;
 }
@@ -170,6 +186,7 @@ grpc::Status MasterRpcService::BatchGetReplicaList(grpc::ServerContext*,
 grpc::Status MasterRpcService::GetReplicaListByRegex(
     grpc::ServerContext*, const proto::RegexRequest* request,
     proto::GetReplicaListByRegexResponse* response) {
+  ScopedLatency timer(service_.latency("GetReplicaListByRegex"));
   auto objects = service_.replicasByRegex(request->pattern());
   setError(objects.status(), response->mutable_error());
   if (!objects.ok()) return grpc::Status::OK;
@@ -183,6 +200,7 @@ grpc::Status MasterRpcService::GetReplicaListByRegex(
 
 grpc::Status MasterRpcService::ExistKey(grpc::ServerContext*, const proto::KeyRequest* request,
                                         proto::ExistKeyResponse* response) {
+  ScopedLatency timer(service_.latency("ExistKey"));
   response->set_exists(service_.existKey(request->key()));
   setError(Status::OK(), response->mutable_error());
   return grpc::Status::OK;
@@ -191,6 +209,7 @@ grpc::Status MasterRpcService::ExistKey(grpc::ServerContext*, const proto::KeyRe
 grpc::Status MasterRpcService::BatchExistKey(grpc::ServerContext*,
                                              const proto::KeysRequest* request,
                                              proto::BatchExistKeyResponse* response) {
+  ScopedLatency timer(service_.latency("BatchExistKey"));
   for (const auto& key : request->keys()) {
     proto::ExistKeyResponse* item = response->add_items();
     item->set_exists(service_.existKey(key));
@@ -201,12 +220,14 @@ grpc::Status MasterRpcService::BatchExistKey(grpc::ServerContext*,
 
 grpc::Status MasterRpcService::Remove(grpc::ServerContext*, const proto::KeyRequest* request,
                                       proto::ErrorResponse* response) {
+  ScopedLatency timer(service_.latency("Remove"));
   setError(service_.remove(request->key(), request->force()), response->mutable_error());
   return grpc::Status::OK;
 }
 
 grpc::Status MasterRpcService::BatchRemove(grpc::ServerContext*, const proto::KeysRequest* request,
                                            proto::ErrorsResponse* response) {
+  ScopedLatency timer(service_.latency("BatchRemove"));
   for (const auto& key : request->keys()) {
     setError(service_.remove(key, request->force()), response->add_errors());
   }
@@ -216,6 +237,7 @@ grpc::Status MasterRpcService::BatchRemove(grpc::ServerContext*, const proto::Ke
 grpc::Status MasterRpcService::RemoveByRegex(grpc::ServerContext*,
                                              const proto::RegexRequest* request,
                                              proto::CountResponse* response) {
+  ScopedLatency timer(service_.latency("RemoveByRegex"));
   auto count = service_.removeByRegex(request->pattern(), request->force());
   setError(count.status(), response->mutable_error());
   if (count.ok()) response->set_count(*count);
@@ -224,6 +246,7 @@ grpc::Status MasterRpcService::RemoveByRegex(grpc::ServerContext*,
 
 grpc::Status MasterRpcService::RemoveAll(grpc::ServerContext*, const proto::RegexRequest* request,
                                          proto::CountResponse* response) {
+  ScopedLatency timer(service_.latency("RemoveAll"));
   response->set_count(service_.removeAll(request->force()));
   setError(Status::OK(), response->mutable_error());
   return grpc::Status::OK;

@@ -205,6 +205,15 @@ TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
   EXPECT_NE(metrics.find("mooncake_master_bytes_used 4096\n"), std::string::npos);
   EXPECT_NE(metrics.find("mooncake_master_segment_bytes_total{segment=\"node1\"} 1048576"),
             std::string::npos);
+  // One PutStart was served: its histogram's +Inf bucket and count say 1.
+  EXPECT_NE(metrics.find("mooncake_master_rpc_latency_seconds_bucket{method=\"PutStart\","
+                         "le=\"+Inf\"} 1\n"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("mooncake_master_rpc_latency_seconds_count{method=\"PutStart\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("# TYPE mooncake_master_rpc_latency_seconds histogram"),
+            std::string::npos);
   auto query = get("/query_key?key=metric-key");
   EXPECT_EQ(query.status, 200);
   EXPECT_NE(query.body.find(std::to_string(started.replicas(0).address())), std::string::npos);

@@ -143,6 +143,52 @@ TEST_F(MasterServiceTest, ReplicasLandOnDistinctSegmentsBestEffort) {
   EXPECT_EQ(preferred[0].te_endpoint, "node2:15001");
 }
 
+TEST_F(MasterServiceTest, PlacementStrategiesOrderTheSegments) {
+  auto build = [](AllocationStrategy strategy) {
+    MasterOptions o = options();
+    o.allocation_strategy = strategy;
+    auto service = std::make_unique<MasterService>(o);
+    EXPECT_TRUE(service->mountSegment("c1", {"node1", 0x100000, 1 << 20, "node1:1"}).ok());
+    EXPECT_TRUE(service->mountSegment("c2", {"node2", 0x100000, 1 << 20, "node2:1"}).ok());
+    EXPECT_TRUE(service->mountSegment("c3", {"node3", 0x100000, 1 << 20, "node3:1"}).ok());
+    return service;
+  };
+  ReplicateConfig one;
+  // free_ratio_first: after filling node1 and node2 a little, node3 (emptiest) goes first.
+  auto by_free = build(AllocationStrategy::kFreeRatioFirst);
+  ReplicateConfig on1 = one, on2 = one;
+  on1.preferred_segments = {"node1"};
+  on2.preferred_segments = {"node2"};
+  ASSERT_TRUE(by_free->putStart("c1", "f1", 8192, on1).ok());
+  ASSERT_TRUE(by_free->putStart("c1", "f2", 4096, on2).ok());
+  EXPECT_EQ((*by_free->putStart("c1", "f3", 4096, one))[0].te_endpoint, "node3:1");
+  // node2 and node3 now tie (4 KiB used each): the lower id wins, then node3 is emptier.
+  EXPECT_EQ((*by_free->putStart("c1", "f4", 4096, one))[0].te_endpoint, "node2:1");
+  EXPECT_EQ((*by_free->putStart("c1", "f5", 4096, one))[0].te_endpoint, "node3:1");
+  // local_first: the writer's own segment, for every put.
+  auto local = build(AllocationStrategy::kLocalFirst);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ((*local->putStart("c2", "l" + std::to_string(i), 4096, one))[0].te_endpoint,
+              "node2:1");
+  }
+  // random: spreads over every segment; prefer_alloc_in_same_node asks for local per put.
+  auto random = build(AllocationStrategy::kRandom);
+  std::set<std::string> seen;
+  for (int i = 0; i < 60; ++i) {
+    seen.insert((*random->putStart("c1", "r" + std::to_string(i), 1024, one))[0].te_endpoint);
+  }
+  EXPECT_EQ(seen.size(), 3u);
+  ReplicateConfig same_node;
+  same_node.prefer_alloc_in_same_node = true;
+  same_node.replica_num = 2;
+  for (int i = 0; i < 10; ++i) {
+    auto placed = random->putStart("c3", "s" + std::to_string(i), 1024, same_node);
+    ASSERT_EQ(placed->size(), 2u);
+    EXPECT_EQ((*placed)[0].te_endpoint, "node3:1");
+    EXPECT_NE((*placed)[1].te_endpoint, "node3:1");
+  }
+}
+
 TEST_F(MasterServiceTest, LeasesBlockRemovalUntilTheyExpire) {
   mount("c1", "node1", 0x100000, 1 << 20);
   put("k", 4096);

@@ -1,0 +1,184 @@
+// A whole small cluster in real processes: mooncake_master, three storage clients (store_bench
+// --operation=serve, each its own process with its own segment) and a writer/reader client in
+// this process. Covers client death (kill -9) and eviction under memory pressure.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <random>
+
+#include "common/net/http_client.h"
+#include "mooncake/store/client.h"
+#include "support/process.h"
+#include "support/servers.h"
+
+namespace mooncake::store {
+namespace {
+
+constexpr const char* kServingLine = "store_bench serving ";
+
+class StoreClusterTest : public ::testing::Test {
+ protected:
+  void startMaster(const std::vector<std::string>& extra_flags) {
+    rpc_port_ = testing::freeLoopbackPort();
+    http_port_ = testing::freeLoopbackPort();
+    metrics_port_ = testing::freeLoopbackPort();
+    std::vector<std::string> args = {"--rpc_address=127.0.0.1",
+                                     "--port=" + std::to_string(rpc_port_),
+                                     "--enable_http_metadata_server",
+                                     "--http_metadata_server_host=127.0.0.1",
+                                     "--http_metadata_server_port=" + std::to_string(http_port_),
+                                     "--metrics_host=127.0.0.1",
+                                     "--metrics_port=" + std::to_string(metrics_port_)};
+    args.insert(args.end(), extra_flags.begin(), extra_flags.end());
+    master_ = std::make_unique<testing::ChildProcess>(testing::builtBinary("tools/mooncake_master"),
+                                                      args);
+    ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
+                                 std::chrono::seconds(20)));
+  }
+
+  std::string metadataUrl() const {
+    return "http://127.0.0.1:" + std::to_string(http_port_) + "/metadata";
+  }
+  std::string masterAddress() const { return "127.0.0.1:" + std::to_string(rpc_port_); }
+
+  // Starts a storage client process; returns its Transfer Engine segment name.
+  std::string startStorageClient(uint64_t segment_bytes) {
+    servers_.push_back(std::make_unique<testing::ChildProcess>(
+        testing::builtBinary("tools/store_bench"),
+        std::vector<std::string>{
+            "--operation=serve", "--local_hostname=127.0.0.1", "--metadata_server=" + metadataUrl(),
+            "--master_server_address=" + masterAddress(),
+            "--global_segment_size=" + std::to_string(segment_bytes), "--local_buffer_size=0"}));
+    std::string line = servers_.back()->readLine(std::chrono::seconds(20));
+    auto at = line.find(" as segment ");
+    EXPECT_NE(line.find(kServingLine), std::string::npos) << line;
+    return at == std::string::npos ? "" : line.substr(at + 12);
+  }
+
+  std::unique_ptr<Client> pureClient() {
+    ClientOptions options;
+    options.local_hostname = "127.0.0.1";
+    options.metadata_server = metadataUrl();
+    options.master_server_address = masterAddress();
+    options.global_segment_size = 0;
+    options.local_buffer_size = 16 << 20;
+    auto created = Client::create(options);
+    EXPECT_TRUE(created.ok()) << created.status().toString();
+    return created.ok() ? std::move(created).value() : nullptr;
+  }
+
+  std::string httpGet(const std::string& path) {
+    net::HttpClient http;
+    auto response = http.send("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + path, "",
+                              std::chrono::seconds(5), std::chrono::seconds(2));
+    return response.ok() ? response->body : "";
+  }
+
+  static std::string value(size_t size, uint64_t seed) {
+    std::mt19937_64 random(seed);
+    std::string out(size, '\0');
+    for (char& c : out) c = static_cast<char>(random());
+    return out;
+  }
+
+  uint16_t rpc_port_ = 0;
+  uint16_t http_port_ = 0;
+  uint16_t metrics_port_ = 0;
+  std::unique_ptr<testing::ChildProcess> master_;
+  std::vector<std::unique_ptr<testing::ChildProcess>> servers_;
+};
+
+TEST_F(StoreClusterTest, KilledClientLosesItsReplicasAndTheMasterKeepsServing) {
+  startMaster({"--client_ttl=2"});
+  std::string victim = startStorageClient(32 << 20);
+  std::string survivor1 = startStorageClient(32 << 20);
+  std::string survivor2 = startStorageClient(32 << 20);
+  ASSERT_FALSE(victim.empty() || survivor1.empty() || survivor2.empty());
+  auto client = pureClient();
+  ASSERT_TRUE(client);
+
+  ReplicateConfig only_victim;
+  only_victim.preferred_segments = {victim};
+  ReplicateConfig two_copies;
+  two_copies.replica_num = 2;
+  two_copies.preferred_segments = {victim, survivor1};
+  ReplicateConfig three_copies;
+  three_copies.replica_num = 3;
+  std::string a = value(100000, 1), b = value(100000, 2), c = value(5000, 3);
+  ASSERT_TRUE(client->put("on-victim", a.data(), a.size(), only_victim).ok());
+  ASSERT_TRUE(client->put("two-copies", b.data(), b.size(), two_copies).ok());
+  ASSERT_TRUE(client->put("three-copies", c.data(), c.size(), three_copies).ok());
+  // Three segments, on three distinct processes.
+  std::string segments = httpGet("/get_all_segments");
+  for (const std::string& name : {victim, survivor1, survivor2}) {
+    EXPECT_NE(segments.find(name), std::string::npos) << segments;
+  }
+  std::string where = httpGet("/query_key?key=three-copies");
+  for (const std::string& name : {victim, survivor1, survivor2}) {
+    EXPECT_NE(where.find(name), std::string::npos) << where;
+  }
+
+  servers_[0]->signal(SIGKILL);
+  servers_[0]->wait(std::chrono::seconds(10));
+  // After --client_ttl the master declares the victim dead and unmounts its segment.
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return httpGet("/get_all_segments").find(victim) == std::string::npos; },
+      std::chrono::seconds(15)));
+  EXPECT_NE(httpGet("/metrics").find("mooncake_master_expired_clients_total 1\n"),
+            std::string::npos);
+  // The object that lived only there is gone (not a failing read); the others read back whole.
+  EXPECT_TRUE(client->get("on-victim").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_EQ(*client->get("two-copies"), b);
+  EXPECT_EQ(*client->get("three-copies"), c);
+  EXPECT_EQ(httpGet("/query_key?key=two-copies").find(victim), std::string::npos);
+  // New writes land on the survivors.
+  for (int i = 0; i < 20; ++i) {
+    std::string v = value(20000, 100 + i);
+    ASSERT_TRUE(client->put("after/" + std::to_string(i), v.data(), v.size()).ok());
+    EXPECT_EQ(*client->get("after/" + std::to_string(i)), v);
+  }
+}
+
+TEST_F(StoreClusterTest, EvictionUnderMemoryPressureSparesLeasedAndPinnedObjects) {
+  // Long leases, so the lease taken below outlives the whole test.
+  startMaster({"--default_kv_lease_ttl=120000"});
+  ASSERT_FALSE(startStorageClient(4 << 20).empty());
+  auto client = pureClient();
+  ASSERT_TRUE(client);
+  constexpr size_t kSize = 64 * 1024;
+  std::string pinned_value = value(kSize, 1);
+  std::string leased_value = value(kSize, 2);
+  ReplicateConfig hard_pin;
+  hard_pin.with_hard_pin = true;
+  ASSERT_TRUE(client->put("pinned", pinned_value.data(), kSize, hard_pin).ok());
+  ASSERT_TRUE(client->put("leased", leased_value.data(), kSize).ok());
+  ASSERT_TRUE(*client->isExist("leased"));  // grants a read lease
+  // 16x the segment's capacity: every put must find room through eviction.
+  constexpr int kPuts = 1024;
+  for (int i = 0; i < kPuts; ++i) {
+    std::string v = value(kSize, 1000 + i);
+    Status put = client->put("fill/" + std::to_string(i), v.data(), v.size());
+    ASSERT_TRUE(put.ok()) << i << ": " << put.toString();
+  }
+  EXPECT_EQ(*client->get("pinned"), pinned_value);
+  EXPECT_EQ(*client->get("leased"), leased_value);
+  // Evicted objects are absent, never stale or torn: every key reads whole or not at all.
+  int present = 0;
+  for (int i = 0; i < kPuts; ++i) {
+    auto got = client->get("fill/" + std::to_string(i));
+    if (got.ok()) {
+      ++present;
+      EXPECT_EQ(*got, value(kSize, 1000 + i)) << i;
+    } else {
+      EXPECT_TRUE(got.status().is(StoreErrorCode::OBJECT_NOT_FOUND)) << got.status().toString();
+    }
+  }
+  EXPECT_GT(present, 0);
+  EXPECT_LT(present, kPuts);
+  std::string metrics = httpGet("/metrics");
+  EXPECT_EQ(metrics.find("mooncake_master_evicted_objects_total 0\n"), std::string::npos)
+      << metrics;
+}
+
+}  // namespace
+}  // namespace mooncake::store
