@@ -5,6 +5,7 @@
 // except init()/freeEngine() themselves, which the owner calls once each.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -82,6 +83,11 @@ class TransferEngine {
   Status getTransferStatus(BatchID batch_id, size_t task_id, TransferStatus& status);
   // COMPLETED when every task completed, FAILED when any failed and all finished, else WAITING.
   Status getBatchTransferStatus(BatchID batch_id, TransferStatus& status);
+  // Blocks until every submitted task finished or `timeout` passed, then reports as
+  // getBatchTransferStatus (WAITING on timeout). Sleeps without polling: the completion of a
+  // request wakes the waiter, so a small transfer costs no polling interval.
+  Status waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
+                                 std::chrono::microseconds timeout);
   // Errors: ERR_BATCH_BUSY while a task is in flight; ERR_INVALID_ARGUMENT for unknown ids.
   // Requires: no other call on the same batch runs concurrently with this one.
   Status freeBatchID(BatchID batch_id);

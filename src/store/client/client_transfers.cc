@@ -5,6 +5,9 @@
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
+namespace {
+constexpr std::chrono::microseconds kSpinBeforeSleep{50};
+}  // namespace
 
 Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
   std::vector<bool> completed(requests.size(), false);
@@ -17,12 +20,22 @@ Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferReque
   }
   auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
   TransferStatus status;
+  // Small transfers finish within tens of microseconds: look a few times before going to
+  // sleep, which would add a wake-up (futex + context switch) to every small get.
+  auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING &&
+         std::chrono::steady_clock::now() < spin_until) {
+    std::this_thread::yield();
+  }
   bool timed_out = false;
-  while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING) {
+  while (status.s == WAITING) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        deadline - std::chrono::steady_clock::now());
     // Past the deadline keep waiting: the engine fails stalled slices by itself (bounded), and
     // the batch cannot be freed while they are in flight.
-    timed_out = timed_out || std::chrono::steady_clock::now() > deadline;
-    std::this_thread::sleep_for(std::chrono::microseconds(timed_out ? 1000 : 20));
+    timed_out = timed_out || left.count() <= 0;
+    auto wait = timed_out ? std::chrono::microseconds(std::chrono::seconds(1)) : left;
+    if (!engine.waitBatchTransferStatus(batch, status, wait).ok() || status.s != WAITING) break;
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     TransferStatus task;

@@ -39,9 +39,14 @@ std::vector<ReplicaDescriptor> fromProto(
 
 class MasterClient::Stub {
  public:
-  explicit Stub(const std::string& address)
-      : stub(proto::Master::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
+  explicit Stub(const std::string& address) {
+    // Its own connection: gRPC otherwise shares one subchannel between every channel to the
+    // same address in the process, so several clients in one process would queue on one socket.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    stub = proto::Master::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+  }
   std::unique_ptr<proto::Master::Stub> stub;
 };
 

@@ -55,201 +55,217 @@ void getReplicaListOne(MasterService& service, const std::string& key,
 
 }  // namespace
 
-grpc::Status MasterRpcService::Ping(grpc::ServerContext*, const proto::PingRequest* request,
-                                    proto::PingResponse* response) {
-  ScopedLatency timer(service_.latency("Ping"));
-  response->set_client_status(static_cast<int32_t>(service_.ping(request->client_id())));
-  setError(Status::OK(), response->mutable_error());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::ServiceReady(grpc::ServerContext*, const proto::Empty*,
-                                            proto::ErrorResponse* response) {
-  ScopedLatency timer(service_.latency("ServiceReady"));
-  setError(Status::OK(), response->mutable_error());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::MountSegment(grpc::ServerContext*,
-                                            const proto::MountSegmentRequest* request,
-                                            proto::MountSegmentResponse* response) {
-  ScopedLatency timer(service_.latency("MountSegment"));
-  auto id = service_.mountSegment(request->client_id(), fromProto(request->segment()));
-  setError(id.status(), response->mutable_error());
-  if (id.ok()) response->set_segment_id(*id);
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::ReMountSegment(grpc::ServerContext*,
-                                              const proto::ReMountSegmentRequest* request,
-                                              proto::ReMountSegmentResponse* response) {
-  ScopedLatency timer(service_.latency("ReMountSegment"));
-  std::vector<SegmentInfo> segments;
-  for (const auto& segment : request->segments()) segments.push_back(fromProto(segment));
-  auto ids = service_.remountSegments(request->client_id(), segments);
-  setError(ids.status(), response->mutable_error());
-  if (ids.ok()) response->mutable_segment_ids()->Add(ids->begin(), ids->end());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::UnmountSegment(grpc::ServerContext*,
-                                              const proto::UnmountSegmentRequest* request,
-                                              proto::ErrorResponse* response) {
-  ScopedLatency timer(service_.latency("UnmountSegment"));
-  setError(service_.unmountSegment(request->segment_id(), request->client_id()),
-           response->mutable_error());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::PutStart(grpc::ServerContext*, const proto::PutStartRequest* request,
-                                        proto::PutStartResponse* response) {
-  ScopedLatency timer(service_.latency("PutStart"));
-  putStartOne(service_, *request, response);
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::PutEnd(grpc::ServerContext*, const proto::KeyRequest* request,
-                                      proto::ErrorResponse* response) {
-  ScopedLatency timer(service_.latency("PutEnd"));
-  setError(service_.putEnd(request->client_id(), request->key()), response->mutable_error());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::PutRevoke(grpc::ServerContext*, const proto::KeyRequest* request,
-                                         proto::ErrorResponse* response) {
-  ScopedLatency timer(service_.latency("PutRevoke"));
-  setError(service_.putRevoke(request->client_id(), request->key()), response->mutable_error());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::BatchPutStart(grpc::ServerContext*,
-                                             const proto::BatchPutStartRequest* request,
-                                             proto::BatchPutStartResponse* response) {
-  ScopedLatency timer(service_.latency("BatchPutStart"));
-  for (const auto& item : request->items()) putStartOne(service_, item, response->add_items());
-  return grpc::Status::OK;
-}
-
-grpc::Status MasterRpcService::BatchPutEnd(grpc::ServerContext*, const proto::KeysRequest* request,
-                                           proto::ErrorsResponse* response) {
-  ScopedLatency timer(service_.latency("BatchPutEnd"));
-  for (const auto& key : request->keys()) {
-    setError(service_.putEnd(request->client_id(), key), response->add_errors());
+template <typename Work>
+grpc::ServerUnaryReactor* MasterRpcService::serve(grpc::CallbackServerContext* context,
+                                                  std::string_view method, Work&& work) {
+  {
+    ScopedLatency timer(service_.latency(method));
+    work();
   }
-  return grpc::Status::OK;
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
 }
 
-grpc::Status MasterRpcService::BatchPutRevoke(grpc::ServerContext*,
-                                              const proto::KeysRequest* request,
-                                              proto::ErrorsResponse* response) {
-  ScopedLatency timer(service_.latency("BatchPutRevoke"));
-  for (const auto& key : request->keys()) {
-    setError(service_.putRevoke(request->client_id(), key), response->add_errors());
-  }
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::Ping(grpc::CallbackServerContext* context,
+                                                 const proto::PingRequest* request,
+                                                 proto::PingResponse* response) {
+  return serve(context, "Ping", [&] {
+    response->set_client_status(static_cast<int32_t>(service_.ping(request->client_id())));
+    setError(Status::OK(), response->mutable_error());
+  });
 }
 
-grpc::Status MasterRpcService::UpsertStart(grpc::ServerContext*,
-                                           const proto::PutStartRequest* request,
-                                           proto::PutStartResponse* response) {
-  ScopedLatency timer(service_.latency("UpsertStart"));
-  putStartOne(service_, *request, response, /*upsert=*/true);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::ServiceReady(grpc::CallbackServerContext* context,
+                                                         const proto::Empty*,
+                                                         proto::ErrorResponse* response) {
+  return serve(context, "ServiceReady", [&] { setError(Status::OK(), response->mutable_error()); });
 }
 
-grpc::Status MasterRpcService::BatchUpsertStart(grpc::ServerContext*,
-                                                const proto::BatchPutStartRequest* request,
-                                                proto::BatchPutStartResponse* response) {
-  ScopedLatency timer(service_.latency("BatchUpsertStart"));
-  for (const auto& item : request->items()) {
-    putStartOne(service_, item, response->add_items(), /*upsert=*/true);
-  }
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::MountSegment(grpc::CallbackServerContext* context,
+                                                         const proto::MountSegmentRequest* request,
+                                                         proto::MountSegmentResponse* response) {
+  return serve(context, "MountSegment", [&] {
+    auto id = service_.mountSegment(request->client_id(), fromProto(request->segment()));
+    setError(id.status(), response->mutable_error());
+    if (id.ok()) response->set_segment_id(*id);
+  });
 }
 
-grpc::Status MasterRpcService::GetReplicaList(grpc::ServerContext*,
-                                              const proto::KeyRequest* request,
-                                              proto::GetReplicaListResponse* response) {
-  ScopedLatency timer(service_.latency("GetReplicaList"));
-  getReplicaListOne(service_, request->key(), response);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::ReMountSegment(
+    grpc::CallbackServerContext* context, const proto::ReMountSegmentRequest* request,
+    proto::ReMountSegmentResponse* response) {
+  return serve(context, "ReMountSegment", [&] {
+    std::vector<SegmentInfo> segments;
+    for (const auto& segment : request->segments()) segments.push_back(fromProto(segment));
+    auto ids = service_.remountSegments(request->client_id(), segments);
+    setError(ids.status(), response->mutable_error());
+    if (ids.ok()) response->mutable_segment_ids()->Add(ids->begin(), ids->end());
+  });
 }
 
-grpc::Status MasterRpcService::BatchGetReplicaList(grpc::ServerContext*,
-                                                   const proto::KeysRequest* request,
-                                                   proto::BatchGetReplicaListResponse* response) {
-  ScopedLatency timer(service_.latency("BatchGetReplicaList"));
-  for (const auto& key : request->keys()) getReplicaListOne(service_, key, response->add_items());
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::UnmountSegment(
+    grpc::CallbackServerContext* context, const proto::UnmountSegmentRequest* request,
+    proto::ErrorResponse* response) {
+  return serve(context, "UnmountSegment", [&] {
+    setError(service_.unmountSegment(request->segment_id(), request->client_id()),
+             response->mutable_error());
+  });
 }
 
-grpc::Status MasterRpcService::GetReplicaListByRegex(
-    grpc::ServerContext*, const proto::RegexRequest* request,
+grpc::ServerUnaryReactor* MasterRpcService::PutStart(grpc::CallbackServerContext* context,
+                                                     const proto::PutStartRequest* request,
+                                                     proto::PutStartResponse* response) {
+  return serve(context, "PutStart", [&] { putStartOne(service_, *request, response); });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::PutEnd(grpc::CallbackServerContext* context,
+                                                   const proto::KeyRequest* request,
+                                                   proto::ErrorResponse* response) {
+  return serve(context, "PutEnd", [&] {
+    setError(service_.putEnd(request->client_id(), request->key()), response->mutable_error());
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::PutRevoke(grpc::CallbackServerContext* context,
+                                                      const proto::KeyRequest* request,
+                                                      proto::ErrorResponse* response) {
+  return serve(context, "PutRevoke", [&] {
+    setError(service_.putRevoke(request->client_id(), request->key()), response->mutable_error());
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::BatchPutStart(
+    grpc::CallbackServerContext* context, const proto::BatchPutStartRequest* request,
+    proto::BatchPutStartResponse* response) {
+  return serve(context, "BatchPutStart", [&] {
+    for (const auto& item : request->items()) putStartOne(service_, item, response->add_items());
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::BatchPutEnd(grpc::CallbackServerContext* context,
+                                                        const proto::KeysRequest* request,
+                                                        proto::ErrorsResponse* response) {
+  return serve(context, "BatchPutEnd", [&] {
+    for (const auto& key : request->keys()) {
+      setError(service_.putEnd(request->client_id(), key), response->add_errors());
+    }
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::BatchPutRevoke(grpc::CallbackServerContext* context,
+                                                           const proto::KeysRequest* request,
+                                                           proto::ErrorsResponse* response) {
+  return serve(context, "BatchPutRevoke", [&] {
+    for (const auto& key : request->keys()) {
+      setError(service_.putRevoke(request->client_id(), key), response->add_errors());
+    }
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::UpsertStart(grpc::CallbackServerContext* context,
+                                                        const proto::PutStartRequest* request,
+                                                        proto::PutStartResponse* response) {
+  return serve(context, "UpsertStart",
+               [&] { putStartOne(service_, *request, response, /*upsert=*/true); });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::BatchUpsertStart(
+    grpc::CallbackServerContext* context, const proto::BatchPutStartRequest* request,
+    proto::BatchPutStartResponse* response) {
+  return serve(context, "BatchUpsertStart", [&] {
+    for (const auto& item : request->items()) {
+      putStartOne(service_, item, response->add_items(), /*upsert=*/true);
+    }
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::GetReplicaList(
+    grpc::CallbackServerContext* context, const proto::KeyRequest* request,
+    proto::GetReplicaListResponse* response) {
+  return serve(context, "GetReplicaList",
+               [&] { getReplicaListOne(service_, request->key(), response); });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::BatchGetReplicaList(
+    grpc::CallbackServerContext* context, const proto::KeysRequest* request,
+    proto::BatchGetReplicaListResponse* response) {
+  return serve(context, "BatchGetReplicaList", [&] {
+    for (const auto& key : request->keys()) getReplicaListOne(service_, key, response->add_items());
+  });
+}
+
+grpc::ServerUnaryReactor* MasterRpcService::GetReplicaListByRegex(
+    grpc::CallbackServerContext* context, const proto::RegexRequest* request,
     proto::GetReplicaListByRegexResponse* response) {
-  ScopedLatency timer(service_.latency("GetReplicaListByRegex"));
-  auto objects = service_.replicasByRegex(request->pattern());
-  setError(objects.status(), response->mutable_error());
-  if (!objects.ok()) return grpc::Status::OK;
-  for (const auto& [key, replicas] : *objects) {
-    proto::ReplicaListByKey* entry = response->add_objects();
-    entry->set_key(key);
-    addReplicas(replicas, entry->mutable_replicas());
-  }
-  return grpc::Status::OK;
+  return serve(context, "GetReplicaListByRegex", [&] {
+    auto objects = service_.replicasByRegex(request->pattern());
+    setError(objects.status(), response->mutable_error());
+    if (!objects.ok()) return;
+    for (const auto& [key, replicas] : *objects) {
+      proto::ReplicaListByKey* entry = response->add_objects();
+      entry->set_key(key);
+      addReplicas(replicas, entry->mutable_replicas());
+    }
+  });
 }
 
-grpc::Status MasterRpcService::ExistKey(grpc::ServerContext*, const proto::KeyRequest* request,
-                                        proto::ExistKeyResponse* response) {
-  ScopedLatency timer(service_.latency("ExistKey"));
-  response->set_exists(service_.existKey(request->key()));
-  setError(Status::OK(), response->mutable_error());
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::ExistKey(grpc::CallbackServerContext* context,
+                                                     const proto::KeyRequest* request,
+                                                     proto::ExistKeyResponse* response) {
+  return serve(context, "ExistKey", [&] {
+    response->set_exists(service_.existKey(request->key()));
+    setError(Status::OK(), response->mutable_error());
+  });
 }
 
-grpc::Status MasterRpcService::BatchExistKey(grpc::ServerContext*,
-                                             const proto::KeysRequest* request,
-                                             proto::BatchExistKeyResponse* response) {
-  ScopedLatency timer(service_.latency("BatchExistKey"));
-  for (const auto& key : request->keys()) {
-    proto::ExistKeyResponse* item = response->add_items();
-    item->set_exists(service_.existKey(key));
-    setError(Status::OK(), item->mutable_error());
-  }
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::BatchExistKey(grpc::CallbackServerContext* context,
+                                                          const proto::KeysRequest* request,
+                                                          proto::BatchExistKeyResponse* response) {
+  return serve(context, "BatchExistKey", [&] {
+    for (const auto& key : request->keys()) {
+      proto::ExistKeyResponse* item = response->add_items();
+      item->set_exists(service_.existKey(key));
+      setError(Status::OK(), item->mutable_error());
+    }
+  });
 }
 
-grpc::Status MasterRpcService::Remove(grpc::ServerContext*, const proto::KeyRequest* request,
-                                      proto::ErrorResponse* response) {
-  ScopedLatency timer(service_.latency("Remove"));
-  setError(service_.remove(request->key(), request->force()), response->mutable_error());
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::Remove(grpc::CallbackServerContext* context,
+                                                   const proto::KeyRequest* request,
+                                                   proto::ErrorResponse* response) {
+  return serve(context, "Remove", [&] {
+    setError(service_.remove(request->key(), request->force()), response->mutable_error());
+  });
 }
 
-grpc::Status MasterRpcService::BatchRemove(grpc::ServerContext*, const proto::KeysRequest* request,
-                                           proto::ErrorsResponse* response) {
-  ScopedLatency timer(service_.latency("BatchRemove"));
-  for (const auto& key : request->keys()) {
-    setError(service_.remove(key, request->force()), response->add_errors());
-  }
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::BatchRemove(grpc::CallbackServerContext* context,
+                                                        const proto::KeysRequest* request,
+                                                        proto::ErrorsResponse* response) {
+  return serve(context, "BatchRemove", [&] {
+    for (const auto& key : request->keys()) {
+      setError(service_.remove(key, request->force()), response->add_errors());
+    }
+  });
 }
 
-grpc::Status MasterRpcService::RemoveByRegex(grpc::ServerContext*,
-                                             const proto::RegexRequest* request,
-                                             proto::CountResponse* response) {
-  ScopedLatency timer(service_.latency("RemoveByRegex"));
-  auto count = service_.removeByRegex(request->pattern(), request->force());
-  setError(count.status(), response->mutable_error());
-  if (count.ok()) response->set_count(*count);
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::RemoveByRegex(grpc::CallbackServerContext* context,
+                                                          const proto::RegexRequest* request,
+                                                          proto::CountResponse* response) {
+  return serve(context, "RemoveByRegex", [&] {
+    auto count = service_.removeByRegex(request->pattern(), request->force());
+    setError(count.status(), response->mutable_error());
+    if (count.ok()) response->set_count(*count);
+  });
 }
 
-grpc::Status MasterRpcService::RemoveAll(grpc::ServerContext*, const proto::RegexRequest* request,
-                                         proto::CountResponse* response) {
-  ScopedLatency timer(service_.latency("RemoveAll"));
-  response->set_count(service_.removeAll(request->force()));
-  setError(Status::OK(), response->mutable_error());
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* MasterRpcService::RemoveAll(grpc::CallbackServerContext* context,
+                                                      const proto::RegexRequest* request,
+                                                      proto::CountResponse* response) {
+  return serve(context, "RemoveAll", [&] {
+    response->set_count(service_.removeAll(request->force()));
+    setError(Status::OK(), response->mutable_error());
+  });
 }
 
 }  // namespace mooncake::store

@@ -2,11 +2,13 @@
 //
 // A Task counts its outstanding slices; a slice's completer updates the byte and failure counts
 // first and decrements `pending_slices` last, so a reader that sees zero pending also sees the
-// final counts. Nothing touches a task after its last decrement, which is what lets
-// freeBatchID release the batch as soon as every task reports finished.
+// final counts. The decrement (and, when it finishes the task, the wake-up of waiters) happens
+// under the batch's `wait_mutex`, and freeBatchID takes that mutex before releasing the batch,
+// so no completer can still be inside a batch that is being freed.
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,7 +19,10 @@
 
 namespace mooncake::te {
 
+struct Batch;
+
 struct Task {
+  Batch* batch = nullptr;  // set once when the batch is built
   std::atomic<uint32_t> pending_slices{0};
   std::atomic<uint32_t> failed_slices{0};
   std::atomic<uint64_t> transferred_bytes{0};
@@ -38,13 +43,31 @@ struct Task {
 // Externally synchronized for submissions (submit_mutex); task status reads are lock-free.
 struct Batch {
   explicit Batch(size_t capacity_in)
-      : capacity(capacity_in), tasks(std::make_unique<Task[]>(capacity_in)) {}
+      : capacity(capacity_in), tasks(std::make_unique<Task[]>(capacity_in)) {
+    for (size_t i = 0; i < capacity; ++i) tasks[i].batch = this;
+  }
+
+  bool allFinished() const {
+    size_t count = task_count.load();
+    for (size_t i = 0; i < count; ++i) {
+      if (!tasks[i].finished()) return false;
+    }
+    return true;
+  }
+  // A slice of `task` is done: the last touch of the task, and of the batch.
+  static void finishSlice(Task& task) {
+    Batch& batch = *task.batch;
+    std::lock_guard lock(batch.wait_mutex);
+    if (task.pending_slices.fetch_sub(1) == 1) batch.finished_cv.notify_all();
+  }
 
   const size_t capacity;
   std::unique_ptr<Task[]> tasks;      // fixed at allocation, so task pointers stay valid
   std::atomic<size_t> task_count{0};  // tasks published to status readers
   std::mutex submit_mutex;            // serializes submitTransfer calls on this batch
   std::vector<std::unique_ptr<Slice[]>> slice_chunks;  // one per submit; GUARDED_BY(submit_mutex)
+  std::mutex wait_mutex;  // orders final decrements with waiters and with freeBatchID
+  std::condition_variable finished_cv;
 };
 
 // Cuts `length` bytes into slices of `slice_size`, merging a short tail (at most a quarter

@@ -111,6 +111,12 @@ Status TransferEngine::getBatchTransferStatus(BatchID batch_id, TransferStatus& 
   return impl_->getBatchTransferStatus(batch_id, status);
 }
 
+Status TransferEngine::waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
+                                               std::chrono::microseconds timeout) {
+  if (!impl_) return notInitialized();
+  return impl_->waitBatchTransferStatus(batch_id, status, timeout);
+}
+
 Status TransferEngine::freeBatchID(BatchID batch_id) {
   if (!impl_) return notInitialized();
   return impl_->freeBatchID(batch_id);

@@ -68,6 +68,8 @@ Status TransferEngineImpl::freeBatchID(BatchID batch_id) {
                                                           " in flight; wait for it to finish");
     }
   }
+  // A completer may still be between its final decrement and its unlock.
+  { std::lock_guard drain(batch.wait_mutex); }
   batches_.erase(it);
   return Status::OK();
 }
@@ -83,6 +85,17 @@ Status TransferEngineImpl::getTransferStatus(BatchID batch_id, size_t task_id,
   }
   status = batch->tasks[task_id].status();
   return Status::OK();
+}
+
+Status TransferEngineImpl::waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
+                                                   std::chrono::microseconds timeout) {
+  Batch* batch = findBatch(batch_id);
+  if (batch == nullptr) return unknownBatch(batch_id);
+  {
+    std::unique_lock lock(batch->wait_mutex);
+    batch->finished_cv.wait_for(lock, timeout, [batch] { return batch->allFinished(); });
+  }
+  return getBatchTransferStatus(batch_id, status);
 }
 
 Status TransferEngineImpl::getBatchTransferStatus(BatchID batch_id, TransferStatus& status) {
@@ -225,7 +238,7 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
   Task* task = slice->task;
   if (status.ok()) {
     task->transferred_bytes.fetch_add(slice->length);
-    task->pending_slices.fetch_sub(1);  // last touch of the task
+    Batch::finishSlice(*task);  // last touch of the task
     return;
   }
   if (isRetryable(status) && !stopping_.load() && slice->attempts + 1 < options_.retry_count) {
@@ -245,7 +258,7 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
                            << ", attempts: " << slice->attempts + 1 << "): " << status.toString()
                            << " [" << google::COUNTER << " failed slices so far]";
   task->failed_slices.fetch_add(1);
-  task->pending_slices.fetch_sub(1);  // last touch of the task
+  Batch::finishSlice(*task);  // last touch of the task
 }
 
 }  // namespace mooncake::te

@@ -46,6 +46,8 @@ class TransferEngineImpl : public SliceCompletion {
   Status submitTransfer(BatchID batch_id, const std::vector<TransferRequest>& requests);
   Status getTransferStatus(BatchID batch_id, size_t task_id, TransferStatus& status);
   Status getBatchTransferStatus(BatchID batch_id, TransferStatus& status);
+  Status waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
+                                 std::chrono::microseconds timeout);
   Status freeBatchID(BatchID batch_id);
 
   Status probePeer(const net::HostPort& rpc_address);

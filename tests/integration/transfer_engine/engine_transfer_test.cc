@@ -66,13 +66,9 @@ class EngineTransferTest : public ::testing::TestWithParam<Backend> {
     EXPECT_TRUE(batch.ok());
     Status submitted = engine_.submitTransfer(*batch, requests);
     EXPECT_TRUE(submitted.ok()) << submitted.toString();
+    // The blocking wait: completion wakes it; only a stuck transfer reaches the timeout.
     TransferStatus status;
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    do {
-      EXPECT_TRUE(engine_.getBatchTransferStatus(*batch, status).ok());
-      if (status.s != WAITING) break;
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    } while (std::chrono::steady_clock::now() < deadline);
+    EXPECT_TRUE(engine_.waitBatchTransferStatus(*batch, status, timeout).ok());
     if (status.s != WAITING) {
       EXPECT_TRUE(engine_.freeBatchID(*batch).ok());
     }
@@ -190,8 +186,15 @@ TEST_P(EngineTransferTest, FreeingABatchInFlightIsBusy) {
   ASSERT_TRUE(batch.ok());
   ASSERT_TRUE(engine_.submitTransfer(*batch, {request(TransferRequest::READ, 0, 0, 1 << 20)}).ok());
   EXPECT_TRUE(engine_.freeBatchID(*batch).is(ErrorCode::ERR_BATCH_BUSY));
-  peer_.process->signal(SIGCONT);
+  // The blocking wait gives up after its timeout and says WAITING.
   TransferStatus status;
+  auto before = std::chrono::steady_clock::now();
+  ASSERT_TRUE(engine_.waitBatchTransferStatus(*batch, status, std::chrono::milliseconds(200)).ok());
+  EXPECT_EQ(status.s, WAITING);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(200));
+  EXPECT_TRUE(engine_.waitBatchTransferStatus(999999, status, std::chrono::milliseconds(1))
+                  .is(ErrorCode::ERR_INVALID_ARGUMENT));
+  peer_.process->signal(SIGCONT);
   ASSERT_TRUE(testing::waitFor(
       [&] { return engine_.getTransferStatus(*batch, 0, status).ok() && status.s != WAITING; },
       std::chrono::seconds(30)));
