@@ -11,6 +11,7 @@
 #include <optional>
 #include <thread>
 
+#include "mooncake/store/ha_master.h"
 #include "mooncake/store/master_server.h"
 
 DEFINE_int32(port, 50051, "gRPC port of the master (0 picks a free one)");
@@ -35,6 +36,16 @@ DEFINE_string(allocation_strategy, "random",
               "where replicas go after a put's preferred segments: random (spread evenly), "
               "free_ratio_first (emptiest segments first) or local_first (the writer's own "
               "segment first)");
+DEFINE_bool(enable_ha, false,
+            "high availability: several masters elect a leader through etcd; only the leader "
+            "serves (needs --ha_backend_connstring or --etcd_endpoints, a reachable "
+            "--rpc_address and a fixed --port)");
+DEFINE_string(ha_backend_type, "etcd", "HA backend: etcd");
+DEFINE_string(ha_backend_connstring, "", "etcd endpoints for HA, e.g. \"h1:2379;h2:2379\"");
+DEFINE_string(etcd_endpoints, "", "legacy alias of --ha_backend_connstring");
+DEFINE_string(cluster_id, "",
+              "HA cluster name; the leader is mooncake-store/<cluster_id>/master_view in etcd "
+              "(default: $MC_STORE_CLUSTER_ID, else mooncake_cluster)");
 DEFINE_bool(enable_metric_reporting, true, "serve /metrics and the admin endpoints");
 DEFINE_int32(metrics_port, 9003,
              "port of /metrics, /health, /query_key, /get_all_keys, "
@@ -62,6 +73,25 @@ std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
   return std::nullopt;
 }
 }  // namespace
+
+int runHa(const mooncake::store::MasterServerOptions& options) {
+  if (FLAGS_ha_backend_type != "etcd") {
+    std::fprintf(stderr, "mooncake_master: --ha_backend_type=%s: only etcd is supported\n",
+                 FLAGS_ha_backend_type.c_str());
+    return 2;
+  }
+  mooncake::store::HaOptions ha;
+  ha.etcd_endpoints =
+      FLAGS_ha_backend_connstring.empty() ? FLAGS_etcd_endpoints : FLAGS_ha_backend_connstring;
+  ha.cluster_id = FLAGS_cluster_id;
+  mooncake::Status status =
+      mooncake::store::runHighlyAvailableMaster(options, ha, [] { return g_stop.load(); });
+  if (!status.ok()) {
+    std::fprintf(stderr, "mooncake_master: %s\n", status.toString().c_str());
+    return status.is(mooncake::ErrorCode::ERR_INVALID_ARGUMENT) ? 2 : 1;
+  }
+  return 0;
+}
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage("Mooncake Store master (see --help for every flag)");
@@ -103,6 +133,7 @@ int main(int argc, char** argv) {
   options.http_metadata_server_port = static_cast<uint16_t>(FLAGS_http_metadata_server_port);
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
+  if (FLAGS_enable_ha) return runHa(options);
   auto server = mooncake::store::MasterServer::start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "mooncake_master: %s\n", server.status().toString().c_str());

@@ -54,12 +54,11 @@ Result<double> unitBytes(const std::string& unit) {
 }
 
 Status waitBatch(TransferEngine& engine, BatchID batch, TransferStatus& status) {
+  // Block instead of polling: completion wakes the thread, and on a small machine a poller
+  // would steal the core the transport threads need.
   while (true) {
-    MC_RETURN_IF_ERROR(engine.getBatchTransferStatus(batch, status));
+    MC_RETURN_IF_ERROR(engine.waitBatchTransferStatus(batch, status, std::chrono::seconds(1)));
     if (status.s != WAITING) return Status::OK();
-    // Sleep instead of spinning: on a small machine the poller would steal the core that the
-    // transport threads need.
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
 

@@ -22,6 +22,7 @@ struct ClientOptions {
   std::string local_hostname;   // Transfer Engine local_server_name (host[:port])
   std::string metadata_server;  // P2PHANDSHAKE, http://..., etcd://..., redis://...
   std::string protocol = "tcp";
+  // host:port of mooncake_master, or etcd://h1:2379;h2:2379 to follow the HA leader
   std::string master_server_address = "127.0.0.1:50051";
   // Memory this client contributes to the cluster (0 = pure client).
   uint64_t global_segment_size = 16ull << 20;

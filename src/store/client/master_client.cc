@@ -2,7 +2,10 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/logging.h"
 #include "master.grpc.pb.h"
+#include "mooncake/store/ha_master.h"
+#include "store/master/ha/leader_election.h"
 
 namespace mooncake::store {
 namespace {
@@ -51,22 +54,69 @@ class MasterClient::Stub {
 };
 
 MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds timeout)
-    : address_(address), timeout_(timeout), stub_(std::make_unique<Stub>(address)) {}
+    : address_(address), timeout_(timeout) {
+  constexpr std::string_view kHaScheme = "etcd://";
+  if (address.rfind(kHaScheme, 0) == 0) {
+    etcd_ =
+        std::make_unique<etcd::EtcdGateway>(etcd::splitEndpoints(address.substr(kHaScheme.size())));
+    cluster_id_ = defaultClusterId();
+    return;  // the first call looks the leader up
+  }
+  leader_address_ = address;
+  stub_ = std::make_shared<Stub>(address);
+}
 
 MasterClient::~MasterClient() = default;
 
-// Runs one unary call with the deadline and maps transport failures.
+Status MasterClient::refreshLeader(const std::string& failed_address) {
+  auto view = readMasterView(*etcd_, cluster_id_);
+  if (!view.ok()) {
+    return Status::storeError(StoreErrorCode::RPC_FAIL,
+                              "master " + address_ + ": " + view.status().message());
+  }
+  std::lock_guard lock(mutex_);
+  if (view->leader_address != leader_address_ || view->leader_address == failed_address) {
+    if (view->leader_address != leader_address_) {
+      LOG(INFO) << "store client: master leader is " << view->leader_address << " (view "
+                << view->version << ")";
+    }
+    leader_address_ = view->leader_address;
+    stub_ = std::make_shared<Stub>(leader_address_);
+  }
+  return Status::OK();
+}
+
+// Runs one unary call with the deadline and maps transport failures. With HA, a master that
+// cannot be reached (UNAVAILABLE: nothing was delivered, so a retry cannot apply twice) sends
+// the call to the current leader once more.
 template <typename Method, typename Request, typename Response>
 Status MasterClient::call(Method method, const Request& request, Response* response) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + timeout_);
-  grpc::Status status = (stub_->stub.get()->*method)(&context, request, response);
-  if (status.ok()) return Status::OK();
+  grpc::Status status;
+  std::string target;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::shared_ptr<Stub> stub;
+    {
+      std::lock_guard lock(mutex_);
+      stub = stub_;
+      target = leader_address_;
+    }
+    if (!stub) {
+      MC_RETURN_IF_ERROR(refreshLeader(""));
+      continue;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + timeout_);
+    status = (stub->stub.get()->*method)(&context, request, response);
+    if (status.ok()) return Status::OK();
+    if (!etcd_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    if (!refreshLeader(target).ok()) break;
+  }
   StoreErrorCode code = status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
                             ? StoreErrorCode::RPC_TIMEOUT
                             : StoreErrorCode::RPC_FAIL;
-  return Status::storeError(code, "master " + address_ + ": " + status.error_message() +
-                                      " (is mooncake_master running there?)");
+  return Status::storeError(
+      code, "master " + (etcd_ ? target + " (leader from " + address_ + ")" : address_) + ": " +
+                status.error_message() + " (is mooncake_master running there?)");
 }
 
 Result<ClientStatus> MasterClient::ping(const std::string& client_id) {

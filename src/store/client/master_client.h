@@ -1,13 +1,18 @@
 // Typed access to mooncake_master over gRPC: every call returns a Status/Result carrying the
 // master's StoreErrorCode, or RPC_FAIL / RPC_TIMEOUT (with the address) when the master could not
-// be reached. Thread-safe (gRPC stubs are).
+// be reached. With an "etcd://h1:2379;h2:2379" address the client finds the HA leader in etcd
+// (cluster $MC_STORE_CLUSTER_ID, default mooncake_cluster) and follows it when it changes: a call
+// that cannot reach the master looks the leader up again and is retried once on the new one.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/etcd/etcd_gateway.h"
 #include "mooncake/common/status.h"
 #include "mooncake/store/replicate_config.h"
 #include "store/master/master_service.h"
@@ -68,9 +73,16 @@ class MasterClient {
   template <typename Method, typename Request, typename Response>
   Status call(Method method, const Request& request, Response* response);
 
-  const std::string address_;
+  // HA: reads the leader from etcd and connects to it when it differs from `failed_address`.
+  Status refreshLeader(const std::string& failed_address);
+
+  const std::string address_;  // as configured: host:port, or etcd://h1:2379;h2:2379 for HA
   const std::chrono::milliseconds timeout_;
-  std::unique_ptr<Stub> stub_;
+  std::unique_ptr<etcd::EtcdGateway> etcd_;  // HA only
+  std::string cluster_id_;                   // HA only
+  std::mutex mutex_;
+  std::string leader_address_;  // where stub_ points; GUARDED_BY(mutex_)
+  std::shared_ptr<Stub> stub_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::store

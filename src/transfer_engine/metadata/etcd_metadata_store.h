@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/net/http_client.h"
+#include "common/etcd/etcd_gateway.h"
 #include "transfer_engine/metadata/metadata_store.h"
 
 namespace mooncake::te {
@@ -38,18 +38,14 @@ class EtcdMetadataStore : public MetadataStore {
 
  private:
   EtcdMetadataStore(std::vector<std::string> endpoints, int64_t lease_ttl_sec);
-  // POSTs to the first endpoint that answers, starting at the last good one.
-  // The three helpers below require mutex_ held.
-  Result<std::string> call(const std::string& path, const std::string& body);
+  // The two helpers below require mutex_ held.
   Status grantLease();
   Status putWithLease(const std::string& key, const std::string& value);
   void keepAliveLoop();
 
-  const std::vector<std::string> endpoints_;
   const int64_t lease_ttl_sec_;
+  etcd::EtcdGateway gateway_;
   std::mutex mutex_;
-  net::HttpClient client_;                    // GUARDED_BY(mutex_)
-  size_t current_endpoint_ = 0;               // GUARDED_BY(mutex_)
   int64_t lease_id_ = 0;                      // GUARDED_BY(mutex_)
   std::map<std::string, std::string> owned_;  // keys this node wrote; GUARDED_BY(mutex_)
   bool stopping_ = false;                     // GUARDED_BY(mutex_)

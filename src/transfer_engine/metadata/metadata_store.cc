@@ -1,26 +1,11 @@
 #include "transfer_engine/metadata/metadata_store.h"
 
+#include "common/etcd/etcd_gateway.h"
 #include "transfer_engine/metadata/etcd_metadata_store.h"
 #include "transfer_engine/metadata/http_metadata_store.h"
 #include "transfer_engine/metadata/redis_metadata_store.h"
 
 namespace mooncake::te {
-namespace {
-
-std::vector<std::string> splitEndpoints(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find_first_of(",;", start);
-    if (end == std::string_view::npos) end = text.size();
-    if (end > start) out.emplace_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<MetadataConnection> parseMetadataConnection(const std::string& text) {
   MetadataConnection out;
   auto bad = [&text](const std::string& why) {
@@ -45,7 +30,7 @@ Result<MetadataConnection> parseMetadataConnection(const std::string& text) {
   } else if (rest.find("://") != std::string_view::npos) {
     return bad("has an unknown scheme");
   }
-  out.endpoints = splitEndpoints(rest);
+  out.endpoints = etcd::splitEndpoints(std::string(rest));
   if (out.endpoints.empty()) return bad("names no endpoint");
   return out;
 }

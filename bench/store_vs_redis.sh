@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Measures the Store side by side with its baselines in one run, on loopback:
+#   baseline: redis-server + redis-benchmark SET/GET (4 KiB and 1 MiB values, 2 connections);
+#   ceiling:  transfer_engine_bench over TCP, 1 MiB single-request batches, 2 threads (what a
+#             remote get or put could reach if the master cost nothing);
+#   ours:     store_bench put/get (copying API, 2 threads) against mooncake_master + one storage
+#             process (store_bench --operation=serve), and master_bench (metadata only:
+#             PutStart+PutEnd and GetReplicaList per second, single-key and 128-key batches).
+# Every configuration runs REPS times, interleaved round-robin; the tables show medians.
+# Usage: bench/store_vs_redis.sh [seconds per run, default 5] [repetitions, default 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_RUN="${1:-5}"
+REPS="${2:-3}"
+BUILD="${MC_BUILD_DIR:-build}"
+[ -x "$BUILD/tools/store_bench" ] && [ -x "$BUILD/bench/master_bench" ] || bash scripts/setup.sh
+command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing: run scripts/setup.sh" >&2; exit 1; }
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+json_field() { python3 -c "import json,sys; d=json.loads([l for l in sys.stdin if l.startswith('{')][-1]); print($1)"; }
+
+# Redis: no persistence, so it measures memory service like the store does.
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"
+
+# The store: master with the embedded metadata server, one storage process with 4 GiB.
+rpc_port=$(free_port); http_port=$(free_port)
+"$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port="$rpc_port" --metrics_port=0 \
+  --enable_http_metadata_server --http_metadata_server_host=127.0.0.1 \
+  --http_metadata_server_port="$http_port" >"$work/master.log" 2>&1 &
+pids+=($!)
+wait_port "$rpc_port"
+store_flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$http_port/metadata"
+  --master_server_address="127.0.0.1:$rpc_port")
+"$BUILD/tools/store_bench" "${store_flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
+  --local_buffer_size=0 >"$work/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 200); do grep -q "serving" "$work/serve.log" && break; sleep 0.05; done
+
+# The Transfer Engine ceiling: a target process.
+"$BUILD/tools/transfer_engine_bench" --mode=target --metadata_server=P2PHANDSHAKE \
+  --local_server_name=127.0.0.1 --buffer_size=$((256 << 20)) >"$work/target.out" 2>"$work/target.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
+segment=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target.out")
+
+# Pre-populate Redis so GETs hit real values (keys drawn from a 1000 / 100 key space).
+redis-benchmark -p "$redis_port" -t set -d 4096 -c 2 -n 20000 -r 1000 -q >/dev/null
+redis-benchmark -p "$redis_port" -t set -d 1048576 -c 2 -n 1000 -r 100 -q >/dev/null
+
+# Each runner prints "ops_per_sec bytes_per_sec".
+redis_run() {  # op size keyspace expected_ops_per_sec
+  local n=$(( $4 * SECONDS_PER_RUN ))
+  redis-benchmark -p "$redis_port" -t "$1" -d "$2" -c 2 -n "$n" -r "$3" --csv |
+    python3 -c "import csv,sys; r=list(csv.reader(sys.stdin))[1]; print(float(r[1]), float(r[1])*$2)"
+}
+store_run() {  # op size keys
+  "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
+    --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" \
+    --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
+    json_field "d['$1_ops']/d['seconds'], d['$1_bytes_per_sec']" | tr -d '(),'
+}
+te_run() {  # op
+  "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
+    --segment_id="$segment" --operation="$1" --buffer_size=$((256 << 20)) --threads=2 \
+    --block_size=1048576 --batch_size=1 --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
+    json_field "d['bytes_per_sec']/1048576, d['bytes_per_sec']" | tr -d '(),'
+}
+master_run() {  # threads batch phase
+  "$BUILD/bench/master_bench" --master_server_address="127.0.0.1:$rpc_port" --threads="$1" \
+    --batch_size="$2" --duration="$SECONDS_PER_RUN" | json_field "d['$3_keys_per_sec'], 0" | tr -d '(),'
+}
+
+configs=(
+  "redis SET 4 KiB|redis_run set 4096 1000 40000"
+  "store put 4 KiB|store_run put 4096 1000"
+  "redis GET 4 KiB|redis_run get 4096 1000 40000"
+  "store get 4 KiB|store_run get 4096 1000"
+  "redis SET 1 MiB|redis_run set 1048576 100 1500"
+  "store put 1 MiB|store_run put 1048576 100"
+  "te write 1 MiB|te_run write"
+  "redis GET 1 MiB|redis_run get 1048576 100 1500"
+  "store get 1 MiB|store_run get 1048576 100"
+  "te read 1 MiB|te_run read"
+  "master put, single keys, 8 threads|master_run 8 1 put"
+  "master get, single keys, 8 threads|master_run 8 1 get"
+  "master put, 128-key batches, 4 threads|master_run 4 128 put"
+  "master get, 128-key batches, 4 threads|master_run 4 128 get"
+)
+
+declare -A ops bytes
+for rep in $(seq "$REPS"); do
+  for entry in "${configs[@]}"; do
+    name="${entry%%|*}"
+    read -r o b < <(eval "${entry#*|}")
+    ops[$name]="${ops[$name]:-} $o"
+    bytes[$name]="${bytes[$name]:-} $b"
+    echo "rep $rep: $name: $o ops/s" >&2
+  done
+done
+
+median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+m_ops() { median "${ops[$1]}"; }
+m_gbs() { python3 -c "print($(median "${bytes[$1]}")/1e9)"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
+
+echo
+echo "| run (median of $REPS x ${SECONDS_PER_RUN} s) | ops/s | GB/s | ratio |"
+echo "| --- | ---: | ---: | --- |"
+row() { printf '| %s | %.0f | %.3f | %s |\n' "$1" "$(m_ops "$1")" "$(m_gbs "$1")" "$2"; }
+for size in "4 KiB" "1 MiB"; do
+  row "redis SET $size" "baseline"
+  row "store put $size" "$(ratio "$(m_ops "store put $size")" "$(m_ops "redis SET $size")") of Redis SET"
+  row "redis GET $size" "baseline"
+  row "store get $size" "$(ratio "$(m_ops "store get $size")" "$(m_ops "redis GET $size")") of Redis GET"
+done
+row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")") of it"
+row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")") of it"
+echo
+echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
+echo "| --- | ---: |"
+for name in "master put, single keys, 8 threads" "master get, single keys, 8 threads" \
+  "master put, 128-key batches, 4 threads" "master get, 128-key batches, 4 threads"; do
+  printf '| %s | %.0f |\n' "$name" "$(m_ops "$name")"
+done
+json="{\"bench\":\"store_vs_redis\",\"seconds\":$SECONDS_PER_RUN,\"reps\":$REPS,\"samples\":{"
+first=1
+for entry in "${configs[@]}"; do
+  name="${entry%%|*}"
+  [ $first = 1 ] || json+=","
+  first=0
+  json+="\"$name\":[$(echo ${ops[$name]} | tr ' ' ',')]"
+done
+echo "$json}}"

@@ -1,0 +1,140 @@
+#include "common/etcd/etcd_gateway.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/base64.h"
+#include "common/logging.h"
+
+namespace mooncake::etcd {
+namespace {
+
+using nlohmann::json;
+constexpr std::chrono::milliseconds kTimeout{3000};
+constexpr std::chrono::milliseconds kConnectTimeout{1000};
+
+Status etcdError(const std::string& where, const std::string& why) {
+  return Status::error(ErrorCode::ERR_METADATA, "Error from etcd client: " + where + ": " + why);
+}
+
+// etcd's gateway renders int64 fields as JSON strings.
+int64_t int64Field(const json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end()) return 0;
+  if (it->is_string()) return std::stoll(it->get<std::string>());
+  if (it->is_number_integer()) return it->get<int64_t>();
+  return 0;
+}
+
+}  // namespace
+
+std::vector<std::string> splitEndpoints(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find_first_of(",;", start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+EtcdGateway::EtcdGateway(std::vector<std::string> endpoints) : endpoints_(std::move(endpoints)) {}
+
+std::string EtcdGateway::describe() const {
+  std::string text = "etcd ";
+  for (size_t i = 0; i < endpoints_.size(); ++i) text += (i ? "," : "") + endpoints_[i];
+  return text;
+}
+
+Result<std::string> EtcdGateway::call(const std::string& path, const std::string& body) {
+  std::lock_guard lock(mutex_);
+  std::string failures;
+  for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
+    size_t index = (current_endpoint_ + attempt) % endpoints_.size();
+    const std::string& endpoint = endpoints_[index];
+    auto response =
+        client_.send("POST", "http://" + endpoint + path, body, kTimeout, kConnectTimeout);
+    if (!response.ok()) {
+      failures += (failures.empty() ? "" : "; ") + endpoint + ": " + response.status().message();
+      continue;
+    }
+    if (index != current_endpoint_) {
+      LOG(WARNING) << "etcd: failed over to endpoint " << endpoint;
+      current_endpoint_ = index;
+    }
+    if (response->status != 200) {
+      return etcdError(endpoint, path + " answered http=" + std::to_string(response->status) + " " +
+                                     response->body);
+    }
+    return std::move(response->body);
+  }
+  return etcdError(describe(),
+                   "no endpoint reachable (" + failures + "); check that etcd runs there");
+}
+
+Result<int64_t> EtcdGateway::grantLease(int64_t ttl_sec) {
+  MC_ASSIGN_OR_RETURN(std::string body, call("/v3/lease/grant", json{{"TTL", ttl_sec}}.dump()));
+  json reply = json::parse(body, nullptr, false);
+  int64_t id = reply.is_object() ? int64Field(reply, "ID") : 0;
+  if (id == 0) return etcdError(describe(), "lease grant returned no ID: " + body);
+  return id;
+}
+
+Result<int64_t> EtcdGateway::keepAlive(int64_t lease_id) {
+  MC_ASSIGN_OR_RETURN(std::string body,
+                      call("/v3/lease/keepalive", json{{"ID", std::to_string(lease_id)}}.dump()));
+  json reply = json::parse(body, nullptr, false);
+  const json& result = reply.is_object() && reply.contains("result") ? reply["result"] : reply;
+  return result.is_object() ? int64Field(result, "TTL") : 0;
+}
+
+Status EtcdGateway::revokeLease(int64_t lease_id) {
+  return call("/v3/lease/revoke", json{{"ID", std::to_string(lease_id)}}.dump()).status();
+}
+
+Result<std::optional<KeyValue>> EtcdGateway::get(const std::string& key) {
+  MC_ASSIGN_OR_RETURN(std::string body,
+                      call("/v3/kv/range", json{{"key", base64Encode(key)}}.dump()));
+  json reply = json::parse(body, nullptr, false);
+  if (!reply.is_object()) return etcdError(describe(), "range reply is not JSON");
+  auto kvs = reply.find("kvs");
+  if (kvs == reply.end() || !kvs->is_array() || kvs->empty()) {
+    return std::optional<KeyValue>();
+  }
+  const json& kv = (*kvs)[0];
+  KeyValue out;
+  MC_ASSIGN_OR_RETURN(out.value, base64Decode(kv.value("value", "")));
+  out.create_revision = int64Field(kv, "create_revision");
+  out.mod_revision = int64Field(kv, "mod_revision");
+  out.lease = int64Field(kv, "lease");
+  return std::optional<KeyValue>(std::move(out));
+}
+
+Status EtcdGateway::put(const std::string& key, const std::string& value, int64_t lease_id) {
+  json request = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
+  if (lease_id != 0) request["lease"] = std::to_string(lease_id);
+  return call("/v3/kv/put", request.dump()).status();
+}
+
+Status EtcdGateway::remove(const std::string& key) {
+  return call("/v3/kv/deleterange", json{{"key", base64Encode(key)}}.dump()).status();
+}
+
+Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::string& value,
+                                         int64_t lease_id) {
+  json put = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
+  if (lease_id != 0) put["lease"] = std::to_string(lease_id);
+  // create_revision == 0 means "the key does not exist".
+  json request = {{"compare", json::array({{{"key", base64Encode(key)},
+                                            {"target", "CREATE"},
+                                            {"result", "EQUAL"},
+                                            {"create_revision", "0"}}})},
+                  {"success", json::array({{{"requestPut", put}}})}};
+  MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/txn", request.dump()));
+  json reply = json::parse(body, nullptr, false);
+  if (!reply.is_object()) return etcdError(describe(), "txn reply is not JSON");
+  return reply.value("succeeded", false);
+}
+
+}  // namespace mooncake::etcd

@@ -1,0 +1,58 @@
+// etcd v3 through its JSON gateway (POST /v3/kv/*, /v3/lease/*), with failover across endpoints:
+// the Transfer Engine's etcd metadata store and the Store master's leader election use it.
+//
+// Thread-safe: calls are serialized on one connection (they are rare: metadata writes, lease
+// renewals, leader lookups). Errors are ERR_METADATA starting "Error from etcd client" and
+// naming the endpoints tried.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/net/http_client.h"
+#include "mooncake/common/status.h"
+
+namespace mooncake::etcd {
+
+struct KeyValue {
+  std::string value;
+  int64_t create_revision = 0;
+  int64_t mod_revision = 0;
+  int64_t lease = 0;
+};
+
+class EtcdGateway {
+ public:
+  explicit EtcdGateway(std::vector<std::string> endpoints);
+
+  Result<int64_t> grantLease(int64_t ttl_sec);
+  // The lease's remaining TTL in seconds; 0 when it expired (or never existed).
+  Result<int64_t> keepAlive(int64_t lease_id);
+  Status revokeLease(int64_t lease_id);
+
+  Result<std::optional<KeyValue>> get(const std::string& key);
+  // lease_id 0: no lease.
+  Status put(const std::string& key, const std::string& value, int64_t lease_id);
+  Status remove(const std::string& key);
+  // Atomically creates `key` unless it exists. True when this call created it.
+  Result<bool> createIfAbsent(const std::string& key, const std::string& value, int64_t lease_id);
+
+  std::string describe() const;
+
+ private:
+  // POSTs to the first endpoint that answers, starting at the last good one.
+  Result<std::string> call(const std::string& path, const std::string& body);
+
+  const std::vector<std::string> endpoints_;
+  std::mutex mutex_;
+  net::HttpClient client_;       // GUARDED_BY(mutex_)
+  size_t current_endpoint_ = 0;  // GUARDED_BY(mutex_)
+};
+
+// "h1:2379;h2:2379" or "h1:2379,h2:2379" -> endpoints (empty parts dropped).
+std::vector<std::string> splitEndpoints(const std::string& text);
+
+}  // namespace mooncake::etcd
