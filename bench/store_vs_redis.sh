@@ -17,7 +17,7 @@ BUILD="${MC_BUILD_DIR:-build}"
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark missing: run scripts/setup.sh" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; [ -n "${MC_BENCH_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -65,7 +65,7 @@ store_run() {  # op size keys
   "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
     --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" \
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
-    json_field "d['$1_ops']/d['seconds'], d['$1_bytes_per_sec']" | tr -d '(),'
+    json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
 }
 te_run() {  # op
   "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
@@ -94,6 +94,13 @@ configs=(
   "master put, 128-key batches, 4 threads|master_run 4 128 put"
   "master get, 128-key batches, 4 threads|master_run 4 128 get"
 )
+
+# MC_BENCH_ONLY=regex runs only the configurations whose name matches (for a quick look).
+if [ -n "${MC_BENCH_ONLY:-}" ]; then
+  kept=()
+  for entry in "${configs[@]}"; do [[ "${entry%%|*}" =~ $MC_BENCH_ONLY ]] && kept+=("$entry"); done
+  configs=("${kept[@]}")
+fi
 
 declare -A ops bytes
 for rep in $(seq "$REPS"); do

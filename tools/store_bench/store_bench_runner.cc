@@ -36,6 +36,11 @@ struct OpStats {
   std::vector<double> latencies_us;
   uint64_t bytes = 0;
   uint64_t errors = 0;
+  Status first_error;  // what to tell the user about the errors
+
+  void fail(const Status& status) {
+    if (errors++ == 0) first_error = status;
+  }
 };
 
 struct ThreadStats {
@@ -62,7 +67,7 @@ Status putOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
   if (status.ok()) {
     stats.bytes += value.size();
   } else {
-    ++stats.errors;
+    stats.fail(status);
   }
   return status;
 }
@@ -74,7 +79,7 @@ Status getOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
   stats.latencies_us.push_back(
       std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   if (!value.ok()) {
-    ++stats.errors;
+    stats.fail(value.status());
     return value.status();
   }
   stats.bytes += value->size();
@@ -82,9 +87,10 @@ Status getOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
     fillValue(expected, index);
     if (value->size() != expected.size() ||
         std::memcmp(value->data(), expected.data(), expected.size()) != 0) {
-      ++stats.errors;
-      return Status::storeError(StoreErrorCode::INVALID_READ,
-                                "verify: " + keyName(config, index) + " holds wrong data");
+      Status wrong = Status::storeError(StoreErrorCode::INVALID_READ,
+                                        "verify: " + keyName(config, index) + " holds wrong data");
+      stats.fail(wrong);
+      return wrong;
     }
   }
   return Status::OK();
@@ -118,17 +124,24 @@ void timedBatchLoop(store::Client& client, const StoreBenchConfig& config, uint6
     OpStats& target = do_put ? stats.put : stats.get;
     auto start = Clock::now();
     size_t ok = 0;
+    Status first_failure;
     if (do_put) {
       store::ReplicateConfig replicate;
       replicate.replica_num = config.replica_num;
-      for (const Status& s : client.batchPutFrom(keys, from, sizes, replicate)) ok += s.ok();
+      for (const Status& s : client.batchPutFrom(keys, from, sizes, replicate)) {
+        ok += s.ok();
+        if (!s.ok() && first_failure.ok()) first_failure = s;
+      }
     } else {
-      for (const auto& r : client.batchGetInto(keys, into, sizes)) ok += r.ok();
+      for (const auto& r : client.batchGetInto(keys, into, sizes)) {
+        ok += r.ok();
+        if (!r.ok() && first_failure.ok()) first_failure = r.status();
+      }
     }
     double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     for (uint64_t k = 0; k < config.batch_size; ++k) target.latencies_us.push_back(us);
     target.bytes += ok * config.value_size;
-    target.errors += config.batch_size - ok;
+    for (uint64_t k = ok; k < config.batch_size; ++k) target.fail(first_failure);
   }
 }
 
@@ -165,11 +178,22 @@ void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threa
                             t.get.latencies_us.end());
     put.bytes += t.put.bytes;
     get.bytes += t.get.bytes;
+    if (put.errors == 0 && t.put.errors > 0) put.first_error = t.put.first_error;
+    if (get.errors == 0 && t.get.errors > 0) get.first_error = t.get.first_error;
     put.errors += t.put.errors;
     get.errors += t.get.errors;
   }
-  double put_ops = put.latencies_us.size() / seconds;
-  double get_ops = get.latencies_us.size() / seconds;
+  // Rates count successful operations only; failures are reported beside them.
+  double put_ops = static_cast<double>(put.latencies_us.size() - put.errors) / seconds;
+  double get_ops = static_cast<double>(get.latencies_us.size() - get.errors) / seconds;
+  if (put.errors > 0) {
+    std::fprintf(stderr, "store_bench: %llu puts failed; the first: %s\n",
+                 (unsigned long long)put.errors, put.first_error.toString().c_str());
+  }
+  if (get.errors > 0) {
+    std::fprintf(stderr, "store_bench: %llu gets failed; the first: %s\n",
+                 (unsigned long long)get.errors, get.first_error.toString().c_str());
+  }
   double put_gbps = put.bytes / seconds / 1e9;
   double get_gbps = get.bytes / seconds / 1e9;
   std::printf("%-5s %12s %10s %12s %12s %8s\n", "op", "ops/s", "GB/s", "p50 us", "p99 us",

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -31,6 +32,29 @@ struct ClientOptions {
   std::chrono::milliseconds ping_interval{1000};
   std::chrono::milliseconds rpc_timeout{5000};
   std::chrono::seconds transfer_timeout{60};
+};
+
+// An object's bytes in the client's registered local buffer (getBuffer). The space returns to
+// the local buffer when the last reference goes; the memory stays valid even after the client
+// is destroyed.
+class ObjectBuffer {
+ public:
+  ObjectBuffer(const char* data, uint64_t size, std::shared_ptr<void> owner,
+               std::function<void()> release)
+      : data_(data), size_(size), owner_(std::move(owner)), release_(std::move(release)) {}
+  ~ObjectBuffer() {
+    if (release_) release_();
+  }
+  ObjectBuffer(const ObjectBuffer&) = delete;
+  ObjectBuffer& operator=(const ObjectBuffer&) = delete;
+  const char* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  const char* data_;
+  uint64_t size_;
+  std::shared_ptr<void> owner_;  // keeps the local buffer mapped
+  std::function<void()> release_;
 };
 
 class Client {
@@ -67,6 +91,11 @@ class Client {
                                   const std::vector<std::string_view>& values,
                                   const ReplicateConfig& config = {});
   std::vector<Result<std::string>> batchGet(const std::vector<std::string>& keys);
+  // Reads objects into the local buffer without a further copy (the Python BufferHandle).
+  // Errors as get(), plus BUFFER_OVERFLOW when the local buffer has no room.
+  Result<std::shared_ptr<ObjectBuffer>> getBuffer(const std::string& key);
+  std::vector<Result<std::shared_ptr<ObjectBuffer>>> batchGetBuffer(
+      const std::vector<std::string>& keys);
 
   // Zero-copy API over memory registered with registerBuffer.
   Status registerBuffer(void* buffer, size_t size);

@@ -33,12 +33,12 @@ Status Client::Impl::start() {
                          "protocol '" + options.protocol + "': only tcp is built in this release");
   }
   if ((options.global_segment_size > 0 && segment_memory.data() == nullptr) ||
-      (options.local_buffer_size > 0 && staging_memory.data() == nullptr)) {
+      (options.local_buffer_size > 0 && staging->memory.data() == nullptr)) {
     return Status::error(ErrorCode::ERR_MEMORY, "cannot map the segment or the local buffer");
   }
   MC_RETURN_IF_ERROR(initEngine());
   if (options.local_buffer_size > 0) {
-    MC_RETURN_IF_ERROR(engine.registerLocalMemory(staging_memory.data(), options.local_buffer_size,
+    MC_RETURN_IF_ERROR(engine.registerLocalMemory(staging->memory.data(), options.local_buffer_size,
                                                   "cpu:0", /*remote_accessible=*/false));
   }
   if (options.global_segment_size > 0) {
@@ -206,37 +206,23 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
 
 std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>& keys) {
   std::vector<Result<std::string>> out;
-  if (keys.empty()) return out;
-  auto started = std::chrono::steady_clock::now();
-  auto lists = impl_->master.batchGetReplicaList(keys);
-  if (!lists.ok()) return std::vector<Result<std::string>>(keys.size(), lists.status());
-  // Stage every object that has a replica; one Transfer Engine batch reads them all.
-  std::vector<SegmentAllocator::Allocation> staged(keys.size());
-  std::vector<bool> has_staging(keys.size(), false);
-  std::vector<void*> buffers(keys.size(), nullptr);
-  std::vector<size_t> sizes(keys.size(), 0);
-  for (size_t i = 0; i < keys.size() && i < lists->size(); ++i) {
-    auto& list = (*lists)[i];
-    if (!list.ok() || list->replicas.empty()) continue;
-    auto area = impl_->allocateStaging(list->replicas.front().size, staged[i]);
-    if (!area.ok()) {
-      list = area.status();
-      continue;
-    }
-    has_staging[i] = true;
-    buffers[i] = *area;
-    sizes[i] = list->replicas.front().size;
-  }
-  auto read = impl_->readBatch(keys, *lists, buffers, sizes, started);
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (read[i].ok()) {
-      out.emplace_back(std::string(static_cast<const char*>(buffers[i]), *read[i]));
+  for (auto& buffer : impl_->readIntoStaging(keys)) {
+    if (buffer.ok()) {
+      out.emplace_back(std::string((*buffer)->data(), (*buffer)->size()));
     } else {
-      out.emplace_back(read[i].status());
+      out.emplace_back(buffer.status());
     }
-    if (has_staging[i]) impl_->freeStaging(staged[i]);
   }
   return out;
+}
+
+Result<std::shared_ptr<ObjectBuffer>> Client::getBuffer(const std::string& key) {
+  return std::move(impl_->readIntoStaging({key}).front());
+}
+
+std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::batchGetBuffer(
+    const std::vector<std::string>& keys) {
+  return impl_->readIntoStaging(keys);
 }
 
 Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector<Range>& ranges) {

@@ -21,12 +21,15 @@
 
 namespace mooncake::store {
 
-// Anonymous memory for the segment and the staging buffer; released with the client.
+// Anonymous memory for the segment and the staging buffer; released with the client. Populated
+// up front: a storage client's memory is real from the start, so the first put into each page
+// does not pay a page fault (measured: 1 MiB puts into a fresh 4 GiB segment ran at 0.8x).
 class Mapping {
  public:
   explicit Mapping(size_t length) : length_(length) {
     if (length == 0) return;
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     data_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
   }
   ~Mapping() {
@@ -39,6 +42,16 @@ class Mapping {
  private:
   size_t length_;
   char* data_ = nullptr;
+};
+
+// The registered local buffer for the copying API. Shared with the ObjectBuffers handed out by
+// getBuffer, so a buffer that outlives its client still points at mapped memory.
+struct StagingArea {
+  explicit StagingArea(uint64_t size)
+      : memory(size), allocator(reinterpret_cast<uint64_t>(memory.data()), size) {}
+  Mapping memory;
+  std::mutex mutex;
+  SegmentAllocator allocator;  // GUARDED_BY(mutex)
 };
 
 inline Status transferFailed(const std::string& what) {
@@ -55,8 +68,7 @@ struct Client::Impl {
         client_id(std::move(id)),
         master(o.master_server_address, o.rpc_timeout),
         segment_memory(o.global_segment_size),
-        staging_memory(o.local_buffer_size),
-        staging(reinterpret_cast<uint64_t>(staging_memory.data()), o.local_buffer_size) {}
+        staging(std::make_shared<StagingArea>(o.local_buffer_size)) {}
 
   // Lifecycle (client.cc).
   Status start();
@@ -104,6 +116,9 @@ struct Client::Impl {
                             std::string* out_copy);
   // The body of the batched reads once the replica lists are known: one Transfer Engine batch,
   // per-key fallback to the single-key path for keys whose first replica failed.
+  // Reads the objects into staging memory (one master round trip, one Transfer Engine batch).
+  std::vector<Result<std::shared_ptr<ObjectBuffer>>> readIntoStaging(
+      const std::vector<std::string>& keys);
   std::vector<Result<uint64_t>> readBatch(const std::vector<std::string>& keys,
                                           std::vector<Result<ReplicaList>>& lists,
                                           const std::vector<void*>& buffers,
@@ -118,9 +133,7 @@ struct Client::Impl {
   TransferEngine engine;
   MasterClient master;
   Mapping segment_memory;
-  Mapping staging_memory;
-  std::mutex staging_mutex;
-  SegmentAllocator staging;  // GUARDED_BY(staging_mutex)
+  std::shared_ptr<StagingArea> staging;
   SegmentId segment_id = 0;
   std::mutex failed_mutex;
   std::map<std::string, std::chrono::steady_clock::time_point>

@@ -102,4 +102,45 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
   return out;
 }
 
+std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging(
+    const std::vector<std::string>& keys) {
+  using Outcome = Result<std::shared_ptr<ObjectBuffer>>;
+  if (keys.empty()) return {};
+  auto started = std::chrono::steady_clock::now();
+  auto lists = master.batchGetReplicaList(keys);
+  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
+  // Stage every object that has a replica; one Transfer Engine batch reads them all.
+  std::vector<std::shared_ptr<ObjectBuffer>> staged(keys.size());
+  std::vector<void*> buffers(keys.size(), nullptr);
+  std::vector<size_t> sizes(keys.size(), 0);
+  for (size_t i = 0; i < keys.size() && i < lists->size(); ++i) {
+    auto& list = (*lists)[i];
+    if (!list.ok() || list->replicas.empty()) continue;
+    uint64_t size = list->replicas.front().size;
+    SegmentAllocator::Allocation allocation;
+    auto area = allocateStaging(size, allocation);
+    if (!area.ok()) {
+      list = area.status();
+      continue;
+    }
+    std::shared_ptr<StagingArea> area_owner = staging;
+    staged[i] = std::make_shared<ObjectBuffer>(*area, size, area_owner, [area_owner, allocation] {
+      std::lock_guard lock(area_owner->mutex);
+      area_owner->allocator.free(allocation);
+    });
+    buffers[i] = *area;
+    sizes[i] = size;
+  }
+  auto read = readBatch(keys, *lists, buffers, sizes, started);
+  std::vector<Outcome> out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (read[i].ok()) {
+      out.emplace_back(std::move(staged[i]));
+    } else {
+      out.emplace_back(read[i].status());  // its staging space returns with staged[i]
+    }
+  }
+  return out;
+}
+
 }  // namespace mooncake::store

@@ -98,8 +98,8 @@ Result<char*> Client::Impl::allocateStaging(size_t size, SegmentAllocator::Alloc
                               "this client has no local buffer (local_buffer_size = 0): use the "
                               "zero-copy API with registerBuffer");
   }
-  std::lock_guard lock(staging_mutex);
-  auto allocation = staging.allocate(std::max<size_t>(size, 1));
+  std::lock_guard lock(staging->mutex);
+  auto allocation = staging->allocator.allocate(std::max<size_t>(size, 1));
   if (!allocation) {
     return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
                               std::to_string(size) + " bytes do not fit in the free part of the " +
@@ -112,8 +112,8 @@ Result<char*> Client::Impl::allocateStaging(size_t size, SegmentAllocator::Alloc
 }
 
 void Client::Impl::freeStaging(const SegmentAllocator::Allocation& allocation) {
-  std::lock_guard lock(staging_mutex);
-  staging.free(allocation);
+  std::lock_guard lock(staging->mutex);
+  staging->allocator.free(allocation);
 }
 
 }  // namespace mooncake::store

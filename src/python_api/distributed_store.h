@@ -1,0 +1,126 @@
+// MooncakeDistributedStore's semantics in C++, for the Python binding (which only converts
+// types): setup from arguments or a config map, close and setup again, upstream's integer
+// results (0 / bytes / 1-0 on success, a negative StoreErrorCode or TE ErrorCode on failure),
+// `get` returning "" for anything absent, and buffer handles over the client's local buffer.
+//
+// Thread-safe: any number of threads may call one object; setup/close wait for calls in flight.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mooncake/store/client.h"
+
+namespace mooncake::python_api {
+
+struct StoreSetup {
+  std::string local_hostname;
+  std::string metadata_server;
+  uint64_t global_segment_size = 16ull << 20;
+  uint64_t local_buffer_size = 16ull << 20;
+  std::string protocol = "tcp";
+  std::string rdma_devices;
+  std::string master_server_addr = "127.0.0.1:50051";
+};
+
+// Object bytes held in the client's registered local buffer; the space returns to the buffer
+// when the last reference goes.
+class BufferHandle {
+ public:
+  BufferHandle(void* data, uint64_t size, std::function<void()> release)
+      : data_(data), size_(size), release_(std::move(release)) {}
+  ~BufferHandle() {
+    if (release_) release_();
+  }
+  BufferHandle(const BufferHandle&) = delete;
+  BufferHandle& operator=(const BufferHandle&) = delete;
+  void* data() const { return data_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  void* data_;
+  uint64_t size_;
+  std::function<void()> release_;
+};
+
+class DistributedStore {
+ public:
+  DistributedStore();
+  ~DistributedStore();
+
+  int setup(const StoreSetup& setup);
+  // Keys as upstream's dict form: local_hostname and metadata_server required;
+  // global_segment_size / local_buffer_size accept sizes such as "16MB", "16 MB", "1GiB";
+  // master_server_addr (or master_server_address), protocol, rdma_devices (or device_name).
+  // Unknown keys are ignored with a warning; a bad value fails with INVALID_PARAMS.
+  int setupFromConfig(const std::map<std::string, std::string>& config);
+  // Unmounts and frees everything; the object can be set up again. 0 also when not set up.
+  int close();
+  std::string hostname() const;
+
+  // Copying API.
+  int put(const std::string& key, std::string_view value, const store::ReplicateConfig& config);
+  int upsert(const std::string& key, std::string_view value,
+             const store::ReplicateConfig& config);
+  int putParts(const std::string& key, const std::vector<std::string_view>& parts,
+               const store::ReplicateConfig& config);
+  int upsertParts(const std::string& key, const std::vector<std::string_view>& parts,
+                  const store::ReplicateConfig& config);
+  // 0 when every key was stored, else the first failure's code.
+  int putBatch(const std::vector<std::string>& keys, const std::vector<std::string_view>& values,
+               const store::ReplicateConfig& config);
+  int upsertBatch(const std::vector<std::string>& keys,
+                  const std::vector<std::string_view>& values,
+                  const store::ReplicateConfig& config);
+  // "" when absent or on any error (upstream's contract); the reason goes to the log.
+  std::string get(const std::string& key);
+  std::vector<std::string> getBatch(const std::vector<std::string>& keys);
+
+  // Zero-copy API over caller memory given as addresses.
+  int registerBuffer(uint64_t address, uint64_t size);
+  int unregisterBuffer(uint64_t address);
+  int putFrom(const std::string& key, uint64_t address, uint64_t size,
+              const store::ReplicateConfig& config);
+  int upsertFrom(const std::string& key, uint64_t address, uint64_t size,
+                 const store::ReplicateConfig& config);
+  // Bytes read, or a negative code (BUFFER_OVERFLOW when size < the object).
+  int64_t getInto(const std::string& key, uint64_t address, uint64_t size);
+  std::vector<int> batchPutFrom(const std::vector<std::string>& keys,
+                                const std::vector<uint64_t>& addresses,
+                                const std::vector<uint64_t>& sizes,
+                                const store::ReplicateConfig& config);
+  std::vector<int> batchUpsertFrom(const std::vector<std::string>& keys,
+                                   const std::vector<uint64_t>& addresses,
+                                   const std::vector<uint64_t>& sizes,
+                                   const store::ReplicateConfig& config);
+  std::vector<int64_t> batchGetInto(const std::vector<std::string>& keys,
+                                    const std::vector<uint64_t>& addresses,
+                                    const std::vector<uint64_t>& sizes);
+  // Range i: sizes[i] bytes at object offset offsets[i] into addresses[i]. Total bytes read, or a
+  // negative code.
+  int64_t getIntoRanges(const std::string& key, const std::vector<uint64_t>& addresses,
+                        const std::vector<uint64_t>& offsets, const std::vector<uint64_t>& sizes);
+  // The object read into the local buffer; null when absent or on error.
+  std::shared_ptr<BufferHandle> getBuffer(const std::string& key);
+  std::vector<std::shared_ptr<BufferHandle>> batchGetBuffer(const std::vector<std::string>& keys);
+
+  // Metadata calls.
+  int isExist(const std::string& key);  // 1, 0, or negative
+  std::vector<int> batchIsExist(const std::vector<std::string>& keys);
+  int64_t getSize(const std::string& key);
+  int remove(const std::string& key, bool force);
+  int64_t removeByRegex(const std::string& pattern, bool force);
+  int64_t removeAll(bool force);
+  std::vector<int> batchRemove(const std::vector<std::string>& keys, bool force);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mooncake::python_api
