@@ -16,6 +16,7 @@ PACKAGES=(
   libcurl4-openssl-dev libcpp-httplib-dev libhiredis-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   etcd-server etcd-client redis-server iperf3 procps curl
+  pybind11-dev python3-dev python3-pytest python3-numpy
 )
 
 if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then

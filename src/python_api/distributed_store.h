@@ -28,30 +28,12 @@ struct StoreSetup {
   std::string master_server_addr = "127.0.0.1:50051";
 };
 
-// Object bytes held in the client's registered local buffer; the space returns to the buffer
-// when the last reference goes.
-class BufferHandle {
- public:
-  BufferHandle(void* data, uint64_t size, std::function<void()> release)
-      : data_(data), size_(size), release_(std::move(release)) {}
-  ~BufferHandle() {
-    if (release_) release_();
-  }
-  BufferHandle(const BufferHandle&) = delete;
-  BufferHandle& operator=(const BufferHandle&) = delete;
-  void* data() const { return data_; }
-  uint64_t size() const { return size_; }
-
- private:
-  void* data_;
-  uint64_t size_;
-  std::function<void()> release_;
-};
-
 class DistributedStore {
  public:
-  DistributedStore();
-  ~DistributedStore();
+  DistributedStore() = default;
+  ~DistributedStore() { close(); }
+  DistributedStore(const DistributedStore&) = delete;
+  DistributedStore& operator=(const DistributedStore&) = delete;
 
   int setup(const StoreSetup& setup);
   // Keys as upstream's dict form: local_hostname and metadata_server required;
@@ -65,8 +47,7 @@ class DistributedStore {
 
   // Copying API.
   int put(const std::string& key, std::string_view value, const store::ReplicateConfig& config);
-  int upsert(const std::string& key, std::string_view value,
-             const store::ReplicateConfig& config);
+  int upsert(const std::string& key, std::string_view value, const store::ReplicateConfig& config);
   int putParts(const std::string& key, const std::vector<std::string_view>& parts,
                const store::ReplicateConfig& config);
   int upsertParts(const std::string& key, const std::vector<std::string_view>& parts,
@@ -74,8 +55,7 @@ class DistributedStore {
   // 0 when every key was stored, else the first failure's code.
   int putBatch(const std::vector<std::string>& keys, const std::vector<std::string_view>& values,
                const store::ReplicateConfig& config);
-  int upsertBatch(const std::vector<std::string>& keys,
-                  const std::vector<std::string_view>& values,
+  int upsertBatch(const std::vector<std::string>& keys, const std::vector<std::string_view>& values,
                   const store::ReplicateConfig& config);
   // "" when absent or on any error (upstream's contract); the reason goes to the log.
   std::string get(const std::string& key);
@@ -106,8 +86,9 @@ class DistributedStore {
   int64_t getIntoRanges(const std::string& key, const std::vector<uint64_t>& addresses,
                         const std::vector<uint64_t>& offsets, const std::vector<uint64_t>& sizes);
   // The object read into the local buffer; null when absent or on error.
-  std::shared_ptr<BufferHandle> getBuffer(const std::string& key);
-  std::vector<std::shared_ptr<BufferHandle>> batchGetBuffer(const std::vector<std::string>& keys);
+  std::shared_ptr<store::ObjectBuffer> getBuffer(const std::string& key);
+  std::vector<std::shared_ptr<store::ObjectBuffer>> batchGetBuffer(
+      const std::vector<std::string>& keys);
 
   // Metadata calls.
   int isExist(const std::string& key);  // 1, 0, or negative
@@ -119,8 +100,12 @@ class DistributedStore {
   std::vector<int> batchRemove(const std::vector<std::string>& keys, bool force);
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  // Runs `call` on the client under the shared lock, or returns `not_set_up` when there is none.
+  template <typename Call, typename Fallback>
+  auto withClient(Call&& call, Fallback&& not_set_up);
+
+  mutable std::shared_mutex mutex_;        // shared: calls; exclusive: setup/close
+  std::unique_ptr<store::Client> client_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::python_api

@@ -26,6 +26,9 @@ DEFINE_uint64(num_keys, 100, "keys stored before get/mixed runs, and by fill/che
 DEFINE_uint64(batch_size, 1,
               "keys per operation in timed runs; above 1 the batched zero-copy "
               "calls (batchPutFrom / batchGetInto) are used and each key counts as one op");
+DEFINE_bool(zero_copy, false,
+            "timed runs move values straight between registered memory and the store "
+            "(putFrom / getInto, or their batch forms), without the local-buffer copy");
 DEFINE_uint64(threads, 2, "concurrent operations");
 DEFINE_uint64(replica_num, 1, "replicas per put");
 DEFINE_double(duration, 10, "seconds per timed run");
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   config.duration_sec = FLAGS_duration;
   config.key_prefix = FLAGS_key_prefix;
   config.verify = FLAGS_verify;
+  config.zero_copy = FLAGS_zero_copy || config.batch_size > 1;
   static const char* kModes[] = {"put", "get", "mixed", "fill", "check", "serve"};
   bool known = false;
   for (const char* mode : kModes) known = known || config.operation == mode;

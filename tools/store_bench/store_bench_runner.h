@@ -20,6 +20,7 @@ struct StoreBenchConfig {
   uint64_t num_keys = 100;
   uint64_t threads = 2;
   uint64_t batch_size = 1;  // >1: timed runs use the batched zero-copy calls
+  bool zero_copy = false;   // timed runs use registered memory (always with batch_size > 1)
   uint64_t replica_num = 1;
   double duration_sec = 10;
   std::string key_prefix = "store_bench";

@@ -1,0 +1,273 @@
+// mooncake.store: MooncakeDistributedStore, ReplicateConfig, SoftPinAction, BufferHandle.
+// Type conversion only: every call goes to python_api::DistributedStore with the GIL released.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string_view>
+
+#include "python_api/distributed_store.h"
+
+namespace py = pybind11;
+
+namespace mooncake::python {
+namespace {
+
+using python_api::DistributedStore;
+using store::ObjectBuffer;
+using store::ReplicateConfig;
+using Release = py::call_guard<py::gil_scoped_release>;
+
+enum class SoftPinAction { PRESERVE = 0, ENABLE = 1, DISABLE = 2 };
+
+const ReplicateConfig& orDefault(const std::optional<ReplicateConfig>& config) {
+  static const ReplicateConfig kDefault;
+  return config ? *config : kDefault;
+}
+
+// Views of bytes-like objects (bytes, bytearray, memoryview, numpy arrays...). The views stay
+// valid while the Python objects do, i.e. for the call.
+struct ByteViews {
+  std::vector<py::buffer_info> infos;
+  std::vector<std::string_view> views;
+};
+
+ByteViews viewsOf(const std::vector<py::buffer>& values) {
+  ByteViews out;
+  out.infos.reserve(values.size());
+  for (const py::buffer& value : values) {
+    out.infos.push_back(value.request());
+    const py::buffer_info& info = out.infos.back();
+    out.views.emplace_back(static_cast<const char*>(info.ptr),
+                           static_cast<size_t>(info.size * info.itemsize));
+  }
+  return out;
+}
+
+py::object bytesOf(const std::shared_ptr<ObjectBuffer>& buffer) {
+  if (!buffer) return py::bytes();
+  return py::bytes(buffer->data(), buffer->size());
+}
+
+}  // namespace
+
+void bindStore(py::module_& module) {
+  py::enum_<SoftPinAction>(module, "SoftPinAction")
+      .value("PRESERVE", SoftPinAction::PRESERVE)
+      .value("ENABLE", SoftPinAction::ENABLE)
+      .value("DISABLE", SoftPinAction::DISABLE);
+
+  py::class_<ReplicateConfig>(module, "ReplicateConfig")
+      .def(py::init<>())
+      .def_readwrite("replica_num", &ReplicateConfig::replica_num)
+      .def_readwrite("with_soft_pin", &ReplicateConfig::with_soft_pin)
+      .def_property(
+          "soft_pin_action",
+          [](const ReplicateConfig& c) {
+            return c.with_soft_pin ? SoftPinAction::ENABLE : SoftPinAction::PRESERVE;
+          },
+          [](ReplicateConfig& c, SoftPinAction action) {
+            c.with_soft_pin = action == SoftPinAction::ENABLE;
+          })
+      // None or a non-negative integer that fits in 64 bits; anything else is a TypeError.
+      .def_readwrite("soft_pin_ttl_ms", &ReplicateConfig::soft_pin_ttl_ms)
+      .def_readwrite("with_hard_pin", &ReplicateConfig::with_hard_pin)
+      .def_readwrite("preferred_segments", &ReplicateConfig::preferred_segments)
+      .def_property(
+          "preferred_segment",
+          [](const ReplicateConfig& c) {
+            return c.preferred_segments.empty() ? std::string() : c.preferred_segments.front();
+          },
+          [](ReplicateConfig& c, const std::string& segment) {
+            c.preferred_segments.clear();
+            if (!segment.empty()) c.preferred_segments.push_back(segment);
+          })
+      .def_readwrite("prefer_alloc_in_same_node", &ReplicateConfig::prefer_alloc_in_same_node)
+      .def("__repr__", [](const ReplicateConfig& c) {
+        return "ReplicateConfig(replica_num=" + std::to_string(c.replica_num) +
+               ", with_soft_pin=" + (c.with_soft_pin ? "True" : "False") +
+               ", with_hard_pin=" + (c.with_hard_pin ? "True" : "False") +
+               ", preferred_segments=" + std::to_string(c.preferred_segments.size()) + ")";
+      });
+
+  py::class_<ObjectBuffer, std::shared_ptr<ObjectBuffer>>(module, "BufferHandle",
+                                                          py::buffer_protocol())
+      .def_buffer([](ObjectBuffer& b) {
+        return py::buffer_info(const_cast<char*>(b.data()), 1,
+                               py::format_descriptor<uint8_t>::format(), 1,
+                               {static_cast<py::ssize_t>(b.size())}, {1}, /*readonly=*/true);
+      })
+      .def("ptr", [](const ObjectBuffer& b) { return reinterpret_cast<uint64_t>(b.data()); })
+      .def("size", &ObjectBuffer::size)
+      .def("__len__", &ObjectBuffer::size);
+
+  py::class_<DistributedStore>(module, "MooncakeDistributedStore")
+      .def(py::init<>())
+      .def(
+          "setup",
+          [](DistributedStore& s, const std::string& local_hostname,
+             const std::string& metadata_server, uint64_t global_segment_size,
+             uint64_t local_buffer_size, const std::string& protocol,
+             const std::string& rdma_devices, const std::string& master_server_addr) {
+            python_api::StoreSetup setup{local_hostname,    metadata_server, global_segment_size,
+                                         local_buffer_size, protocol,        rdma_devices,
+                                         master_server_addr};
+            py::gil_scoped_release release;
+            return s.setup(setup);
+          },
+          py::arg("local_hostname"), py::arg("metadata_server"),
+          py::arg("global_segment_size") = 16ull << 20, py::arg("local_buffer_size") = 16ull << 20,
+          py::arg("protocol") = "tcp", py::arg("rdma_devices") = "",
+          py::arg("master_server_addr") = "127.0.0.1:50051")
+      .def(
+          "setup",
+          [](DistributedStore& s, const py::dict& config) {
+            std::map<std::string, std::string> values;
+            for (const auto& [key, value] : config) {
+              if (!py::isinstance<py::str>(value) && !py::isinstance<py::int_>(value)) {
+                throw py::type_error("setup: config['" + py::str(key).cast<std::string>() +
+                                     "'] must be a str or an int");
+              }
+              values[py::str(key)] = py::str(value);
+            }
+            py::gil_scoped_release release;
+            return s.setupFromConfig(values);
+          },
+          py::arg("config"))
+      .def("close", &DistributedStore::close, Release())
+      .def("get_hostname", &DistributedStore::hostname, Release())
+      .def(
+          "put",
+          [](DistributedStore& s, const std::string& key, const py::buffer& value,
+             const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf({value});
+            py::gil_scoped_release release;
+            return s.put(key, views.views[0], orDefault(config));
+          },
+          py::arg("key"), py::arg("value"), py::arg("config") = py::none())
+      .def(
+          "upsert",
+          [](DistributedStore& s, const std::string& key, const py::buffer& value,
+             const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf({value});
+            py::gil_scoped_release release;
+            return s.upsert(key, views.views[0], orDefault(config));
+          },
+          py::arg("key"), py::arg("value"), py::arg("config") = py::none())
+      .def(
+          "put_parts",
+          [](DistributedStore& s, const std::string& key, const py::args& parts,
+             const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf(parts.cast<std::vector<py::buffer>>());
+            py::gil_scoped_release release;
+            return s.putParts(key, views.views, orDefault(config));
+          },
+          py::arg("key"), py::arg("config") = py::none())
+      .def(
+          "upsert_parts",
+          [](DistributedStore& s, const std::string& key, const py::args& parts,
+             const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf(parts.cast<std::vector<py::buffer>>());
+            py::gil_scoped_release release;
+            return s.upsertParts(key, views.views, orDefault(config));
+          },
+          py::arg("key"), py::arg("config") = py::none())
+      .def(
+          "put_batch",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<py::buffer>& values, const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf(values);
+            py::gil_scoped_release release;
+            return s.putBatch(keys, views.views, orDefault(config));
+          },
+          py::arg("keys"), py::arg("values"), py::arg("config") = py::none())
+      .def(
+          "upsert_batch",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<py::buffer>& values, const std::optional<ReplicateConfig>& config) {
+            ByteViews views = viewsOf(values);
+            py::gil_scoped_release release;
+            return s.upsertBatch(keys, views.views, orDefault(config));
+          },
+          py::arg("keys"), py::arg("values"), py::arg("config") = py::none())
+      .def(
+          "get",
+          [](DistributedStore& s, const std::string& key) {
+            std::shared_ptr<ObjectBuffer> buffer;
+            {
+              py::gil_scoped_release release;
+              buffer = s.getBuffer(key);
+            }
+            return bytesOf(buffer);
+          },
+          py::arg("key"))
+      .def(
+          "get_batch",
+          [](DistributedStore& s, const std::vector<std::string>& keys) {
+            std::vector<std::shared_ptr<ObjectBuffer>> buffers;
+            {
+              py::gil_scoped_release release;
+              buffers = s.batchGetBuffer(keys);
+            }
+            py::list out;
+            for (const auto& buffer : buffers) out.append(bytesOf(buffer));
+            return out;
+          },
+          py::arg("keys"))
+      .def("get_buffer", &DistributedStore::getBuffer, py::arg("key"), Release())
+      .def("batch_get_buffer", &DistributedStore::batchGetBuffer, py::arg("keys"), Release())
+      .def("register_buffer", &DistributedStore::registerBuffer, py::arg("buffer_ptr"),
+           py::arg("size"), Release())
+      .def("unregister_buffer", &DistributedStore::unregisterBuffer, py::arg("buffer_ptr"),
+           Release())
+      .def(
+          "put_from",
+          [](DistributedStore& s, const std::string& key, uint64_t buffer_ptr, uint64_t size,
+             const std::optional<ReplicateConfig>& config) {
+            return s.putFrom(key, buffer_ptr, size, orDefault(config));
+          },
+          py::arg("key"), py::arg("buffer_ptr"), py::arg("size"), py::arg("config") = py::none(),
+          Release())
+      .def(
+          "upsert_from",
+          [](DistributedStore& s, const std::string& key, uint64_t buffer_ptr, uint64_t size,
+             const std::optional<ReplicateConfig>& config) {
+            return s.upsertFrom(key, buffer_ptr, size, orDefault(config));
+          },
+          py::arg("key"), py::arg("buffer_ptr"), py::arg("size"), py::arg("config") = py::none(),
+          Release())
+      .def("get_into", &DistributedStore::getInto, py::arg("key"), py::arg("buffer_ptr"),
+           py::arg("size"), Release())
+      .def(
+          "batch_put_from",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<uint64_t>& buffer_ptrs, const std::vector<uint64_t>& sizes,
+             const std::optional<ReplicateConfig>& config) {
+            return s.batchPutFrom(keys, buffer_ptrs, sizes, orDefault(config));
+          },
+          py::arg("keys"), py::arg("buffer_ptrs"), py::arg("sizes"), py::arg("config") = py::none(),
+          Release())
+      .def(
+          "batch_upsert_from",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<uint64_t>& buffer_ptrs, const std::vector<uint64_t>& sizes,
+             const std::optional<ReplicateConfig>& config) {
+            return s.batchUpsertFrom(keys, buffer_ptrs, sizes, orDefault(config));
+          },
+          py::arg("keys"), py::arg("buffer_ptrs"), py::arg("sizes"), py::arg("config") = py::none(),
+          Release())
+      .def("batch_get_into", &DistributedStore::batchGetInto, py::arg("keys"),
+           py::arg("buffer_ptrs"), py::arg("sizes"), Release())
+      .def("get_into_ranges", &DistributedStore::getIntoRanges, py::arg("key"),
+           py::arg("buffer_ptrs"), py::arg("offsets"), py::arg("sizes"), Release())
+      .def("is_exist", &DistributedStore::isExist, py::arg("key"), Release())
+      .def("batch_is_exist", &DistributedStore::batchIsExist, py::arg("keys"), Release())
+      .def("get_size", &DistributedStore::getSize, py::arg("key"), Release())
+      .def("remove", &DistributedStore::remove, py::arg("key"), py::arg("force") = false, Release())
+      .def("remove_by_regex", &DistributedStore::removeByRegex, py::arg("regex"),
+           py::arg("force") = false, Release())
+      .def("remove_all", &DistributedStore::removeAll, py::arg("force") = false, Release())
+      .def("batch_remove", &DistributedStore::batchRemove, py::arg("keys"),
+           py::arg("force") = false, Release());
+}
+
+}  // namespace mooncake::python

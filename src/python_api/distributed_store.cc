@@ -1,0 +1,387 @@
+#include "python_api/distributed_store.h"
+
+#include <mutex>
+
+#include "common/config/parse.h"
+#include "common/logging.h"
+
+namespace mooncake::python_api {
+namespace {
+
+// Upstream reports failures as negative integers: the StoreErrorCode or TE ErrorCode value.
+int code(const Status& status) { return status.ok() ? 0 : status.value(); }
+
+Status notSetUp() {
+  return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                            "the store is not set up (call setup() first, or after close())");
+}
+
+std::vector<const void*> pointers(const std::vector<uint64_t>& addresses) {
+  std::vector<const void*> out;
+  out.reserve(addresses.size());
+  for (uint64_t a : addresses) out.push_back(reinterpret_cast<const void*>(a));
+  return out;
+}
+
+std::vector<int> codes(const std::vector<Status>& statuses) {
+  std::vector<int> out;
+  out.reserve(statuses.size());
+  for (const Status& s : statuses) out.push_back(code(s));
+  return out;
+}
+
+int firstFailure(const std::vector<Status>& statuses) {
+  for (const Status& s : statuses) {
+    if (!s.ok()) return code(s);
+  }
+  return 0;
+}
+
+void logFailure(const char* call, const std::string& key, const Status& status) {
+  if (status.is(StoreErrorCode::OBJECT_NOT_FOUND)) return;  // an ordinary miss
+  LOG(WARNING) << "store: " << call << "('" << key << "'): " << status.toString();
+}
+
+}  // namespace
+
+template <typename Call, typename Fallback>
+auto DistributedStore::withClient(Call&& call, Fallback&& not_set_up) {
+  std::shared_lock lock(mutex_);
+  if (!client_) return not_set_up();
+  return call(*client_);
+}
+
+int DistributedStore::setup(const StoreSetup& setup) {
+  std::unique_lock lock(mutex_);
+  if (client_) {
+    LOG(WARNING) << "store: setup() on a store that is set up; close() it first";
+    return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+  }
+  if (setup.local_hostname.empty() || setup.metadata_server.empty()) {
+    LOG(ERROR) << "store: setup needs local_hostname and metadata_server";
+    return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+  }
+  store::ClientOptions options;
+  options.local_hostname = setup.local_hostname;
+  options.metadata_server = setup.metadata_server;
+  options.protocol = setup.protocol;
+  options.master_server_address = setup.master_server_addr;
+  options.global_segment_size = setup.global_segment_size;
+  options.local_buffer_size = setup.local_buffer_size;
+  auto client = store::Client::create(options);
+  if (!client.ok()) {
+    LOG(ERROR) << "store: setup failed: " << client.status().toString();
+    return code(client.status());
+  }
+  client_ = std::move(client).value();
+  return 0;
+}
+
+int DistributedStore::setupFromConfig(const std::map<std::string, std::string>& config) {
+  StoreSetup setup;
+  for (const auto& [key, value] : config) {
+    if (key == "local_hostname") {
+      setup.local_hostname = value;
+    } else if (key == "metadata_server") {
+      setup.metadata_server = value;
+    } else if (key == "global_segment_size" || key == "local_buffer_size") {
+      auto size = config::parseSize(value);
+      if (!size.ok()) {
+        LOG(ERROR) << "store: setup: " << key << ": " << size.status().message();
+        return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+      }
+      (key == "global_segment_size" ? setup.global_segment_size : setup.local_buffer_size) = *size;
+    } else if (key == "protocol") {
+      setup.protocol = value;
+    } else if (key == "rdma_devices" || key == "device_name") {
+      setup.rdma_devices = value;
+    } else if (key == "master_server_addr" || key == "master_server_address") {
+      setup.master_server_addr = value;
+    } else {
+      LOG(WARNING) << "store: setup: ignoring unknown config key '" << key << "'";
+    }
+  }
+  return this->setup(setup);
+}
+
+int DistributedStore::close() {
+  std::unique_lock lock(mutex_);
+  client_.reset();  // unmounts, stops the heartbeat and the engine
+  return 0;
+}
+
+std::string DistributedStore::hostname() const {
+  std::shared_lock lock(mutex_);
+  return client_ ? client_->segmentName() : std::string();
+}
+
+int DistributedStore::put(const std::string& key, std::string_view value,
+                          const store::ReplicateConfig& config) {
+  return putParts(key, {value}, config);
+}
+
+int DistributedStore::upsert(const std::string& key, std::string_view value,
+                             const store::ReplicateConfig& config) {
+  return upsertParts(key, {value}, config);
+}
+
+int DistributedStore::putParts(const std::string& key, const std::vector<std::string_view>& parts,
+                               const store::ReplicateConfig& config) {
+  return withClient([&](store::Client& c) { return code(c.putParts(key, parts, config)); },
+                    [] { return code(notSetUp()); });
+}
+
+int DistributedStore::upsertParts(const std::string& key,
+                                  const std::vector<std::string_view>& parts,
+                                  const store::ReplicateConfig& config) {
+  return withClient([&](store::Client& c) { return code(c.upsertParts(key, parts, config)); },
+                    [] { return code(notSetUp()); });
+}
+
+int DistributedStore::putBatch(const std::vector<std::string>& keys,
+                               const std::vector<std::string_view>& values,
+                               const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) { return firstFailure(c.batchPut(keys, values, config)); },
+      [] { return code(notSetUp()); });
+}
+
+int DistributedStore::upsertBatch(const std::vector<std::string>& keys,
+                                  const std::vector<std::string_view>& values,
+                                  const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) { return firstFailure(c.batchUpsert(keys, values, config)); },
+      [] { return code(notSetUp()); });
+}
+
+std::string DistributedStore::get(const std::string& key) {
+  return withClient(
+      [&](store::Client& c) {
+        auto value = c.get(key);
+        if (value.ok()) return std::move(value).value();
+        logFailure("get", key, value.status());
+        return std::string();
+      },
+      [] { return std::string(); });
+}
+
+std::vector<std::string> DistributedStore::getBatch(const std::vector<std::string>& keys) {
+  return withClient(
+      [&](store::Client& c) {
+        std::vector<std::string> out;
+        auto values = c.batchGet(keys);
+        for (size_t i = 0; i < values.size(); ++i) {
+          if (values[i].ok()) {
+            out.push_back(std::move(values[i]).value());
+          } else {
+            logFailure("get_batch", keys[i], values[i].status());
+            out.emplace_back();
+          }
+        }
+        return out;
+      },
+      [&] { return std::vector<std::string>(keys.size()); });
+}
+
+int DistributedStore::registerBuffer(uint64_t address, uint64_t size) {
+  return withClient(
+      [&](store::Client& c) {
+        return code(c.registerBuffer(reinterpret_cast<void*>(address), size));
+      },
+      [] { return code(notSetUp()); });
+}
+
+int DistributedStore::unregisterBuffer(uint64_t address) {
+  return withClient(
+      [&](store::Client& c) { return code(c.unregisterBuffer(reinterpret_cast<void*>(address))); },
+      [] { return code(notSetUp()); });
+}
+
+int DistributedStore::putFrom(const std::string& key, uint64_t address, uint64_t size,
+                              const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) {
+        return code(c.putFrom(key, reinterpret_cast<const void*>(address), size, config));
+      },
+      [] { return code(notSetUp()); });
+}
+
+int DistributedStore::upsertFrom(const std::string& key, uint64_t address, uint64_t size,
+                                 const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) {
+        return code(c.upsertFrom(key, reinterpret_cast<const void*>(address), size, config));
+      },
+      [] { return code(notSetUp()); });
+}
+
+int64_t DistributedStore::getInto(const std::string& key, uint64_t address, uint64_t size) {
+  return withClient(
+      [&](store::Client& c) -> int64_t {
+        auto read = c.getInto(key, reinterpret_cast<void*>(address), size);
+        if (read.ok()) return static_cast<int64_t>(*read);
+        logFailure("get_into", key, read.status());
+        return code(read.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+std::vector<int> DistributedStore::batchPutFrom(const std::vector<std::string>& keys,
+                                                const std::vector<uint64_t>& addresses,
+                                                const std::vector<uint64_t>& sizes,
+                                                const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) {
+        return codes(c.batchPutFrom(keys, pointers(addresses),
+                                    std::vector<size_t>(sizes.begin(), sizes.end()), config));
+      },
+      [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
+}
+
+std::vector<int> DistributedStore::batchUpsertFrom(const std::vector<std::string>& keys,
+                                                   const std::vector<uint64_t>& addresses,
+                                                   const std::vector<uint64_t>& sizes,
+                                                   const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) {
+        return codes(c.batchUpsertFrom(keys, pointers(addresses),
+                                       std::vector<size_t>(sizes.begin(), sizes.end()), config));
+      },
+      [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
+}
+
+std::vector<int64_t> DistributedStore::batchGetInto(const std::vector<std::string>& keys,
+                                                    const std::vector<uint64_t>& addresses,
+                                                    const std::vector<uint64_t>& sizes) {
+  return withClient(
+      [&](store::Client& c) {
+        std::vector<void*> buffers;
+        for (uint64_t a : addresses) buffers.push_back(reinterpret_cast<void*>(a));
+        std::vector<int64_t> out;
+        auto results =
+            c.batchGetInto(keys, buffers, std::vector<size_t>(sizes.begin(), sizes.end()));
+        for (size_t i = 0; i < results.size(); ++i) {
+          if (results[i].ok()) {
+            out.push_back(static_cast<int64_t>(*results[i]));
+          } else {
+            logFailure("batch_get_into", i < keys.size() ? keys[i] : "", results[i].status());
+            out.push_back(code(results[i].status()));
+          }
+        }
+        return out;
+      },
+      [&] { return std::vector<int64_t>(keys.size(), code(notSetUp())); });
+}
+
+int64_t DistributedStore::getIntoRanges(const std::string& key,
+                                        const std::vector<uint64_t>& addresses,
+                                        const std::vector<uint64_t>& offsets,
+                                        const std::vector<uint64_t>& sizes) {
+  if (addresses.size() != offsets.size() || addresses.size() != sizes.size()) {
+    LOG(ERROR) << "store: get_into_ranges: buffer_ptrs, offsets and sizes differ in length";
+    return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+  }
+  return withClient(
+      [&](store::Client& c) -> int64_t {
+        std::vector<store::Client::Range> ranges;
+        for (size_t i = 0; i < addresses.size(); ++i) {
+          ranges.push_back({offsets[i], sizes[i], reinterpret_cast<void*>(addresses[i])});
+        }
+        auto read = c.getIntoRanges(key, ranges);
+        if (read.ok()) return static_cast<int64_t>(*read);
+        logFailure("get_into_ranges", key, read.status());
+        return code(read.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+std::shared_ptr<store::ObjectBuffer> DistributedStore::getBuffer(const std::string& key) {
+  return withClient(
+      [&](store::Client& c) -> std::shared_ptr<store::ObjectBuffer> {
+        auto buffer = c.getBuffer(key);
+        if (buffer.ok()) return std::move(buffer).value();
+        logFailure("get_buffer", key, buffer.status());
+        return nullptr;
+      },
+      []() -> std::shared_ptr<store::ObjectBuffer> { return nullptr; });
+}
+
+std::vector<std::shared_ptr<store::ObjectBuffer>> DistributedStore::batchGetBuffer(
+    const std::vector<std::string>& keys) {
+  using Buffers = std::vector<std::shared_ptr<store::ObjectBuffer>>;
+  return withClient(
+      [&](store::Client& c) {
+        Buffers out;
+        auto buffers = c.batchGetBuffer(keys);
+        for (size_t i = 0; i < buffers.size(); ++i) {
+          if (buffers[i].ok()) {
+            out.push_back(std::move(buffers[i]).value());
+          } else {
+            logFailure("batch_get_buffer", keys[i], buffers[i].status());
+            out.push_back(nullptr);
+          }
+        }
+        return out;
+      },
+      [&] { return Buffers(keys.size()); });
+}
+
+int DistributedStore::isExist(const std::string& key) {
+  return withClient(
+      [&](store::Client& c) {
+        auto exists = c.isExist(key);
+        return exists.ok() ? (*exists ? 1 : 0) : code(exists.status());
+      },
+      [] { return code(notSetUp()); });
+}
+
+std::vector<int> DistributedStore::batchIsExist(const std::vector<std::string>& keys) {
+  return withClient(
+      [&](store::Client& c) {
+        std::vector<int> out;
+        for (const auto& exists : c.batchIsExist(keys)) {
+          out.push_back(exists.ok() ? (*exists ? 1 : 0) : code(exists.status()));
+        }
+        return out;
+      },
+      [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
+}
+
+int64_t DistributedStore::getSize(const std::string& key) {
+  return withClient(
+      [&](store::Client& c) -> int64_t {
+        auto size = c.getSize(key);
+        return size.ok() ? static_cast<int64_t>(*size) : code(size.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+int DistributedStore::remove(const std::string& key, bool force) {
+  return withClient([&](store::Client& c) { return code(c.remove(key, force)); },
+                    [] { return code(notSetUp()); });
+}
+
+int64_t DistributedStore::removeByRegex(const std::string& pattern, bool force) {
+  return withClient(
+      [&](store::Client& c) -> int64_t {
+        auto removed = c.removeByRegex(pattern, force);
+        return removed.ok() ? static_cast<int64_t>(*removed) : code(removed.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+int64_t DistributedStore::removeAll(bool force) {
+  return withClient(
+      [&](store::Client& c) -> int64_t {
+        auto removed = c.removeAll(force);
+        return removed.ok() ? static_cast<int64_t>(*removed) : code(removed.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+std::vector<int> DistributedStore::batchRemove(const std::vector<std::string>& keys, bool force) {
+  return withClient([&](store::Client& c) { return codes(c.batchRemove(keys, force)); },
+                    [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
+}
+
+}  // namespace mooncake::python_api

@@ -1,0 +1,81 @@
+"""Fixtures: a real mooncake_master (with its embedded HTTP metadata server) on free loopback
+ports, and store objects set up against it. The package comes from build/python."""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
+if not os.path.isabs(BUILD):
+    BUILD = os.path.join(REPO, BUILD)
+PYTHON_DIR = os.path.join(BUILD, "python")
+sys.path.insert(0, PYTHON_DIR)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} did not open in {timeout} s")
+
+
+class Cluster:
+    def __init__(self, extra_flags=()):
+        self.rpc_port = free_port()
+        self.http_port = free_port()
+        self.process = subprocess.Popen(
+            [os.path.join(BUILD, "tools", "mooncake_master"), "--rpc_address=127.0.0.1",
+             f"--port={self.rpc_port}", "--enable_http_metadata_server",
+             "--http_metadata_server_host=127.0.0.1",
+             f"--http_metadata_server_port={self.http_port}", "--metrics_port=0", *extra_flags],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.rpc_port)
+
+    @property
+    def master(self):
+        return f"127.0.0.1:{self.rpc_port}"
+
+    @property
+    def metadata(self):
+        return f"http://127.0.0.1:{self.http_port}/metadata"
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    c = Cluster()
+    yield c
+    c.stop()
+
+
+def make_store(cluster, segment=64 << 20, local_buffer=32 << 20):
+    from mooncake.store import MooncakeDistributedStore
+    store = MooncakeDistributedStore()
+    rc = store.setup("127.0.0.1", cluster.metadata, segment, local_buffer, "tcp", "",
+                     cluster.master)
+    assert rc == 0, f"setup returned {rc}"
+    return store
+
+
+@pytest.fixture
+def store(cluster):
+    s = make_store(cluster)
+    yield s
+    s.remove_all(True)
+    s.close()
