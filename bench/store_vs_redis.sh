@@ -61,9 +61,9 @@ redis_run() {  # op size keyspace expected_ops_per_sec
   redis-benchmark -p "$redis_port" -t "$1" -d "$2" -c 2 -n "$n" -r "$3" --csv |
     python3 -c "import csv,sys; r=list(csv.reader(sys.stdin))[1]; print(float(r[1]), float(r[1])*$2)"
 }
-store_run() {  # op size keys
+store_run() {  # op size keys [extra store_bench flags]
   "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
-    --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" \
+    --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" ${4:-} \
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
     json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
 }
@@ -85,9 +85,11 @@ configs=(
   "store get 4 KiB|store_run get 4096 1000"
   "redis SET 1 MiB|redis_run set 1048576 100 1500"
   "store put 1 MiB|store_run put 1048576 100"
+  "store put 1 MiB zero-copy|store_run put 1048576 100 --zero_copy"
   "te write 1 MiB|te_run write"
   "redis GET 1 MiB|redis_run get 1048576 100 1500"
   "store get 1 MiB|store_run get 1048576 100"
+  "store get 1 MiB zero-copy|store_run get 1048576 100 --zero_copy"
   "te read 1 MiB|te_run read"
   "master put, single keys, 8 threads|master_run 8 1 put"
   "master get, single keys, 8 threads|master_run 8 1 get"
@@ -128,8 +130,10 @@ for size in "4 KiB" "1 MiB"; do
   row "redis GET $size" "baseline"
   row "store get $size" "$(ratio "$(m_ops "store get $size")" "$(m_ops "redis GET $size")") of Redis GET"
 done
-row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")") of it"
-row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")") of it"
+row "store put 1 MiB zero-copy" "$(ratio "$(m_ops "store put 1 MiB zero-copy")" "$(m_ops "redis SET 1 MiB")") of Redis SET"
+row "store get 1 MiB zero-copy" "$(ratio "$(m_ops "store get 1 MiB zero-copy")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
+row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "te write 1 MiB")") of it"
+row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "te read 1 MiB")") of it"
 echo
 echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
 echo "| --- | ---: |"
