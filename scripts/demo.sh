@@ -7,6 +7,8 @@
 #     clients contributing memory; a short throughput table; then a client puts 300 objects with
 #     2 replicas and reads them back verified, one storage client is killed with kill -9, and
 #     every object is read again from its other replica.
+#  3. The same store demo from Python (mooncake.store, scripts/demo_store.py), against the same
+#     master.
 # Everything started here is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +99,10 @@ wait "${storage_pids[0]}" 2>/dev/null || true
 echo "demo: every object was still readable from its other replica"
 echo "demo: master metrics (http://127.0.0.1:$metrics_port/metrics):"
 curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mooncake_master_(objects|bytes_used|bytes_total|clients|put_end_total|evicted_objects_total) ' | sed 's/^/  /' || true
+
+echo
+echo "== 3. The store from Python (mooncake.store) =="
+PYTHONPATH="$BUILD/python" /usr/bin/python3 scripts/demo_store.py "127.0.0.1:$rpc_port" \
+  "http://127.0.0.1:$http_port/metadata" 2>"$workdir/python.log" \
+  || { tail -20 "$workdir/python.log" >&2; exit 1; }
 echo "demo: done"

@@ -92,10 +92,14 @@ struct Client::Impl {
   void orderForReading(std::vector<ReplicaDescriptor>& replicas);
   bool recentlyFailed(const std::string& endpoint);
   void markFailed(const std::string& endpoint);
+  std::vector<std::string> recentlyFailedHolders();
   Result<char*> allocateStaging(size_t size, SegmentAllocator::Allocation& allocation);
   void freeStaging(const SegmentAllocator::Allocation& allocation);
 
-  // Writes (client_writes.cc): two-phase put or upsert of caller-registered memory.
+  // Writes (client_writes.cc): two-phase put or upsert of caller-registered memory. startPut
+  // asks the master to avoid holders that failed lately.
+  Result<std::vector<ReplicaDescriptor>> startPut(const std::string& key, size_t size,
+                                                  const ReplicateConfig& config, WriteKind kind);
   Status writeOne(const std::string& key, const void* buffer, size_t size,
                   const ReplicateConfig& config, WriteKind kind);
   std::vector<Status> writeBatch(const std::vector<std::string>& keys,

@@ -87,6 +87,16 @@ bool Client::Impl::recentlyFailed(const std::string& endpoint) {
          std::chrono::steady_clock::now() - it->second < kFailedHolderMemory;
 }
 
+std::vector<std::string> Client::Impl::recentlyFailedHolders() {
+  std::lock_guard lock(failed_mutex);
+  std::vector<std::string> out;
+  auto now = std::chrono::steady_clock::now();
+  for (const auto& [endpoint, when] : failed_holders) {
+    if (now - when < kFailedHolderMemory) out.push_back(endpoint);
+  }
+  return out;
+}
+
 void Client::Impl::markFailed(const std::string& endpoint) {
   std::lock_guard lock(failed_mutex);
   failed_holders[endpoint] = std::chrono::steady_clock::now();

@@ -1,6 +1,7 @@
 // Client: the write paths (put and upsert; single, batched, from parts).
 #include <cstring>
 
+#include "common/logging.h"
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
@@ -14,31 +15,65 @@ bool existingIsSuccess(const Status& status, WriteKind kind) {
 
 }  // namespace
 
-Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
-                              const ReplicateConfig& config, WriteKind kind) {
-  auto replicas = master.putStart(client_id, key, size, config, kind);
-  if (!replicas.ok()) {
-    return existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
+Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string& key, size_t size,
+                                                              const ReplicateConfig& config,
+                                                              WriteKind kind) {
+  std::vector<std::string> avoid = recentlyFailedHolders();
+  auto replicas = master.putStart(client_id, key, size, config, kind, avoid);
+  // Avoiding holders is a preference: when nothing else has room, try them again.
+  if (!replicas.ok() && !avoid.empty() &&
+      replicas.status().is(StoreErrorCode::NO_AVAILABLE_HANDLE)) {
+    replicas = master.putStart(client_id, key, size, config, kind);
   }
-  std::vector<TransferRequest> requests;
-  Status written;
-  for (const ReplicaDescriptor& replica : *replicas) {
-    auto target = engine.openSegment(replica.te_endpoint);
-    if (!target.ok()) {
-      written = target.status();
-      break;
-    }
-    requests.push_back(
-        {TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address, size, 0});
-  }
-  if (written.ok()) written = runBatch(requests);
-  if (!written.ok()) {
-    (void)master.putRevoke(client_id, key, kind);
-    return written.withContext("put '" + key + "' (revoked)");
-  }
-  return master.putEnd(client_id, key, kind);
+  return replicas;
 }
 
+// A replica write that fails (its holder died, or cannot be reached) does not fail the put while
+// another replica was written: PutEnd drops the failed replicas. When every replica failed, the
+// put is revoked and tried once more, avoiding the holders that just failed.
+Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
+                              const ReplicateConfig& config, WriteKind kind) {
+  for (int attempt = 0;; ++attempt) {
+    auto replicas = startPut(key, size, config, kind);
+    if (!replicas.ok()) {
+      return existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
+    }
+    std::vector<TransferRequest> requests;
+    std::vector<std::string> holders;  // request -> replica holder
+    std::vector<std::string> failed;
+    for (const ReplicaDescriptor& replica : *replicas) {
+      auto target = engine.openSegment(replica.te_endpoint);
+      if (!target.ok()) {
+        failed.push_back(replica.te_endpoint);
+        continue;
+      }
+      requests.push_back(
+          {TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address, size, 0});
+      holders.push_back(replica.te_endpoint);
+    }
+    auto completed = runTasks(requests);
+    if (!completed.ok()) {
+      // Not the holders' fault (e.g. an unregistered buffer): nothing to retry.
+      (void)master.putRevoke(client_id, key, kind);
+      return completed.status().withContext("put '" + key + "' (revoked)");
+    }
+    for (size_t r = 0; r < requests.size(); ++r) {
+      if (!(*completed)[r]) failed.push_back(holders[r]);
+    }
+    for (const std::string& holder : failed) markFailed(holder);
+    if (failed.size() < replicas->size()) return master.putEnd(client_id, key, kind, failed);
+    (void)master.putRevoke(client_id, key, kind);
+    if (attempt > 0) {
+      return transferFailed("put '" + key + "': every replica write FAILED twice (revoked; see " +
+                            "the log for the holders)");
+    }
+    LOG(WARNING) << "store client: put '" << key << "': every replica write failed; retrying "
+                 << "on other holders";
+  }
+}
+
+// As writeOne, per key: failed replicas are dropped at PutEnd; a key whose every replica failed
+// is revoked with TRANSFER_FAIL (no retry inside a batch).
 std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& keys,
                                              const std::vector<const void*>& buffers,
                                              const std::vector<size_t>& sizes,
@@ -49,13 +84,16 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
                                                   "keys, buffers and sizes differ in length"));
   }
   if (keys.empty()) return {};
-  auto started = master.batchPutStart(
-      client_id, keys, std::vector<uint64_t>(sizes.begin(), sizes.end()), config, kind);
+  auto started =
+      master.batchPutStart(client_id, keys, std::vector<uint64_t>(sizes.begin(), sizes.end()),
+                           config, kind, recentlyFailedHolders());
   if (!started.ok()) return std::vector<Status>(keys.size(), started.status());
   std::vector<Status> out(keys.size());
-  std::vector<bool> reserved(keys.size(), false);
+  std::vector<size_t> placed(keys.size(), 0);  // replicas reserved per key (0: not reserved)
+  std::vector<std::vector<std::string>> failed(keys.size());
   std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;  // request -> key index
+  std::vector<size_t> owner;         // request -> key index
+  std::vector<std::string> holders;  // request -> replica holder
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i >= started->size()) {
       out[i] = Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchPutStart reply");
@@ -66,41 +104,48 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
       out[i] = existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
       continue;
     }
-    reserved[i] = true;
+    placed[i] = replicas->size();
     for (const ReplicaDescriptor& replica : *replicas) {
       auto target = engine.openSegment(replica.te_endpoint);
       if (!target.ok()) {
-        out[i] = target.status();
-        break;
+        failed[i].push_back(replica.te_endpoint);
+        continue;
       }
       requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffers[i]), *target,
                           replica.address, sizes[i], 0});
       owner.push_back(i);
+      holders.push_back(replica.te_endpoint);
     }
   }
   auto completed = runTasks(requests);
   for (size_t r = 0; r < requests.size(); ++r) {
     if (!completed.ok()) {
-      out[owner[r]] = completed.status();
-    } else if (!(*completed)[r] && out[owner[r]].ok()) {
-      out[owner[r]] = transferFailed("put '" + keys[owner[r]] + "': a replica write FAILED");
+      out[owner[r]] = completed.status();  // not the holders' fault
+    } else if (!(*completed)[r]) {
+      failed[owner[r]].push_back(holders[r]);
+      markFailed(holders[r]);
     }
   }
   std::vector<std::string> finish;
-  std::vector<std::string> revoke;
+  std::vector<std::vector<std::string>> finish_failed;
   std::vector<size_t> finish_index;
+  std::vector<std::string> revoke;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (!reserved[i]) continue;
-    if (out[i].ok()) {
+    if (placed[i] == 0) continue;
+    if (out[i].ok() && failed[i].size() < placed[i]) {
       finish.push_back(keys[i]);
+      finish_failed.push_back(failed[i]);
       finish_index.push_back(i);
-    } else {
-      revoke.push_back(keys[i]);
+      continue;
     }
+    if (out[i].ok()) {
+      out[i] = transferFailed("put '" + keys[i] + "': every replica write FAILED (revoked)");
+    }
+    revoke.push_back(keys[i]);
   }
   if (!revoke.empty()) (void)master.batchPutRevoke(client_id, revoke, kind);
   if (!finish.empty()) {
-    auto ended = master.batchPutEnd(client_id, finish, kind);
+    auto ended = master.batchPutEnd(client_id, finish, kind, finish_failed);
     for (size_t j = 0; j < finish_index.size(); ++j) {
       out[finish_index[j]] = !ended.ok()         ? ended.status()
                              : j < ended->size() ? (*ended)[j]

@@ -159,15 +159,15 @@ Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segm
   return fromError(response.error());
 }
 
-Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string& client_id,
-                                                              const std::string& key, uint64_t size,
-                                                              const ReplicateConfig& config,
-                                                              WriteKind kind) {
+Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(
+    const std::string& client_id, const std::string& key, uint64_t size,
+    const ReplicateConfig& config, WriteKind kind, const std::vector<std::string>& avoid) {
   proto::PutStartRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
   request.set_size(size);
   toProto(config, request.mutable_config());
+  for (const std::string& endpoint : avoid) request.add_avoid_endpoints(endpoint);
   proto::PutStartResponse response;
   MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertStart
                                                      : &proto::Master::Stub::PutStart,
@@ -178,7 +178,8 @@ Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(const std::string&
 
 Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchPutStart(
     const std::string& client_id, const std::vector<std::string>& keys,
-    const std::vector<uint64_t>& sizes, const ReplicateConfig& config, WriteKind kind) {
+    const std::vector<uint64_t>& sizes, const ReplicateConfig& config, WriteKind kind,
+    const std::vector<std::string>& avoid) {
   proto::BatchPutStartRequest request;
   for (size_t i = 0; i < keys.size(); ++i) {
     proto::PutStartRequest* item = request.add_items();
@@ -186,6 +187,7 @@ Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchP
     item->set_key(keys[i]);
     item->set_size(sizes[i]);
     toProto(config, item->mutable_config());
+    for (const std::string& endpoint : avoid) item->add_avoid_endpoints(endpoint);
   }
   proto::BatchPutStartResponse response;
   MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertStart
@@ -211,13 +213,18 @@ static proto::KeysRequest keysRequest(const std::string& client_id,
   return request;
 }
 
-Result<std::vector<Status>> MasterClient::batchPutEnd(const std::string& client_id,
-                                                      const std::vector<std::string>& keys,
-                                                      WriteKind kind) {
+Result<std::vector<Status>> MasterClient::batchPutEnd(
+    const std::string& client_id, const std::vector<std::string>& keys, WriteKind kind,
+    const std::vector<std::vector<std::string>>& failed) {
+  proto::KeysRequest request = keysRequest(client_id, keys);
+  for (const auto& endpoints : failed) {
+    proto::Endpoints* item = request.add_failed();
+    for (const std::string& endpoint : endpoints) item->add_endpoints(endpoint);
+  }
   proto::ErrorsResponse response;
   MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertEnd
                                                      : &proto::Master::Stub::BatchPutEnd,
-                          keysRequest(client_id, keys), &response));
+                          request, &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;
@@ -260,10 +267,12 @@ Result<std::vector<bool>> MasterClient::batchExistKey(const std::vector<std::str
   return out;
 }
 
-Status MasterClient::putEnd(const std::string& client_id, const std::string& key, WriteKind kind) {
+Status MasterClient::putEnd(const std::string& client_id, const std::string& key, WriteKind kind,
+                            const std::vector<std::string>& failed_endpoints) {
   proto::KeyRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
+  for (const std::string& endpoint : failed_endpoints) request.add_failed_endpoints(endpoint);
   proto::ErrorResponse response;
   MC_RETURN_IF_ERROR(call(
       kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertEnd : &proto::Master::Stub::PutEnd,

@@ -40,15 +40,18 @@ class MasterClient {
   Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
                                                   const std::string& key, uint64_t size,
                                                   const ReplicateConfig& config,
-                                                  WriteKind kind = WriteKind::kPut);
+                                                  WriteKind kind = WriteKind::kPut,
+                                                  const std::vector<std::string>& avoid = {});
   // Batch forms answer per key, in request order.
   Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> batchPutStart(
       const std::string& client_id, const std::vector<std::string>& keys,
       const std::vector<uint64_t>& sizes, const ReplicateConfig& config,
-      WriteKind kind = WriteKind::kPut);
+      WriteKind kind = WriteKind::kPut, const std::vector<std::string>& avoid = {});
+  // failed[i]: endpoints of key i's replicas whose write failed (may be shorter than keys).
   Result<std::vector<Status>> batchPutEnd(const std::string& client_id,
                                           const std::vector<std::string>& keys,
-                                          WriteKind kind = WriteKind::kPut);
+                                          WriteKind kind = WriteKind::kPut,
+                                          const std::vector<std::vector<std::string>>& failed = {});
   Result<std::vector<Status>> batchPutRevoke(const std::string& client_id,
                                              const std::vector<std::string>& keys,
                                              WriteKind kind = WriteKind::kPut);
@@ -56,7 +59,8 @@ class MasterClient {
       const std::vector<std::string>& keys);
   Result<std::vector<bool>> batchExistKey(const std::vector<std::string>& keys);
   Status putEnd(const std::string& client_id, const std::string& key,
-                WriteKind kind = WriteKind::kPut);
+                WriteKind kind = WriteKind::kPut,
+                const std::vector<std::string>& failed_endpoints = {});
   Status putRevoke(const std::string& client_id, const std::string& key,
                    WriteKind kind = WriteKind::kPut);
   Result<ReplicaList> getReplicaList(const std::string& key);

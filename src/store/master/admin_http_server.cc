@@ -40,6 +40,9 @@ std::string renderPrometheusMetrics(MasterService& service) {
   counter("mooncake_master_upsert_start_total", "UpsertStart calls.", c.upsert_starts);
   counter("mooncake_master_upsert_in_place_total", "Upserts that reused the old allocation.",
           c.upserts_in_place);
+  counter("mooncake_master_degraded_put_total",
+          "Puts completed with fewer replicas than placed (a replica write failed).",
+          c.degraded_puts);
   counter("mooncake_master_get_replica_list_total", "GetReplicaList calls.", c.get_replica_lists);
   counter("mooncake_master_remove_total", "Remove calls.", c.removes);
   counter("mooncake_master_no_space_total", "Puts refused with NO_AVAILABLE_HANDLE.",

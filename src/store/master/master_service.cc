@@ -166,9 +166,14 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
 }
 
 std::vector<Placement> MasterService::placeReplicas(const std::string& client_id, uint64_t size,
-                                                    const ReplicateConfig& config) {
-  PlacementRequest request{size, config.replica_num, config.preferred_segments, client_id,
-                           config.prefer_alloc_in_same_node};
+                                                    const ReplicateConfig& config,
+                                                    const std::vector<std::string>& avoid) {
+  PlacementRequest request{size,
+                           config.replica_num,
+                           config.preferred_segments,
+                           client_id,
+                           config.prefer_alloc_in_same_node,
+                           avoid};
   auto placements = segments_.allocate(request);
   if (!placements.empty()) return placements;
   auto wanted = static_cast<uint64_t>(options_.eviction_ratio *
@@ -177,29 +182,27 @@ std::vector<Placement> MasterService::placeReplicas(const std::string& client_id
   return segments_.allocate(request);
 }
 
-Result<std::vector<ReplicaDescriptor>> MasterService::putStart(const std::string& client_id,
-                                                               const std::string& key,
-                                                               uint64_t size,
-                                                               const ReplicateConfig& config) {
+Result<std::vector<ReplicaDescriptor>> MasterService::putStart(
+    const std::string& client_id, const std::string& key, uint64_t size,
+    const ReplicateConfig& config, const std::vector<std::string>& avoid) {
   counters_.put_starts.fetch_add(1, std::memory_order_relaxed);
   if (key.empty() || size == 0 || config.replica_num == 0) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
                               "putStart: key, size and replica_num must be non-empty/non-zero");
   }
-  return startWrite(client_id, key, size, config);
+  return startWrite(client_id, key, size, config, avoid);
 }
 
-Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::string& client_id,
-                                                                 const std::string& key,
-                                                                 uint64_t size,
-                                                                 const ReplicateConfig& config) {
+Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(
+    const std::string& client_id, const std::string& key, uint64_t size,
+    const ReplicateConfig& config, const std::vector<std::string>& avoid) {
   Shard& shard = shardFor(key);
   {
     std::lock_guard lock(shard.mutex);
     MC_RETURN_IF_ERROR(checkWritable(shard, key, now_()));
   }
   // Allocate outside the shard lock: eviction may need to visit this shard.
-  std::vector<Placement> placements = placeReplicas(client_id, size, config);
+  std::vector<Placement> placements = placeReplicas(client_id, size, config, avoid);
   if (placements.empty()) {
     counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);
     return keyError(StoreErrorCode::NO_AVAILABLE_HANDLE, key,
@@ -223,7 +226,8 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(const std::stri
   return descriptors;
 }
 
-Status MasterService::putEnd(const std::string& client_id, const std::string& key) {
+Status MasterService::putEnd(const std::string& client_id, const std::string& key,
+                             const std::vector<std::string>& failed_endpoints) {
   (void)client_id;
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
@@ -231,6 +235,21 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   if (it == shard.objects.end()) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no put");
   Object& object = it->second;
   if (object.complete) return keyError(StoreErrorCode::INVALID_WRITE, key, "already complete");
+  if (!failed_endpoints.empty()) {
+    auto failed = [&](const Placement& p) {
+      return std::find(failed_endpoints.begin(), failed_endpoints.end(), p.te_endpoint) !=
+             failed_endpoints.end();
+    };
+    if (std::all_of(object.replicas.begin(), object.replicas.end(), failed)) {
+      return keyError(StoreErrorCode::INVALID_WRITE, key,
+                      "every replica write failed; revoke the put instead");
+    }
+    for (const Placement& p : object.replicas) {
+      if (failed(p)) segments_.release(p);
+    }
+    std::erase_if(object.replicas, failed);
+    counters_.degraded_puts.fetch_add(1, std::memory_order_relaxed);
+  }
   Clock::time_point now = now_();
   object.complete = true;
   object.last_access = now;
@@ -255,10 +274,9 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
   return Status::OK();
 }
 
-Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(const std::string& client_id,
-                                                                  const std::string& key,
-                                                                  uint64_t size,
-                                                                  const ReplicateConfig& config) {
+Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
+    const std::string& client_id, const std::string& key, uint64_t size,
+    const ReplicateConfig& config, const std::vector<std::string>& avoid) {
   counters_.upsert_starts.fetch_add(1, std::memory_order_relaxed);
   if (key.empty() || size == 0 || config.replica_num == 0) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
@@ -290,7 +308,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(const std::str
       shard.objects.erase(it);
     }
   }
-  return startWrite(client_id, key, size, config);
+  return startWrite(client_id, key, size, config, avoid);
 }
 
 Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {

@@ -48,6 +48,7 @@ struct MasterCounters {
   std::atomic<uint64_t> put_revokes{0};
   std::atomic<uint64_t> upsert_starts{0};
   std::atomic<uint64_t> upserts_in_place{0};
+  std::atomic<uint64_t> degraded_puts{0};  // completed with fewer replicas than placed
   std::atomic<uint64_t> get_replica_lists{0};
   std::atomic<uint64_t> removes{0};
   std::atomic<uint64_t> evicted_objects{0};
@@ -74,11 +75,16 @@ class MasterService {
   // where to write. Errors: INVALID_PARAMS, OBJECT_ALREADY_EXISTS (complete, or another put in
   // progress younger than put_start_discard_timeout), NO_AVAILABLE_HANDLE (nothing fits even
   // after eviction).
+  // `avoid`: Transfer Engine endpoints the writer could not reach lately; no replica goes there.
   Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
                                                   const std::string& key, uint64_t size,
-                                                  const ReplicateConfig& config);
-  // Makes the object readable. Errors: OBJECT_NOT_FOUND, INVALID_WRITE (already complete).
-  Status putEnd(const std::string& client_id, const std::string& key);
+                                                  const ReplicateConfig& config,
+                                                  const std::vector<std::string>& avoid = {});
+  // Makes the object readable. `failed_endpoints`: replicas whose write failed; they are
+  // dropped (their space released) and the object keeps the rest. Errors: OBJECT_NOT_FOUND,
+  // INVALID_WRITE (already complete, or every replica failed: revoke instead).
+  Status putEnd(const std::string& client_id, const std::string& key,
+                const std::vector<std::string>& failed_endpoints = {});
   // Undoes a putStart. Errors: OBJECT_NOT_FOUND, INVALID_WRITE (already complete).
   Status putRevoke(const std::string& client_id, const std::string& key);
   // Insert-or-update. For an absent key, as putStart. A complete object of the same size and
@@ -88,7 +94,8 @@ class MasterService {
   // old value is gone). A put in progress on the key: OBJECT_ALREADY_EXISTS, as putStart.
   Result<std::vector<ReplicaDescriptor>> upsertStart(const std::string& client_id,
                                                      const std::string& key, uint64_t size,
-                                                     const ReplicateConfig& config);
+                                                     const ReplicateConfig& config,
+                                                     const std::vector<std::string>& avoid = {});
 
   // Replicas of a complete object, granting a read lease. Errors: OBJECT_NOT_FOUND,
   // REPLICA_IS_NOT_READY (put still in progress).
@@ -152,9 +159,11 @@ class MasterService {
   // putStart's work after validation: reserve space and record the incomplete object.
   Result<std::vector<ReplicaDescriptor>> startWrite(const std::string& client_id,
                                                     const std::string& key, uint64_t size,
-                                                    const ReplicateConfig& config);
+                                                    const ReplicateConfig& config,
+                                                    const std::vector<std::string>& avoid);
   std::vector<Placement> placeReplicas(const std::string& client_id, uint64_t size,
-                                       const ReplicateConfig& config);
+                                       const ReplicateConfig& config,
+                                       const std::vector<std::string>& avoid);
   void applyPins(Object& object, const ReplicateConfig& config) const;
   void releaseAll(const std::vector<Placement>& replicas);
   static std::vector<ReplicaDescriptor> describe(const Object& object);

@@ -81,7 +81,9 @@ std::vector<Placement> SegmentRegistry::allocate(const PlacementRequest& request
   std::vector<Placement> out;
   std::vector<SegmentId> used;
   auto try_segment = [&](SegmentId id, Mounted& mounted) {
-    if (out.size() >= request.count || std::find(used.begin(), used.end(), id) != used.end()) {
+    if (out.size() >= request.count || std::find(used.begin(), used.end(), id) != used.end() ||
+        std::find(request.avoid.begin(), request.avoid.end(), mounted.info.te_endpoint) !=
+            request.avoid.end()) {
       return;
     }
     auto allocation = mounted.allocator->allocate(request.size);

@@ -50,6 +50,7 @@ struct PlacementRequest {
   std::vector<std::string> preferred;  // segment names tried first, in order
   std::string writer_client_id;        // whose segments "local" means
   bool prefer_local = false;
+  std::vector<std::string> avoid;  // endpoints the writer cannot reach: never used
 };
 
 class SegmentRegistry {

@@ -36,10 +36,12 @@ void addReplicas(const std::vector<ReplicaDescriptor>& replicas, Repeated* out) 
 
 void putStartOne(MasterService& service, const proto::PutStartRequest& request,
                  proto::PutStartResponse* response, bool upsert = false) {
+  std::vector<std::string> avoid(request.avoid_endpoints().begin(),
+                                 request.avoid_endpoints().end());
   auto replicas = upsert ? service.upsertStart(request.client_id(), request.key(), request.size(),
-                                               fromProto(request.config()))
+                                               fromProto(request.config()), avoid)
                          : service.putStart(request.client_id(), request.key(), request.size(),
-                                            fromProto(request.config()));
+                                            fromProto(request.config()), avoid);
   setError(replicas.status(), response->mutable_error());
   if (replicas.ok()) addReplicas(*replicas, response->mutable_replicas());
 }
@@ -123,7 +125,10 @@ grpc::ServerUnaryReactor* MasterRpcService::PutEnd(grpc::CallbackServerContext* 
                                                    const proto::KeyRequest* request,
                                                    proto::ErrorResponse* response) {
   return serve(context, "PutEnd", [&] {
-    setError(service_.putEnd(request->client_id(), request->key()), response->mutable_error());
+    std::vector<std::string> failed(request->failed_endpoints().begin(),
+                                    request->failed_endpoints().end());
+    setError(service_.putEnd(request->client_id(), request->key(), failed),
+             response->mutable_error());
   });
 }
 
@@ -148,7 +153,13 @@ grpc::ServerUnaryReactor* MasterRpcService::BatchPutEnd(grpc::CallbackServerCont
                                                         proto::ErrorsResponse* response) {
   return serve(context, "BatchPutEnd", [&] {
     for (const auto& key : request->keys()) {
-      setError(service_.putEnd(request->client_id(), key), response->add_errors());
+      int index = response->errors_size();
+      std::vector<std::string> failed;
+      if (index < request->failed_size()) {
+        const auto& endpoints = request->failed(index).endpoints();
+        failed.assign(endpoints.begin(), endpoints.end());
+      }
+      setError(service_.putEnd(request->client_id(), key, failed), response->add_errors());
     }
   });
 }

@@ -120,6 +120,17 @@ TEST_F(StoreClusterTest, KilledClientLosesItsReplicasAndTheMasterKeepsServing) {
 
   servers_[0]->signal(SIGKILL);
   servers_[0]->wait(std::chrono::seconds(10));
+  // Before the master notices (--client_ttl), a put that places a replica on the dead client
+  // still succeeds: the failed replica is dropped at PutEnd, and later puts avoid that holder.
+  std::string d = value(50000, 4);
+  ASSERT_TRUE(client->put("during-ttl", d.data(), d.size(), three_copies).ok());
+  EXPECT_EQ(*client->get("during-ttl"), d);
+  EXPECT_EQ(httpGet("/query_key?key=during-ttl").find(victim), std::string::npos);
+  EXPECT_NE(httpGet("/metrics").find("mooncake_master_degraded_put_total 1\n"), std::string::npos);
+  ReplicateConfig prefer_victim;
+  prefer_victim.preferred_segments = {victim};
+  ASSERT_TRUE(client->put("avoids-victim", d.data(), d.size(), prefer_victim).ok());
+  EXPECT_EQ(httpGet("/query_key?key=avoids-victim").find(victim), std::string::npos);
   // After --client_ttl the master declares the victim dead and unmounts its segment.
   ASSERT_TRUE(testing::waitFor(
       [&] { return httpGet("/get_all_segments").find(victim) == std::string::npos; },

@@ -189,6 +189,39 @@ TEST_F(MasterServiceTest, PlacementStrategiesOrderTheSegments) {
   }
 }
 
+TEST_F(MasterServiceTest, FailedReplicaWritesAreDroppedAndUnreachableHoldersAvoided) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  mount("c3", "node3", 0x100000, 1 << 20);
+  ReplicateConfig three;
+  three.replica_num = 3;
+  auto started = service_.putStart("w", "k", 4096, three);
+  ASSERT_EQ(started->size(), 3u);
+  // node2's write failed: the object completes with the other two, node2's space comes back.
+  ASSERT_TRUE(service_.putEnd("w", "k", {"node2:15001"}).ok());
+  auto list = service_.getReplicaList("k");
+  ASSERT_EQ(list->replicas.size(), 2u);
+  for (const auto& r : list->replicas) EXPECT_NE(r.te_endpoint, "node2:15001");
+  EXPECT_EQ(service_.usedBytes(), 2u * 4096);
+  EXPECT_EQ(service_.counters().degraded_puts.load(), 1u);
+  // Every replica failed: PutEnd refuses; the writer revokes.
+  ReplicateConfig one;
+  ASSERT_TRUE(service_.putStart("w", "lost", 4096, one).ok());
+  EXPECT_TRUE(service_.putEnd("w", "lost", {"node1:15001", "node2:15001", "node3:15001"})
+                  .is(StoreErrorCode::INVALID_WRITE));
+  ASSERT_TRUE(service_.putRevoke("w", "lost").ok());
+  // Avoided holders get no replica.
+  for (int i = 0; i < 20; ++i) {
+    auto placed = service_.putStart("w", "a" + std::to_string(i), 1024, one, {"node1:15001"});
+    ASSERT_TRUE(placed.ok());
+    EXPECT_NE((*placed)[0].te_endpoint, "node1:15001");
+  }
+  EXPECT_TRUE(
+      service_.putStart("w", "none", 1024, one, {"node1:15001", "node2:15001", "node3:15001"})
+          .status()
+          .is(StoreErrorCode::NO_AVAILABLE_HANDLE));
+}
+
 TEST_F(MasterServiceTest, LeasesBlockRemovalUntilTheyExpire) {
   mount("c1", "node1", 0x100000, 1 << 20);
   put("k", 4096);
