@@ -149,9 +149,15 @@ int EngineApi::freeManagedBuffer(uint64_t address, uint64_t length) {
 }
 
 uint64_t EngineApi::firstBufferAddress(const std::string& segment_name) {
-  if (!initialized_) return fail("get_first_buffer_address", notInitialized()), 0;
+  if (!initialized_) {
+    fail("get_first_buffer_address", notInitialized());
+    return 0;
+  }
   auto handle = engine_.openSegment(segment_name);
-  if (!handle.ok()) return fail("get_first_buffer_address", handle.status()), 0;
+  if (!handle.ok()) {
+    fail("get_first_buffer_address", handle.status());
+    return 0;
+  }
   // Pick up buffers registered since the descriptor was cached.
   (void)engine_.syncSegmentCache(segment_name);
   auto buffers = engine_.getSegmentBuffers(*handle);
@@ -159,14 +165,37 @@ uint64_t EngineApi::firstBufferAddress(const std::string& segment_name) {
   return reinterpret_cast<uint64_t>(buffers->front().addr);
 }
 
+Status EngineApi::checkRegistered(uint64_t address, uint64_t length) {
+  if (!initialized_) return notInitialized();
+  auto buffers = engine_.getSegmentBuffers(LOCAL_SEGMENT_ID);
+  if (buffers.ok()) {
+    for (const BufferEntry& buffer : *buffers) {
+      auto start = reinterpret_cast<uint64_t>(buffer.addr);
+      if (address >= start && length <= buffer.length &&
+          address - start <= buffer.length - length) {
+        return Status::OK();
+      }
+    }
+  }
+  return Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
+                       std::to_string(length) + " bytes at " + std::to_string(address) +
+                           " are not inside a registered buffer (register_memory or "
+                           "allocate_managed_buffer first)");
+}
+
 int EngineApi::writeBytesToBuffer(uint64_t address, const char* data, uint64_t length) {
-  if (!initialized_) return fail("write_bytes_to_buffer", notInitialized());
+  Status registered = checkRegistered(address, length);
+  if (!registered.ok()) return fail("write_bytes_to_buffer", registered);
   if (length > 0) std::memcpy(reinterpret_cast<void*>(address), data, length);
   return 0;
 }
 
 std::string EngineApi::readBytesFromBuffer(uint64_t address, uint64_t length) {
-  if (!initialized_ || length == 0) return std::string();
+  Status registered = checkRegistered(address, length);
+  if (!registered.ok()) {
+    fail("read_bytes_from_buffer", registered);
+    return std::string();
+  }
   return std::string(reinterpret_cast<const char*>(address), length);
 }
 
@@ -242,7 +271,10 @@ uint64_t EngineApi::batchTransferAsync(const std::string& segment_name,
                                        const std::vector<uint64_t>& lengths,
                                        TransferRequest::OpCode opcode) {
   auto batch = submit(segment_name, locals, remotes, lengths, opcode);
-  if (!batch.ok()) return fail("transfer_async", batch.status()), 0;
+  if (!batch.ok()) {
+    fail("transfer_async", batch.status());
+    return 0;
+  }
   return *batch;
 }
 
@@ -259,7 +291,10 @@ int EngineApi::batchTransferStatus(const std::vector<uint64_t>& batch_ids) {
 int EngineApi::checkStatus(uint64_t batch_id) {
   TransferStatus status;
   Status known = engine_.getBatchTransferStatus(batch_id, status);
-  if (!known.ok()) return fail("transfer_check_status", known), -1;
+  if (!known.ok()) {
+    fail("transfer_check_status", known);
+    return -1;
+  }
   if (status.s == WAITING) return 0;
   (void)engine_.freeBatchID(batch_id);
   return status.s == COMPLETED ? 1 : -1;

@@ -69,6 +69,8 @@ class EngineApi {
                          const std::vector<uint64_t>& remotes, const std::vector<uint64_t>& lengths,
                          TransferRequest::OpCode opcode);
   Status wait(BatchID batch);
+  // OK when [address, address + length) lies in one registered local buffer.
+  Status checkRegistered(uint64_t address, uint64_t length);
 
   TransferEngine engine_;
   bool initialized_ = false;

@@ -84,6 +84,9 @@ def test_initiator_reads_and_writes_a_target_process(target):
     assert engine.batch_transfer_async_read("no-such-segment", [local], [remote], [16]) == 0
     unregistered = 12345678
     assert engine.transfer_sync_read(segment, unregistered, remote, 16) < 0
+    assert engine.write_bytes_to_buffer(unregistered, b"x" * 16, 16) < 0  # checked, no crash
+    assert engine.read_bytes_from_buffer(unregistered, 16) == b""
+    assert engine.read_bytes_from_buffer(local + 2 * SIZE - 8, 16) == b""  # runs past the end
     assert engine.send_probe(segment) == 0
     assert engine.send_probe("127.0.0.1:1") != 0
     assert engine.free_managed_buffer(local, 2 * SIZE) == 0
