@@ -47,6 +47,8 @@ class MasterClient::Stub {
     // same address in the process, so several clients in one process would queue on one socket.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // gRPC's own retries would re-send calls the store revokes or retries itself.
+    args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
     stub = proto::Master::NewStub(
         grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
   }

@@ -2,12 +2,14 @@
 // pair that uses the master's embedded HTTP metadata server.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
 
 #include "common/net/http_client.h"
 #include "master.grpc.pb.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "store/client/master_client.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -220,6 +222,26 @@ TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
   EXPECT_EQ(get("/query_key?key=nope").status, 404);
   EXPECT_EQ(get("/get_all_keys").body, "metric-key\n");
   EXPECT_NE(get("/get_all_segments").body.find("\"name\":\"node1\""), std::string::npos);
+}
+
+TEST_F(MasterRpcTest, AStalledMasterIsRpcTimeoutAndAnAbsentOneRpcFail) {
+  MasterClient client("127.0.0.1:" + std::to_string(rpc_port_), std::chrono::milliseconds(300));
+  ASSERT_TRUE(client.existKey("k").ok());
+  master_->signal(SIGSTOP);  // accepts connections (the kernel does) but never answers
+  auto started = std::chrono::steady_clock::now();
+  auto stalled = client.existKey("k");
+  auto took = std::chrono::steady_clock::now() - started;
+  master_->signal(SIGCONT);
+  EXPECT_TRUE(stalled.status().is(StoreErrorCode::RPC_TIMEOUT)) << stalled.status().toString();
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_TRUE(client.existKey("k").ok());
+  MasterClient nobody("127.0.0.1:" + std::to_string(testing::freeLoopbackPort()),
+                      std::chrono::milliseconds(300));
+  auto absent = nobody.existKey("k");
+  EXPECT_TRUE(absent.status().is(StoreErrorCode::RPC_FAIL) ||
+              absent.status().is(StoreErrorCode::RPC_TIMEOUT))
+      << absent.status().toString();
+  EXPECT_NE(absent.status().message().find("is mooncake_master running there?"), std::string::npos);
 }
 
 TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
