@@ -73,6 +73,24 @@ void MasterService::renderLatencies(std::string& out) const {
   }
 }
 
+MasterService::Object& MasterService::Shard::insert(const std::string& key, Object object) {
+  auto [it, inserted] = objects.emplace(key, std::move(object));
+  (void)inserted;  // callers erase an existing key first
+  it->second.lru_position = lru.insert(lru.end(), &it->first);
+  return it->second;
+}
+
+std::unordered_map<std::string, MasterService::Object>::iterator MasterService::Shard::erase(
+    std::unordered_map<std::string, Object>::iterator it) {
+  lru.erase(it->second.lru_position);
+  return objects.erase(it);
+}
+
+void MasterService::Shard::touch(Object& object, Clock::time_point now) {
+  object.last_access = now;
+  lru.splice(lru.end(), lru, object.lru_position);
+}
+
 MasterService::Shard& MasterService::shardFor(const std::string& key) {
   return *shards_[std::hash<std::string>()(key) % shards_.size()];
 }
@@ -138,7 +156,7 @@ void MasterService::dropSegmentReplicas(SegmentId segment) {
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
       auto& replicas = it->second.replicas;
       std::erase_if(replicas, [segment](const Placement& p) { return p.segment == segment; });
-      it = replicas.empty() ? shard->objects.erase(it) : std::next(it);
+      it = replicas.empty() ? shard->erase(it) : std::next(it);
     }
   }
 }
@@ -161,7 +179,7 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
         {std::move(object.replicas),
          object.put_started + std::chrono::seconds(options_.put_start_release_timeout_sec)});
   }
-  shard.objects.erase(it);
+  shard.erase(it);
   return Status::OK();
 }
 
@@ -221,9 +239,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(
   applyPins(object, config);
   object.put_started = now;
   object.last_access = now;
-  auto descriptors = describe(object);
-  shard.objects.emplace(key, std::move(object));
-  return descriptors;
+  return describe(shard.insert(key, std::move(object)));
 }
 
 Status MasterService::putEnd(const std::string& client_id, const std::string& key,
@@ -252,7 +268,7 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   }
   Clock::time_point now = now_();
   object.complete = true;
-  object.last_access = now;
+  shard.touch(object, now);
   counters_.put_ends.fetch_add(1, std::memory_order_relaxed);
   if (object.soft_pin) object.soft_pin_until = now + ms(object.soft_pin_ttl_ms);
   return Status::OK();
@@ -269,7 +285,7 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
                     "complete objects are removed, not revoked");
   }
   releaseAll(it->second.replicas);
-  shard.objects.erase(it);
+  shard.erase(it);
   counters_.put_revokes.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
 }
@@ -294,7 +310,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
         // writer may overwrite them where they are.
         object.complete = false;
         object.put_started = now;
-        object.last_access = now;
+        shard.touch(object, now);
         applyPins(object, config);
         counters_.upserts_in_place.fetch_add(1, std::memory_order_relaxed);
         return describe(object);
@@ -305,7 +321,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
         std::lock_guard side(side_mutex_);
         abandoned_.push_back({std::move(object.replicas), std::max(now, object.lease_until)});
       }
-      shard.objects.erase(it);
+      shard.erase(it);
     }
   }
   return startWrite(client_id, key, size, config, avoid);
@@ -323,7 +339,7 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   }
   Clock::time_point now = now_();
   object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
-  object.last_access = now;
+  shard.touch(object, now);
   return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms};
 }
 
@@ -342,7 +358,7 @@ Status MasterService::remove(const std::string& key, bool force) {
     return keyError(StoreErrorCode::OBJECT_HAS_LEASE, key, "a reader holds a lease");
   }
   releaseAll(it->second.replicas);
-  shard.objects.erase(it);
+  shard.erase(it);
   return Status::OK();
 }
 
@@ -357,7 +373,7 @@ size_t MasterService::removeMatching(const std::function<bool(const std::string&
       bool removable = force || (object.complete && object.lease_until <= now);
       if (removable && match(it->first)) {
         releaseAll(object.replicas);
-        it = shard->objects.erase(it);
+        it = shard->erase(it);
         ++removed;
       } else {
         ++it;
@@ -448,43 +464,73 @@ void MasterService::tick() {
 }
 
 uint64_t MasterService::evict(uint64_t bytes) {
+  const Clock::time_point now = now_();
+  uint64_t freed = 0;
+  // Pass 0 spares soft-pinned objects; pass 1 (when allowed) takes them too, once nothing else
+  // is left.
+  for (int pass = 0; pass < 2 && freed < bytes; ++pass) {
+    bool take_soft = pass == 1;
+    if (take_soft && !options_.allow_evict_soft_pinned_objects) break;
+    while (freed < bytes) {
+      uint64_t round = evictRound(bytes - freed, take_soft, now);
+      if (round == 0) break;
+      freed += round;
+    }
+  }
+  return freed;
+}
+
+bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_point now) {
+  if (!object.complete || object.hard_pin || object.lease_until > now) return false;
+  return take_soft || !(object.soft_pin && object.soft_pin_until > now);
+}
+
+// One round of a k-way merge over the shards' LRU lists: each shard offers its oldest evictable
+// objects (at most kEvictionCandidates), and they are evicted oldest first across shards. A round
+// ends where a shard's offer runs out while it may hold more, so the order is exact global LRU.
+uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_point now) {
+  constexpr size_t kEvictionCandidates = 64;
   struct Candidate {
-    bool soft_pinned;
     Clock::time_point last_access;
     size_t shard;
     std::string key;
+    bool last_of_full_offer;  // its shard may hold older-than-others objects beyond the offer
   };
   std::vector<Candidate> candidates;
-  Clock::time_point now = now_();
-  auto evictable = [&now](const Object& object) {
-    return object.complete && !object.hard_pin && object.lease_until <= now;
-  };
   for (size_t s = 0; s < shards_.size(); ++s) {
-    std::lock_guard lock(shards_[s]->mutex);
-    for (const auto& [key, object] : shards_[s]->objects) {
-      if (!evictable(object)) continue;
-      bool soft = object.soft_pin && object.soft_pin_until > now;
-      if (soft && !options_.allow_evict_soft_pinned_objects) continue;
-      candidates.push_back({soft, object.last_access, s, key});
+    Shard& shard = *shards_[s];
+    std::lock_guard lock(shard.mutex);
+    size_t offered = 0;
+    for (const std::string* key : shard.lru) {
+      const Object& object = shard.objects.find(*key)->second;
+      if (!evictable(object, take_soft, now)) continue;
+      candidates.push_back({object.last_access, s, *key, false});
+      if (++offered == kEvictionCandidates) {
+        candidates.back().last_of_full_offer = true;
+        break;
+      }
     }
   }
-  // Unpinned objects first, each group least recently used first.
-  std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-    return a.soft_pinned != b.soft_pinned ? !a.soft_pinned : a.last_access < b.last_access;
-  });
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.last_access < b.last_access; });
   uint64_t freed = 0;
   for (const Candidate& candidate : candidates) {
     if (freed >= bytes) break;
     Shard& shard = *shards_[candidate.shard];
     std::lock_guard lock(shard.mutex);
     auto it = shard.objects.find(candidate.key);
-    if (it == shard.objects.end() || !evictable(it->second)) continue;  // changed meanwhile
-    freed += it->second.size * it->second.replicas.size();
-    counters_.evicted_objects.fetch_add(1, std::memory_order_relaxed);
-    counters_.evicted_bytes.fetch_add(it->second.size * it->second.replicas.size(),
-                                      std::memory_order_relaxed);
-    releaseAll(it->second.replicas);
-    shard.objects.erase(it);
+    // Skip what changed meanwhile (removed, read again, leased).
+    if (it != shard.objects.end() && it->second.last_access == candidate.last_access &&
+        evictable(it->second, take_soft, now)) {
+      uint64_t object_bytes = it->second.size * it->second.replicas.size();
+      freed += object_bytes;
+      counters_.evicted_objects.fetch_add(1, std::memory_order_relaxed);
+      counters_.evicted_bytes.fetch_add(object_bytes, std::memory_order_relaxed);
+      releaseAll(it->second.replicas);
+      shard.erase(it);
+    }
+    if (candidate.last_of_full_offer) break;  // the next round looks further into that shard
   }
   return freed;
 }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -116,8 +117,9 @@ class MasterService {
   ClientStatus ping(const std::string& client_id);
   // Periodic work: expire silent clients, reclaim abandoned puts, evict above the watermark.
   void tick();
-  // Frees about `bytes` of unleased, unpinned objects, least recently used first; returns the
-  // bytes freed.
+  // Frees about `bytes` of unleased, unpinned objects, least recently used first (a merge of the
+  // shards' LRU lists: the cost follows the objects evicted and the pinned ones skipped, not the
+  // number of objects stored); returns the bytes freed.
   uint64_t evict(uint64_t bytes);
 
   size_t objectCount() const;
@@ -134,6 +136,10 @@ class MasterService {
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
  private:
+  // Recency order of a shard's objects, least recently used first. Holds pointers to the map's
+  // keys, which stay valid until their element is erased (unordered_map nodes do not move).
+  using LruList = std::list<const std::string*>;
+
   struct Object {
     uint64_t size = 0;
     std::vector<Placement> replicas;
@@ -145,10 +151,18 @@ class MasterService {
     Clock::time_point lease_until;
     Clock::time_point soft_pin_until;
     Clock::time_point last_access;
+    LruList::iterator lru_position;
   };
+  // Objects and their recency order change together: go through insert/erase/touch.
   struct Shard {
     mutable std::mutex mutex;
     std::unordered_map<std::string, Object> objects;  // GUARDED_BY(mutex)
+    LruList lru;                                      // GUARDED_BY(mutex)
+
+    Object& insert(const std::string& key, Object object);
+    std::unordered_map<std::string, Object>::iterator erase(
+        std::unordered_map<std::string, Object>::iterator it);
+    void touch(Object& object, Clock::time_point now);
   };
   struct Abandoned {
     std::vector<Placement> replicas;
@@ -171,6 +185,8 @@ class MasterService {
   // moved to abandoned_.
   Status checkWritable(Shard& shard, const std::string& key, Clock::time_point now);
   void dropSegmentReplicas(SegmentId segment);
+  static bool evictable(const Object& object, bool take_soft, Clock::time_point now);
+  uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now);
   void expireClients(Clock::time_point now);
   void reclaimAbandoned(Clock::time_point now);
   size_t removeMatching(const std::function<bool(const std::string&)>& match, bool force);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -266,6 +268,26 @@ TEST_F(MasterServiceTest, EvictionFreesLeastRecentlyUsedAndSparesLeasedAndPinned
   EXPECT_TRUE(service_.existKey("pinned"));
   EXPECT_FALSE(service_.existKey("k1"));
   EXPECT_TRUE(service_.existKey("k14"));
+}
+
+TEST_F(MasterServiceTest, EvictionFollowsGlobalRecencyAcrossShardsAndRounds) {
+  constexpr int kObjects = 2000;  // 250 per shard: several merge rounds of 64 candidates
+  mount("c1", "node1", 0x100000, kObjects * 1024);
+  for (int i = 0; i < kObjects; ++i) put("o" + std::to_string(i), 1024);
+  // Read them in a shuffled order: that order, not the insertion order, is the recency.
+  std::vector<int> order(kObjects);
+  for (int i = 0; i < kObjects; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  for (int i : order) {
+    advance(std::chrono::milliseconds(1));
+    ASSERT_TRUE(service_.getReplicaList("o" + std::to_string(i)).ok());
+  }
+  advance(std::chrono::milliseconds(2000));  // leases over
+  EXPECT_EQ(service_.evict(kObjects / 2 * 1024), kObjects / 2 * 1024u);
+  for (int rank = 0; rank < kObjects; ++rank) {
+    bool expected_present = rank >= kObjects / 2;
+    ASSERT_EQ(service_.existKey("o" + std::to_string(order[rank])), expected_present) << rank;
+  }
 }
 
 TEST_F(MasterServiceTest, SoftPinnedObjectsGoLast) {
