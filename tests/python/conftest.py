@@ -57,6 +57,46 @@ class Cluster:
         self.process.wait()
 
 
+class ServerProcess:
+    """A real etcd or redis-server from Debian, on a free loopback port, data in a temp dir."""
+
+    def __init__(self, kind, tmp):
+        self.port = free_port()
+        if kind == "etcd":
+            peer = free_port()
+            url = f"http://127.0.0.1:{self.port}"
+            args = ["etcd", "--name", "pytest", "--data-dir", os.path.join(tmp, "etcd"),
+                    "--listen-client-urls", url, "--advertise-client-urls", url,
+                    "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                    "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                    "--initial-cluster", f"pytest=http://127.0.0.1:{peer}", "--log-level", "error"]
+            self.metadata = f"etcd://127.0.0.1:{self.port}"
+        else:
+            args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                    "--appendonly", "no", "--dir", tmp]
+            self.metadata = f"redis://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def etcd_server(tmp_path_factory):
+    server = ServerProcess("etcd", str(tmp_path_factory.mktemp("etcd")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    server = ServerProcess("redis", str(tmp_path_factory.mktemp("redis")))
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session")
 def cluster():
     c = Cluster()

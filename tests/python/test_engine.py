@@ -26,9 +26,14 @@ sys.stdin.read()  # serve until the test closes our stdin
 """
 
 
-@pytest.fixture(params=["p2p", "http"])
+@pytest.fixture(params=["p2p", "http", "etcd", "redis"])
 def target(request, cluster):
-    metadata = "P2PHANDSHAKE" if request.param == "p2p" else cluster.metadata
+    metadata = {
+        "p2p": lambda: "P2PHANDSHAKE",
+        "http": lambda: cluster.metadata,
+        "etcd": lambda: request.getfixturevalue("etcd_server").metadata,
+        "redis": lambda: request.getfixturevalue("redis_server").metadata,
+    }[request.param]()
     # With a metadata service, segment names must be unique: give the target a port.
     name = "127.0.0.1" if request.param == "p2p" else f"127.0.0.1:{free_port()}"
     process = subprocess.Popen([sys.executable, "-c", TARGET, metadata, name],
