@@ -6,7 +6,11 @@
 
 namespace mooncake::store {
 namespace {
+// Small transfers finish within tens of microseconds: the waiter looks a few times before going
+// to sleep, which would add a wake-up (futex + context switch) to every small get. Larger ones
+// take long enough that looking would only take CPU from the transport threads.
 constexpr std::chrono::microseconds kSpinBeforeSleep{50};
+constexpr uint64_t kSpinBytesLimit = 64 * 1024;
 }  // namespace
 
 Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
@@ -20,9 +24,10 @@ Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferReque
   }
   auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
   TransferStatus status;
-  // Small transfers finish within tens of microseconds: look a few times before going to
-  // sleep, which would add a wake-up (futex + context switch) to every small get.
-  auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  uint64_t bytes = 0;
+  for (const TransferRequest& request : requests) bytes += request.length;
+  auto spin_until = std::chrono::steady_clock::now() +
+                    (bytes <= kSpinBytesLimit ? kSpinBeforeSleep : std::chrono::microseconds(0));
   while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING &&
          std::chrono::steady_clock::now() < spin_until) {
     std::this_thread::yield();
