@@ -71,12 +71,32 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
       [this](FrameType type, const std::string& json) { return handleHandshake(type, json); });
   handshake_->start(std::move(listen_fd).value());
 
+  MC_RETURN_IF_ERROR(checkNameNotInUse());  // on failure the destructor stops what started
   MC_RETURN_IF_ERROR(republish());
   initialized_ = true;
   LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
             << ":" << rpc_port_ << ", tcp data port " << tcp_data_port_ << ", metadata "
             << metadata_->describe();
   return Status::OK();
+}
+
+// Two live processes publishing one segment name overwrite each other's records, and peers'
+// transfers then reach the wrong process: refuse to start instead. A record left by a process
+// that is gone (its rpc port does not answer) is taken over.
+Status TransferEngineImpl::checkNameNotInUse() {
+  if (metadata_->peerToPeer()) return Status::OK();  // the name is host:port, unique already
+  auto existing = metadata_->rpcAddressOf(segment_name_);
+  if (!existing.ok()) return Status::OK();  // no record (an unreadable store shows up next)
+  if (existing->host == advertised_host_ && existing->port == rpc_port_) return Status::OK();
+  if (!probePeer(*existing).ok()) {
+    LOG(INFO) << "transfer_engine: taking over segment name '" << segment_name_ << "' from "
+              << existing->toString() << ", which does not answer";
+    return Status::OK();
+  }
+  return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                       "segment name '" + segment_name_ + "' is already used by a live node at " +
+                           existing->toString() + " (" + metadata_->describe() +
+                           "); give every process its own local_server_name, e.g. host:port");
 }
 
 Status TransferEngineImpl::shutdown() {

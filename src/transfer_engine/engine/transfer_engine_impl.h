@@ -51,6 +51,7 @@ class TransferEngineImpl : public SliceCompletion {
   Status freeBatchID(BatchID batch_id);
 
   Status probePeer(const net::HostPort& rpc_address);
+  Status checkNameNotInUse();
   Result<net::HostPort> rpcAddressOf(SegmentHandle handle);
   Result<net::HostPort> rpcAddressOf(const std::string& segment_name);
 

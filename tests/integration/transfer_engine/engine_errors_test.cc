@@ -8,6 +8,7 @@
 
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/backends.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "transfer_engine/handshake/frame_codec.h"
@@ -44,6 +45,27 @@ TEST(EngineErrorsTest, BadEnvironmentValueFailsInitNamingTheVariable) {
   ::unsetenv("MC_SLICE_SIZE");
   EXPECT_TRUE(status.is(ErrorCode::ERR_INVALID_ARGUMENT));
   EXPECT_NE(status.message().find("MC_SLICE_SIZE"), std::string::npos);
+}
+
+TEST(EngineErrorsTest, ASegmentNameUsedByALiveNodeIsRefusedAndADeadOnesIsTakenOver) {
+  std::string metadata = testing::metadataServerFor(testing::Backend::kHttp);
+  ASSERT_FALSE(metadata.empty());
+  const std::string name = "dup-" + std::to_string(testing::freeLoopbackPort());
+  // A live peer process holds the name.
+  auto peer = testing::startEnginePeer(metadata, name, 1 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  TransferEngine second;
+  Status refused = second.init(metadata, name, "127.0.0.1");
+  ASSERT_TRUE(refused.is(ErrorCode::ERR_INVALID_ARGUMENT)) << refused.toString();
+  EXPECT_NE(refused.message().find("already used by a live node"), std::string::npos);
+  EXPECT_NE(refused.message().find("local_server_name"), std::string::npos);
+  // The peer dies without unpublishing: its records stay, but nobody answers there any more.
+  peer.process->signal(SIGKILL);
+  peer.process->wait(std::chrono::seconds(10));
+  TransferEngine third;
+  Status taken = third.init(metadata, name, "127.0.0.1");
+  ASSERT_TRUE(taken.ok()) << taken.toString();
+  EXPECT_EQ(third.getLocalSegmentName(), name);
 }
 
 TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServing) {
