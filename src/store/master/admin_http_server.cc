@@ -27,7 +27,11 @@ std::string renderPrometheusMetrics(MasterService& service) {
     out << "# HELP " << name << " " << help << "\n# TYPE " << name << " counter\n"
         << name << " " << value.load(std::memory_order_relaxed) << "\n";
   };
+  gauge("mooncake_master_is_leader", "1 while this master leads its cluster.", 1);
   gauge("mooncake_master_objects", "Objects (complete or being written).", service.objectCount());
+  gauge("mooncake_master_leased_objects",
+        "Objects under a read lease (neither evicted nor removed without force).",
+        service.leasedObjectCount());
   gauge("mooncake_master_bytes_used", "Allocated bytes across all segments.", service.usedBytes());
   gauge("mooncake_master_bytes_total", "Capacity of all mounted segments.",
         service.capacityBytes());
@@ -43,7 +47,9 @@ std::string renderPrometheusMetrics(MasterService& service) {
   counter("mooncake_master_degraded_put_total",
           "Puts completed with fewer replicas than placed (a replica write failed).",
           c.degraded_puts);
-  counter("mooncake_master_get_replica_list_total", "GetReplicaList calls.", c.get_replica_lists);
+  counter("mooncake_master_get_replica_list_total",
+          "GetReplicaList/ExistKey calls; each found object gets a read lease.",
+          c.get_replica_lists);
   counter("mooncake_master_remove_total", "Remove calls.", c.removes);
   counter("mooncake_master_no_space_total", "Puts refused with NO_AVAILABLE_HANDLE.",
           c.no_space_errors);
@@ -76,8 +82,12 @@ AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_uniq
   server.Get("/metrics", [svc](const httplib::Request&, httplib::Response& response) {
     response.set_content(renderPrometheusMetrics(*svc), "text/plain; version=0.0.4");
   });
+  // A standby (--enable_ha) answers these two with "standby" (StandbyStatusServer).
   server.Get("/health", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("OK", "text/plain");
+    response.set_content(R"({"status":"OK","role":"leader"})", "application/json");
+  });
+  server.Get("/role", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("leader", "text/plain");
   });
   server.Get("/query_key", [svc](const httplib::Request& request, httplib::Response& response) {
     auto list =

@@ -560,4 +560,14 @@ size_t MasterService::objectCount() const {
   return count;
 }
 
+size_t MasterService::leasedObjectCount() const {
+  const Clock::time_point now = now_();
+  size_t count = 0;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (const auto& [key, object] : shard->objects) count += object.lease_until > now ? 1 : 0;
+  }
+  return count;
+}
+
 }  // namespace mooncake::store

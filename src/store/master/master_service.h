@@ -123,6 +123,8 @@ class MasterService {
   uint64_t evict(uint64_t bytes);
 
   size_t objectCount() const;
+  // Objects a reader's lease protects right now (a scan: for /metrics, not hot paths).
+  size_t leasedObjectCount() const;
   size_t liveClientCount();
   std::vector<std::string> allKeys() const;
   std::vector<SegmentStats> segmentStats() const { return segments_.stats(); }

@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "common/net/http_client.h"
 #include "mooncake/store/client.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -23,12 +24,20 @@ class MasterHaTest : public ::testing::Test {
   }
   void TearDown() override { ::unsetenv("MC_STORE_CLUSTER_ID"); }
 
-  std::unique_ptr<testing::ChildProcess> startMaster(uint16_t port) {
+  std::unique_ptr<testing::ChildProcess> startMaster(uint16_t port, uint16_t metrics_port = 0) {
     return std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{"--enable_ha", "--etcd_endpoints=" + etcd_.endpoint(),
                                  "--cluster_id=" + cluster_id_, "--rpc_address=127.0.0.1",
-                                 "--port=" + std::to_string(port), "--metrics_port=0"});
+                                 "--port=" + std::to_string(port), "--metrics_host=127.0.0.1",
+                                 "--metrics_port=" + std::to_string(metrics_port)});
+  }
+
+  static std::string httpGet(uint16_t port, const std::string& path) {
+    net::HttpClient http;
+    auto response = http.send("GET", "http://127.0.0.1:" + std::to_string(port) + path, "",
+                              std::chrono::seconds(5), std::chrono::seconds(2));
+    return response.ok() ? response->body : "";
   }
 
   std::unique_ptr<Client> client() {
@@ -52,13 +61,20 @@ class MasterHaTest : public ::testing::Test {
 TEST_F(MasterHaTest, StandbyTakesOverAndClientsFollowTheLeader) {
   uint16_t port_a = testing::freeLoopbackPort();
   uint16_t port_b = testing::freeLoopbackPort();
-  auto a = startMaster(port_a);
+  uint16_t metrics_a = testing::freeLoopbackPort();
+  uint16_t metrics_b = testing::freeLoopbackPort();
+  auto a = startMaster(port_a, metrics_a);
   ASSERT_TRUE(
       testing::waitFor([&] { return testing::portAccepts(port_a); }, std::chrono::seconds(20)));
-  auto b = startMaster(port_b);
-  // B stands by: it does not serve while A leads.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto b = startMaster(port_b, metrics_b);
+  // B stands by: it does not serve RPCs while A leads, and says so on its metrics port.
+  ASSERT_TRUE(testing::waitFor([&] { return httpGet(metrics_b, "/role") == "standby"; },
+                               std::chrono::seconds(20)));
   EXPECT_FALSE(testing::portAccepts(port_b));
+  EXPECT_NE(httpGet(metrics_b, "/health").find("\"leader\":\"127.0.0.1:" + std::to_string(port_a)),
+            std::string::npos);
+  EXPECT_NE(httpGet(metrics_b, "/metrics").find("mooncake_master_is_leader 0"), std::string::npos);
+  EXPECT_EQ(httpGet(metrics_a, "/role"), "leader");
 
   auto c = client();
   ASSERT_TRUE(c);
@@ -70,6 +86,8 @@ TEST_F(MasterHaTest, StandbyTakesOverAndClientsFollowTheLeader) {
   // A's lease (5 s) runs out, B wins the view key and starts serving.
   ASSERT_TRUE(
       testing::waitFor([&] { return testing::portAccepts(port_b); }, std::chrono::seconds(20)));
+  EXPECT_TRUE(testing::waitFor([&] { return httpGet(metrics_b, "/role") == "leader"; },
+                               std::chrono::seconds(10)));
   // The client finds B through etcd, gets NEED_REMOUNT, remounts, and writes again.
   ASSERT_TRUE(
       testing::waitFor([&] { return c->put("after", "2", 1).ok(); }, std::chrono::seconds(20)));

@@ -200,11 +200,13 @@ TEST_F(MasterRpcTest, MetricsAndAdminEndpointsDescribeTheStore) {
     EXPECT_TRUE(response.ok()) << response.status().toString();
     return response.ok() ? *response : net::HttpResponse{};
   };
-  EXPECT_EQ(get("/health").body, "OK");
+  EXPECT_EQ(get("/health").body, R"({"status":"OK","role":"leader"})");
+  EXPECT_EQ(get("/role").body, "leader");
   std::string metrics = get("/metrics").body;
   EXPECT_NE(metrics.find("mooncake_master_objects 1\n"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("mooncake_master_put_end_total 1\n"), std::string::npos);
   EXPECT_NE(metrics.find("mooncake_master_bytes_used 4096\n"), std::string::npos);
+  EXPECT_NE(metrics.find("mooncake_master_leased_objects 0\n"), std::string::npos);
   EXPECT_NE(metrics.find("mooncake_master_segment_bytes_total{segment=\"node1\"} 1048576"),
             std::string::npos);
   // One PutStart was served: its histogram's +Inf bucket and count say 1.

@@ -3,6 +3,7 @@
 #include "common/config/env.h"
 #include "common/logging.h"
 #include "store/master/ha/leader_election.h"
+#include "store/master/ha/standby_status_server.h"
 
 namespace mooncake::store {
 
@@ -36,7 +37,17 @@ Status runHighlyAvailableMaster(const MasterServerOptions& server_options,
   while (!stopping()) {
     LOG(INFO) << "master: " << election_options.self_address << " standing by for cluster '"
               << election_options.cluster_id << "'";
-    if (!election.campaign(stopping).ok()) break;  // stopped
+    // A fresh server per standby period: the leader's admin server takes the port in between.
+    std::unique_ptr<StandbyStatusServer> standby;
+    if (server_options.enable_metric_reporting) {
+      standby = std::make_unique<StandbyStatusServer>(election_options.etcd_endpoints,
+                                                      election_options.cluster_id);
+      Status listening = standby->start(server_options.metrics_host, server_options.metrics_port);
+      if (!listening.ok()) LOG(WARNING) << "master: standby status: " << listening.message();
+    }
+    Status elected = election.campaign(stopping).status();
+    standby.reset();
+    if (!elected.ok()) break;  // stopped
     auto server = MasterServer::start(server_options);
     if (!server.ok()) {
       election.resign();
