@@ -23,16 +23,13 @@ Status notInitialized() {
                        "the engine is not initialized (call initialize() first)");
 }
 
-// MC_TRANSFER_TIMEOUT: seconds a synchronous transfer may take (default 30, at least 5).
-std::chrono::seconds transferTimeout() {
+// MC_TRANSFER_TIMEOUT: seconds a synchronous transfer may take (default 30, at least 5). A bad
+// value fails initialize(), like every other MC_* variable.
+Result<std::chrono::seconds> transferTimeout() {
   auto text = config::readEnv("MC_TRANSFER_TIMEOUT");
   if (!text) return std::chrono::seconds(30);
   auto seconds = config::parseInt(*text, 5, 86400);
-  if (!seconds.ok()) {
-    LOG(WARNING) << "engine: MC_TRANSFER_TIMEOUT=" << *text << " ignored ("
-                 << seconds.status().message() << "); using 30 s";
-    return std::chrono::seconds(30);
-  }
+  if (!seconds.ok()) return seconds.status().withContext("MC_TRANSFER_TIMEOUT='" + *text + "'");
   return std::chrono::seconds(*seconds);
 }
 
@@ -57,7 +54,9 @@ int EngineApi::initialize(const std::string& local_hostname, const std::string& 
                 Status::error(ErrorCode::ERR_NOT_IMPLEMENTED,
                               "protocol '" + protocol + "': only tcp is built in this release"));
   }
-  transfer_timeout_ = transferTimeout();
+  auto timeout = transferTimeout();
+  if (!timeout.ok()) return fail("initialize", timeout.status());
+  transfer_timeout_ = *timeout;
   Status status = engine_.init(metadata_server, local_hostname);
   if (!status.ok()) return fail("initialize", status);
   initialized_ = true;

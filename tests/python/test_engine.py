@@ -1,5 +1,6 @@
 """mooncake.engine.TransferEngine: a target process and an initiator (this process), over
 P2PHANDSHAKE and over the master's HTTP metadata server."""
+import os
 import subprocess
 import sys
 
@@ -96,6 +97,20 @@ def test_initiator_reads_and_writes_a_target_process(target):
     assert engine.send_probe("127.0.0.1:1") != 0
     assert engine.free_managed_buffer(local, 2 * SIZE) == 0
     assert engine.free_managed_buffer(local, 2 * SIZE) < 0
+
+
+def test_bad_transfer_timeout_fails_initialize():
+    script = f"""
+import sys
+sys.path.insert(0, {PYTHON_DIR!r})
+from mooncake.engine import TransferEngine
+print(TransferEngine().initialize("127.0.0.1", "P2PHANDSHAKE", "tcp", ""))
+"""
+    env = dict(os.environ, MC_TRANSFER_TIMEOUT="2")  # below the 5 s minimum
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert int(done.stdout.strip()) < 0
+    assert "MC_TRANSFER_TIMEOUT" in done.stderr
 
 
 def test_register_memory_and_uninitialized_engine():
