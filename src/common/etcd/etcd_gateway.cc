@@ -47,21 +47,35 @@ std::string EtcdGateway::describe() const {
   return text;
 }
 
+std::unique_ptr<net::HttpClient> EtcdGateway::takeClient() {
+  std::lock_guard lock(pool_mutex_);
+  if (idle_clients_.empty()) return std::make_unique<net::HttpClient>();
+  auto client = std::move(idle_clients_.back());
+  idle_clients_.pop_back();
+  return client;
+}
+
+void EtcdGateway::returnClient(std::unique_ptr<net::HttpClient> client) {
+  std::lock_guard lock(pool_mutex_);
+  idle_clients_.push_back(std::move(client));
+}
+
 Result<std::string> EtcdGateway::call(const std::string& path, const std::string& body) {
-  std::lock_guard lock(mutex_);
+  std::unique_ptr<net::HttpClient> client = takeClient();
   std::string failures;
+  const size_t first = current_endpoint_.load();
   for (size_t attempt = 0; attempt < endpoints_.size(); ++attempt) {
-    size_t index = (current_endpoint_ + attempt) % endpoints_.size();
+    size_t index = (first + attempt) % endpoints_.size();
     const std::string& endpoint = endpoints_[index];
     auto response =
-        client_.send("POST", "http://" + endpoint + path, body, kTimeout, kConnectTimeout);
+        client->send("POST", "http://" + endpoint + path, body, kTimeout, kConnectTimeout);
     if (!response.ok()) {
       failures += (failures.empty() ? "" : "; ") + endpoint + ": " + response.status().message();
       continue;
     }
-    if (index != current_endpoint_) {
+    returnClient(std::move(client));
+    if (index != first && current_endpoint_.exchange(index) != index) {
       LOG(WARNING) << "etcd: failed over to endpoint " << endpoint;
-      current_endpoint_ = index;
     }
     if (response->status != 200) {
       return etcdError(endpoint, path + " answered http=" + std::to_string(response->status) + " " +

@@ -1,12 +1,14 @@
 // etcd v3 through its JSON gateway (POST /v3/kv/*, /v3/lease/*), with failover across endpoints:
 // the Transfer Engine's etcd metadata store and the Store master's leader election use it.
 //
-// Thread-safe: calls are serialized on one connection (they are rare: metadata writes, lease
-// renewals, leader lookups). Errors are ERR_METADATA starting "Error from etcd client" and
-// naming the endpoints tried.
+// Thread-safe: concurrent calls run on separate connections (kept in a small pool for reuse); no
+// lock is held while a request is on the wire. Errors are ERR_METADATA starting "Error from etcd
+// client" and naming the endpoints tried.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,10 +48,13 @@ class EtcdGateway {
   // POSTs to the first endpoint that answers, starting at the last good one.
   Result<std::string> call(const std::string& path, const std::string& body);
 
+  std::unique_ptr<net::HttpClient> takeClient();
+  void returnClient(std::unique_ptr<net::HttpClient> client);
+
   const std::vector<std::string> endpoints_;
-  std::mutex mutex_;
-  net::HttpClient client_;       // GUARDED_BY(mutex_)
-  size_t current_endpoint_ = 0;  // GUARDED_BY(mutex_)
+  std::atomic<size_t> current_endpoint_{0};  // the last endpoint that answered
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<net::HttpClient>> idle_clients_;  // GUARDED_BY(pool_mutex_)
 };
 
 // "h1:2379;h2:2379" or "h1:2379,h2:2379" -> endpoints (empty parts dropped).
