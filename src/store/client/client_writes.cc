@@ -28,9 +28,11 @@ Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string&
   return replicas;
 }
 
-// A replica write that fails (its holder died, or cannot be reached) does not fail the put while
-// another replica was written: PutEnd drops the failed replicas. When every replica failed, the
-// put is revoked and tried once more, avoiding the holders that just failed.
+// A replica write that fails (its holder died, or cannot be reached) does not fail the put: the
+// put is revoked and written once more, avoiding the holders that just failed (the master has
+// not noticed a dead client before --client_ttl). If a replica fails again, PutEnd drops the
+// failed replicas and the object keeps the others; only when every replica failed twice is the
+// put an error.
 Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
                               const ReplicateConfig& config, WriteKind kind) {
   for (int attempt = 0;; ++attempt) {
@@ -61,19 +63,23 @@ Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t
       if (!(*completed)[r]) failed.push_back(holders[r]);
     }
     for (const std::string& holder : failed) markFailed(holder);
-    if (failed.size() < replicas->size()) return master.putEnd(client_id, key, kind, failed);
+    if (failed.empty()) return master.putEnd(client_id, key, kind);
+    // Once, write the whole object again on holders that answer, so it keeps every replica it
+    // asked for; after that, keep whatever replicas were written.
+    bool some_written = failed.size() < replicas->size();
+    if (attempt > 0 && some_written) return master.putEnd(client_id, key, kind, failed);
     (void)master.putRevoke(client_id, key, kind);
     if (attempt > 0) {
       return transferFailed("put '" + key + "': every replica write FAILED twice (revoked; see " +
                             "the log for the holders)");
     }
-    LOG(WARNING) << "store client: put '" << key << "': every replica write failed; retrying "
-                 << "on other holders";
+    LOG(WARNING) << "store client: put '" << key << "': " << failed.size() << " of "
+                 << replicas->size() << " replica writes failed; writing it again elsewhere";
   }
 }
 
-// As writeOne, per key: failed replicas are dropped at PutEnd; a key whose every replica failed
-// is revoked with TRANSFER_FAIL (no retry inside a batch).
+// One master round trip per phase for all keys; a key with a failed replica write is revoked and
+// written again on its own by writeOne (which avoids the holders that failed).
 std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& keys,
                                              const std::vector<const void*>& buffers,
                                              const std::vector<size_t>& sizes,
@@ -127,25 +133,23 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
     }
   }
   std::vector<std::string> finish;
-  std::vector<std::vector<std::string>> finish_failed;
   std::vector<size_t> finish_index;
   std::vector<std::string> revoke;
+  std::vector<size_t> rewrite;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (placed[i] == 0) continue;
-    if (out[i].ok() && failed[i].size() < placed[i]) {
+    if (out[i].ok() && failed[i].empty()) {
       finish.push_back(keys[i]);
-      finish_failed.push_back(failed[i]);
       finish_index.push_back(i);
       continue;
     }
-    if (out[i].ok()) {
-      out[i] = transferFailed("put '" + keys[i] + "': every replica write FAILED (revoked)");
-    }
     revoke.push_back(keys[i]);
+    if (out[i].ok()) rewrite.push_back(i);
   }
   if (!revoke.empty()) (void)master.batchPutRevoke(client_id, revoke, kind);
+  for (size_t i : rewrite) out[i] = writeOne(keys[i], buffers[i], sizes[i], config, kind);
   if (!finish.empty()) {
-    auto ended = master.batchPutEnd(client_id, finish, kind, finish_failed);
+    auto ended = master.batchPutEnd(client_id, finish, kind);
     for (size_t j = 0; j < finish_index.size(); ++j) {
       out[finish_index[j]] = !ended.ok()         ? ended.status()
                              : j < ended->size() ? (*ended)[j]
