@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -84,7 +85,18 @@ std::string ChildProcess::readLine(std::chrono::milliseconds timeout) {
 }
 
 void ChildProcess::signal(int sig) {
-  if (!reaped_) ::kill(pid_, sig);
+  if (reaped_) return;
+  ::kill(pid_, sig);
+  if (sig != SIGSTOP) return;
+  // SIGSTOP lands asynchronously; tests rely on the process being stopped when this returns.
+  waitFor(
+      [this] {
+        std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+        std::string pid, name, state;
+        stat >> pid >> name >> state;
+        return state == "T" || state == "t";
+      },
+      std::chrono::seconds(5));
 }
 
 int ChildProcess::wait(std::chrono::milliseconds timeout) {

@@ -25,7 +25,8 @@ class ChildProcess {
   pid_t pid() const { return pid_; }
   // Next stdout line, or "" on EOF/timeout.
   std::string readLine(std::chrono::milliseconds timeout);
-  // Sends a signal; kill(SIGKILL) then wait() is "kill -9".
+  // Sends a signal; kill(SIGKILL) then wait() is "kill -9". SIGSTOP returns once the process
+  // is stopped.
   void signal(int sig);
   // Waits for exit; returns the exit status (or 128+signal), -1 on timeout.
   int wait(std::chrono::milliseconds timeout);
