@@ -244,7 +244,8 @@ Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector
   }
   impl_->orderForReading(list.replicas);
   Status status = transferFailed("every replica failed to read");
-  for (const ReplicaDescriptor& replica : list.replicas) {
+  for (size_t i = 0; i < list.replicas.size(); ++i) {
+    const ReplicaDescriptor& replica = list.replicas[i];
     auto target = impl_->engine.openSegment(replica.te_endpoint);
     if (!target.ok()) {
       impl_->markFailed(replica.te_endpoint);
@@ -254,7 +255,8 @@ Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector
     for (const Range& range : ranges) {
       if (range.length == 0) continue;
       requests.push_back({TransferRequest::READ, range.buffer, *target,
-                          replica.address + range.offset, range.length, 0});
+                          replica.address + range.offset, range.length,
+                          retriesUsedWithFallback(i + 1 < list.replicas.size())});
     }
     status = impl_->runBatch(requests);
     if (status.ok()) break;

@@ -58,6 +58,12 @@ inline Status transferFailed(const std::string& what) {
   return Status::storeError(StoreErrorCode::TRANSFER_FAIL, what);
 }
 
+// Transfer Engine retry budget for a transfer that has a fallback (another replica to read, or a
+// put that is written again elsewhere): TransferRequest::advise_retry_cnt marks this many of the
+// MC_RETRY_CNT (default 9) attempts as used, leaving two, so a dead holder costs ~0.2 s instead of
+// the full budget (~1 s of refused connects) before the fallback runs.
+inline int retriesUsedWithFallback(bool has_fallback) { return has_fallback ? 7 : 0; }
+
 // Holders whose reads failed within this long are tried after the others, so a dead client
 // costs one slow read (its retries), not one per object.
 inline constexpr std::chrono::seconds kFailedHolderMemory{30};

@@ -82,8 +82,8 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
       out[i] = readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
       continue;
     }
-    requests.push_back(
-        {TransferRequest::READ, buffers[i], *target, replica.address, replica.size, 0});
+    requests.push_back({TransferRequest::READ, buffers[i], *target, replica.address, replica.size,
+                        retriesUsedWithFallback(list->replicas.size() > 1)});
     owner.push_back(i);
     holders.push_back(replica.te_endpoint);
   }

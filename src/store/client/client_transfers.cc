@@ -62,12 +62,13 @@ Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
 
 Status Client::Impl::readFromReplicas(char* local, uint64_t offset, size_t size,
                                       const std::vector<ReplicaDescriptor>& replicas) {
-  for (const ReplicaDescriptor& replica : replicas) {
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    const ReplicaDescriptor& replica = replicas[i];
     auto target = engine.openSegment(replica.te_endpoint);
-    Status read =
-        target.ok()
-            ? runBatch({{TransferRequest::READ, local, *target, replica.address + offset, size, 0}})
-            : target.status();
+    Status read = target.ok()
+                      ? runBatch({{TransferRequest::READ, local, *target, replica.address + offset,
+                                   size, retriesUsedWithFallback(i + 1 < replicas.size())}})
+                      : target.status();
     if (read.ok()) return read;
     markFailed(replica.te_endpoint);
     LOG(WARNING) << "store client: replica at " << replica.te_endpoint

@@ -49,8 +49,8 @@ Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t
         failed.push_back(replica.te_endpoint);
         continue;
       }
-      requests.push_back(
-          {TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address, size, 0});
+      requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target,
+                          replica.address, size, retriesUsedWithFallback(attempt == 0)});
       holders.push_back(replica.te_endpoint);
     }
     auto completed = runTasks(requests);
@@ -117,8 +117,9 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
         failed[i].push_back(replica.te_endpoint);
         continue;
       }
+      // A failed key is written again by writeOne, so the first try needs no full budget.
       requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffers[i]), *target,
-                          replica.address, sizes[i], 0});
+                          replica.address, sizes[i], retriesUsedWithFallback(true)});
       owner.push_back(i);
       holders.push_back(replica.te_endpoint);
     }
