@@ -215,18 +215,13 @@ static proto::KeysRequest keysRequest(const std::string& client_id,
   return request;
 }
 
-Result<std::vector<Status>> MasterClient::batchPutEnd(
-    const std::string& client_id, const std::vector<std::string>& keys, WriteKind kind,
-    const std::vector<std::vector<std::string>>& failed) {
-  proto::KeysRequest request = keysRequest(client_id, keys);
-  for (const auto& endpoints : failed) {
-    proto::Endpoints* item = request.add_failed();
-    for (const std::string& endpoint : endpoints) item->add_endpoints(endpoint);
-  }
+Result<std::vector<Status>> MasterClient::batchPutEnd(const std::string& client_id,
+                                                      const std::vector<std::string>& keys,
+                                                      WriteKind kind) {
   proto::ErrorsResponse response;
   MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertEnd
                                                      : &proto::Master::Stub::BatchPutEnd,
-                          request, &response));
+                          keysRequest(client_id, keys), &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;

@@ -47,11 +47,9 @@ class MasterClient {
       const std::string& client_id, const std::vector<std::string>& keys,
       const std::vector<uint64_t>& sizes, const ReplicateConfig& config,
       WriteKind kind = WriteKind::kPut, const std::vector<std::string>& avoid = {});
-  // failed[i]: endpoints of key i's replicas whose write failed (may be shorter than keys).
   Result<std::vector<Status>> batchPutEnd(const std::string& client_id,
                                           const std::vector<std::string>& keys,
-                                          WriteKind kind = WriteKind::kPut,
-                                          const std::vector<std::vector<std::string>>& failed = {});
+                                          WriteKind kind = WriteKind::kPut);
   Result<std::vector<Status>> batchPutRevoke(const std::string& client_id,
                                              const std::vector<std::string>& keys,
                                              WriteKind kind = WriteKind::kPut);

@@ -153,13 +153,7 @@ grpc::ServerUnaryReactor* MasterRpcService::BatchPutEnd(grpc::CallbackServerCont
                                                         proto::ErrorsResponse* response) {
   return serve(context, "BatchPutEnd", [&] {
     for (const auto& key : request->keys()) {
-      int index = response->errors_size();
-      std::vector<std::string> failed;
-      if (index < request->failed_size()) {
-        const auto& endpoints = request->failed(index).endpoints();
-        failed.assign(endpoints.begin(), endpoints.end());
-      }
-      setError(service_.putEnd(request->client_id(), key, failed), response->add_errors());
+      setError(service_.putEnd(request->client_id(), key), response->add_errors());
     }
   });
 }
