@@ -154,35 +154,6 @@ int DistributedStore::upsertBatch(const std::vector<std::string>& keys,
       [] { return code(notSetUp()); });
 }
 
-std::string DistributedStore::get(const std::string& key) {
-  return withClient(
-      [&](store::Client& c) {
-        auto value = c.get(key);
-        if (value.ok()) return std::move(value).value();
-        logFailure("get", key, value.status());
-        return std::string();
-      },
-      [] { return std::string(); });
-}
-
-std::vector<std::string> DistributedStore::getBatch(const std::vector<std::string>& keys) {
-  return withClient(
-      [&](store::Client& c) {
-        std::vector<std::string> out;
-        auto values = c.batchGet(keys);
-        for (size_t i = 0; i < values.size(); ++i) {
-          if (values[i].ok()) {
-            out.push_back(std::move(values[i]).value());
-          } else {
-            logFailure("get_batch", keys[i], values[i].status());
-            out.emplace_back();
-          }
-        }
-        return out;
-      },
-      [&] { return std::vector<std::string>(keys.size()); });
-}
-
 int DistributedStore::registerBuffer(uint64_t address, uint64_t size) {
   return withClient(
       [&](store::Client& c) {

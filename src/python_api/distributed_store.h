@@ -1,7 +1,7 @@
 // MooncakeDistributedStore's semantics in C++, for the Python binding (which only converts
 // types): setup from arguments or a config map, close and setup again, upstream's integer
 // results (0 / bytes / 1-0 on success, a negative StoreErrorCode or TE ErrorCode on failure),
-// `get` returning "" for anything absent, and buffer handles over the client's local buffer.
+// and buffer handles over the client's local buffer.
 //
 // Thread-safe: any number of threads may call one object; setup/close wait for calls in flight.
 #pragma once
@@ -57,10 +57,6 @@ class DistributedStore {
                const store::ReplicateConfig& config);
   int upsertBatch(const std::vector<std::string>& keys, const std::vector<std::string_view>& values,
                   const store::ReplicateConfig& config);
-  // "" when absent or on any error (upstream's contract); the reason goes to the log.
-  std::string get(const std::string& key);
-  std::vector<std::string> getBatch(const std::vector<std::string>& keys);
-
   // Zero-copy API over caller memory given as addresses.
   int registerBuffer(uint64_t address, uint64_t size);
   int unregisterBuffer(uint64_t address);
@@ -85,7 +81,8 @@ class DistributedStore {
   // negative code.
   int64_t getIntoRanges(const std::string& key, const std::vector<uint64_t>& addresses,
                         const std::vector<uint64_t>& offsets, const std::vector<uint64_t>& sizes);
-  // The object read into the local buffer; null when absent or on error.
+  // The object read into the local buffer; null when absent or on error (the binding builds
+  // `get`'s bytes from it: b"" when absent, upstream's contract).
   std::shared_ptr<store::ObjectBuffer> getBuffer(const std::string& key);
   std::vector<std::shared_ptr<store::ObjectBuffer>> batchGetBuffer(
       const std::vector<std::string>& keys);

@@ -243,25 +243,7 @@ Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector
     total += range.length;
   }
   impl_->orderForReading(list.replicas);
-  Status status = transferFailed("every replica failed to read");
-  for (size_t i = 0; i < list.replicas.size(); ++i) {
-    const ReplicaDescriptor& replica = list.replicas[i];
-    auto target = impl_->engine.openSegment(replica.te_endpoint);
-    if (!target.ok()) {
-      impl_->markFailed(replica.te_endpoint);
-      continue;
-    }
-    std::vector<TransferRequest> requests;
-    for (const Range& range : ranges) {
-      if (range.length == 0) continue;
-      requests.push_back({TransferRequest::READ, range.buffer, *target,
-                          replica.address + range.offset, range.length,
-                          retriesUsedWithFallback(i + 1 < list.replicas.size())});
-    }
-    status = impl_->runBatch(requests);
-    if (status.ok()) break;
-    impl_->markFailed(replica.te_endpoint);
-  }
+  Status status = impl_->readFromReplicas(ranges, list.replicas);
   if (status.ok()) status = Impl::checkLease(key, started, list.lease_ttl_ms);
   if (!status.ok()) return status;
   return total;

@@ -89,9 +89,9 @@ struct Client::Impl {
   // request, whether it COMPLETED; runBatch wants all of them to.
   Result<std::vector<bool>> runTasks(const std::vector<TransferRequest>& requests);
   Status runBatch(const std::vector<TransferRequest>& requests);
-  // Reads `size` bytes at `offset` of the object into `local`, from the first replica that
-  // answers, in reading order.
-  Status readFromReplicas(char* local, uint64_t offset, size_t size,
+  // Reads the byte ranges of one object (one Transfer Engine batch per replica tried) from the
+  // first replica that answers, in reading order.
+  Status readFromReplicas(const std::vector<Range>& ranges,
                           const std::vector<ReplicaDescriptor>& replicas);
   // Reading order: a replica in this process's own segment first (one memcpy, no network),
   // holders that failed recently last.

@@ -41,7 +41,7 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
   } else if (capacity < size) {
     return bufferTooSmall(key, size, capacity);
   }
-  Status status = readFromReplicas(target, 0, size, list.replicas);
+  Status status = readFromReplicas({{0, size, target}}, list.replicas);
   if (status.ok()) status = checkLease(key, started, list.lease_ttl_ms);
   if (out_copy != nullptr) {
     if (status.ok()) out_copy->assign(target, size);

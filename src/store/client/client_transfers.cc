@@ -60,15 +60,22 @@ Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
   return all ? Status::OK() : transferFailed("a transfer FAILED (see log)");
 }
 
-Status Client::Impl::readFromReplicas(char* local, uint64_t offset, size_t size,
+Status Client::Impl::readFromReplicas(const std::vector<Range>& ranges,
                                       const std::vector<ReplicaDescriptor>& replicas) {
   for (size_t i = 0; i < replicas.size(); ++i) {
     const ReplicaDescriptor& replica = replicas[i];
     auto target = engine.openSegment(replica.te_endpoint);
-    Status read = target.ok()
-                      ? runBatch({{TransferRequest::READ, local, *target, replica.address + offset,
-                                   size, retriesUsedWithFallback(i + 1 < replicas.size())}})
-                      : target.status();
+    Status read = target.status();
+    if (target.ok()) {
+      std::vector<TransferRequest> requests;
+      for (const Range& range : ranges) {
+        if (range.length == 0) continue;
+        requests.push_back({TransferRequest::READ, range.buffer, *target,
+                            replica.address + range.offset, range.length,
+                            retriesUsedWithFallback(i + 1 < replicas.size())});
+      }
+      read = runBatch(requests);
+    }
     if (read.ok()) return read;
     markFailed(replica.te_endpoint);
     LOG(WARNING) << "store client: replica at " << replica.te_endpoint

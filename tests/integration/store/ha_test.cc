@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "common/net/http_client.h"
@@ -54,6 +56,11 @@ class MasterHaTest : public ::testing::Test {
     return created.ok() ? std::move(created).value() : nullptr;
   }
 
+  static std::string readFile(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
   testing::EtcdServer etcd_;
   std::string cluster_id_;
 };
@@ -97,8 +104,10 @@ TEST_F(MasterHaTest, StandbyTakesOverAndClientsFollowTheLeader) {
 
   // A graceful stop resigns at once: a third master takes over well within the lease TTL.
   uint16_t port_c = testing::freeLoopbackPort();
-  auto third = startMaster(port_c);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  uint16_t metrics_c = testing::freeLoopbackPort();
+  auto third = startMaster(port_c, metrics_c);
+  ASSERT_TRUE(testing::waitFor([&] { return httpGet(metrics_c, "/role") == "standby"; },
+                               std::chrono::seconds(20)));
   auto stopped_at = std::chrono::steady_clock::now();
   b->signal(SIGTERM);
   EXPECT_EQ(b->wait(std::chrono::seconds(10)), 0);
@@ -117,10 +126,16 @@ TEST_F(MasterHaTest, MisconfiguredHaIsRefusedWithAClearMessage) {
       testing::builtBinary("tools/mooncake_master"),
       {"--enable_ha", "--etcd_endpoints=" + etcd_.endpoint(), "--metrics_port=0"}, {}, log);
   EXPECT_EQ(wildcard.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(readFile(log).find("set --rpc_address to this host's reachable address"),
+            std::string::npos)
+      << readFile(log);
   testing::ChildProcess no_etcd(testing::builtBinary("tools/mooncake_master"),
                                 {"--enable_ha", "--rpc_address=127.0.0.1", "--metrics_port=0"}, {},
                                 log + "2");
   EXPECT_EQ(no_etcd.wait(std::chrono::seconds(10)), 2);
+  EXPECT_NE(readFile(log + "2").find("--enable_ha needs --ha_backend_connstring"),
+            std::string::npos)
+      << readFile(log + "2");
 }
 
 }  // namespace
