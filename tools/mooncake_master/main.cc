@@ -16,6 +16,11 @@
 
 DEFINE_int32(port, 50051, "gRPC port of the master (0 picks a free one)");
 DEFINE_string(rpc_address, "0.0.0.0", "address the gRPC service listens on");
+DEFINE_bool(enable_fast_rpc, true,
+            "also serve the same RPCs over a plain framed TCP protocol, which store clients find "
+            "through gRPC and prefer (a lookup costs ~20 us and far less CPU than over gRPC); "
+            "clients fall back to gRPC when it is off or unreachable");
+DEFINE_int32(fast_rpc_port, 0, "port of the fast RPC listener (0 picks a free one)");
 DEFINE_uint64(default_kv_lease_ttl, 10000,
               "read lease in ms: leased objects are neither "
               "evicted nor removed without force");
@@ -100,7 +105,7 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
       !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port) ||
-      !validPort(FLAGS_metrics_port)) {
+      !validPort(FLAGS_metrics_port) || !validPort(FLAGS_fast_rpc_port)) {
     std::fprintf(stderr, "mooncake_master: ratios must be in (0, 1] and ports in 0..65535\n");
     return 2;
   }
@@ -115,6 +120,8 @@ int main(int argc, char** argv) {
   mooncake::store::MasterServerOptions options;
   options.rpc_address = FLAGS_rpc_address;
   options.rpc_port = static_cast<uint16_t>(FLAGS_port);
+  options.enable_fast_rpc = FLAGS_enable_fast_rpc;
+  options.fast_rpc_port = static_cast<uint16_t>(FLAGS_fast_rpc_port);
   options.service.default_kv_lease_ttl_ms = FLAGS_default_kv_lease_ttl;
   options.service.default_kv_soft_pin_ttl_ms = FLAGS_default_kv_soft_pin_ttl;
   options.service.max_kv_soft_pin_ttl_ms = FLAGS_max_kv_soft_pin_ttl;
@@ -139,8 +146,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mooncake_master: %s\n", server.status().toString().c_str());
     return 1;
   }
-  std::printf("mooncake_master listening on %s:%u (metrics port %u)\n", FLAGS_rpc_address.c_str(),
-              (*server)->rpcPort(), (*server)->metricsPort());
+  std::printf("mooncake_master listening on %s:%u (fast RPC port %u, metrics port %u)\n",
+              FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->fastRpcPort(),
+              (*server)->metricsPort());
   std::fflush(stdout);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->stop();

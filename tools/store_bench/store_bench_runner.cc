@@ -179,8 +179,8 @@ void timedLoop(store::Client& client, const StoreBenchConfig& config, uint64_t t
   }
 }
 
-void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads,
-                 double seconds) {
+void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads, double seconds,
+                 const store::ClientReadStats& reads) {
   OpStats put;
   OpStats get;
   for (ThreadStats& t : threads) {
@@ -216,6 +216,10 @@ void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threa
   std::printf("%-5s %12.0f %10.3f %12.1f %12.1f %8llu\n", "get", get_ops, get_gbps,
               percentile(get.latencies_us, 0.5), percentile(get.latencies_us, 0.99),
               (unsigned long long)get.errors);
+  if (reads.overlapped + reads.stale > 0) {
+    std::printf("gets from a remembered replica (lookup overlapped): %llu, stale: %llu\n",
+                (unsigned long long)reads.overlapped, (unsigned long long)reads.stale);
+  }
   std::printf(
       "{\"bench\":\"store_bench\",\"operation\":\"%s\",\"zero_copy\":%s,\"batch_size\":%llu,"
       "\"value_size\":%llu,\"threads\":%llu,"
@@ -282,6 +286,7 @@ Status runStoreBench(const StoreBenchConfig& config) {
   }
   std::vector<ThreadStats> stats(config.threads);
   std::vector<std::thread> workers;
+  store::ClientReadStats reads_before = client->readStats();
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(config.duration_sec));
@@ -302,7 +307,10 @@ Status runStoreBench(const StoreBenchConfig& config) {
   for (auto& worker : workers) worker.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   for (ThreadStats& s : stats) MC_RETURN_IF_ERROR(s.failure);
-  printReport(config, stats, seconds);
+  store::ClientReadStats reads = client->readStats();
+  reads.overlapped -= reads_before.overlapped;
+  reads.stale -= reads_before.stale;
+  printReport(config, stats, seconds, reads);
   return Status::OK();
 }
 

@@ -18,6 +18,9 @@ namespace mooncake::store {
 struct MasterServerOptions {
   std::string rpc_address = "0.0.0.0";  // --rpc_address
   uint16_t rpc_port = 50051;            // --port (0 picks a free port)
+  // The fast RPC listener (same messages, plain framing; clients find it through gRPC).
+  bool enable_fast_rpc = true;  // --enable_fast_rpc
+  uint16_t fast_rpc_port = 0;   // --fast_rpc_port (0 picks a free port)
   MasterOptions service;
   bool enable_http_metadata_server = false;           // --enable_http_metadata_server
   std::string http_metadata_server_host = "0.0.0.0";  // --http_metadata_server_host
@@ -38,6 +41,7 @@ class MasterServer {
 
   void stop();
   uint16_t rpcPort() const;
+  uint16_t fastRpcPort() const;       // 0 when not enabled
   uint16_t httpMetadataPort() const;  // 0 when not enabled
   uint16_t metricsPort() const;       // 0 when not enabled
 

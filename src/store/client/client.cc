@@ -5,6 +5,8 @@
 #include <cstring>
 #include <random>
 
+#include "common/config/env.h"
+#include "common/config/parse.h"
 #include "common/logging.h"
 #include "common/net/socket.h"
 #include "store/client/client_impl.h"
@@ -101,7 +103,17 @@ void Client::Impl::heartbeat() {
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<Client>> Client::create(const ClientOptions& options) {
+Result<std::unique_ptr<Client>> Client::create(const ClientOptions& given) {
+  ClientOptions options = given;
+  if (auto text = config::readEnv("MC_STORE_REMEMBERED_LOCATIONS")) {
+    auto entries = config::parseInt(*text, 0, int64_t{1} << 32);
+    if (!entries.ok()) {
+      return entries.status().withContext(
+          "MC_STORE_REMEMBERED_LOCATIONS (keys whose replica a "
+          "client remembers, 0 = none)");
+    }
+    options.remembered_locations = static_cast<size_t>(*entries);
+  }
   auto impl = std::make_unique<Impl>(options, randomClientId());
   MC_RETURN_IF_ERROR(impl->start());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -243,7 +255,7 @@ Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector
     total += range.length;
   }
   impl_->orderForReading(list.replicas);
-  Status status = impl_->readFromReplicas(ranges, list.replicas);
+  Status status = impl_->readFromReplicas(ranges, list.replicas).status();
   if (status.ok()) status = Impl::checkLease(key, started, list.lease_ttl_ms);
   if (!status.ok()) return status;
   return total;
@@ -278,6 +290,7 @@ Result<uint64_t> Client::getSize(const std::string& key) {
 }
 
 Status Client::remove(const std::string& key, bool force) {
+  impl_->locations.forget(key);
   return impl_->master.remove(key, force);
 }
 
@@ -296,5 +309,10 @@ Result<uint64_t> Client::removeByRegex(const std::string& pattern, bool force) {
 }
 
 std::string Client::segmentName() const { return impl_->engine.getLocalSegmentName(); }
+
+ClientReadStats Client::readStats() const {
+  return {impl_->overlapped_reads.load(std::memory_order_relaxed),
+          impl_->stale_overlapped_reads.load(std::memory_order_relaxed)};
+}
 
 }  // namespace mooncake::store

@@ -6,16 +6,19 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mooncake/store/client.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "store/client/location_cache.h"
 #include "store/client/master_client.h"
 #include "store/master/segment_allocator.h"
 
@@ -74,7 +77,8 @@ struct Client::Impl {
         client_id(std::move(id)),
         master(o.master_server_address, o.rpc_timeout),
         segment_memory(o.global_segment_size),
-        staging(std::make_shared<StagingArea>(o.local_buffer_size)) {}
+        staging(std::make_shared<StagingArea>(o.local_buffer_size)),
+        locations(o.remembered_locations) {}
 
   // Lifecycle (client.cc).
   Status start();
@@ -86,13 +90,21 @@ struct Client::Impl {
   }
 
   // Transfers (client_transfers.cc). runTasks runs the requests as one batch and says, per
-  // request, whether it COMPLETED; runBatch wants all of them to.
+  // request, whether it COMPLETED; runBatch wants all of them to. startTasks/finishTasks are its
+  // two halves, for callers that do something else while the batch runs.
+  struct TasksInFlight {
+    BatchID batch = 0;
+    size_t count = 0;
+    uint64_t bytes = 0;
+  };
+  Result<TasksInFlight> startTasks(const std::vector<TransferRequest>& requests);
+  Result<std::vector<bool>> finishTasks(const TasksInFlight& tasks);
   Result<std::vector<bool>> runTasks(const std::vector<TransferRequest>& requests);
   Status runBatch(const std::vector<TransferRequest>& requests);
   // Reads the byte ranges of one object (one Transfer Engine batch per replica tried) from the
-  // first replica that answers, in reading order.
-  Status readFromReplicas(const std::vector<Range>& ranges,
-                          const std::vector<ReplicaDescriptor>& replicas);
+  // first replica that answers, in reading order; returns that replica's index.
+  Result<size_t> readFromReplicas(const std::vector<Range>& ranges,
+                                  const std::vector<ReplicaDescriptor>& replicas);
   // Reading order: a replica in this process's own segment first (one memcpy, no network),
   // holders that failed recently last.
   void orderForReading(std::vector<ReplicaDescriptor>& replicas);
@@ -122,8 +134,18 @@ struct Client::Impl {
 
   // Reads (client_reads.cc). With out_copy, the object goes through staging memory into it;
   // otherwise straight into `buffer` (which must hold it).
+  // A key this client read before is read from the remembered replica while the master is
+  // asked (readRemembered); the bytes count only if the master vouches for them.
   Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
                             std::string* out_copy);
+  Result<uint64_t> readListed(const std::string& key, ReplicaList list, char* buffer,
+                              size_t capacity, std::string* out_copy,
+                              std::chrono::steady_clock::time_point started);
+  // nullopt: the remembered replica could not be used; the caller reads the usual way.
+  std::optional<Result<uint64_t>> readRemembered(const std::string& key,
+                                                 const RememberedReplica& remembered, char* buffer,
+                                                 size_t capacity, std::string* out_copy,
+                                                 std::chrono::steady_clock::time_point started);
   // The body of the batched reads once the replica lists are known: one Transfer Engine batch,
   // per-key fallback to the single-key path for keys whose first replica failed.
   // Reads the objects into staging memory (one master round trip, one Transfer Engine batch).
@@ -144,6 +166,9 @@ struct Client::Impl {
   MasterClient master;
   Mapping segment_memory;
   std::shared_ptr<StagingArea> staging;
+  LocationCache locations;
+  std::atomic<uint64_t> overlapped_reads{0};
+  std::atomic<uint64_t> stale_overlapped_reads{0};
   SegmentId segment_id = 0;
   std::mutex failed_mutex;
   std::map<std::string, std::chrono::steady_clock::time_point>

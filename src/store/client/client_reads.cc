@@ -30,7 +30,59 @@ Status Client::Impl::checkLease(const std::string& key,
 Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, size_t capacity,
                                         std::string* out_copy) {
   auto started = std::chrono::steady_clock::now();
+  if (auto remembered = locations.find(key);
+      remembered && (out_copy != nullptr || capacity >= remembered->replica.size) &&
+      !recentlyFailed(remembered->replica.te_endpoint)) {
+    if (auto outcome = readRemembered(key, *remembered, buffer, capacity, out_copy, started)) {
+      return std::move(*outcome);
+    }
+  }
   MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
+  return readListed(key, std::move(list), buffer, capacity, out_copy, started);
+}
+
+std::optional<Result<uint64_t>> Client::Impl::readRemembered(
+    const std::string& key, const RememberedReplica& remembered, char* buffer, size_t capacity,
+    std::string* out_copy, std::chrono::steady_clock::time_point started) {
+  const ReplicaDescriptor& replica = remembered.replica;
+  auto target_segment = engine.openSegment(replica.te_endpoint);
+  if (!target_segment.ok()) return std::nullopt;
+  SegmentAllocator::Allocation staged;
+  char* target = buffer;
+  if (out_copy != nullptr) {
+    auto area = allocateStaging(replica.size, staged);
+    if (!area.ok()) return std::nullopt;
+    target = *area;
+  }
+  // One attempt only: if this read fails, the master's list says where else to read.
+  constexpr int kNoRetries = 127;
+  auto read = startTasks({{TransferRequest::READ, target, *target_segment, replica.address,
+                           replica.size, kNoRetries}});
+  Result<ReplicaList> list = master.getReplicaList(key);
+  // The read must be over before the buffer is used again, whatever the master said.
+  bool read_ok = false;
+  if (read.ok()) {
+    auto completed = finishTasks(*read);
+    read_ok = completed.ok() && completed->front();
+  }
+  if (list.ok() && read_ok && stillValid(remembered, *list)) {
+    Status status = checkLease(key, started, list->lease_ttl_ms);
+    if (status.ok() && out_copy != nullptr) out_copy->assign(target, replica.size);
+    if (out_copy != nullptr) freeStaging(staged);
+    if (!status.ok()) return Result<uint64_t>(status);
+    overlapped_reads.fetch_add(1, std::memory_order_relaxed);
+    return Result<uint64_t>(replica.size);
+  }
+  if (out_copy != nullptr) freeStaging(staged);
+  stale_overlapped_reads.fetch_add(1, std::memory_order_relaxed);
+  locations.forget(key);
+  if (!list.ok()) return Result<uint64_t>(list.status());
+  return readListed(key, std::move(*list), buffer, capacity, out_copy, started);
+}
+
+Result<uint64_t> Client::Impl::readListed(const std::string& key, ReplicaList list, char* buffer,
+                                          size_t capacity, std::string* out_copy,
+                                          std::chrono::steady_clock::time_point started) {
   if (list.replicas.empty()) return noReplica(key);
   uint64_t size = list.replicas.front().size;
   orderForReading(list.replicas);
@@ -41,13 +93,15 @@ Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, si
   } else if (capacity < size) {
     return bufferTooSmall(key, size, capacity);
   }
-  Status status = readFromReplicas({{0, size, target}}, list.replicas);
+  auto used = readFromReplicas({{0, size, target}}, list.replicas);
+  Status status = used.status();
   if (status.ok()) status = checkLease(key, started, list.lease_ttl_ms);
   if (out_copy != nullptr) {
     if (status.ok()) out_copy->assign(target, size);
     freeStaging(staged);
   }
   if (!status.ok()) return status;
+  locations.remember(key, list.version, list.replicas[*used]);
   return size;
 }
 
@@ -93,6 +147,7 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     if (completed.ok() && (*completed)[r]) {
       Status lease = checkLease(keys[i], started, lists[i]->lease_ttl_ms);
       out[i] = lease.ok() ? Outcome(requests[r].length) : Outcome(lease);
+      if (lease.ok()) locations.remember(keys[i], lists[i]->version, lists[i]->replicas.front());
     } else {
       // This replica failed: remember its holder, and the single-key path tries the others.
       markFailed(holders[r]);

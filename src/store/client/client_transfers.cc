@@ -13,22 +13,27 @@ constexpr std::chrono::microseconds kSpinBeforeSleep{50};
 constexpr uint64_t kSpinBytesLimit = 64 * 1024;
 }  // namespace
 
-Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
-  std::vector<bool> completed(requests.size(), false);
-  if (requests.empty()) return completed;
-  MC_ASSIGN_OR_RETURN(BatchID batch, engine.allocateBatchID(requests.size()));
-  Status submitted = engine.submitTransfer(batch, requests);
+Result<Client::Impl::TasksInFlight> Client::Impl::startTasks(
+    const std::vector<TransferRequest>& requests) {
+  TasksInFlight tasks;
+  tasks.count = requests.size();
+  for (const TransferRequest& request : requests) tasks.bytes += request.length;
+  MC_ASSIGN_OR_RETURN(tasks.batch, engine.allocateBatchID(requests.size()));
+  Status submitted = engine.submitTransfer(tasks.batch, requests);
   if (!submitted.ok()) {
-    (void)engine.freeBatchID(batch);
+    (void)engine.freeBatchID(tasks.batch);
     return submitted;
   }
+  return tasks;
+}
+
+Result<std::vector<bool>> Client::Impl::finishTasks(const TasksInFlight& tasks) {
   auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
   TransferStatus status;
-  uint64_t bytes = 0;
-  for (const TransferRequest& request : requests) bytes += request.length;
-  auto spin_until = std::chrono::steady_clock::now() +
-                    (bytes <= kSpinBytesLimit ? kSpinBeforeSleep : std::chrono::microseconds(0));
-  while (engine.getBatchTransferStatus(batch, status).ok() && status.s == WAITING &&
+  auto spin_until =
+      std::chrono::steady_clock::now() +
+      (tasks.bytes <= kSpinBytesLimit ? kSpinBeforeSleep : std::chrono::microseconds(0));
+  while (engine.getBatchTransferStatus(tasks.batch, status).ok() && status.s == WAITING &&
          std::chrono::steady_clock::now() < spin_until) {
     std::this_thread::yield();
   }
@@ -40,18 +45,27 @@ Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferReque
     // the batch cannot be freed while they are in flight.
     timed_out = timed_out || left.count() <= 0;
     auto wait = timed_out ? std::chrono::microseconds(std::chrono::seconds(1)) : left;
-    if (!engine.waitBatchTransferStatus(batch, status, wait).ok() || status.s != WAITING) break;
+    if (!engine.waitBatchTransferStatus(tasks.batch, status, wait).ok() || status.s != WAITING) {
+      break;
+    }
   }
-  for (size_t i = 0; i < requests.size(); ++i) {
+  std::vector<bool> completed(tasks.count, false);
+  for (size_t i = 0; i < tasks.count; ++i) {
     TransferStatus task;
-    completed[i] = engine.getTransferStatus(batch, i, task).ok() && task.s == COMPLETED;
+    completed[i] = engine.getTransferStatus(tasks.batch, i, task).ok() && task.s == COMPLETED;
   }
-  MC_RETURN_IF_ERROR(engine.freeBatchID(batch));
+  MC_RETURN_IF_ERROR(engine.freeBatchID(tasks.batch));
   if (timed_out) {
     return transferFailed("Failed to complete transfers after " +
                           std::to_string(options.transfer_timeout.count()) + " seconds");
   }
   return completed;
+}
+
+Result<std::vector<bool>> Client::Impl::runTasks(const std::vector<TransferRequest>& requests) {
+  if (requests.empty()) return std::vector<bool>{};
+  MC_ASSIGN_OR_RETURN(TasksInFlight tasks, startTasks(requests));
+  return finishTasks(tasks);
 }
 
 Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
@@ -60,8 +74,8 @@ Status Client::Impl::runBatch(const std::vector<TransferRequest>& requests) {
   return all ? Status::OK() : transferFailed("a transfer FAILED (see log)");
 }
 
-Status Client::Impl::readFromReplicas(const std::vector<Range>& ranges,
-                                      const std::vector<ReplicaDescriptor>& replicas) {
+Result<size_t> Client::Impl::readFromReplicas(const std::vector<Range>& ranges,
+                                              const std::vector<ReplicaDescriptor>& replicas) {
   for (size_t i = 0; i < replicas.size(); ++i) {
     const ReplicaDescriptor& replica = replicas[i];
     auto target = engine.openSegment(replica.te_endpoint);
@@ -76,7 +90,7 @@ Status Client::Impl::readFromReplicas(const std::vector<Range>& ranges,
       }
       read = runBatch(requests);
     }
-    if (read.ok()) return read;
+    if (read.ok()) return i;
     markFailed(replica.te_endpoint);
     LOG(WARNING) << "store client: replica at " << replica.te_endpoint
                  << " failed, trying the next: " << read.toString();

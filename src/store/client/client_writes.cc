@@ -18,6 +18,7 @@ bool existingIsSuccess(const Status& status, WriteKind kind) {
 Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string& key, size_t size,
                                                               const ReplicateConfig& config,
                                                               WriteKind kind) {
+  locations.forget(key);  // its bytes are about to change (a remembered replica would be stale)
   std::vector<std::string> avoid = recentlyFailedHolders();
   auto replicas = master.putStart(client_id, key, size, config, kind, avoid);
   // Avoiding holders is a preference: when nothing else has room, try them again.

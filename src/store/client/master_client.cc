@@ -2,13 +2,42 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "common/config/env.h"
+#include "common/config/parse.h"
 #include "common/logging.h"
 #include "master.grpc.pb.h"
 #include "mooncake/store/ha_master.h"
+#include "store/client/fast_rpc_channel.h"
 #include "store/master/ha/leader_election.h"
+#include "store/proto/fast_rpc_frame.h"
 
 namespace mooncake::store {
+
+// One master method: its fast RPC number and its gRPC stub member.
+template <typename StubMethod>
+struct Rpc {
+  fast_rpc::MethodId id;
+  StubMethod stub_method;
+};
+#define MC_RPC(Name) (Rpc{fast_rpc::MethodId::k##Name, &proto::Master::Stub::Name})
+
 namespace {
+
+// After the fast RPC listener could not be found or reached, gRPC carries the calls for this
+// long before the client looks again.
+constexpr std::chrono::seconds kFastRpcRetryInterval{5};
+
+bool fastRpcWanted() {
+  auto text = config::readEnv("MC_STORE_MASTER_FAST_RPC");
+  if (!text) return true;
+  auto wanted = config::parseBool(*text);
+  if (!wanted.ok()) {
+    LOG(WARNING) << "MC_STORE_MASTER_FAST_RPC=" << *text << ": " << wanted.status().message()
+                 << "; using the fast RPC listener";
+    return true;
+  }
+  return *wanted;
+}
 
 Status fromError(const proto::Error& error) {
   if (error.code() == 0) return Status::OK();
@@ -56,7 +85,7 @@ class MasterClient::Stub {
 };
 
 MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds timeout)
-    : address_(address), timeout_(timeout) {
+    : address_(address), timeout_(timeout), fast_rpc_wanted_(fastRpcWanted()) {
   constexpr std::string_view kHaScheme = "etcd://";
   if (address.rfind(kHaScheme, 0) == 0) {
     etcd_ =
@@ -84,15 +113,60 @@ Status MasterClient::refreshLeader(const std::string& failed_address) {
     }
     leader_address_ = view->leader_address;
     stub_ = std::make_shared<Stub>(leader_address_);
+    fast_.reset();
+    next_fast_lookup_ = {};
   }
   return Status::OK();
 }
 
-// Runs one unary call with the deadline and maps transport failures. With HA, a master that
-// cannot be reached (UNAVAILABLE: nothing was delivered, so a retry cannot apply twice) sends
-// the call to the current leader once more.
+std::shared_ptr<FastRpcChannel> MasterClient::fastChannel() {
+  if (!fast_rpc_wanted_) return nullptr;
+  std::string leader;
+  {
+    std::lock_guard lock(mutex_);
+    if (fast_) return fast_;
+    auto now = std::chrono::steady_clock::now();
+    if (leader_address_.empty() || now < next_fast_lookup_) return nullptr;
+    next_fast_lookup_ = now + kFastRpcRetryInterval;
+    leader = leader_address_;
+  }
+  proto::FastRpcPortResponse answer;
+  if (!callGrpc(&proto::Master::Stub::GetFastRpcPort, proto::Empty(), &answer).ok() ||
+      answer.port() == 0) {
+    return nullptr;  // an older master, or one started with --enable_fast_rpc=false
+  }
+  auto host = net::parseHostPort(leader, 0);
+  if (!host.ok()) return nullptr;
+  auto channel = std::make_shared<FastRpcChannel>(
+      net::HostPort{host->host, static_cast<uint16_t>(answer.port())}, timeout_);
+  std::lock_guard lock(mutex_);
+  if (leader_address_ != leader) return nullptr;  // the leader moved meanwhile
+  fast_ = channel;
+  return fast_;
+}
+
+// The fast RPC listener when there is one; gRPC when there is none or it cannot be reached
+// (nothing was sent then, so the call cannot run twice).
+template <typename StubMethod, typename Request, typename Response>
+Status MasterClient::call(const Rpc<StubMethod>& rpc, const Request& request, Response* response) {
+  if (auto channel = fastChannel()) {
+    bool delivered = false;
+    Status status = channel->call(static_cast<uint32_t>(rpc.id), request, response, &delivered);
+    if (status.ok() || delivered) return status;
+    LOG(WARNING) << status.message() << "; using gRPC for the next "
+                 << kFastRpcRetryInterval.count() << " s";
+    std::lock_guard lock(mutex_);
+    if (fast_ == channel) fast_.reset();
+    next_fast_lookup_ = std::chrono::steady_clock::now() + kFastRpcRetryInterval;
+  }
+  return callGrpc(rpc.stub_method, request, response);
+}
+
+// Runs one unary gRPC call with the deadline and maps transport failures. With HA, a master
+// that cannot be reached (UNAVAILABLE: nothing was delivered, so a retry cannot apply twice)
+// sends the call to the current leader once more.
 template <typename Method, typename Request, typename Response>
-Status MasterClient::call(Method method, const Request& request, Response* response) {
+Status MasterClient::callGrpc(Method method, const Request& request, Response* response) {
   grpc::Status status;
   std::string target;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -125,7 +199,7 @@ Result<ClientStatus> MasterClient::ping(const std::string& client_id) {
   proto::PingRequest request;
   request.set_client_id(client_id);
   proto::PingResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::Ping, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(Ping), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return static_cast<ClientStatus>(response.client_status());
 }
@@ -136,7 +210,7 @@ Result<SegmentId> MasterClient::mountSegment(const std::string& client_id,
   request.set_client_id(client_id);
   toProto(segment, request.mutable_segment());
   proto::MountSegmentResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::MountSegment, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(MountSegment), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return response.segment_id();
 }
@@ -147,7 +221,7 @@ Result<std::vector<SegmentId>> MasterClient::remountSegments(
   request.set_client_id(client_id);
   for (const SegmentInfo& segment : segments) toProto(segment, request.add_segments());
   proto::ReMountSegmentResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::ReMountSegment, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(ReMountSegment), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return std::vector<SegmentId>(response.segment_ids().begin(), response.segment_ids().end());
 }
@@ -157,7 +231,7 @@ Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segm
   request.set_client_id(client_id);
   request.set_segment_id(segment);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::UnmountSegment, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(UnmountSegment), request, &response));
   return fromError(response.error());
 }
 
@@ -171,8 +245,7 @@ Result<std::vector<ReplicaDescriptor>> MasterClient::putStart(
   toProto(config, request.mutable_config());
   for (const std::string& endpoint : avoid) request.add_avoid_endpoints(endpoint);
   proto::PutStartResponse response;
-  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertStart
-                                                     : &proto::Master::Stub::PutStart,
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? MC_RPC(UpsertStart) : MC_RPC(PutStart),
                           request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return fromProto(response.replicas());
@@ -192,9 +265,9 @@ Result<std::vector<Result<std::vector<ReplicaDescriptor>>>> MasterClient::batchP
     for (const std::string& endpoint : avoid) item->add_avoid_endpoints(endpoint);
   }
   proto::BatchPutStartResponse response;
-  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertStart
-                                                     : &proto::Master::Stub::BatchPutStart,
-                          request, &response));
+  MC_RETURN_IF_ERROR(
+      call(kind == WriteKind::kUpsert ? MC_RPC(BatchUpsertStart) : MC_RPC(BatchPutStart), request,
+           &response));
   std::vector<Result<std::vector<ReplicaDescriptor>>> out;
   for (const auto& item : response.items()) {
     Status status = fromError(item.error());
@@ -219,8 +292,7 @@ Result<std::vector<Status>> MasterClient::batchPutEnd(const std::string& client_
                                                       const std::vector<std::string>& keys,
                                                       WriteKind kind) {
   proto::ErrorsResponse response;
-  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertEnd
-                                                     : &proto::Master::Stub::BatchPutEnd,
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? MC_RPC(BatchUpsertEnd) : MC_RPC(BatchPutEnd),
                           keysRequest(client_id, keys), &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
@@ -231,9 +303,9 @@ Result<std::vector<Status>> MasterClient::batchPutRevoke(const std::string& clie
                                                          const std::vector<std::string>& keys,
                                                          WriteKind kind) {
   proto::ErrorsResponse response;
-  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::BatchUpsertRevoke
-                                                     : &proto::Master::Stub::BatchPutRevoke,
-                          keysRequest(client_id, keys), &response));
+  MC_RETURN_IF_ERROR(
+      call(kind == WriteKind::kUpsert ? MC_RPC(BatchUpsertRevoke) : MC_RPC(BatchPutRevoke),
+           keysRequest(client_id, keys), &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;
@@ -242,13 +314,13 @@ Result<std::vector<Status>> MasterClient::batchPutRevoke(const std::string& clie
 Result<std::vector<Result<ReplicaList>>> MasterClient::batchGetReplicaList(
     const std::vector<std::string>& keys) {
   proto::BatchGetReplicaListResponse response;
-  MC_RETURN_IF_ERROR(
-      call(&proto::Master::Stub::BatchGetReplicaList, keysRequest("", keys), &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchGetReplicaList), keysRequest("", keys), &response));
   std::vector<Result<ReplicaList>> out;
   for (const auto& item : response.items()) {
     Status status = fromError(item.error());
     if (status.ok()) {
-      out.emplace_back(ReplicaList{fromProto(item.replicas()), item.lease_ttl_ms()});
+      out.emplace_back(
+          ReplicaList{fromProto(item.replicas()), item.lease_ttl_ms(), item.version()});
     } else {
       out.emplace_back(status);
     }
@@ -258,7 +330,7 @@ Result<std::vector<Result<ReplicaList>>> MasterClient::batchGetReplicaList(
 
 Result<std::vector<bool>> MasterClient::batchExistKey(const std::vector<std::string>& keys) {
   proto::BatchExistKeyResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchExistKey, keysRequest("", keys), &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchExistKey), keysRequest("", keys), &response));
   std::vector<bool> out;
   for (const auto& item : response.items()) out.push_back(item.exists());
   return out;
@@ -271,9 +343,8 @@ Status MasterClient::putEnd(const std::string& client_id, const std::string& key
   request.set_key(key);
   for (const std::string& endpoint : failed_endpoints) request.add_failed_endpoints(endpoint);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(
-      kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertEnd : &proto::Master::Stub::PutEnd,
-      request, &response));
+  MC_RETURN_IF_ERROR(
+      call(kind == WriteKind::kUpsert ? MC_RPC(UpsertEnd) : MC_RPC(PutEnd), request, &response));
   return fromError(response.error());
 }
 
@@ -283,8 +354,7 @@ Status MasterClient::putRevoke(const std::string& client_id, const std::string& 
   request.set_client_id(client_id);
   request.set_key(key);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? &proto::Master::Stub::UpsertRevoke
-                                                     : &proto::Master::Stub::PutRevoke,
+  MC_RETURN_IF_ERROR(call(kind == WriteKind::kUpsert ? MC_RPC(UpsertRevoke) : MC_RPC(PutRevoke),
                           request, &response));
   return fromError(response.error());
 }
@@ -293,16 +363,16 @@ Result<ReplicaList> MasterClient::getReplicaList(const std::string& key) {
   proto::KeyRequest request;
   request.set_key(key);
   proto::GetReplicaListResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::GetReplicaList, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(GetReplicaList), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
-  return ReplicaList{fromProto(response.replicas()), response.lease_ttl_ms()};
+  return ReplicaList{fromProto(response.replicas()), response.lease_ttl_ms(), response.version()};
 }
 
 Result<bool> MasterClient::existKey(const std::string& key) {
   proto::KeyRequest request;
   request.set_key(key);
   proto::ExistKeyResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::ExistKey, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(ExistKey), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return response.exists();
 }
@@ -312,7 +382,7 @@ Status MasterClient::remove(const std::string& key, bool force) {
   request.set_key(key);
   request.set_force(force);
   proto::ErrorResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::Remove, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(Remove), request, &response));
   return fromError(response.error());
 }
 
@@ -321,7 +391,7 @@ Result<std::vector<Status>> MasterClient::batchRemove(const std::vector<std::str
   proto::KeysRequest request = keysRequest("", keys);
   request.set_force(force);
   proto::ErrorsResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::BatchRemove, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchRemove), request, &response));
   std::vector<Status> out;
   for (const auto& error : response.errors()) out.push_back(fromError(error));
   return out;
@@ -331,7 +401,7 @@ Result<uint64_t> MasterClient::removeAll(bool force) {
   proto::RegexRequest request;
   request.set_force(force);
   proto::CountResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::RemoveAll, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(RemoveAll), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return response.count();
 }
@@ -341,7 +411,7 @@ Result<uint64_t> MasterClient::removeByRegex(const std::string& pattern, bool fo
   request.set_pattern(pattern);
   request.set_force(force);
   proto::CountResponse response;
-  MC_RETURN_IF_ERROR(call(&proto::Master::Stub::RemoveByRegex, request, &response));
+  MC_RETURN_IF_ERROR(call(MC_RPC(RemoveByRegex), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return response.count();
 }

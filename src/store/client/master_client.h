@@ -22,6 +22,9 @@ namespace mooncake::store {
 namespace proto {
 class Master;
 }
+class FastRpcChannel;
+template <typename StubMethod>
+struct Rpc;
 
 // Which two-phase write a put-family call runs: a plain put (an existing key stays as it is)
 // or an upsert (insert-or-update).
@@ -70,10 +73,15 @@ class MasterClient {
 
  private:
   class Stub;
-  // One unary call with the deadline; maps transport failures to RPC_FAIL / RPC_TIMEOUT.
-  // Defined (and only instantiated) in the .cc, which knows the gRPC types.
+  // One call with the deadline, over the fast RPC listener when the master has one, else gRPC;
+  // maps transport failures to RPC_FAIL / RPC_TIMEOUT. Defined (and only instantiated) in the
+  // .cc, which knows the message types.
+  template <typename StubMethod, typename Request, typename Response>
+  Status call(const Rpc<StubMethod>& rpc, const Request& request, Response* response);
   template <typename Method, typename Request, typename Response>
-  Status call(Method method, const Request& request, Response* response);
+  Status callGrpc(Method method, const Request& request, Response* response);
+  // The fast RPC channel to the current master, looked up through gRPC (nullptr: use gRPC).
+  std::shared_ptr<FastRpcChannel> fastChannel();
 
   // HA: reads the leader from etcd and connects to it when it differs from `failed_address`.
   Status refreshLeader(const std::string& failed_address);
@@ -83,8 +91,11 @@ class MasterClient {
   std::unique_ptr<etcd::EtcdGateway> etcd_;  // HA only
   std::string cluster_id_;                   // HA only
   std::mutex mutex_;
-  std::string leader_address_;  // where stub_ points; GUARDED_BY(mutex_)
-  std::shared_ptr<Stub> stub_;  // GUARDED_BY(mutex_)
+  std::string leader_address_;            // where stub_ points; GUARDED_BY(mutex_)
+  std::shared_ptr<Stub> stub_;            // GUARDED_BY(mutex_)
+  const bool fast_rpc_wanted_;            // MC_STORE_MASTER_FAST_RPC (default on)
+  std::shared_ptr<FastRpcChannel> fast_;  // GUARDED_BY(mutex_)
+  std::chrono::steady_clock::time_point next_fast_lookup_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::store

@@ -10,12 +10,14 @@
 #include "mooncake/metadata_server/http_metadata_server.h"
 #include "store/master/admin_http_server.h"
 #include "store/master/master_service.h"
+#include "store/proto/fast_rpc_server.h"
 #include "store/proto/master_rpc_service.h"
 
 namespace mooncake::store {
 
 struct MasterServer::Impl {
-  explicit Impl(const MasterServerOptions& o) : options(o), service(o.service), rpc(service) {}
+  explicit Impl(const MasterServerOptions& o)
+      : options(o), service(o.service), rpc(service), fast_rpc(service) {}
 
   void maintain() {
     std::unique_lock lock(mutex);
@@ -29,6 +31,7 @@ struct MasterServer::Impl {
   const MasterServerOptions options;
   MasterService service;
   MasterRpcService rpc;
+  FastRpcServer fast_rpc;
   std::unique_ptr<grpc::Server> server;
   int bound_port = 0;
   std::unique_ptr<HttpMetadataServer> http_metadata;
@@ -59,12 +62,21 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
                          "bind address already in use: " + address +
                              " (another mooncake_master? pick another --port)");
   }
+  if (options.enable_fast_rpc) {
+    Status status = impl->fast_rpc.start(options.rpc_address, options.fast_rpc_port);
+    if (!status.ok()) {
+      impl->server->Shutdown();
+      return status;
+    }
+    impl->service.setFastRpcPort(impl->fast_rpc.port());
+  }
   if (options.enable_http_metadata_server) {
     impl->http_metadata = std::make_unique<HttpMetadataServer>();
     Status status = impl->http_metadata->start(options.http_metadata_server_host,
                                                options.http_metadata_server_port);
     if (!status.ok()) {
       impl->server->Shutdown();
+      impl->fast_rpc.stop();
       return status.withContext("embedded HTTP metadata server");
     }
   }
@@ -73,12 +85,16 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
     Status status = impl->admin->start(options.metrics_host, options.metrics_port);
     if (!status.ok()) {
       impl->server->Shutdown();
+      impl->fast_rpc.stop();
       return status.withContext("metrics/admin HTTP server");
     }
   }
   Impl* raw = impl.get();
   impl->maintenance = std::thread([raw] { raw->maintain(); });
   LOG(INFO) << "master: serving gRPC on " << options.rpc_address << ":" << impl->bound_port
+            << (options.enable_fast_rpc
+                    ? ", fast RPC on port " + std::to_string(impl->fast_rpc.port())
+                    : std::string())
             << (options.enable_http_metadata_server
                     ? ", HTTP metadata on port " + std::to_string(impl->http_metadata->port())
                     : std::string());
@@ -95,12 +111,17 @@ void MasterServer::stop() {
   }
   impl_->cv.notify_all();
   impl_->maintenance.join();
-  impl_->server->Shutdown();
+  // Bounded: gRPC otherwise waits for every client to acknowledge the shutdown, and an idle
+  // synchronous client channel (its calls go over fast RPC) reads nothing until its next call.
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));
+  impl_->fast_rpc.stop();
   if (impl_->http_metadata) impl_->http_metadata->stop();
   if (impl_->admin) impl_->admin->stop();
 }
 
 uint16_t MasterServer::rpcPort() const { return static_cast<uint16_t>(impl_->bound_port); }
+
+uint16_t MasterServer::fastRpcPort() const { return impl_->fast_rpc.port(); }
 
 uint16_t MasterServer::metricsPort() const { return impl_->admin ? impl_->admin->port() : 0; }
 

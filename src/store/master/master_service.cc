@@ -27,11 +27,18 @@ Result<std::regex> compileKeyPattern(const std::string& pattern) {
 }  // namespace
 
 MasterService::MasterService(const MasterOptions& options, std::function<Clock::time_point()> now)
-    : options_(options), now_(std::move(now)), segments_(options.allocation_strategy) {
+    : options_(options),
+      now_(std::move(now)),
+      segments_(options.allocation_strategy),
+      next_version_(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count())) {
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
     shards_.push_back(std::make_unique<Shard>());
   }
   for (const char* method : {"Ping",
+                             "ServiceReady",
+                             "GetFastRpcPort",
                              "MountSegment",
                              "ReMountSegment",
                              "UnmountSegment",
@@ -42,7 +49,11 @@ MasterService::MasterService(const MasterOptions& options, std::function<Clock::
                              "BatchPutEnd",
                              "BatchPutRevoke",
                              "UpsertStart",
+                             "UpsertEnd",
+                             "UpsertRevoke",
                              "BatchUpsertStart",
+                             "BatchUpsertEnd",
+                             "BatchUpsertRevoke",
                              "GetReplicaList",
                              "BatchGetReplicaList",
                              "GetReplicaListByRegex",
@@ -239,6 +250,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(
   applyPins(object, config);
   object.put_started = now;
   object.last_access = now;
+  object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
   return describe(shard.insert(key, std::move(object)));
 }
 
@@ -310,6 +322,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
         // writer may overwrite them where they are.
         object.complete = false;
         object.put_started = now;
+        object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
         shard.touch(object, now);
         applyPins(object, config);
         counters_.upserts_in_place.fetch_add(1, std::memory_order_relaxed);
@@ -340,7 +353,7 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   Clock::time_point now = now_();
   object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
   shard.touch(object, now);
-  return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms};
+  return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms, object.version};
 }
 
 bool MasterService::existKey(const std::string& key) { return getReplicaList(key).ok(); }

@@ -38,6 +38,10 @@ struct ReplicaDescriptor {
 struct ReplicaList {
   std::vector<ReplicaDescriptor> replicas;
   uint64_t lease_ttl_ms = 0;
+  // Changes whenever the object's bytes may change (put, upsert, remove and put again) and is
+  // never reused, also across master restarts. A client that read a replica it remembered may
+  // trust those bytes when a later lookup returns the same version and the same replica.
+  uint64_t version = 0;
 };
 
 enum class ClientStatus { kOk = 1, kNeedRemount = 2 };
@@ -134,6 +138,9 @@ class MasterService {
   LatencyHistogram& latency(std::string_view method);
   // Prometheus lines for every method that has been called.
   void renderLatencies(std::string& out) const;
+  // The port of the fast RPC listener, which clients learn through GetFastRpcPort (0: none).
+  void setFastRpcPort(uint16_t port) { fast_rpc_port_.store(port, std::memory_order_relaxed); }
+  uint16_t fastRpcPort() const { return fast_rpc_port_.load(std::memory_order_relaxed); }
   uint64_t capacityBytes() const { return segments_.capacityBytes(); }
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
@@ -144,6 +151,7 @@ class MasterService {
 
   struct Object {
     uint64_t size = 0;
+    uint64_t version = 0;
     std::vector<Placement> replicas;
     bool complete = false;
     bool hard_pin = false;
@@ -201,6 +209,10 @@ class MasterService {
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   std::vector<Abandoned> abandoned_;
   MasterCounters counters_;
+  // Seeded with the wall clock in ns, so a restarted master never hands out a version it
+  // already gave (it would need more than one write per nanosecond to catch up).
+  std::atomic<uint64_t> next_version_;
+  std::atomic<uint16_t> fast_rpc_port_{0};
   // Filled in the constructor and never changed, so lookups need no lock.
   std::map<std::string, std::unique_ptr<LatencyHistogram>, std::less<>> latencies_;
 };

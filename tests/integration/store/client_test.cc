@@ -191,6 +191,60 @@ TEST_F(StoreClientTest, UpsertReplacesValuesOfAnySize) {
   EXPECT_EQ(*b->get("v"), std::string(memory.data() + 8192, 4096));
 }
 
+// A get of a key read before reads the remembered replica while it asks the master, and keeps
+// those bytes only when the master still vouches for them (same version, same replica).
+TEST_F(StoreClientTest, RememberedReplicasAreUsedOnlyWhileTheMasterVouchesForThem) {
+  auto writer = client("writer");
+  auto reader = client("reader");
+  ASSERT_TRUE(writer && reader);
+  std::string v1 = randomValue(8192, 1);
+  ASSERT_TRUE(writer->put("r", v1.data(), v1.size()).ok());
+  EXPECT_EQ(*reader->get("r"), v1);  // remembers where "r" lives
+  EXPECT_EQ(*reader->get("r"), v1);
+  EXPECT_EQ(reader->readStats().overlapped, 1u);
+  EXPECT_EQ(reader->readStats().stale, 0u);
+  // Removed and written again, very likely into the same freed space: the old version's bytes
+  // must not be trusted even though the address may be the same.
+  ASSERT_TRUE(writer->remove("r", /*force=*/true).ok());
+  std::string v2 = randomValue(8192, 2);
+  ASSERT_TRUE(writer->put("r", v2.data(), v2.size()).ok());
+  EXPECT_EQ(*reader->get("r"), v2);
+  EXPECT_EQ(reader->readStats().stale, 1u);
+  // Upserted by another client (a new version, in place or elsewhere).
+  std::string v3 = randomValue(8192, 3);
+  ASSERT_TRUE(writer->upsert("r", v3.data(), v3.size()).ok());
+  std::vector<char> into(8192);
+  ASSERT_TRUE(reader->registerBuffer(into.data(), into.size()).ok());
+  ASSERT_EQ(*reader->getInto("r", into.data(), into.size()), 8192u);
+  EXPECT_EQ(std::string(into.data(), into.size()), v3);
+  EXPECT_EQ(reader->readStats().stale, 2u);
+  EXPECT_EQ(*reader->get("r"), v3);
+  EXPECT_EQ(reader->readStats().overlapped, 2u);
+  // Gone: the error the master gives, not the remembered bytes.
+  ASSERT_TRUE(writer->remove("r", /*force=*/true).ok());
+  EXPECT_TRUE(reader->get("r").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  // A buffer too small for the remembered size is not read into.
+  ASSERT_TRUE(writer->put("small", v1.data(), 100).ok());
+  EXPECT_EQ(*reader->get("small"), v1.substr(0, 100));
+  EXPECT_TRUE(
+      reader->getInto("small", into.data(), 10).status().is(StoreErrorCode::BUFFER_OVERFLOW));
+}
+
+TEST_F(StoreClientTest, RememberingReplicasCanBeTurnedOff) {
+  auto writer = client("writer");
+  ::setenv("MC_STORE_REMEMBERED_LOCATIONS", "0", 1);
+  auto reader = client("reader");
+  ::setenv("MC_STORE_REMEMBERED_LOCATIONS", "lots", 1);
+  auto refused = Client::create(ClientOptions{});
+  ::unsetenv("MC_STORE_REMEMBERED_LOCATIONS");
+  ASSERT_TRUE(writer && reader);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("MC_STORE_REMEMBERED_LOCATIONS"), std::string::npos);
+  ASSERT_TRUE(writer->put("k", "value", 5).ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(*reader->get("k"), "value");
+  EXPECT_EQ(reader->readStats().overlapped, 0u);
+}
+
 TEST_F(StoreClientTest, ReadersOfAKeyBeingUpsertedSeeOneWholeValue) {
   auto writer = client("writer");
   auto reader = client("reader");

@@ -3,13 +3,16 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <fstream>
 
 #include "common/net/http_client.h"
+#include "common/net/socket.h"
 #include "master.grpc.pb.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "store/client/master_client.h"
+#include "store/proto/fast_rpc_frame.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -262,6 +265,80 @@ TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
   std::ifstream log(dir.path() + "/stderr");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("bind address already in use"), std::string::npos) << text;
+}
+
+// The fast RPC listener: found through gRPC, answers the same messages, and rejects frames it
+// cannot run with a status (or, for an impossible length, by closing the connection) while it
+// goes on serving everybody else.
+TEST_F(MasterRpcTest, FastRpcAnswersLikeGrpcAndRejectsMalformedFrames) {
+  grpc::ClientContext context;
+  proto::FastRpcPortResponse port;
+  ASSERT_TRUE(stub_->GetFastRpcPort(&context, proto::Empty(), &port).ok());
+  ASSERT_NE(port.port(), 0u);
+  net::HostPort address{"127.0.0.1", static_cast<uint16_t>(port.port())};
+  auto connection = net::connectTcp(address, std::chrono::seconds(5));
+  ASSERT_TRUE(connection.ok()) << connection.status().toString();
+  const int fd = connection->get();
+  auto exchange = [&](fast_rpc::FrameHeader header, const std::string& payload,
+                      std::string* answer_payload) {
+    EXPECT_TRUE(net::sendAll(fd, &header, sizeof(header)).ok());
+    if (!payload.empty()) {
+      EXPECT_TRUE(net::sendAll(fd, payload.data(), payload.size()).ok());
+    }
+    fast_rpc::FrameHeader answer;
+    EXPECT_TRUE(net::recvAll(fd, &answer, sizeof(answer)).ok());
+    answer_payload->resize(answer.payload_length);
+    EXPECT_TRUE(net::recvAll(fd, answer_payload->data(), answer_payload->size()).ok());
+    EXPECT_EQ(answer.call_id, header.call_id);
+    return answer.code;
+  };
+  std::string answer;
+  EXPECT_EQ(exchange({0, 999, 7}, "", &answer), fast_rpc::kUnknownMethod);
+  const auto get_replica_list = static_cast<uint32_t>(fast_rpc::MethodId::kGetReplicaList);
+  EXPECT_EQ(exchange({3, get_replica_list, 8}, "\xff\xff\xff", &answer),
+            fast_rpc::kMalformedRequest);
+  proto::KeyRequest request;
+  request.set_key("absent");
+  std::string encoded = request.SerializeAsString();
+  ASSERT_EQ(
+      exchange({static_cast<uint32_t>(encoded.size()), get_replica_list, 9}, encoded, &answer),
+      fast_rpc::kOk);
+  proto::GetReplicaListResponse response;
+  ASSERT_TRUE(response.ParseFromString(answer));
+  EXPECT_EQ(response.error().code(), static_cast<int>(StoreErrorCode::OBJECT_NOT_FOUND));
+  // A length no request can have: the master hangs up instead of allocating it.
+  fast_rpc::FrameHeader huge{1u << 30, get_replica_list, 10};
+  ASSERT_TRUE(net::sendAll(fd, &huge, sizeof(huge)).ok());
+  char byte;
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);
+  // Everybody else is still served, over both protocols.
+  MasterClient client("127.0.0.1:" + std::to_string(rpc_port_), std::chrono::seconds(5));
+  EXPECT_TRUE(client.getReplicaList("absent").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  grpc::ClientContext ready_context;
+  proto::ErrorResponse ready;
+  EXPECT_TRUE(stub_->ServiceReady(&ready_context, proto::Empty(), &ready).ok());
+}
+
+// Clients fall back to gRPC when the master has no fast listener, and can be told to use gRPC.
+TEST_F(MasterRpcTest, ClientsUseGrpcWithoutTheFastListener) {
+  uint16_t port = testing::freeLoopbackPort();
+  testing::ChildProcess grpc_only(testing::builtBinary("tools/mooncake_master"),
+                                  {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                                   "--enable_fast_rpc=false", "--metrics_port=0"});
+  ASSERT_TRUE(
+      testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
+  MasterClient client("127.0.0.1:" + std::to_string(port), std::chrono::seconds(5));
+  proto::Segment s = segment("seg-a", 1 << 20, 64 << 20);
+  ASSERT_TRUE(
+      client.mountSegment("client-1", {s.name(), s.base(), s.size(), s.te_endpoint()}).ok());
+  ASSERT_EQ(client.putStart("client-1", "k", 100, ReplicateConfig{})->size(), 1u);
+  ASSERT_TRUE(client.putEnd("client-1", "k").ok());
+  EXPECT_EQ(client.getReplicaList("k")->replicas.size(), 1u);
+  // And against the fixture's master (which has the listener) when MC_STORE_MASTER_FAST_RPC=0.
+  ::setenv("MC_STORE_MASTER_FAST_RPC", "0", 1);
+  MasterClient told("127.0.0.1:" + std::to_string(rpc_port_), std::chrono::seconds(5));
+  ::unsetenv("MC_STORE_MASTER_FAST_RPC");
+  EXPECT_TRUE(told.getReplicaList("absent").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
 }
 
 }  // namespace

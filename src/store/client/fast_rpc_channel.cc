@@ -1,0 +1,110 @@
+#include "store/client/fast_rpc_channel.h"
+
+#include <google/protobuf/message_lite.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <string>
+
+#include "store/proto/fast_rpc_frame.h"
+
+namespace mooncake::store {
+namespace {
+
+// An idle pooled connection whose master went away (restart, failover) reads as closed; using
+// it would make a call that the master never saw look like one that failed midway.
+bool stillOpen(int fd) {
+  char byte;
+  ssize_t got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+// recv of exactly `length` bytes; distinguishes the receive timeout (SO_RCVTIMEO) from the rest.
+enum class Received { kAll, kTimeout, kFailed };
+Received receiveAll(int fd, void* data, size_t length) {
+  auto* cursor = static_cast<char*>(data);
+  while (length > 0) {
+    ssize_t got = ::recv(fd, cursor, length, MSG_WAITALL);
+    if (got > 0) {
+      cursor += got;
+      length -= static_cast<size_t>(got);
+      continue;
+    }
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Received::kTimeout;
+    return Received::kFailed;
+  }
+  return Received::kAll;
+}
+
+}  // namespace
+
+Status FastRpcChannel::failure(const std::string& what) const {
+  return Status::storeError(StoreErrorCode::RPC_FAIL,
+                            "master fast RPC " + address_.toString() + ": " + what);
+}
+
+Result<net::UniqueFd> FastRpcChannel::takeConnection() {
+  {
+    std::lock_guard lock(mutex_);
+    while (!idle_.empty()) {
+      net::UniqueFd fd = std::move(idle_.back());
+      idle_.pop_back();
+      if (stillOpen(fd.get())) return fd;
+    }
+  }
+  auto fd = net::connectTcp(address_, timeout_);
+  if (!fd.ok()) return failure(fd.status().message());
+  net::setNoDelay(fd->get());
+  net::setReceiveTimeout(fd->get(), timeout_);
+  net::setSendTimeout(fd->get(), timeout_);
+  return fd;
+}
+
+void FastRpcChannel::giveBack(net::UniqueFd connection) {
+  std::lock_guard lock(mutex_);
+  idle_.push_back(std::move(connection));
+}
+
+Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite& request,
+                            google::protobuf::MessageLite* response, bool* delivered) {
+  *delivered = false;
+  auto connection = takeConnection();
+  if (!connection.ok()) return connection.status();
+  const int fd = connection->get();
+  std::string payload;
+  if (!request.SerializeToString(&payload)) return failure("cannot encode the request");
+  fast_rpc::FrameHeader header{static_cast<uint32_t>(payload.size()), method,
+                               next_call_id_.fetch_add(1, std::memory_order_relaxed)};
+  struct iovec iov[2] = {{&header, sizeof(header)}, {payload.data(), payload.size()}};
+  *delivered = true;  // from here on the master may have run it
+  Status sent = net::sendAllVec(fd, iov, payload.empty() ? 1 : 2);
+  if (!sent.ok()) return failure(sent.message());
+  fast_rpc::FrameHeader answer;
+  Received got = receiveAll(fd, &answer, sizeof(answer));
+  if (got == Received::kTimeout) {
+    return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
+                              "master fast RPC " + address_.toString() + ": no answer within " +
+                                  std::to_string(timeout_.count()) + " ms");
+  }
+  if (got != Received::kAll) return failure("connection closed before the answer");
+  if (answer.call_id != header.call_id || answer.payload_length > fast_rpc::kMaxPayload) {
+    return failure("answer does not match the request (not a Mooncake master?)");
+  }
+  payload.resize(answer.payload_length);
+  if (receiveAll(fd, payload.data(), payload.size()) != Received::kAll) {
+    return failure("connection closed in the middle of an answer");
+  }
+  if (answer.code == fast_rpc::kUnknownMethod) {
+    *delivered = false;
+    giveBack(std::move(*connection));
+    return failure("the master does not know method " + std::to_string(method));
+  }
+  if (answer.code != fast_rpc::kOk) return failure("the master could not decode the request");
+  if (!response->ParseFromString(payload)) return failure("cannot decode the answer");
+  giveBack(std::move(*connection));
+  return Status::OK();
+}
+
+}  // namespace mooncake::store
