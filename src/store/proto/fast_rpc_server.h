@@ -45,7 +45,7 @@ class FastRpcServer {
   uint16_t port_ = 0;
   std::thread acceptor_;
   std::mutex mutex_;
-  bool stopping_ = false;                              // GUARDED_BY(mutex_)
+  bool stopping_ = false;                               // GUARDED_BY(mutex_)
   std::list<std::unique_ptr<Connection>> connections_;  // GUARDED_BY(mutex_)
 };
 

@@ -62,111 +62,118 @@ void getReplicaListOne(MasterService& service, const std::string& key,
 
 namespace handlers {
 
-void Ping(MasterService& service, const proto::PingRequest& request, proto::PingResponse* response) {
+void Ping(MasterService& service, const proto::PingRequest& request,
+          proto::PingResponse* response) {
   response->set_client_status(static_cast<int32_t>(service.ping(request.client_id())));
   setError(Status::OK(), response->mutable_error());
-
 }
 
 void ServiceReady(MasterService&, const proto::Empty&, proto::ErrorResponse* response) {
   setError(Status::OK(), response->mutable_error());
 }
 
-void MountSegment(MasterService& service, const proto::MountSegmentRequest& request, proto::MountSegmentResponse* response) {
+void MountSegment(MasterService& service, const proto::MountSegmentRequest& request,
+                  proto::MountSegmentResponse* response) {
   auto id = service.mountSegment(request.client_id(), fromProto(request.segment()));
   setError(id.status(), response->mutable_error());
   if (id.ok()) response->set_segment_id(*id);
-
 }
 
-void ReMountSegment(MasterService& service, const proto::ReMountSegmentRequest& request, proto::ReMountSegmentResponse* response) {
+void ReMountSegment(MasterService& service, const proto::ReMountSegmentRequest& request,
+                    proto::ReMountSegmentResponse* response) {
   std::vector<SegmentInfo> segments;
   for (const auto& segment : request.segments()) segments.push_back(fromProto(segment));
   auto ids = service.remountSegments(request.client_id(), segments);
   setError(ids.status(), response->mutable_error());
   if (ids.ok()) response->mutable_segment_ids()->Add(ids->begin(), ids->end());
-
 }
 
-void UnmountSegment(MasterService& service, const proto::UnmountSegmentRequest& request, proto::ErrorResponse* response) {
+void UnmountSegment(MasterService& service, const proto::UnmountSegmentRequest& request,
+                    proto::ErrorResponse* response) {
   setError(service.unmountSegment(request.segment_id(), request.client_id()),
            response->mutable_error());
-
 }
 
-void PutStart(MasterService& service, const proto::PutStartRequest& request, proto::PutStartResponse* response) {
+void PutStart(MasterService& service, const proto::PutStartRequest& request,
+              proto::PutStartResponse* response) {
   putStartOne(service, request, response);
 }
 
-void PutEnd(MasterService& service, const proto::KeyRequest& request, proto::ErrorResponse* response) {
+void PutEnd(MasterService& service, const proto::KeyRequest& request,
+            proto::ErrorResponse* response) {
   std::vector<std::string> failed(request.failed_endpoints().begin(),
                                   request.failed_endpoints().end());
-  setError(service.putEnd(request.client_id(), request.key(), failed),
-           response->mutable_error());
-
+  setError(service.putEnd(request.client_id(), request.key(), failed), response->mutable_error());
 }
 
-void PutRevoke(MasterService& service, const proto::KeyRequest& request, proto::ErrorResponse* response) {
+void PutRevoke(MasterService& service, const proto::KeyRequest& request,
+               proto::ErrorResponse* response) {
   setError(service.putRevoke(request.client_id(), request.key()), response->mutable_error());
-
 }
 
-void BatchPutStart(MasterService& service, const proto::BatchPutStartRequest& request, proto::BatchPutStartResponse* response) {
+void BatchPutStart(MasterService& service, const proto::BatchPutStartRequest& request,
+                   proto::BatchPutStartResponse* response) {
   for (const auto& item : request.items()) putStartOne(service, item, response->add_items());
-
 }
 
-void BatchPutEnd(MasterService& service, const proto::KeysRequest& request, proto::ErrorsResponse* response) {
+void BatchPutEnd(MasterService& service, const proto::KeysRequest& request,
+                 proto::ErrorsResponse* response) {
   for (const auto& key : request.keys()) {
     setError(service.putEnd(request.client_id(), key), response->add_errors());
   }
-
 }
 
-void BatchPutRevoke(MasterService& service, const proto::KeysRequest& request, proto::ErrorsResponse* response) {
+void BatchPutRevoke(MasterService& service, const proto::KeysRequest& request,
+                    proto::ErrorsResponse* response) {
   for (const auto& key : request.keys()) {
     setError(service.putRevoke(request.client_id(), key), response->add_errors());
   }
-
 }
 
-void UpsertStart(MasterService& service, const proto::PutStartRequest& request, proto::PutStartResponse* response) {
+void UpsertStart(MasterService& service, const proto::PutStartRequest& request,
+                 proto::PutStartResponse* response) {
   putStartOne(service, request, response, /*upsert=*/true);
 }
 
-void UpsertEnd(MasterService& service, const proto::KeyRequest& request, proto::ErrorResponse* response) {
+void UpsertEnd(MasterService& service, const proto::KeyRequest& request,
+               proto::ErrorResponse* response) {
   PutEnd(service, request, response);
 }
 
-void UpsertRevoke(MasterService& service, const proto::KeyRequest& request, proto::ErrorResponse* response) {
+void UpsertRevoke(MasterService& service, const proto::KeyRequest& request,
+                  proto::ErrorResponse* response) {
   PutRevoke(service, request, response);
 }
 
-void BatchUpsertStart(MasterService& service, const proto::BatchPutStartRequest& request, proto::BatchPutStartResponse* response) {
+void BatchUpsertStart(MasterService& service, const proto::BatchPutStartRequest& request,
+                      proto::BatchPutStartResponse* response) {
   for (const auto& item : request.items()) {
     putStartOne(service, item, response->add_items(), /*upsert=*/true);
   }
-
 }
 
-void BatchUpsertEnd(MasterService& service, const proto::KeysRequest& request, proto::ErrorsResponse* response) {
+void BatchUpsertEnd(MasterService& service, const proto::KeysRequest& request,
+                    proto::ErrorsResponse* response) {
   BatchPutEnd(service, request, response);
 }
 
-void BatchUpsertRevoke(MasterService& service, const proto::KeysRequest& request, proto::ErrorsResponse* response) {
+void BatchUpsertRevoke(MasterService& service, const proto::KeysRequest& request,
+                       proto::ErrorsResponse* response) {
   BatchPutRevoke(service, request, response);
 }
 
-void GetReplicaList(MasterService& service, const proto::KeyRequest& request, proto::GetReplicaListResponse* response) {
+void GetReplicaList(MasterService& service, const proto::KeyRequest& request,
+                    proto::GetReplicaListResponse* response) {
   getReplicaListOne(service, request.key(), response);
 }
 
-void BatchGetReplicaList(MasterService& service, const proto::KeysRequest& request, proto::BatchGetReplicaListResponse* response) {
+void BatchGetReplicaList(MasterService& service, const proto::KeysRequest& request,
+                         proto::BatchGetReplicaListResponse* response) {
   for (const auto& key : request.keys()) getReplicaListOne(service, key, response->add_items());
-
 }
 
-void GetReplicaListByRegex(MasterService& service, const proto::RegexRequest& request, proto::GetReplicaListByRegexResponse* response) {
+void GetReplicaListByRegex(MasterService& service, const proto::RegexRequest& request,
+                           proto::GetReplicaListByRegexResponse* response) {
   auto objects = service.replicasByRegex(request.pattern());
   setError(objects.status(), response->mutable_error());
   if (!objects.ok()) return;
@@ -175,47 +182,46 @@ void GetReplicaListByRegex(MasterService& service, const proto::RegexRequest& re
     entry->set_key(key);
     addReplicas(replicas, entry->mutable_replicas());
   }
-
 }
 
-void ExistKey(MasterService& service, const proto::KeyRequest& request, proto::ExistKeyResponse* response) {
+void ExistKey(MasterService& service, const proto::KeyRequest& request,
+              proto::ExistKeyResponse* response) {
   response->set_exists(service.existKey(request.key()));
   setError(Status::OK(), response->mutable_error());
-
 }
 
-void BatchExistKey(MasterService& service, const proto::KeysRequest& request, proto::BatchExistKeyResponse* response) {
+void BatchExistKey(MasterService& service, const proto::KeysRequest& request,
+                   proto::BatchExistKeyResponse* response) {
   for (const auto& key : request.keys()) {
     proto::ExistKeyResponse* item = response->add_items();
     item->set_exists(service.existKey(key));
     setError(Status::OK(), item->mutable_error());
   }
-
 }
 
-void Remove(MasterService& service, const proto::KeyRequest& request, proto::ErrorResponse* response) {
+void Remove(MasterService& service, const proto::KeyRequest& request,
+            proto::ErrorResponse* response) {
   setError(service.remove(request.key(), request.force()), response->mutable_error());
-
 }
 
-void BatchRemove(MasterService& service, const proto::KeysRequest& request, proto::ErrorsResponse* response) {
+void BatchRemove(MasterService& service, const proto::KeysRequest& request,
+                 proto::ErrorsResponse* response) {
   for (const auto& key : request.keys()) {
     setError(service.remove(key, request.force()), response->add_errors());
   }
-
 }
 
-void RemoveByRegex(MasterService& service, const proto::RegexRequest& request, proto::CountResponse* response) {
+void RemoveByRegex(MasterService& service, const proto::RegexRequest& request,
+                   proto::CountResponse* response) {
   auto count = service.removeByRegex(request.pattern(), request.force());
   setError(count.status(), response->mutable_error());
   if (count.ok()) response->set_count(*count);
-
 }
 
-void RemoveAll(MasterService& service, const proto::RegexRequest& request, proto::CountResponse* response) {
+void RemoveAll(MasterService& service, const proto::RegexRequest& request,
+               proto::CountResponse* response) {
   response->set_count(service.removeAll(request.force()));
   setError(Status::OK(), response->mutable_error());
-
 }
 
 void GetFastRpcPort(MasterService& service, const proto::Empty&,

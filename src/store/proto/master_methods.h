@@ -3,32 +3,31 @@
 // is the fast RPC protocol's method number (index + 1), so new methods go at the end.
 #pragma once
 
-#define MC_MASTER_METHODS(X) \
-  X(Ping, PingRequest, PingResponse) \
-  X(ServiceReady, Empty, ErrorResponse) \
-  X(MountSegment, MountSegmentRequest, MountSegmentResponse) \
-  X(ReMountSegment, ReMountSegmentRequest, ReMountSegmentResponse) \
-  X(UnmountSegment, UnmountSegmentRequest, ErrorResponse) \
-  X(PutStart, PutStartRequest, PutStartResponse) \
-  X(PutEnd, KeyRequest, ErrorResponse) \
-  X(PutRevoke, KeyRequest, ErrorResponse) \
-  X(BatchPutStart, BatchPutStartRequest, BatchPutStartResponse) \
-  X(BatchPutEnd, KeysRequest, ErrorsResponse) \
-  X(BatchPutRevoke, KeysRequest, ErrorsResponse) \
-  X(UpsertStart, PutStartRequest, PutStartResponse) \
-  X(UpsertEnd, KeyRequest, ErrorResponse) \
-  X(UpsertRevoke, KeyRequest, ErrorResponse) \
-  X(BatchUpsertStart, BatchPutStartRequest, BatchPutStartResponse) \
-  X(BatchUpsertEnd, KeysRequest, ErrorsResponse) \
-  X(BatchUpsertRevoke, KeysRequest, ErrorsResponse) \
-  X(GetReplicaList, KeyRequest, GetReplicaListResponse) \
-  X(BatchGetReplicaList, KeysRequest, BatchGetReplicaListResponse) \
+#define MC_MASTER_METHODS(X)                                            \
+  X(Ping, PingRequest, PingResponse)                                    \
+  X(ServiceReady, Empty, ErrorResponse)                                 \
+  X(MountSegment, MountSegmentRequest, MountSegmentResponse)            \
+  X(ReMountSegment, ReMountSegmentRequest, ReMountSegmentResponse)      \
+  X(UnmountSegment, UnmountSegmentRequest, ErrorResponse)               \
+  X(PutStart, PutStartRequest, PutStartResponse)                        \
+  X(PutEnd, KeyRequest, ErrorResponse)                                  \
+  X(PutRevoke, KeyRequest, ErrorResponse)                               \
+  X(BatchPutStart, BatchPutStartRequest, BatchPutStartResponse)         \
+  X(BatchPutEnd, KeysRequest, ErrorsResponse)                           \
+  X(BatchPutRevoke, KeysRequest, ErrorsResponse)                        \
+  X(UpsertStart, PutStartRequest, PutStartResponse)                     \
+  X(UpsertEnd, KeyRequest, ErrorResponse)                               \
+  X(UpsertRevoke, KeyRequest, ErrorResponse)                            \
+  X(BatchUpsertStart, BatchPutStartRequest, BatchPutStartResponse)      \
+  X(BatchUpsertEnd, KeysRequest, ErrorsResponse)                        \
+  X(BatchUpsertRevoke, KeysRequest, ErrorsResponse)                     \
+  X(GetReplicaList, KeyRequest, GetReplicaListResponse)                 \
+  X(BatchGetReplicaList, KeysRequest, BatchGetReplicaListResponse)      \
   X(GetReplicaListByRegex, RegexRequest, GetReplicaListByRegexResponse) \
-  X(ExistKey, KeyRequest, ExistKeyResponse) \
-  X(BatchExistKey, KeysRequest, BatchExistKeyResponse) \
-  X(Remove, KeyRequest, ErrorResponse) \
-  X(BatchRemove, KeysRequest, ErrorsResponse) \
-  X(RemoveByRegex, RegexRequest, CountResponse) \
-  X(RemoveAll, RegexRequest, CountResponse) \
+  X(ExistKey, KeyRequest, ExistKeyResponse)                             \
+  X(BatchExistKey, KeysRequest, BatchExistKeyResponse)                  \
+  X(Remove, KeyRequest, ErrorResponse)                                  \
+  X(BatchRemove, KeysRequest, ErrorsResponse)                           \
+  X(RemoveByRegex, RegexRequest, CountResponse)                         \
+  X(RemoveAll, RegexRequest, CountResponse)                             \
   X(GetFastRpcPort, Empty, FastRpcPortResponse)
-

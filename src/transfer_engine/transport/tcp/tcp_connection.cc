@@ -1,7 +1,9 @@
 #include "transfer_engine/transport/tcp/tcp_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <sstream>
 #include <vector>
 
@@ -11,7 +13,8 @@
 namespace mooncake::te {
 namespace {
 
-constexpr size_t kMaxSlicesPerSend = 32;
+// WRITE payload bytes a pushing thread sends itself (beyond it the sender thread does).
+constexpr uint64_t kInlineSendBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kConnectRetryDelay{100};
 
 std::string rangeText(uint64_t addr, size_t length) {
@@ -36,13 +39,60 @@ TcpConnection::~TcpConnection() {
 }
 
 bool TcpConnection::push(Slice* const* slices, size_t count) {
+  OutgoingFrames frames;
+  size_t taken = 0;
   {
     std::lock_guard lock(mutex_);
     if (dead_.load()) return false;
-    for (size_t i = 0; i < count; ++i) to_send_.push(slices[i]);
+    // Inline only onto an idle, connected lane, and only what one sendmsg takes without waiting
+    // long: a large WRITE goes through the sender thread so the caller can feed other lanes.
+    bool inline_send = connected_ && !sending_ && to_send_.empty() && count <= kMaxSlicesPerSend;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < count; ++i) {
+      to_send_.push(slices[i]);
+      if (slices[i]->opcode == TransferRequest::WRITE) bytes += slices[i]->length;
+    }
+    if (inline_send && bytes <= kInlineSendBytes) {
+      sending_ = true;
+      taken = takeBatch(frames);
+    }
   }
-  cv_.notify_all();
+  if (taken == 0) {
+    sender_cv_.notify_one();
+    return true;
+  }
+  Status sent = net::sendAllVec(fd_.get(), frames.iov, frames.iov_count);
+  bool more = false;
+  {
+    std::lock_guard lock(mutex_);
+    sending_ = false;
+    more = !to_send_.empty();
+  }
+  if (!sent.ok()) {
+    fail(sent);  // completes the slices just sent (now in flight) with a retryable error
+  } else if (more) {
+    sender_cv_.notify_one();
+  }
   return true;
+}
+
+size_t TcpConnection::takeBatch(OutgoingFrames& out) {
+  size_t count = 0;
+  out.iov_count = 0;
+  if (in_flight_.empty()) waiting_since_ = std::chrono::steady_clock::now();
+  // The frames are described here, under the lock: once a slice is in flight, fail() may
+  // complete it (and its owner free it) at any moment.
+  while (count < kMaxSlicesPerSend && !to_send_.empty()) {
+    Slice* slice = to_send_.pop();
+    in_flight_.push(slice);
+    bool write = slice->opcode == TransferRequest::WRITE;
+    out.headers[count] =
+        tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote, slice->length);
+    out.iov[out.iov_count++] = {&out.headers[count], sizeof(out.headers[count])};
+    if (write) out.iov[out.iov_count++] = {slice->local, slice->length};
+    ++count;
+  }
+  return count;
 }
 
 void TcpConnection::fail(const Status& cause, bool report) {
@@ -57,7 +107,8 @@ void TcpConnection::fail(const Status& cause, bool report) {
       LOG(WARNING) << "tcp: connection to " << peer_.toString() << " lost: " << cause.message();
     }
   }
-  cv_.notify_all();
+  sender_cv_.notify_all();
+  connected_cv_.notify_all();
   Status retryable = Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
                                                               " lost: " + cause.message());
   for (Slice* slice : orphans) sink_.onSliceDone(slice, retryable);
@@ -70,7 +121,7 @@ void TcpConnection::sendLoop() {
     // about a second of a restarting peer instead of a few milliseconds of refused connects.
     {
       std::unique_lock lock(mutex_);
-      cv_.wait_for(lock, kConnectRetryDelay, [this] { return dead_.load(); });
+      sender_cv_.wait_for(lock, kConnectRetryDelay, [this] { return dead_.load(); });
     }
     fail(connected.status());
     threads_exited_.fetch_add(1);
@@ -84,39 +135,61 @@ void TcpConnection::sendLoop() {
     connected_ = true;
     if (dead_.load()) ::shutdown(fd_.get(), SHUT_RDWR);
   }
-  cv_.notify_all();
-  Slice* batch[kMaxSlicesPerSend];
-  tcp::RequestHeader headers[kMaxSlicesPerSend];
-  struct iovec iov[2 * kMaxSlicesPerSend];
+  connected_cv_.notify_all();
+  OutgoingFrames frames;
   while (true) {
-    size_t count = 0;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return dead_.load() || !to_send_.empty(); });
+      sender_cv_.wait(lock, [this] { return dead_.load() || (!to_send_.empty() && !sending_); });
       if (dead_.load()) break;
-      while (count < kMaxSlicesPerSend && !to_send_.empty()) {
-        Slice* slice = to_send_.pop();
-        in_flight_.push(slice);
-        batch[count++] = slice;
-      }
+      sending_ = true;
+      takeBatch(frames);
     }
-    cv_.notify_all();
-    int iov_count = 0;
-    for (size_t i = 0; i < count; ++i) {
-      Slice* slice = batch[i];
-      bool write = slice->opcode == TransferRequest::WRITE;
-      headers[i] =
-          tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote, slice->length);
-      iov[iov_count++] = {&headers[i], sizeof(headers[i])};
-      if (write) iov[iov_count++] = {slice->local, slice->length};
+    Status sent = net::sendAllVec(fd_.get(), frames.iov, frames.iov_count);
+    {
+      std::lock_guard lock(mutex_);
+      sending_ = false;
     }
-    Status sent = net::sendAllVec(fd_.get(), iov, iov_count);
     if (!sent.ok()) {
       fail(sent);
       break;
     }
   }
   threads_exited_.fetch_add(1);
+}
+
+bool TcpConnection::awaitReply() {
+  // Woken by the socket itself (no hand-off from the sender), with a periodic look at the
+  // stall clock: a peer that stops answering must not hold slices forever.
+  const auto tick = std::max(std::chrono::milliseconds(10), settings_.stall_timeout / 4);
+  while (true) {
+    struct pollfd readable {
+      fd_.get(), POLLIN, 0
+    };
+    int ready = ::poll(&readable, 1, static_cast<int>(tick.count()));
+    std::unique_lock lock(mutex_);
+    if (dead_.load()) return false;
+    if (ready < 0 && errno != EINTR) {
+      lock.unlock();
+      fail(Status::error(ErrorCode::ERR_SOCKET, "poll: " + net::errnoText(errno)));
+      return false;
+    }
+    if (ready > 0 && !in_flight_.empty()) return true;
+    if (ready > 0) {
+      // Readable with nothing asked: the peer closed the connection (or broke the protocol).
+      lock.unlock();
+      fail(Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer"));
+      return false;
+    }
+    if (!in_flight_.empty() &&
+        std::chrono::steady_clock::now() - waiting_since_ >= settings_.stall_timeout) {
+      lock.unlock();
+      fail(Status::error(ErrorCode::ERR_SOCKET,
+                         "no reply within " + std::to_string(settings_.stall_timeout.count()) +
+                             " ms (MC_TCP_STATUS_TIMEOUT_SEC)"));
+      return false;
+    }
+  }
 }
 
 Status TcpConnection::receiveReply(Slice* slice) {
@@ -147,16 +220,16 @@ Status TcpConnection::receiveReply(Slice* slice) {
 }
 
 void TcpConnection::receiveLoop() {
+  bool connected = false;
   {
     std::unique_lock lock(mutex_);
-    cv_.wait(lock, [this] { return connected_ || dead_.load(); });
+    connected_cv_.wait(lock, [this] { return connected_ || dead_.load(); });
+    connected = connected_;
   }
-  while (true) {
+  while (connected && awaitReply()) {
     Slice* slice = nullptr;
     {
-      std::unique_lock lock(mutex_);
-      cv_.wait(lock, [this] { return dead_.load() || !in_flight_.empty(); });
-      if (dead_.load()) break;
+      std::lock_guard lock(mutex_);
       slice = in_flight_.pop();
     }
     Status status = receiveReply(slice);
@@ -170,6 +243,10 @@ void TcpConnection::receiveLoop() {
       }
       fail(status);
       break;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      waiting_since_ = std::chrono::steady_clock::now();  // progress restarts the stall clock
     }
     sink_.onSliceDone(slice, Status::OK());
   }

@@ -1,12 +1,16 @@
 // One initiator-side TCP connection ("lane") to a peer's data port. A sender thread connects,
 // then writes queued slices (header, plus payload for WRITE) in batches with one sendmsg; a
-// receiver thread reads the in-order replies, landing READ payloads straight in the slice's
-// local memory. On any socket error or a stall longer than the status timeout the connection
-// dies: every slice it still holds completes with ERR_SOCKET (the engine retries them on a new
-// connection) and push() refuses further slices.
+// small push onto an idle connection is sent by the pushing thread itself, which saves the
+// hand-off (a wake-up on each side of it) that dominates a 4 KiB transfer. A receiver thread
+// waits on the socket and reads the in-order replies, landing READ payloads straight in the
+// slice's local memory. On any socket error or a stall longer than the status timeout the
+// connection dies: every slice it still holds completes with ERR_SOCKET (the engine retries them on
+// a new connection) and push() refuses further slices.
 //
 // Thread-safe. The destructor shuts the socket down and joins both threads.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -15,6 +19,7 @@
 
 #include "common/net/socket.h"
 #include "common/ring_queue.h"
+#include "transfer_engine/transport/tcp/tcp_wire.h"
 #include "transfer_engine/transport/transport.h"
 
 namespace mooncake::te {
@@ -40,6 +45,18 @@ class TcpConnection {
  private:
   void sendLoop();
   void receiveLoop();
+  static constexpr size_t kMaxSlicesPerSend = 32;
+  // What one sendmsg writes: a header per slice, then the payload of each WRITE.
+  struct OutgoingFrames {
+    tcp::RequestHeader headers[kMaxSlicesPerSend];
+    struct iovec iov[2 * kMaxSlicesPerSend];
+    int iov_count = 0;
+  };
+  // Requires mutex_: moves up to kMaxSlicesPerSend slices from to_send_ to in_flight_ and
+  // describes their frames. Returns how many.
+  size_t takeBatch(OutgoingFrames& out);
+  // Waits until the socket is readable with a reply pending; false once the connection is dead.
+  bool awaitReply();
   // Marks the connection dead and fails every slice still queued or in flight.
   // `report` logs the cause (off for a local shutdown, which is not news).
   void fail(const Status& cause, bool report = true);
@@ -51,10 +68,14 @@ class TcpConnection {
   net::UniqueFd fd_;  // written by the sender before `connected_`, then read-only
 
   std::mutex mutex_;
-  std::condition_variable cv_;
-  RingQueue<Slice*> to_send_;    // GUARDED_BY(mutex_)
-  RingQueue<Slice*> in_flight_;  // sent, reply pending; GUARDED_BY(mutex_)
-  bool connected_ = false;       // GUARDED_BY(mutex_)
+  std::condition_variable sender_cv_;     // work for the sender, or death
+  std::condition_variable connected_cv_;  // connected_ or death, for the receiver
+  RingQueue<Slice*> to_send_;             // GUARDED_BY(mutex_)
+  RingQueue<Slice*> in_flight_;           // sent (or being sent), reply pending; GUARDED_BY(mutex_)
+  bool connected_ = false;                // GUARDED_BY(mutex_)
+  bool sending_ = false;                  // a thread is writing to the socket; GUARDED_BY(mutex_)
+  // When the oldest pending reply became due (a reply resets it): the stall clock.
+  std::chrono::steady_clock::time_point waiting_since_;  // GUARDED_BY(mutex_)
   std::atomic<bool> dead_{false};
   std::atomic<int> threads_exited_{0};
   std::thread sender_;
