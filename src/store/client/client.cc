@@ -229,7 +229,7 @@ std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>
 }
 
 Result<std::shared_ptr<ObjectBuffer>> Client::getBuffer(const std::string& key) {
-  return std::move(impl_->readIntoStaging({key}).front());
+  return impl_->readOneIntoStaging(key);
 }
 
 std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::batchGetBuffer(

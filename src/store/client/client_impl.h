@@ -151,6 +151,11 @@ struct Client::Impl {
   // Reads the objects into staging memory (one master round trip, one Transfer Engine batch).
   std::vector<Result<std::shared_ptr<ObjectBuffer>>> readIntoStaging(
       const std::vector<std::string>& keys);
+  // One key into staging memory, overlapping the lookup when the key is remembered.
+  Result<std::shared_ptr<ObjectBuffer>> readOneIntoStaging(const std::string& key);
+  // Hands staging memory holding an object to the caller; it returns when the buffer is dropped.
+  std::shared_ptr<ObjectBuffer> wrapStaged(char* area, uint64_t size,
+                                           SegmentAllocator::Allocation allocation);
   std::vector<Result<uint64_t>> readBatch(const std::vector<std::string>& keys,
                                           std::vector<Result<ReplicaList>>& lists,
                                           const std::vector<void*>& buffers,

@@ -157,6 +157,34 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
   return out;
 }
 
+std::shared_ptr<ObjectBuffer> Client::Impl::wrapStaged(char* area, uint64_t size,
+                                                       SegmentAllocator::Allocation allocation) {
+  std::shared_ptr<StagingArea> area_owner = staging;
+  return std::make_shared<ObjectBuffer>(area, size, area_owner, [area_owner, allocation] {
+    std::lock_guard lock(area_owner->mutex);
+    area_owner->allocator.free(allocation);
+  });
+}
+
+Result<std::shared_ptr<ObjectBuffer>> Client::Impl::readOneIntoStaging(const std::string& key) {
+  auto started = std::chrono::steady_clock::now();
+  auto remembered = locations.find(key);
+  if (remembered && !recentlyFailed(remembered->replica.te_endpoint)) {
+    SegmentAllocator::Allocation allocation;
+    uint64_t size = remembered->replica.size;
+    if (auto area = allocateStaging(size, allocation); area.ok()) {
+      auto outcome = readRemembered(key, *remembered, *area, size, nullptr, started);
+      if (outcome && outcome->ok()) return wrapStaged(*area, **outcome, allocation);
+      freeStaging(allocation);
+      // The object grew since it was remembered: read it again into room of its new size.
+      if (outcome && !outcome->status().is(StoreErrorCode::BUFFER_OVERFLOW)) {
+        return outcome->status();
+      }
+    }
+  }
+  return std::move(readIntoStaging({key}).front());
+}
+
 std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging(
     const std::vector<std::string>& keys) {
   using Outcome = Result<std::shared_ptr<ObjectBuffer>>;
@@ -178,11 +206,7 @@ std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging
       list = area.status();
       continue;
     }
-    std::shared_ptr<StagingArea> area_owner = staging;
-    staged[i] = std::make_shared<ObjectBuffer>(*area, size, area_owner, [area_owner, allocation] {
-      std::lock_guard lock(area_owner->mutex);
-      area_owner->allocator.free(allocation);
-    });
+    staged[i] = wrapStaged(*area, size, allocation);
     buffers[i] = *area;
     sizes[i] = size;
   }

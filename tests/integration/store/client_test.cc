@@ -220,6 +220,16 @@ TEST_F(StoreClientTest, RememberedReplicasAreUsedOnlyWhileTheMasterVouchesForThe
   EXPECT_EQ(reader->readStats().stale, 2u);
   EXPECT_EQ(*reader->get("r"), v3);
   EXPECT_EQ(reader->readStats().overlapped, 2u);
+  auto buffer = reader->getBuffer("r");  // the Python get's path
+  ASSERT_TRUE(buffer.ok()) << buffer.status().toString();
+  EXPECT_EQ(std::string((*buffer)->data(), (*buffer)->size()), v3);
+  EXPECT_EQ(reader->readStats().overlapped, 3u);
+  // Grown beyond the remembered size: read again into room of the new size.
+  std::string bigger = randomValue(20000, 4);
+  ASSERT_TRUE(writer->upsert("r", bigger.data(), bigger.size()).ok());
+  buffer = reader->getBuffer("r");
+  ASSERT_TRUE(buffer.ok()) << buffer.status().toString();
+  EXPECT_EQ(std::string((*buffer)->data(), (*buffer)->size()), bigger);
   // Gone: the error the master gives, not the remembered bytes.
   ASSERT_TRUE(writer->remove("r", /*force=*/true).ok());
   EXPECT_TRUE(reader->get("r").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
