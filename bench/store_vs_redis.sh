@@ -6,6 +6,8 @@
 #   ours:     store_bench put/get (copying API, 2 threads) against mooncake_master + one storage
 #             process (store_bench --operation=serve), and master_bench (metadata only:
 #             PutStart+PutEnd and GetReplicaList per second, single-key and 128-key batches).
+#   the same with MC_STORE_REMEMBERED_LOCATIONS=0 ("lookup not overlapped": every get asks the
+#   master first, as a first read of a key does) and MC_STORE_MASTER_FAST_RPC=0 ("gRPC").
 # Every configuration runs REPS times, interleaved round-robin; the tables show medians.
 # Usage: bench/store_vs_redis.sh [seconds per run, default 5] [repetitions, default 3]
 set -euo pipefail
@@ -61,8 +63,8 @@ redis_run() {  # op size keyspace expected_ops_per_sec
   redis-benchmark -p "$redis_port" -t "$1" -d "$2" -c 2 -n "$n" -r "$3" --csv |
     python3 -c "import csv,sys; r=list(csv.reader(sys.stdin))[1]; print(float(r[1]), float(r[1])*$2)"
 }
-store_run() {  # op size keys [extra store_bench flags]
-  "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
+store_run() {  # op size keys [extra store_bench flags]; $STORE_ENV: VAR=value for the client
+  env ${STORE_ENV:-} "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
     --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" ${4:-} \
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
     json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
@@ -73,8 +75,8 @@ te_run() {  # op
     --block_size=1048576 --batch_size=1 --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
     json_field "d['bytes_per_sec']/1048576, d['bytes_per_sec']" | tr -d '(),'
 }
-master_run() {  # threads batch phase
-  "$BUILD/bench/master_bench" --master_server_address="127.0.0.1:$rpc_port" --threads="$1" \
+master_run() {  # threads batch phase; $STORE_ENV as for store_run
+  env ${STORE_ENV:-} "$BUILD/bench/master_bench" --master_server_address="127.0.0.1:$rpc_port" --threads="$1" \
     --batch_size="$2" --duration="$SECONDS_PER_RUN" | json_field "d['$3_keys_per_sec'], 0" | tr -d '(),'
 }
 
@@ -83,6 +85,9 @@ configs=(
   "store put 4 KiB|store_run put 4096 1000"
   "redis GET 4 KiB|redis_run get 4096 1000 40000"
   "store get 4 KiB|store_run get 4096 1000"
+  "store get 4 KiB, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 4096 1000"
+  "store get 4 KiB, gRPC, not overlapped|STORE_ENV='MC_STORE_REMEMBERED_LOCATIONS=0 MC_STORE_MASTER_FAST_RPC=0' store_run get 4096 1000"
+  "store put 4 KiB, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 store_run put 4096 1000"
   "redis SET 1 MiB|redis_run set 1048576 100 1500"
   "store put 1 MiB|store_run put 1048576 100"
   "store put 1 MiB zero-copy|store_run put 1048576 100 --zero_copy"
@@ -90,9 +95,12 @@ configs=(
   "redis GET 1 MiB|redis_run get 1048576 100 1500"
   "store get 1 MiB|store_run get 1048576 100"
   "store get 1 MiB zero-copy|store_run get 1048576 100 --zero_copy"
+  "store get 1 MiB zero-copy, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 1048576 100 --zero_copy"
   "te read 1 MiB|te_run read"
   "master put, single keys, 8 threads|master_run 8 1 put"
   "master get, single keys, 8 threads|master_run 8 1 get"
+  "master put, single keys, 8 threads, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 master_run 8 1 put"
+  "master get, single keys, 8 threads, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 master_run 8 1 get"
   "master put, 128-key batches, 4 threads|master_run 4 128 put"
   "master get, 128-key batches, 4 threads|master_run 4 128 get"
 )
@@ -132,12 +140,18 @@ for size in "4 KiB" "1 MiB"; do
 done
 row "store put 1 MiB zero-copy" "$(ratio "$(m_ops "store put 1 MiB zero-copy")" "$(m_ops "redis SET 1 MiB")") of Redis SET"
 row "store get 1 MiB zero-copy" "$(ratio "$(m_ops "store get 1 MiB zero-copy")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
+for name in "store get 4 KiB, lookup not overlapped" "store get 4 KiB, gRPC, not overlapped"; do
+  row "$name" "$(ratio "$(m_ops "$name")" "$(m_ops "redis GET 4 KiB")") of Redis GET"
+done
+row "store put 4 KiB, gRPC" "$(ratio "$(m_ops "store put 4 KiB, gRPC")" "$(m_ops "redis SET 4 KiB")") of Redis SET"
+row "store get 1 MiB zero-copy, lookup not overlapped" "$(ratio "$(m_ops "store get 1 MiB zero-copy, lookup not overlapped")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
 row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "te write 1 MiB")") of it"
 row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "te read 1 MiB")") of it"
 echo
 echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
 echo "| --- | ---: |"
 for name in "master put, single keys, 8 threads" "master get, single keys, 8 threads" \
+  "master put, single keys, 8 threads, gRPC" "master get, single keys, 8 threads, gRPC" \
   "master put, 128-key batches, 4 threads" "master get, 128-key batches, 4 threads"; do
   printf '| %s | %.0f |\n' "$name" "$(m_ops "$name")"
 done
