@@ -2,7 +2,9 @@
 # Measures the Store side by side with its baselines in one run, on loopback:
 #   baseline: redis-server + redis-benchmark SET/GET (4 KiB and 1 MiB values, 2 connections);
 #   ceiling:  transfer_engine_bench over TCP, 1 MiB single-request batches, 2 threads (what a
-#             remote get or put could reach if the master cost nothing);
+#             remote get or put could reach if the master cost nothing), once rereading one
+#             1 MiB block per thread (cache-hot on both sides) and once cycling through 100 MiB
+#             of the target, the size of the store's and Redis's 100-key space;
 #   ours:     store_bench put/get (copying API, 2 threads) against mooncake_master + one storage
 #             process (store_bench --operation=serve), and master_bench (metadata only:
 #             PutStart+PutEnd and GetReplicaList per second, single-key and 128-key batches).
@@ -69,10 +71,11 @@ store_run() {  # op size keys [extra store_bench flags]; $STORE_ENV: VAR=value f
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
     json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
 }
-te_run() {  # op
+te_run() {  # op [remote working set in bytes]
   "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
     --segment_id="$segment" --operation="$1" --buffer_size=$((256 << 20)) --threads=2 \
-    --block_size=1048576 --batch_size=1 --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
+    --block_size=1048576 --batch_size=1 --remote_working_set="${2:-0}" \
+    --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
     json_field "d['bytes_per_sec']/1048576, d['bytes_per_sec']" | tr -d '(),'
 }
 master_run() {  # threads batch phase; $STORE_ENV as for store_run
@@ -92,11 +95,13 @@ configs=(
   "store put 1 MiB|store_run put 1048576 100"
   "store put 1 MiB zero-copy|store_run put 1048576 100 --zero_copy"
   "te write 1 MiB|te_run write"
+  "te write 1 MiB, 100 MiB working set|te_run write $((100 << 20))"
   "redis GET 1 MiB|redis_run get 1048576 100 1500"
   "store get 1 MiB|store_run get 1048576 100"
   "store get 1 MiB zero-copy|store_run get 1048576 100 --zero_copy"
   "store get 1 MiB zero-copy, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 1048576 100 --zero_copy"
   "te read 1 MiB|te_run read"
+  "te read 1 MiB, 100 MiB working set|te_run read $((100 << 20))"
   "master put, single keys, 8 threads|master_run 8 1 put"
   "master get, single keys, 8 threads|master_run 8 1 get"
   "master put, single keys, 8 threads, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 master_run 8 1 put"
@@ -147,6 +152,10 @@ row "store put 4 KiB, gRPC" "$(ratio "$(m_ops "store put 4 KiB, gRPC")" "$(m_ops
 row "store get 1 MiB zero-copy, lookup not overlapped" "$(ratio "$(m_ops "store get 1 MiB zero-copy, lookup not overlapped")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
 row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "te write 1 MiB")") of it"
 row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "te read 1 MiB")") of it"
+name="te write 1 MiB, 100 MiB working set"
+row "$name" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "$name")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "$name")") of it"
+name="te read 1 MiB, 100 MiB working set"
+row "$name" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "$name")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "$name")") of it"
 echo
 echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
 echo "| --- | ---: |"

@@ -127,7 +127,16 @@ void runThread(const Plan& plan, uint64_t thread, Clock::time_point deadline,
   bool write = config.operation == "write";
   auto requests = makeRequests(plan, thread, write ? TransferRequest::WRITE : TransferRequest::READ,
                                plan.local_base);
+  const uint64_t slots = config.remote_working_set / plan.region_bytes;
+  uint64_t slot = thread;
   while (Clock::now() < deadline && !g_stop.load()) {
+    if (slots > 0) {  // next region of the working set (remote side only)
+      slot = (slot + config.threads) % slots;
+      for (uint64_t i = 0; i < config.batch_size; ++i) {
+        requests[i].target_offset =
+            plan.remote_base + slot * plan.region_bytes + i * config.block_size;
+      }
+    }
     result.status = runBatch(*plan.engine, requests);
     if (!result.status.ok()) return;
     if (config.verify && !write) {
@@ -180,6 +189,19 @@ Status checkConfig(const BenchConfig& config) {
     return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
                          "--threads x --batch_size x --block_size exceeds --buffer_size; raise "
                          "--buffer_size (on both sides) or lower the others");
+  }
+  if (config.remote_working_set > 0) {
+    uint64_t region = config.batch_size * config.block_size;
+    if (config.verify) {
+      return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                           "--verify checks fixed regions: run it without --remote_working_set");
+    }
+    if (config.remote_working_set > config.buffer_size ||
+        config.remote_working_set / region < config.threads) {
+      return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                           "--remote_working_set must fit in --buffer_size and hold at least "
+                           "--threads regions of --batch_size x --block_size bytes");
+    }
   }
   return Status::OK();
 }

@@ -25,6 +25,9 @@ struct BenchConfig {
   std::string report_unit = "GB";
   int report_precision = 2;
   bool verify = false;
+  // Bytes of the target's buffer that requests cycle through, one thread region after another
+  // (0: each thread reuses its own region, which stays in the caches of both machines' CPUs).
+  uint64_t remote_working_set = 0;
 };
 
 // Runs the target until SIGINT or SIGTERM.

@@ -36,6 +36,10 @@ DEFINE_uint64(threads, 12, "initiator threads, each with its own batches");
 DEFINE_string(report_unit, "GB", "GB|GiB|Gb|MB|MiB|Mb|KB|KiB|Kb");
 DEFINE_int32(report_precision, 2, "digits after the decimal point");
 DEFINE_bool(dump_config, false, "print the effective MC_* configuration and exit");
+DEFINE_uint64(remote_working_set, 0,
+              "bytes of the target's buffer the requests cycle through, a batch-sized region at "
+              "a time (0: each thread reuses one region, which stays in the CPU caches; set it to "
+              "a workload's data size, e.g. a store benchmark's key space, to compare with it)");
 DEFINE_bool(verify, false,
             "check every byte that lands (reads: against the target's pattern; "
             "writes: read back at the end)");
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
   config.report_unit = FLAGS_report_unit;
   config.report_precision = FLAGS_report_precision;
   config.verify = FLAGS_verify;
+  config.remote_working_set = FLAGS_remote_working_set;
   mooncake::Status status;
   if (config.mode == "target") {
     status = mooncake::bench::runTarget(config);

@@ -5,7 +5,9 @@
 #include <sys/uio.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
+#include <string_view>
 
 #include "store/proto/fast_rpc_frame.h"
 
@@ -20,15 +22,18 @@ bool stillOpen(int fd) {
   return got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-// recv of exactly `length` bytes; distinguishes the receive timeout (SO_RCVTIMEO) from the rest.
+// Pooled connections used again within this long skip the liveness check (a syscall per call).
+constexpr std::chrono::milliseconds kTrustIdle{100};
+
+// recv until at least `length` bytes are in, taking up to `capacity`; distinguishes the receive
+// timeout (SO_RCVTIMEO) from the rest. `*received` counts what arrived.
 enum class Received { kAll, kTimeout, kFailed };
-Received receiveAll(int fd, void* data, size_t length) {
-  auto* cursor = static_cast<char*>(data);
-  while (length > 0) {
-    ssize_t got = ::recv(fd, cursor, length, MSG_WAITALL);
+Received receiveAtLeast(int fd, char* data, size_t length, size_t capacity, size_t* received) {
+  *received = 0;
+  while (*received < length) {
+    ssize_t got = ::recv(fd, data + *received, capacity - *received, 0);
     if (got > 0) {
-      cursor += got;
-      length -= static_cast<size_t>(got);
+      *received += static_cast<size_t>(got);
       continue;
     }
     if (got < 0 && errno == EINTR) continue;
@@ -48,10 +53,12 @@ Status FastRpcChannel::failure(const std::string& what) const {
 Result<net::UniqueFd> FastRpcChannel::takeConnection() {
   {
     std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
-      net::UniqueFd fd = std::move(idle_.back());
+      Idle idle = std::move(idle_.back());
       idle_.pop_back();
-      if (stillOpen(fd.get())) return fd;
+      // A master cannot restart within kTrustIdle; a connection idle for longer is checked.
+      if (now - idle.since < kTrustIdle || stillOpen(idle.fd.get())) return std::move(idle.fd);
     }
   }
   auto fd = net::connectTcp(address_, timeout_);
@@ -64,7 +71,7 @@ Result<net::UniqueFd> FastRpcChannel::takeConnection() {
 
 void FastRpcChannel::giveBack(net::UniqueFd connection) {
   std::lock_guard lock(mutex_);
-  idle_.push_back(std::move(connection));
+  idle_.push_back({std::move(connection), std::chrono::steady_clock::now()});
 }
 
 Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite& request,
@@ -81,28 +88,43 @@ Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite
   *delivered = true;  // from here on the master may have run it
   Status sent = net::sendAllVec(fd, iov, payload.empty() ? 1 : 2);
   if (!sent.ok()) return failure(sent.message());
-  fast_rpc::FrameHeader answer;
-  Received got = receiveAll(fd, &answer, sizeof(answer));
+  // The answer usually arrives whole: one recv for its header and (a small) payload.
+  constexpr size_t kFirstChunk = 4096;
+  std::string inbox(kFirstChunk, '\0');
+  size_t received = 0;
+  Received got =
+      receiveAtLeast(fd, inbox.data(), sizeof(fast_rpc::FrameHeader), inbox.size(), &received);
   if (got == Received::kTimeout) {
     return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
                               "master fast RPC " + address_.toString() + ": no answer within " +
                                   std::to_string(timeout_.count()) + " ms");
   }
   if (got != Received::kAll) return failure("connection closed before the answer");
-  if (answer.call_id != header.call_id || answer.payload_length > fast_rpc::kMaxPayload) {
+  fast_rpc::FrameHeader answer;
+  std::memcpy(&answer, inbox.data(), sizeof(answer));
+  const size_t frame = sizeof(answer) + answer.payload_length;
+  if (answer.call_id != header.call_id || answer.payload_length > fast_rpc::kMaxPayload ||
+      received > frame) {
     return failure("answer does not match the request (not a Mooncake master?)");
   }
-  payload.resize(answer.payload_length);
-  if (receiveAll(fd, payload.data(), payload.size()) != Received::kAll) {
-    return failure("connection closed in the middle of an answer");
+  if (received < frame) {
+    inbox.resize(frame);
+    size_t rest = 0;
+    if (receiveAtLeast(fd, inbox.data() + received, frame - received, frame - received, &rest) !=
+        Received::kAll) {
+      return failure("connection closed in the middle of an answer");
+    }
   }
+  std::string_view body(inbox.data() + sizeof(answer), answer.payload_length);
   if (answer.code == fast_rpc::kUnknownMethod) {
     *delivered = false;
     giveBack(std::move(*connection));
     return failure("the master does not know method " + std::to_string(method));
   }
   if (answer.code != fast_rpc::kOk) return failure("the master could not decode the request");
-  if (!response->ParseFromString(payload)) return failure("cannot decode the answer");
+  if (!response->ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+    return failure("cannot decode the answer");
+  }
   giveBack(std::move(*connection));
   return Status::OK();
 }

@@ -30,6 +30,10 @@ class FastRpcChannel {
   const net::HostPort& address() const { return address_; }
 
  private:
+  struct Idle {
+    net::UniqueFd fd;
+    std::chrono::steady_clock::time_point since;
+  };
   Result<net::UniqueFd> takeConnection();
   void giveBack(net::UniqueFd connection);
   Status failure(const std::string& what) const;
@@ -38,7 +42,7 @@ class FastRpcChannel {
   const std::chrono::milliseconds timeout_;
   std::atomic<uint64_t> next_call_id_{1};
   std::mutex mutex_;
-  std::vector<net::UniqueFd> idle_;  // GUARDED_BY(mutex_)
+  std::vector<Idle> idle_;  // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::store

@@ -3,6 +3,8 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 
 #include "common/logging.h"
@@ -38,6 +40,9 @@ constexpr Method kMethods[] = {
     MC_MASTER_METHODS(MC_FAST_RPC_METHOD)
 #undef MC_FAST_RPC_METHOD
 };
+
+// What one recv asks for; larger frames grow the inbox for as long as they need it.
+constexpr size_t kReceiveChunk = 64 * 1024;
 
 }  // namespace
 
@@ -113,19 +118,36 @@ void FastRpcServer::reapFinished() {
 
 void FastRpcServer::serve(Connection& connection) {
   const int fd = connection.fd.get();
-  std::string payload;
+  // Bytes received and not yet handled: a request usually arrives whole, so one recv takes
+  // both its header and its payload.
+  std::string inbox(kReceiveChunk, '\0');
+  size_t have = 0;
+  auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: peer gone
+    if (inbox.size() < want) inbox.resize(want);
+    while (have < want) {
+      ssize_t got = ::recv(fd, inbox.data() + have, inbox.size() - have, 0);
+      if (got > 0) {
+        have += static_cast<size_t>(got);
+      } else if (got == 0 || errno != EINTR) {
+        return false;
+      }
+    }
+    return true;
+  };
   std::string answer;
   while (true) {
     fast_rpc::FrameHeader request;
-    if (!net::recvAll(fd, &request, sizeof(request)).ok()) return;  // peer closed, or stop()
+    if (!fill(sizeof(request))) return;  // peer closed, or stop()
+    std::memcpy(&request, inbox.data(), sizeof(request));
     if (request.payload_length > fast_rpc::kMaxPayload) {
       LOG(WARNING) << "master: fast RPC frame of " << request.payload_length
                    << " bytes refused (limit " << fast_rpc::kMaxPayload
                    << "): is the peer a Mooncake store client? Closing the connection";
       return;
     }
-    payload.resize(request.payload_length);
-    if (!net::recvAll(fd, payload.data(), payload.size()).ok()) return;
+    const size_t frame = sizeof(request) + request.payload_length;
+    if (!fill(frame)) return;
+    std::string_view payload(inbox.data() + sizeof(request), request.payload_length);
     fast_rpc::FrameHeader response{0, fast_rpc::kOk, request.call_id};
     answer.clear();
     if (request.code == 0 || request.code > std::size(kMethods)) {
@@ -135,6 +157,10 @@ void FastRpcServer::serve(Connection& connection) {
       ScopedLatency timer(service_.latency(method.name));
       if (!method.run(service_, payload, &answer)) response.code = fast_rpc::kMalformedRequest;
     }
+    // Keep whatever followed this frame for the next round.
+    std::memmove(inbox.data(), inbox.data() + frame, have - frame);
+    have -= frame;
+    if (inbox.size() > kReceiveChunk && have <= kReceiveChunk) inbox.resize(kReceiveChunk);
     response.payload_length = static_cast<uint32_t>(answer.size());
     struct iovec iov[2] = {{&response, sizeof(response)}, {answer.data(), answer.size()}};
     if (!net::sendAllVec(fd, iov, answer.empty() ? 1 : 2).ok()) return;
