@@ -64,6 +64,7 @@ std::optional<Result<uint64_t>> Client::Impl::readRemembered(
   if (read.ok()) {
     auto completed = finishTasks(*read);
     read_ok = completed.ok() && completed->front();
+    if (!read_ok) markFailed(replica.te_endpoint);  // read the master's other replicas first
   }
   if (list.ok() && read_ok && stillValid(remembered, *list)) {
     Status status = checkLease(key, started, list->lease_ttl_ms);
