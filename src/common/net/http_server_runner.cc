@@ -5,6 +5,9 @@
 namespace mooncake::net {
 
 Status HttpServerRunner::start(const std::string& host, uint16_t port, const std::string& what) {
+  // stop() waits for every worker, and a worker holding an idle keep-alive connection only looks
+  // up after this long (cpp-httplib's default is 5 s, which a master's SIGTERM then waited for).
+  server_.set_keep_alive_timeout(1);
   int bound = port == 0 ? server_.bind_to_any_port(host.c_str())
                         : (server_.bind_to_port(host.c_str(), port) ? port : -1);
   if (bound <= 0) {
