@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "store/proto/fast_rpc_frame.h"
 
@@ -25,13 +26,24 @@ bool stillOpen(int fd) {
 // Pooled connections used again within this long skip the liveness check (a syscall per call).
 constexpr std::chrono::milliseconds kTrustIdle{100};
 
+// The master answers in tens of microseconds: the caller looks for the answer this long before
+// it sleeps in recv, since a wake-up costs about as much as the call itself.
+constexpr std::chrono::microseconds kLookBeforeSleep{50};
+
 // recv until at least `length` bytes are in, taking up to `capacity`; distinguishes the receive
 // timeout (SO_RCVTIMEO) from the rest. `*received` counts what arrived.
 enum class Received { kAll, kTimeout, kFailed };
-Received receiveAtLeast(int fd, char* data, size_t length, size_t capacity, size_t* received) {
+Received receiveAtLeast(int fd, char* data, size_t length, size_t capacity, size_t* received,
+                        std::chrono::microseconds look_first = std::chrono::microseconds(0)) {
   *received = 0;
+  const auto look_until = std::chrono::steady_clock::now() + look_first;
   while (*received < length) {
-    ssize_t got = ::recv(fd, data + *received, capacity - *received, 0);
+    bool looking = std::chrono::steady_clock::now() < look_until;
+    ssize_t got = ::recv(fd, data + *received, capacity - *received, looking ? MSG_DONTWAIT : 0);
+    if (looking && got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      std::this_thread::yield();
+      continue;
+    }
     if (got > 0) {
       *received += static_cast<size_t>(got);
       continue;
@@ -92,8 +104,8 @@ Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite
   constexpr size_t kFirstChunk = 4096;
   std::string inbox(kFirstChunk, '\0');
   size_t received = 0;
-  Received got =
-      receiveAtLeast(fd, inbox.data(), sizeof(fast_rpc::FrameHeader), inbox.size(), &received);
+  Received got = receiveAtLeast(fd, inbox.data(), sizeof(fast_rpc::FrameHeader), inbox.size(),
+                                &received, kLookBeforeSleep);
   if (got == Received::kTimeout) {
     return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
                               "master fast RPC " + address_.toString() + ": no answer within " +
