@@ -4,6 +4,8 @@
 #include <functional>
 #include <regex>
 
+#include "store/proto/master_methods.h"
+
 namespace mooncake::store {
 namespace {
 
@@ -36,34 +38,12 @@ MasterService::MasterService(const MasterOptions& options, std::function<Clock::
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
     shards_.push_back(std::make_unique<Shard>());
   }
-  for (const char* method : {"Ping",
-                             "ServiceReady",
-                             "GetFastRpcPort",
-                             "MountSegment",
-                             "ReMountSegment",
-                             "UnmountSegment",
-                             "PutStart",
-                             "PutEnd",
-                             "PutRevoke",
-                             "BatchPutStart",
-                             "BatchPutEnd",
-                             "BatchPutRevoke",
-                             "UpsertStart",
-                             "UpsertEnd",
-                             "UpsertRevoke",
-                             "BatchUpsertStart",
-                             "BatchUpsertEnd",
-                             "BatchUpsertRevoke",
-                             "GetReplicaList",
-                             "BatchGetReplicaList",
-                             "GetReplicaListByRegex",
-                             "ExistKey",
-                             "BatchExistKey",
-                             "Remove",
-                             "BatchRemove",
-                             "RemoveByRegex",
-                             "RemoveAll",
-                             "other"}) {
+  // One histogram per RPC method (the list every transport is generated from), plus "other".
+  for (const char* method : {
+#define MC_MASTER_METHOD_NAME(Name, Request, Response) #Name,
+           MC_MASTER_METHODS(MC_MASTER_METHOD_NAME)
+#undef MC_MASTER_METHOD_NAME
+               "other"}) {
     latencies_.emplace(method, std::make_unique<LatencyHistogram>());
   }
 }
