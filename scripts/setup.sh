@@ -44,6 +44,15 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     -DMC_SANITIZE="${MC_SANITIZE:-}" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     >"$BUILD_DIR.configure.log" 2>&1 || { tail -30 "$BUILD_DIR.configure.log" >&2; fail "cmake configure"; }
 fi
+# A full disk makes the compiler fail without a word (its messages cannot be written either).
+free_mb=$(df -Pm . | awk 'NR==2 {print $4}')
+if [ "${free_mb:-0}" -lt 2048 ]; then
+  step "WARNING: only ${free_mb} MB free on $(df -P . | awk 'NR==2 {print $6}'); a build needs ~1 GB and the tests ~1 GB"
+fi
 step "building $BUILD_DIR"
-ninja -C "$BUILD_DIR" >"$BUILD_DIR.build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$BUILD_DIR.build.log" | head -60 >&2; fail "build (full log: $BUILD_DIR.build.log)"; }
+ninja -C "$BUILD_DIR" >"$BUILD_DIR.build.log" 2>&1 || {
+  grep -E "error|FAILED" -A3 "$BUILD_DIR.build.log" | head -60 >&2
+  df -Pm . | awk 'NR==2 {print "setup: " $4 " MB free on " $6}' >&2
+  fail "build (full log: $BUILD_DIR.build.log)"
+}
 step "build ready in $BUILD_DIR"
