@@ -5,13 +5,6 @@
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
-namespace {
-// Small transfers finish within tens of microseconds: the waiter looks a few times before going
-// to sleep, which would add a wake-up (futex + context switch) to every small get. Larger ones
-// take long enough that looking would only take CPU from the transport threads.
-constexpr std::chrono::microseconds kSpinBeforeSleep{50};
-constexpr uint64_t kSpinBytesLimit = 64 * 1024;
-}  // namespace
 
 Result<Client::Impl::TasksInFlight> Client::Impl::startTasks(
     const std::vector<TransferRequest>& requests) {
@@ -30,13 +23,7 @@ Result<Client::Impl::TasksInFlight> Client::Impl::startTasks(
 Result<std::vector<bool>> Client::Impl::finishTasks(const TasksInFlight& tasks) {
   auto deadline = std::chrono::steady_clock::now() + options.transfer_timeout;
   TransferStatus status;
-  auto spin_until =
-      std::chrono::steady_clock::now() +
-      (tasks.bytes <= kSpinBytesLimit ? kSpinBeforeSleep : std::chrono::microseconds(0));
-  while (engine.getBatchTransferStatus(tasks.batch, status).ok() && status.s == WAITING &&
-         std::chrono::steady_clock::now() < spin_until) {
-    std::this_thread::yield();
-  }
+  status.s = WAITING;  // the engine's wait looks briefly before it sleeps
   bool timed_out = false;
   while (status.s == WAITING) {
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(
