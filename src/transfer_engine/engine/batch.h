@@ -26,6 +26,9 @@ struct Task {
   std::atomic<uint32_t> pending_slices{0};
   std::atomic<uint32_t> failed_slices{0};
   std::atomic<uint64_t> transferred_bytes{0};
+  // The task's only slice, when its waiter may read the reply itself (Slice::drivable); set
+  // before the task is published through Batch::task_count.
+  Slice* drivable = nullptr;
 
   bool finished() const { return pending_slices.load() == 0; }
   TransferStatus status() const {

@@ -16,6 +16,8 @@ namespace {
 
 constexpr std::chrono::microseconds kLookBeforeSleep{50};
 constexpr uint64_t kLookBytesLimit = 64 * 1024;
+// How soon a waiter looks again at a drivable task it could not drive.
+constexpr std::chrono::microseconds kDriveRetry{1000};
 
 std::string rangeText(uint64_t addr, size_t length) {
   std::ostringstream out;
@@ -89,27 +91,52 @@ Status TransferEngineImpl::getTransferStatus(BatchID batch_id, size_t task_id,
         ErrorCode::ERR_INVALID_ARGUMENT,
         "task " + std::to_string(task_id) + " not submitted in batch " + std::to_string(batch_id));
   }
+  driveTask(batch->tasks[task_id], std::chrono::steady_clock::now());
   status = batch->tasks[task_id].status();
   return Status::OK();
+}
+
+bool TransferEngineImpl::driveTask(Task& task, std::chrono::steady_clock::time_point until) {
+  if (task.drivable == nullptr || task.finished()) return false;
+  transport_->drive(task.drivable, until, [&task] { return task.finished(); });
+  return !task.finished();
+}
+
+bool TransferEngineImpl::driveTasks(Batch& batch, std::chrono::steady_clock::time_point until) {
+  bool pending = false;
+  size_t count = batch.task_count.load();
+  for (size_t i = 0; i < count; ++i) pending = driveTask(batch.tasks[i], until) || pending;
+  return pending;
 }
 
 Status TransferEngineImpl::waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
                                                    std::chrono::microseconds timeout) {
   Batch* batch = findBatch(batch_id);
   if (batch == nullptr) return unknownBatch(batch_id);
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
   // A small transfer finishes within tens of microseconds; looking (and yielding the core) for
   // that long before sleeping saves the wake-up of this thread, which on a busy host costs as
   // much as the transfer itself. A large one would only take CPU from the transport threads.
   const bool small = batch->requested_bytes.load(std::memory_order_relaxed) <= kLookBytesLimit;
   const auto look_until =
-      std::chrono::steady_clock::now() +
-      (small ? std::min(timeout, kLookBeforeSleep) : std::chrono::microseconds(0));
-  while (!batch->allFinished() && std::chrono::steady_clock::now() < look_until) {
-    std::this_thread::yield();
-  }
-  if (!batch->allFinished()) {
+      start + (small ? std::min(timeout, kLookBeforeSleep) : std::chrono::microseconds(0));
+  while (!batch->allFinished()) {
+    // Drivable tasks: this thread reads their replies itself (it sleeps in the socket's poll).
+    bool undriven = driveTasks(*batch, deadline);
+    if (batch->allFinished()) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    if (now < look_until) {
+      std::this_thread::yield();
+      continue;
+    }
+    // A drivable task someone else was reading (or that was between connections after a retry)
+    // is looked at again soon; the rest complete through the transport's threads.
+    auto nap = std::chrono::duration_cast<std::chrono::microseconds>(deadline - now);
+    if (undriven) nap = std::min(nap, kDriveRetry);
     std::unique_lock lock(batch->wait_mutex);
-    batch->finished_cv.wait_for(lock, timeout, [batch] { return batch->allFinished(); });
+    batch->finished_cv.wait_for(lock, nap, [batch] { return batch->allFinished(); });
   }
   return getBatchTransferStatus(batch_id, status);
 }
@@ -117,6 +144,7 @@ Status TransferEngineImpl::waitBatchTransferStatus(BatchID batch_id, TransferSta
 Status TransferEngineImpl::getBatchTransferStatus(BatchID batch_id, TransferStatus& status) {
   Batch* batch = findBatch(batch_id);
   if (batch == nullptr) return unknownBatch(batch_id);
+  driveTasks(*batch, std::chrono::steady_clock::now());
   TransferStatus total;
   total.s = COMPLETED;
   bool any_failed = false;
@@ -214,6 +242,12 @@ Status TransferEngineImpl::submitTransfer(BatchID batch_id,
       slice.attempts = request.advise_retry_cnt;
       slice_request[next++] = i;
     });
+  }
+  // One small slice for one request: its waiter reads the reply itself (see Transport::drive).
+  if (requests.size() == 1 && total_slices == 1 && requests[0].length <= kLookBytesLimit &&
+      targets[0]) {
+    slices[0].drivable = true;
+    batch->tasks[first_task].drivable = &slices[0];
   }
   batch->task_count.store(first_task + requests.size());
   Slice* base = slices.get();

@@ -68,6 +68,11 @@ class TransferEngineImpl : public SliceCompletion {
   Result<std::string> resolveAdvertisedHost(const net::HostPort& name,
                                             const std::string& ip_or_host_name);
   Batch* findBatch(BatchID batch_id) const;
+  // Reads replies of a drivable task on this thread until it finishes or `until` (see
+  // Transport::drive). True while it is still unfinished.
+  bool driveTask(Task& task, std::chrono::steady_clock::time_point until);
+  // driveTask over the batch's tasks; true while some drivable task is unfinished.
+  bool driveTasks(Batch& batch, std::chrono::steady_clock::time_point until);
   // Checks one request against the registries; returns its target snapshot (null for local).
   Result<SegmentCache::Entry> validate(const TransferRequest& request, size_t index) const;
   void dispatch(Slice* slices, size_t count, const std::vector<SegmentCache::Entry>& targets,

@@ -3,7 +3,10 @@
 // and reports each slice's outcome exactly once.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "mooncake/common/status.h"
@@ -24,6 +27,13 @@ struct Slice {
   SegmentID target_id = 0;
   Task* task = nullptr;
   int attempts = 0;  // failed attempts so far
+  // Set by the engine for a submit that is one small slice: its waiter may read the reply
+  // itself (Transport::drive) instead of waiting for a transport thread to hand it over.
+  bool drivable = false;
+  // Where the transport put the slice (and the group that guards its lifetime), for drive();
+  // the transport's own business. Cleared before the slice is reported done.
+  std::atomic<void*> carrier{nullptr};
+  std::atomic<void*> carrier_group{nullptr};
 };
 
 // A peer as a transport sees it: its descriptor and the host its listeners run on.
@@ -53,6 +63,14 @@ class Transport {
   virtual void stop() = 0;
   // Queues slices that all target `target`. Never blocks on the network.
   virtual void submit(const RemoteSegment& target, Slice* const* slices, size_t count) = 0;
+  // Called by a thread that waits for a drivable `slice`: if the transport lets callers do its
+  // receiving, reads replies until done() or `until` passes, and returns true; false when it
+  // cannot (someone else is reading; the slice will be completed anyway). Completes slices
+  // through the SliceCompletion like its own threads do.
+  virtual bool drive(Slice* /*slice*/, std::chrono::steady_clock::time_point /*until*/,
+                     const std::function<bool()>& /*done*/) {
+    return false;
+  }
 };
 
 }  // namespace mooncake::te

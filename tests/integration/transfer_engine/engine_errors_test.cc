@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -126,6 +127,47 @@ namespace {
 
 // A peer that stops answering (paused) makes the lane stall past MC_TCP_STATUS_TIMEOUT_SEC; the
 // slices must be retried on fresh connections and complete once the peer answers again.
+// A small transfer whose waiter reads the reply itself (Transport::drive) while the peer is
+// stopped: the waiter notices the stall, the slice is retried, and completes after SIGCONT.
+TEST(EngineRetryTest, AStalledSmallTransferWithItsWaiterReadingIsRetriedAndCompletes) {
+  auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  TransferEngineOptions options;
+  options.tcp_status_timeout_sec = 1;
+  options.retry_count = 20;
+  TransferEngine engine(options);
+  ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  std::vector<char> local(4096);
+  ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
+  auto target = engine.openSegment(peer.segment_name);
+  ASSERT_TRUE(target.ok());
+  // Connect the lanes first, so the stalled read is sent inline and read by this thread.
+  auto warm = engine.allocateBatchID(1);
+  ASSERT_TRUE(warm.ok());
+  TransferRequest read{TransferRequest::READ, local.data(), *target,
+                       peer.buffer_addr + 7,  local.size(), 0};
+  ASSERT_TRUE(engine.submitTransfer(*warm, {read}).ok());
+  TransferStatus status;
+  ASSERT_TRUE(engine.waitBatchTransferStatus(*warm, status, std::chrono::seconds(10)).ok());
+  ASSERT_EQ(status.s, COMPLETED);
+  ASSERT_TRUE(engine.freeBatchID(*warm).ok());
+  std::fill(local.begin(), local.end(), 0);
+
+  peer.process->signal(SIGSTOP);
+  auto batch = engine.allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  ASSERT_TRUE(engine.submitTransfer(*batch, {read}).ok());
+  ASSERT_TRUE(engine.waitBatchTransferStatus(*batch, status, std::chrono::milliseconds(2500)).ok());
+  EXPECT_EQ(status.s, WAITING);
+  peer.process->signal(SIGCONT);
+  ASSERT_TRUE(engine.waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+  EXPECT_EQ(status.s, COMPLETED);
+  for (size_t i = 0; i < local.size(); ++i) {
+    ASSERT_EQ(static_cast<unsigned char>(local[i]), testing::peerPatternByte(7 + i)) << i;
+  }
+  EXPECT_TRUE(engine.freeBatchID(*batch).ok());
+}
+
 TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 8 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;

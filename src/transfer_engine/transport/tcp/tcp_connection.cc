@@ -2,9 +2,11 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <algorithm>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include "common/logging.h"
@@ -16,6 +18,8 @@ namespace {
 // WRITE payload bytes a pushing thread sends itself (beyond it the sender thread does).
 constexpr uint64_t kInlineSendBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kConnectRetryDelay{100};
+// How long a driving waiter polls without sleeping before it sleeps in poll.
+constexpr std::chrono::microseconds kLookBeforeSleep{50};
 
 std::string rangeText(uint64_t addr, size_t length) {
   std::ostringstream out;
@@ -36,11 +40,14 @@ TcpConnection::~TcpConnection() {
        /*report=*/false);
   sender_.join();
   receiver_.join();
+  // A driver sees the shut-down socket at once; its unpin is its last touch of this object.
+  while (drivers_.load() != 0) std::this_thread::yield();
 }
 
 bool TcpConnection::push(Slice* const* slices, size_t count) {
   OutgoingFrames frames;
   size_t taken = 0;
+  bool wake_receiver = false;
   {
     std::lock_guard lock(mutex_);
     if (dead_.load()) return false;
@@ -48,15 +55,22 @@ bool TcpConnection::push(Slice* const* slices, size_t count) {
     // long: a large WRITE goes through the sender thread so the caller can feed other lanes.
     bool inline_send = connected_ && !sending_ && to_send_.empty() && count <= kMaxSlicesPerSend;
     uint64_t bytes = 0;
+    bool drivable = true;  // every reply small, and its waiter will read it (drive)
     for (size_t i = 0; i < count; ++i) {
       to_send_.push(slices[i]);
       if (slices[i]->opcode == TransferRequest::WRITE) bytes += slices[i]->length;
+      drivable = drivable && slices[i]->drivable && slices[i]->length <= kInlineSendBytes;
     }
     if (inline_send && bytes <= kInlineSendBytes) {
       sending_ = true;
       taken = takeBatch(frames);
     }
+    if (taken == 0 || !drivable) {
+      receiver_wanted_ = true;
+      wake_receiver = reader_ == Reader::kNone;
+    }
   }
+  if (wake_receiver) receiver_cv_.notify_one();
   if (taken == 0) {
     sender_cv_.notify_one();
     return true;
@@ -67,13 +81,27 @@ bool TcpConnection::push(Slice* const* slices, size_t count) {
     std::lock_guard lock(mutex_);
     sending_ = false;
     more = !to_send_.empty();
+    if (!sent.ok()) {
+      // Not fail(): completing slices here could re-enter the caller's locks through a retry.
+      // The reader (a driver, or the receiver thread, woken for it) finds the socket shut
+      // down and fails what is left.
+      send_error_ = sent.message();
+      receiver_wanted_ = true;
+      ::shutdown(fd_.get(), SHUT_RDWR);
+    }
   }
   if (!sent.ok()) {
-    fail(sent);  // completes the slices just sent (now in flight) with a retryable error
+    receiver_cv_.notify_one();
   } else if (more) {
     sender_cv_.notify_one();
   }
   return true;
+}
+
+bool TcpConnection::idle() {
+  std::lock_guard lock(mutex_);
+  return connected_ && !dead_.load() && !sending_ && to_send_.empty() && in_flight_.empty() &&
+         reader_ == Reader::kNone;
 }
 
 size_t TcpConnection::takeBatch(OutgoingFrames& out) {
@@ -108,10 +136,13 @@ void TcpConnection::fail(const Status& cause, bool report) {
     }
   }
   sender_cv_.notify_all();
-  connected_cv_.notify_all();
+  receiver_cv_.notify_all();
   Status retryable = Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
                                                               " lost: " + cause.message());
-  for (Slice* slice : orphans) sink_.onSliceDone(slice, retryable);
+  for (Slice* slice : orphans) {
+    slice->carrier.store(nullptr);
+    sink_.onSliceDone(slice, retryable);
+  }
 }
 
 void TcpConnection::sendLoop() {
@@ -135,7 +166,7 @@ void TcpConnection::sendLoop() {
     connected_ = true;
     if (dead_.load()) ::shutdown(fd_.get(), SHUT_RDWR);
   }
-  connected_cv_.notify_all();
+  receiver_cv_.notify_all();
   OutgoingFrames frames;
   while (true) {
     {
@@ -158,28 +189,51 @@ void TcpConnection::sendLoop() {
   threads_exited_.fetch_add(1);
 }
 
-bool TcpConnection::awaitReply() {
-  // Woken by the socket itself (no hand-off from the sender), with a periodic look at the
-  // stall clock: a peer that stops answering must not hold slices forever.
+TcpConnection::Await TcpConnection::awaitReply(Reader role,
+                                               std::chrono::steady_clock::time_point until,
+                                               bool look) {
+  // Woken by the socket itself, with a periodic look at the stall clock: a peer that stops
+  // answering must not hold slices forever.
   const auto tick = std::max(std::chrono::milliseconds(10), settings_.stall_timeout / 4);
+  const auto look_until = look ? std::chrono::steady_clock::now() + kLookBeforeSleep
+                               : std::chrono::steady_clock::time_point::min();
   while (true) {
+    auto now = std::chrono::steady_clock::now();
+    std::chrono::nanoseconds wait{0};
+    if (now >= look_until) {
+      wait = until > now ? std::min<std::chrono::nanoseconds>(until - now, tick)
+                         : std::chrono::nanoseconds(0);
+    }
     struct pollfd readable {
       fd_.get(), POLLIN, 0
     };
-    int ready = ::poll(&readable, 1, static_cast<int>(tick.count()));
+    struct timespec timeout {
+      static_cast<time_t>(wait.count() / 1000000000), static_cast<long>(wait.count() % 1000000000)
+    };
+    int ready = ::ppoll(&readable, 1, &timeout, nullptr);
+    int poll_errno = errno;
     std::unique_lock lock(mutex_);
-    if (dead_.load()) return false;
-    if (ready < 0 && errno != EINTR) {
+    if (dead_.load()) return Await::kDead;
+    if (ready < 0 && poll_errno != EINTR) {
       lock.unlock();
-      fail(Status::error(ErrorCode::ERR_SOCKET, "poll: " + net::errnoText(errno)));
-      return false;
+      fail(Status::error(ErrorCode::ERR_SOCKET, "poll: " + net::errnoText(poll_errno)));
+      return Await::kDead;
     }
-    if (ready > 0 && !in_flight_.empty()) return true;
+    if (ready > 0 && !in_flight_.empty()) return Await::kReady;
     if (ready > 0) {
-      // Readable with nothing asked: the peer closed the connection (or broke the protocol).
+      // Readable with nothing asked: the peer closed the connection (or broke the protocol),
+      // or an inline send failed and shut it down.
+      std::string cause = send_error_.empty() ? "connection closed by peer" : send_error_;
       lock.unlock();
-      fail(Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer"));
-      return false;
+      fail(Status::error(ErrorCode::ERR_SOCKET, cause));
+      return Await::kDead;
+    }
+    if (in_flight_.empty() && (role == Reader::kCaller || to_send_.empty())) {
+      if (role == Reader::kThread) {
+        reader_ = Reader::kNone;  // resign under the lock that a push sets receiver_wanted_ under
+        receiver_wanted_ = false;
+      }
+      return Await::kIdle;
     }
     if (!in_flight_.empty() &&
         std::chrono::steady_clock::now() - waiting_since_ >= settings_.stall_timeout) {
@@ -187,8 +241,11 @@ bool TcpConnection::awaitReply() {
       fail(Status::error(ErrorCode::ERR_SOCKET,
                          "no reply within " + std::to_string(settings_.stall_timeout.count()) +
                              " ms (MC_TCP_STATUS_TIMEOUT_SEC)"));
-      return false;
+      return Await::kDead;
     }
+    if (now >= look_until && std::chrono::steady_clock::now() >= until) return Await::kTimeout;
+    lock.unlock();
+    if (now < look_until) std::this_thread::yield();
   }
 }
 
@@ -219,38 +276,78 @@ Status TcpConnection::receiveReply(Slice* slice) {
   return Status::OK();
 }
 
-void TcpConnection::receiveLoop() {
-  bool connected = false;
+bool TcpConnection::readOne() {
+  Slice* slice = nullptr;
   {
-    std::unique_lock lock(mutex_);
-    connected_cv_.wait(lock, [this] { return connected_ || dead_.load(); });
-    connected = connected_;
+    std::lock_guard lock(mutex_);
+    slice = in_flight_.pop();
   }
-  while (connected && awaitReply()) {
-    Slice* slice = nullptr;
+  slice->carrier.store(nullptr);  // from here only this reader completes it
+  Status status = receiveReply(slice);
+  if (!status.ok()) {
+    if (status.is(ErrorCode::ERR_ADDRESS_NOT_REGISTERED)) {
+      sink_.onSliceDone(slice, status);
+    } else {
+      sink_.onSliceDone(
+          slice, Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
+                                                          " lost: " + status.message()));
+    }
+    fail(status);
+    return false;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    waiting_since_ = std::chrono::steady_clock::now();  // progress restarts the stall clock
+  }
+  sink_.onSliceDone(slice, Status::OK());
+  return true;
+}
+
+void TcpConnection::receiveLoop() {
+  while (true) {
     {
-      std::lock_guard lock(mutex_);
-      slice = in_flight_.pop();
+      std::unique_lock lock(mutex_);
+      receiver_cv_.wait(lock, [this] {
+        return dead_.load() || (connected_ && receiver_wanted_ && reader_ == Reader::kNone &&
+                                (!in_flight_.empty() || !to_send_.empty()));
+      });
+      if (dead_.load()) break;
+      reader_ = Reader::kThread;
     }
-    Status status = receiveReply(slice);
-    if (!status.ok()) {
-      if (status.is(ErrorCode::ERR_ADDRESS_NOT_REGISTERED)) {
-        sink_.onSliceDone(slice, status);
-      } else {
-        sink_.onSliceDone(
-            slice, Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
-                                                            " lost: " + status.message()));
-      }
-      fail(status);
-      break;
+    Await got = Await::kReady;
+    while ((got = awaitReply(Reader::kThread, std::chrono::steady_clock::time_point::max(),
+                             /*look=*/false)) == Await::kReady &&
+           readOne()) {
     }
-    {
-      std::lock_guard lock(mutex_);
-      waiting_since_ = std::chrono::steady_clock::now();  // progress restarts the stall clock
-    }
-    sink_.onSliceDone(slice, Status::OK());
+    if (got == Await::kDead || dead_.load()) break;
   }
   threads_exited_.fetch_add(1);
+}
+
+bool TcpConnection::drive(std::chrono::steady_clock::time_point until,
+                          const std::function<bool()>& done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (dead_.load() || reader_ != Reader::kNone || in_flight_.empty()) return false;
+    reader_ = Reader::kCaller;
+  }
+  bool look = true;
+  while (!done()) {
+    if (awaitReply(Reader::kCaller, until, look) != Await::kReady || !readOne()) break;
+    look = false;
+  }
+  bool wake_receiver = false;
+  {
+    std::lock_guard lock(mutex_);
+    reader_ = Reader::kNone;
+    // Replies of other waiters' slices may follow ours: hand them to the receiver thread.
+    if (!dead_.load() && (!in_flight_.empty() || !to_send_.empty())) {
+      receiver_wanted_ = true;
+      wake_receiver = true;
+    }
+  }
+  if (wake_receiver) receiver_cv_.notify_one();
+  return true;
 }
 
 }  // namespace mooncake::te

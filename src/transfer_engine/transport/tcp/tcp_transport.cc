@@ -24,18 +24,42 @@ Status TcpTransport::start(SegmentDescriptor& local_descriptor) {
 
 void TcpTransport::stop() {
   server_.stop();
-  std::map<std::string, std::unique_ptr<PeerPool>> pools;
   {
     std::lock_guard lock(pools_mutex_);
     stopped_ = true;
-    pools.swap(pools_);
   }
-  // Destroying the lanes fails what they hold; the engine does not retry once stopping.
-  for (auto& [name, pool] : pools) {
+  // Destroying the lanes fails what they hold; the engine does not retry once stopping. The
+  // pools themselves stay until destruction: a slice may still name its pool (drive()).
+  std::vector<std::unique_ptr<TcpConnection>> lanes;
+  {
+    std::lock_guard lock(pools_mutex_);
+    for (auto& [name, pool] : pools_) {
+      std::lock_guard pool_lock(pool->mutex);
+      for (auto& lane : pool->lanes) lanes.push_back(std::move(lane));
+      for (auto& lane : pool->retiring) lanes.push_back(std::move(lane));
+      pool->lanes.clear();
+      pool->retiring.clear();
+    }
+  }
+  lanes.clear();
+}
+
+bool TcpTransport::drive(Slice* slice, std::chrono::steady_clock::time_point until,
+                         const std::function<bool()>& done) {
+  auto* pool = static_cast<PeerPool*>(slice->carrier_group.load());
+  if (pool == nullptr) return false;
+  TcpConnection* lane = nullptr;
+  {
+    // Lanes are destroyed under this lock, and only once drained; a lane still named by a
+    // slice it has not completed is not drained, and the pin keeps it so.
     std::lock_guard lock(pool->mutex);
-    pool->lanes.clear();
-    pool->retiring.clear();
+    lane = static_cast<TcpConnection*>(slice->carrier.load());
+    if (lane == nullptr) return false;
+    lane->pin();
   }
+  bool drove = lane->drive(until, done);
+  lane->unpin();
+  return drove;
 }
 
 TcpTransport::PeerPool* TcpTransport::poolFor(const net::HostPort& peer) {
@@ -55,6 +79,16 @@ TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) 
   if (pool->lanes.size() < lane_count) {
     index = pool->lanes.size();
     pool->lanes.push_back(nullptr);
+  } else {
+    // An idle lane first: a waiter then reads its own reply instead of queueing behind
+    // another thread's (which would hand the reading to the receiver thread).
+    for (size_t i = 0; i < lane_count; ++i) {
+      size_t candidate = (index + i) % lane_count;
+      if (pool->lanes[candidate] && pool->lanes[candidate]->idle()) {
+        index = candidate;
+        break;
+      }
+    }
   }
   auto& lane = pool->lanes[index];
   if (!lane || lane->dead()) {
@@ -85,6 +119,10 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
   for (size_t begin = 0; begin < count;) {
     size_t n = std::min(run, count - begin);
     TcpConnection* lane = laneFor(pool, peer);
+    for (size_t i = begin; i < begin + n; ++i) {
+      slices[i]->carrier_group.store(pool);
+      slices[i]->carrier.store(lane);
+    }
     if (!lane->push(slices + begin, n)) continue;  // died just now; laneFor replaces it
     begin += n;
   }

@@ -2,7 +2,8 @@
 // MC_TCP_LANES_PER_PEER connections for ours. Slices of one submit are spread round-robin over
 // the lanes; a dead lane is replaced by a fresh connection on the next submit.
 //
-// Thread-safe. stop() stops the server, then closes every lane (failing what they still hold).
+// Thread-safe. stop() stops the server, then closes every lane (failing what they still hold);
+// nobody may wait for a slice (drive) once stop() has begun.
 #pragma once
 
 #include <map>
@@ -29,6 +30,8 @@ class TcpTransport : public Transport {
   Status start(SegmentDescriptor& local_descriptor) override;
   void stop() override;
   void submit(const RemoteSegment& target, Slice* const* slices, size_t count) override;
+  bool drive(Slice* slice, std::chrono::steady_clock::time_point until,
+             const std::function<bool()>& done) override;
 
  private:
   struct PeerPool {
