@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures the Store side by side with its baselines in one run, on loopback:
 #   baseline: redis-server + redis-benchmark SET/GET (4 KiB and 1 MiB values, 2 connections);
-#   ceiling:  transfer_engine_bench over TCP, 1 MiB single-request batches, 2 threads (what a
+#   ceiling:  transfer_engine_bench over TCP, 4 KiB and 1 MiB single-request batches, 2 threads (what a
 #             remote get or put could reach if the master cost nothing), once rereading one
 #             1 MiB block per thread (cache-hot on both sides) and once cycling through 100 MiB
 #             of the target, the size of the store's and Redis's 100-key space;
@@ -71,12 +71,13 @@ store_run() {  # op size keys [extra store_bench flags]; $STORE_ENV: VAR=value f
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
     json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
 }
-te_run() {  # op [remote working set in bytes]
+te_run() {  # op [remote working set in bytes] [block size, default 1 MiB]
+  local block="${3:-1048576}"
   "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
     --segment_id="$segment" --operation="$1" --buffer_size=$((256 << 20)) --threads=2 \
-    --block_size=1048576 --batch_size=1 --remote_working_set="${2:-0}" \
+    --block_size="$block" --batch_size=1 --remote_working_set="${2:-0}" \
     --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
-    json_field "d['bytes_per_sec']/1048576, d['bytes_per_sec']" | tr -d '(),'
+    json_field "d['bytes_per_sec']/$block, d['bytes_per_sec']" | tr -d '(),'
 }
 master_run() {  # threads batch phase; $STORE_ENV as for store_run
   env ${STORE_ENV:-} "$BUILD/bench/master_bench" --master_server_address="127.0.0.1:$rpc_port" --threads="$1" \
@@ -91,6 +92,8 @@ configs=(
   "store get 4 KiB, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 4096 1000"
   "store get 4 KiB, gRPC, not overlapped|STORE_ENV='MC_STORE_REMEMBERED_LOCATIONS=0 MC_STORE_MASTER_FAST_RPC=0' store_run get 4096 1000"
   "store put 4 KiB, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 store_run put 4096 1000"
+  "te write 4 KiB|te_run write 0 4096"
+  "te read 4 KiB|te_run read 0 4096"
   "redis SET 1 MiB|redis_run set 1048576 100 1500"
   "store put 1 MiB|store_run put 1048576 100"
   "store put 1 MiB zero-copy|store_run put 1048576 100 --zero_copy"
@@ -150,6 +153,8 @@ for name in "store get 4 KiB, lookup not overlapped" "store get 4 KiB, gRPC, not
 done
 row "store put 4 KiB, gRPC" "$(ratio "$(m_ops "store put 4 KiB, gRPC")" "$(m_ops "redis SET 4 KiB")") of Redis SET"
 row "store get 1 MiB zero-copy, lookup not overlapped" "$(ratio "$(m_ops "store get 1 MiB zero-copy, lookup not overlapped")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
+row "te write 4 KiB" "store put = $(ratio "$(m_ops "store put 4 KiB")" "$(m_ops "te write 4 KiB")") of it"
+row "te read 4 KiB" "store get = $(ratio "$(m_ops "store get 4 KiB")" "$(m_ops "te read 4 KiB")") of it"
 row "te write 1 MiB" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "te write 1 MiB")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "te write 1 MiB")") of it"
 row "te read 1 MiB" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "te read 1 MiB")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "te read 1 MiB")") of it"
 name="te write 1 MiB, 100 MiB working set"

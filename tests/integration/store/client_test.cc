@@ -19,20 +19,32 @@ namespace {
 class StoreClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    rpc_port_ = testing::freeLoopbackPort();
-    http_port_ = testing::freeLoopbackPort();
-    startMaster();
+    // A port picked free may be taken by a parallel test before the master binds it: pick
+    // again when the master exits at start.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      rpc_port_ = testing::freeLoopbackPort();
+      http_port_ = testing::freeLoopbackPort();
+      if (startMaster()) return;
+    }
+    FAIL() << "mooncake_master did not start (see its output above)";
   }
 
-  void startMaster() {
+  // True once the master answers; false when it exited first.
+  bool startMaster() {
     master_ = std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{
             "--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
             "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
             "--http_metadata_server_port=" + std::to_string(http_port_), "--metrics_port=0"});
-    ASSERT_TRUE(testing::waitFor([this] { return testing::portAccepts(rpc_port_); },
-                                 std::chrono::seconds(20)));
+    bool exited = false;
+    testing::waitFor(
+        [this, &exited] {
+          exited = master_->wait(std::chrono::milliseconds(0)) != -1;
+          return exited || testing::portAccepts(rpc_port_);
+        },
+        std::chrono::seconds(20));
+    return !exited && testing::portAccepts(rpc_port_);
   }
 
   std::unique_ptr<Client> client(const std::string& name, uint64_t segment = 64 << 20) {
@@ -342,7 +354,7 @@ TEST_F(StoreClientTest, ClientRemountsByItselfAfterMasterRestart) {
   ASSERT_TRUE(a->put("before", "1", 1).ok());
   master_->signal(SIGKILL);
   master_->wait(std::chrono::seconds(10));
-  startMaster();  // a new master knows no segments and no objects
+  ASSERT_TRUE(startMaster());  // a new master knows no segments and no objects
   // The heartbeat gets NEED_REMOUNT and remounts; then puts succeed again.
   ASSERT_TRUE(
       testing::waitFor([&] { return a->put("after", "2", 1).ok(); }, std::chrono::seconds(20)));

@@ -331,7 +331,8 @@ bool TcpConnection::drive(std::chrono::steady_clock::time_point until,
     if (dead_.load() || reader_ != Reader::kNone || in_flight_.empty()) return false;
     reader_ = Reader::kCaller;
   }
-  bool look = true;
+  // A status poll (until = now) takes what has arrived; a waiter looks before it sleeps.
+  bool look = until - std::chrono::steady_clock::now() > kLookBeforeSleep;
   while (!done()) {
     if (awaitReply(Reader::kCaller, until, look) != Await::kReady || !readOne()) break;
     look = false;
