@@ -180,7 +180,7 @@ void timedLoop(store::Client& client, const StoreBenchConfig& config, uint64_t t
 }
 
 void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threads, double seconds,
-                 const store::ClientReadStats& reads) {
+                 const store::ClientReadStats& reads, const store::ClientWriteStats& writes) {
   OpStats put;
   OpStats get;
   for (ThreadStats& t : threads) {
@@ -219,6 +219,10 @@ void printReport(const StoreBenchConfig& config, std::vector<ThreadStats>& threa
   if (reads.overlapped + reads.stale > 0) {
     std::printf("gets from a remembered replica (lookup overlapped): %llu, stale: %llu\n",
                 (unsigned long long)reads.overlapped, (unsigned long long)reads.stale);
+  }
+  if (writes.reserved + writes.fallback > 0) {
+    std::printf("puts on reserved space (write + one round trip): %llu, fell back: %llu\n",
+                (unsigned long long)writes.reserved, (unsigned long long)writes.fallback);
   }
   std::printf(
       "{\"bench\":\"store_bench\",\"operation\":\"%s\",\"zero_copy\":%s,\"batch_size\":%llu,"
@@ -287,6 +291,7 @@ Status runStoreBench(const StoreBenchConfig& config) {
   std::vector<ThreadStats> stats(config.threads);
   std::vector<std::thread> workers;
   store::ClientReadStats reads_before = client->readStats();
+  store::ClientWriteStats writes_before = client->writeStats();
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(config.duration_sec));
@@ -310,7 +315,10 @@ Status runStoreBench(const StoreBenchConfig& config) {
   store::ClientReadStats reads = client->readStats();
   reads.overlapped -= reads_before.overlapped;
   reads.stale -= reads_before.stale;
-  printReport(config, stats, seconds, reads);
+  store::ClientWriteStats writes = client->writeStats();
+  writes.reserved -= writes_before.reserved;
+  writes.fallback -= writes_before.fallback;
+  printReport(config, stats, seconds, reads, writes);
   return Status::OK();
 }
 

@@ -37,6 +37,17 @@ struct ClientOptions {
   // with the same object version and replica, so gets of keys read before take about one round
   // trip instead of two. Environment: MC_STORE_REMEMBERED_LOCATIONS.
   size_t remembered_locations = 65536;
+  // Single puts of values up to 64 KiB use space the master reserved ahead for this client
+  // (each commit brings the next reservation), so such a put is its write plus one round trip
+  // instead of PutStart, write, PutEnd. A put of a key that exists then costs the write before
+  // the master says so. Environment: MC_STORE_RESERVED_PUTS (0 = off).
+  bool reserved_puts = true;
+};
+
+// How the single puts went (Client::writeStats).
+struct ClientWriteStats {
+  uint64_t reserved = 0;  // puts committed onto reserved space (write + one round trip)
+  uint64_t fallback = 0;  // puts that went through PutStart/PutEnd after a reservation failed
 };
 
 // How the single-key reads went (Client::readStats).
@@ -151,6 +162,7 @@ class Client {
   // The Transfer Engine segment name of this client (what replicas on it report).
   std::string segmentName() const;
   ClientReadStats readStats() const;
+  ClientWriteStats writeStats() const;
 
  private:
   struct Impl;

@@ -78,6 +78,7 @@ void Client::Impl::heartbeat() {
     lock.unlock();
     auto status = master.ping(client_id);
     if (status.ok() && *status == ClientStatus::kNeedRemount) {
+      (void)reserved.drain();  // a master that does not know us does not know them either
       // A restarted master with an embedded metadata server forgot our Transfer Engine
       // records: publish them before remounting, so readers can reach every replica placed
       // on the remounted segment.
@@ -114,6 +115,14 @@ Result<std::unique_ptr<Client>> Client::create(const ClientOptions& given) {
     }
     options.remembered_locations = static_cast<size_t>(*entries);
   }
+  if (auto text = config::readEnv("MC_STORE_RESERVED_PUTS")) {
+    auto wanted = config::parseBool(*text);
+    if (!wanted.ok()) {
+      return wanted.status().withContext(
+          "MC_STORE_RESERVED_PUTS (single small puts on space reserved ahead, 0 = off)");
+    }
+    options.reserved_puts = *wanted;
+  }
   auto impl = std::make_unique<Impl>(options, randomClientId());
   MC_RETURN_IF_ERROR(impl->start());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
@@ -126,6 +135,8 @@ Client::~Client() {
   }
   impl_->heartbeat_cv.notify_all();
   if (impl_->heartbeat_thread.joinable()) impl_->heartbeat_thread.join();
+  std::vector<uint64_t> reservations = impl_->reserved.drain();
+  if (!reservations.empty()) (void)impl_->master.releaseReserved(impl_->client_id, reservations);
   if (impl_->options.global_segment_size > 0) {
     (void)impl_->master.unmountSegment(impl_->client_id, impl_->segment_id);
   }
@@ -309,6 +320,11 @@ Result<uint64_t> Client::removeByRegex(const std::string& pattern, bool force) {
 }
 
 std::string Client::segmentName() const { return impl_->engine.getLocalSegmentName(); }
+
+ClientWriteStats Client::writeStats() const {
+  return {impl_->reserved_puts.load(std::memory_order_relaxed),
+          impl_->reserved_fallbacks.load(std::memory_order_relaxed)};
+}
 
 ClientReadStats Client::readStats() const {
   return {impl_->overlapped_reads.load(std::memory_order_relaxed),

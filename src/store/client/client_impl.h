@@ -20,6 +20,7 @@
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "store/client/location_cache.h"
 #include "store/client/master_client.h"
+#include "store/client/reservation_pool.h"
 #include "store/master/segment_allocator.h"
 
 namespace mooncake::store {
@@ -127,6 +128,15 @@ struct Client::Impl {
                                                   const ReplicateConfig& config, WriteKind kind);
   Status writeOne(const std::string& key, const void* buffer, size_t size,
                   const ReplicateConfig& config, WriteKind kind);
+  // Writes `buffer` to every replica; holders whose write failed are appended to `failed` (and
+  // marked). An error only when the transfer could not run at all (not the holders' fault).
+  Status writeReplicas(const void* buffer, size_t size,
+                       const std::vector<ReplicaDescriptor>& replicas, bool has_fallback,
+                       std::vector<std::string>& failed);
+  // A put on reserved space: write, then commit (which brings the next reservation). nullopt:
+  // the reserved path could not be used and nothing of the key changed; put it two-phase.
+  std::optional<Status> writeReserved(const std::string& key, const void* buffer, size_t size,
+                                      const ReplicateConfig& config);
   std::vector<Status> writeBatch(const std::vector<std::string>& keys,
                                  const std::vector<const void*>& buffers,
                                  const std::vector<size_t>& sizes, const ReplicateConfig& config,
@@ -179,6 +189,9 @@ struct Client::Impl {
   Mapping segment_memory;
   std::shared_ptr<StagingArea> staging;
   LocationCache locations;
+  ReservationPool reserved;
+  std::atomic<uint64_t> reserved_puts{0};
+  std::atomic<uint64_t> reserved_fallbacks{0};
   std::atomic<uint64_t> overlapped_reads{0};
   std::atomic<uint64_t> stale_overlapped_reads{0};
   SegmentId segment_id = 0;

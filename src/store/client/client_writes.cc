@@ -13,7 +13,79 @@ bool existingIsSuccess(const Status& status, WriteKind kind) {
   return kind == WriteKind::kPut && status.is(StoreErrorCode::OBJECT_ALREADY_EXISTS);
 }
 
+// Values up to this size are put on reserved space (ClientOptions::reserved_puts); larger
+// ones take long enough to write that a round trip more hardly shows, and a put of an existing
+// key would waste a long write before the master says it exists.
+constexpr size_t kReservedPutMaxBytes = 64 * 1024;
+
 }  // namespace
+
+Status Client::Impl::writeReplicas(const void* buffer, size_t size,
+                                   const std::vector<ReplicaDescriptor>& replicas,
+                                   bool has_fallback, std::vector<std::string>& failed) {
+  std::vector<TransferRequest> requests;
+  std::vector<std::string> holders;  // request -> replica holder
+  for (const ReplicaDescriptor& replica : replicas) {
+    auto target = engine.openSegment(replica.te_endpoint);
+    if (!target.ok()) {
+      failed.push_back(replica.te_endpoint);
+      continue;
+    }
+    requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address,
+                        size, retriesUsedWithFallback(has_fallback)});
+    holders.push_back(replica.te_endpoint);
+  }
+  MC_ASSIGN_OR_RETURN(std::vector<bool> completed, runTasks(requests));
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (!completed[r]) failed.push_back(holders[r]);
+  }
+  for (const std::string& holder : failed) markFailed(holder);
+  return Status::OK();
+}
+
+std::optional<Status> Client::Impl::writeReserved(const std::string& key, const void* buffer,
+                                                  size_t size, const ReplicateConfig& config) {
+  const std::string shape = ReservationPool::shapeOf(size, config);
+  const uint64_t epoch = master.epoch();
+  std::vector<uint64_t> give_back;
+  std::optional<ReservedSpace> space = reserved.take(shape, epoch, give_back);
+  if (!space) {
+    auto granted = master.reserve(client_id, size, config, recentlyFailedHolders(), give_back);
+    // The two-phase put reports real errors (and retries placement without `avoid`); an older
+    // master without Reserve lands here too.
+    if (!granted.ok()) return std::nullopt;
+    space = std::move(granted).value();
+    give_back.clear();
+  }
+  locations.forget(key);  // its bytes are about to change
+  std::vector<std::string> failed;
+  Status ran = writeReplicas(buffer, size, space->replicas, /*has_fallback=*/true, failed);
+  if (!ran.ok() || !failed.empty()) {
+    give_back.push_back(space->id);
+    (void)master.releaseReserved(client_id, give_back);
+    if (!ran.ok()) return ran.withContext("put '" + key + "'");  // not the holders' fault
+    reserved_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;  // written again by the two-phase put, avoiding the failed holders
+  }
+  auto committed = master.commitReserved(client_id, key, space->id, /*reserve_next=*/true);
+  if (committed.ok() || committed.status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS)) {
+    // Success: keep the next reservation. The key existed: the reservation is still ours (what
+    // was written there is never read) and the put is a success that changes nothing.
+    std::optional<ReservedSpace> next = committed.ok() ? std::move(committed).value() : space;
+    if (next) reserved.keep(shape, std::move(*next), epoch, give_back);
+    if (!give_back.empty()) (void)master.releaseReserved(client_id, give_back);
+    if (committed.ok()) reserved_puts.fetch_add(1, std::memory_order_relaxed);
+    return Status::OK();
+  }
+  if (committed.status().is(StoreErrorCode::INVALID_PARAMS)) {
+    // The master does not know the reservation (it expired, or this is another master): the
+    // value goes to new space through the two-phase put.
+    (void)reserved.drain();
+    reserved_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  return committed.status().withContext("put '" + key + "'");
+}
 
 Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string& key, size_t size,
                                                               const ReplicateConfig& config,
@@ -36,34 +108,21 @@ Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string&
 // put an error.
 Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
                               const ReplicateConfig& config, WriteKind kind) {
+  if (kind == WriteKind::kPut && options.reserved_puts && size <= kReservedPutMaxBytes) {
+    if (std::optional<Status> done = writeReserved(key, buffer, size, config)) return *done;
+  }
   for (int attempt = 0;; ++attempt) {
     auto replicas = startPut(key, size, config, kind);
     if (!replicas.ok()) {
       return existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
     }
-    std::vector<TransferRequest> requests;
-    std::vector<std::string> holders;  // request -> replica holder
     std::vector<std::string> failed;
-    for (const ReplicaDescriptor& replica : *replicas) {
-      auto target = engine.openSegment(replica.te_endpoint);
-      if (!target.ok()) {
-        failed.push_back(replica.te_endpoint);
-        continue;
-      }
-      requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target,
-                          replica.address, size, retriesUsedWithFallback(attempt == 0)});
-      holders.push_back(replica.te_endpoint);
-    }
-    auto completed = runTasks(requests);
-    if (!completed.ok()) {
+    Status ran = writeReplicas(buffer, size, *replicas, attempt == 0, failed);
+    if (!ran.ok()) {
       // Not the holders' fault (e.g. an unregistered buffer): nothing to retry.
       (void)master.putRevoke(client_id, key, kind);
-      return completed.status().withContext("put '" + key + "' (revoked)");
+      return ran.withContext("put '" + key + "' (revoked)");
     }
-    for (size_t r = 0; r < requests.size(); ++r) {
-      if (!(*completed)[r]) failed.push_back(holders[r]);
-    }
-    for (const std::string& holder : failed) markFailed(holder);
     if (failed.empty()) return master.putEnd(client_id, key, kind);
     // Once, write the whole object again on holders that answer, so it keeps every replica it
     // asked for; after that, keep whatever replicas were written.

@@ -112,6 +112,7 @@ Status MasterClient::refreshLeader(const std::string& failed_address) {
                 << view->version << ")";
     }
     leader_address_ = view->leader_address;
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
     stub_ = std::make_shared<Stub>(leader_address_);
     fast_.reset();
     next_fast_lookup_ = {};
@@ -149,6 +150,16 @@ std::shared_ptr<FastRpcChannel> MasterClient::fastChannel() {
 // (nothing was sent then, so the call cannot run twice).
 template <typename StubMethod, typename Request, typename Response>
 Status MasterClient::call(const Rpc<StubMethod>& rpc, const Request& request, Response* response) {
+  Status status = callOnce(rpc, request, response);
+  if (status.is(StoreErrorCode::RPC_FAIL) || status.is(StoreErrorCode::RPC_TIMEOUT)) {
+    epoch_.fetch_add(1, std::memory_order_acq_rel);  // the master may be another one next time
+  }
+  return status;
+}
+
+template <typename StubMethod, typename Request, typename Response>
+Status MasterClient::callOnce(const Rpc<StubMethod>& rpc, const Request& request,
+                              Response* response) {
   if (auto channel = fastChannel()) {
     bool delivered = false;
     Status status = channel->call(static_cast<uint32_t>(rpc.id), request, response, &delivered);
@@ -232,6 +243,52 @@ Status MasterClient::unmountSegment(const std::string& client_id, SegmentId segm
   request.set_segment_id(segment);
   proto::ErrorResponse response;
   MC_RETURN_IF_ERROR(call(MC_RPC(UnmountSegment), request, &response));
+  return fromError(response.error());
+}
+
+Result<ReservedSpace> MasterClient::reserve(const std::string& client_id, uint64_t size,
+                                            const ReplicateConfig& config,
+                                            const std::vector<std::string>& avoid,
+                                            const std::vector<uint64_t>& release) {
+  proto::ReserveRequest request;
+  request.set_client_id(client_id);
+  request.set_size(size);
+  toProto(config, request.mutable_config());
+  for (const std::string& endpoint : avoid) request.add_avoid_endpoints(endpoint);
+  for (uint64_t id : release) request.add_release_ids(id);
+  proto::ReserveResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(Reserve), request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return ReservedSpace{response.reservation_id(), fromProto(response.replicas())};
+}
+
+Result<std::optional<ReservedSpace>> MasterClient::commitReserved(const std::string& client_id,
+                                                                  const std::string& key,
+                                                                  uint64_t reservation_id,
+                                                                  bool reserve_next) {
+  proto::CommitReservedRequest request;
+  request.set_client_id(client_id);
+  request.set_key(key);
+  request.set_reservation_id(reservation_id);
+  request.set_reserve_next(reserve_next);
+  proto::CommitReservedResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(CommitReserved), request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  std::optional<ReservedSpace> next;
+  if (response.has_next() && response.next().error().code() == 0 &&
+      response.next().reservation_id() != 0) {
+    next = ReservedSpace{response.next().reservation_id(), fromProto(response.next().replicas())};
+  }
+  return next;
+}
+
+Status MasterClient::releaseReserved(const std::string& client_id,
+                                     const std::vector<uint64_t>& ids) {
+  proto::ReleaseReservedRequest request;
+  request.set_client_id(client_id);
+  for (uint64_t id : ids) request.add_reservation_ids(id);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(ReleaseReserved), request, &response));
   return fromError(response.error());
 }
 

@@ -6,9 +6,11 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,21 @@ class MasterClient {
   Result<std::vector<SegmentId>> remountSegments(const std::string& client_id,
                                                  const std::vector<SegmentInfo>& segments);
   Status unmountSegment(const std::string& client_id, SegmentId segment);
+  // Reserved space (MasterService::reserve); `release` gives back reservations first.
+  Result<ReservedSpace> reserve(const std::string& client_id, uint64_t size,
+                                const ReplicateConfig& config,
+                                const std::vector<std::string>& avoid,
+                                const std::vector<uint64_t>& release);
+  // Commits `key` onto a reservation; with `reserve_next`, the answer may carry the next
+  // reservation of the same shape (nullopt when none could be placed).
+  Result<std::optional<ReservedSpace>> commitReserved(const std::string& client_id,
+                                                      const std::string& key,
+                                                      uint64_t reservation_id, bool reserve_next);
+  Status releaseReserved(const std::string& client_id, const std::vector<uint64_t>& ids);
+  // Changes whenever the client may be talking to another master (a leader change, or a call
+  // that could not reach the master): space reserved before belongs to no one it knows.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+
   Result<std::vector<ReplicaDescriptor>> putStart(const std::string& client_id,
                                                   const std::string& key, uint64_t size,
                                                   const ReplicateConfig& config,
@@ -78,6 +95,8 @@ class MasterClient {
   // .cc, which knows the message types.
   template <typename StubMethod, typename Request, typename Response>
   Status call(const Rpc<StubMethod>& rpc, const Request& request, Response* response);
+  template <typename StubMethod, typename Request, typename Response>
+  Status callOnce(const Rpc<StubMethod>& rpc, const Request& request, Response* response);
   template <typename Method, typename Request, typename Response>
   Status callGrpc(Method method, const Request& request, Response* response);
   // The fast RPC channel to the current master, looked up through gRPC (nullptr: use gRPC).
@@ -96,6 +115,7 @@ class MasterClient {
   const bool fast_rpc_wanted_;            // MC_STORE_MASTER_FAST_RPC (default on)
   std::shared_ptr<FastRpcChannel> fast_;  // GUARDED_BY(mutex_)
   std::chrono::steady_clock::time_point next_fast_lookup_;  // GUARDED_BY(mutex_)
+  std::atomic<uint64_t> epoch_{0};
 };
 
 }  // namespace mooncake::store

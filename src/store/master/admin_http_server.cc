@@ -37,10 +37,16 @@ std::string renderPrometheusMetrics(MasterService& service) {
         service.capacityBytes());
   gauge("mooncake_master_clients", "Clients that pinged within --client_ttl.",
         service.liveClientCount());
+  gauge("mooncake_master_reservations", "Space reserved for clients' next puts (not yet used).",
+        service.reservationCount());
   const MasterCounters& c = service.counters();
   counter("mooncake_master_put_start_total", "PutStart calls.", c.put_starts);
   counter("mooncake_master_put_end_total", "Puts made readable.", c.put_ends);
   counter("mooncake_master_put_revoke_total", "Puts revoked.", c.put_revokes);
+  counter("mooncake_master_reserve_total", "Reservations granted (Reserve, CommitReserved).",
+          c.reservations);
+  counter("mooncake_master_reserved_commit_total",
+          "Puts made readable by CommitReserved (write + one round trip).", c.reserved_commits);
   counter("mooncake_master_upsert_start_total", "UpsertStart calls.", c.upsert_starts);
   counter("mooncake_master_upsert_in_place_total", "Upserts that reused the old allocation.",
           c.upserts_in_place);

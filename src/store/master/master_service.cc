@@ -142,6 +142,12 @@ Status MasterService::unmountSegment(SegmentId segment, const std::string& clien
 }
 
 void MasterService::dropSegmentReplicas(SegmentId segment) {
+  dropReservations(
+      [segment](const Reservation& r) {
+        return std::any_of(r.replicas.begin(), r.replicas.end(),
+                           [segment](const Placement& p) { return p.segment == segment; });
+      },
+      now_(), segment);
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
@@ -421,6 +427,13 @@ void MasterService::expireClients(Clock::time_point now) {
       }
     }
   }
+  if (!dead.empty()) {
+    dropReservations(
+        [&dead](const Reservation& r) {
+          return std::find(dead.begin(), dead.end(), r.client_id) != dead.end();
+        },
+        now);
+  }
   for (const std::string& client : dead) {
     for (SegmentId segment : segments_.segmentsOf(client)) {
       // Unmount first so no new replica lands there, then forget the replicas it held.
@@ -448,6 +461,8 @@ void MasterService::reclaimAbandoned(Clock::time_point now) {
 void MasterService::tick() {
   Clock::time_point now = now_();
   expireClients(now);
+  const auto unused_limit = std::chrono::seconds(options_.put_start_discard_timeout_sec);
+  dropReservations([&](const Reservation& r) { return now - r.created >= unused_limit; }, now);
   reclaimAbandoned(now);
   auto capacity = static_cast<double>(segments_.capacityBytes());
   if (capacity > 0 && static_cast<double>(segments_.usedBytes()) >=

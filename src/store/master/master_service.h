@@ -44,6 +44,17 @@ struct ReplicaList {
   uint64_t version = 0;
 };
 
+// Space held for one future put of a client (MasterService::reserve).
+struct ReservedSpace {
+  uint64_t id = 0;
+  std::vector<ReplicaDescriptor> replicas;
+};
+
+struct ReservedShape {
+  uint64_t size = 0;
+  ReplicateConfig config;
+};
+
 enum class ClientStatus { kOk = 1, kNeedRemount = 2 };
 
 // Monotonic counters for /metrics. Relaxed atomics: each is an independent tally.
@@ -60,6 +71,8 @@ struct MasterCounters {
   std::atomic<uint64_t> evicted_bytes{0};
   std::atomic<uint64_t> expired_clients{0};
   std::atomic<uint64_t> no_space_errors{0};
+  std::atomic<uint64_t> reservations{0};      // reserve() successes
+  std::atomic<uint64_t> reserved_commits{0};  // puts completed by commitReserved
 };
 
 class MasterService {
@@ -101,6 +114,29 @@ class MasterService {
                                                      const std::string& key, uint64_t size,
                                                      const ReplicateConfig& config,
                                                      const std::vector<std::string>& avoid = {});
+
+  // Puts in two round trips (docs/STORE.md "Reserved space"): reserve() places space for one
+  // future put of `size` bytes with `config` (placement, pins) and holds it for the client; the
+  // client writes its value there, then commitReserved() makes a key a complete object on it in
+  // one call. A reservation unused for put_start_discard_timeout_sec, or of a client that
+  // expires, is quarantined like an abandoned put (its writer may be slow, not gone) and freed
+  // after put_start_release_timeout_sec; one on a segment that goes away is dropped.
+  // Errors: as putStart, except OBJECT_ALREADY_EXISTS.
+  Result<ReservedSpace> reserve(const std::string& client_id, uint64_t size,
+                                const ReplicateConfig& config,
+                                const std::vector<std::string>& avoid = {});
+  // On success the reservation is used up; on OBJECT_ALREADY_EXISTS it stays the client's.
+  // Errors: INVALID_PARAMS (the client holds no such reservation: expired, dropped with a
+  // segment, or the master restarted; write the value to new space), OBJECT_ALREADY_EXISTS,
+  // INVALID_WRITE (every replica write failed; the reservation is gone).
+  // `shape`, when given, receives the reservation's size and config (to reserve the next).
+  Status commitReserved(const std::string& client_id, const std::string& key,
+                        uint64_t reservation_id,
+                        const std::vector<std::string>& failed_endpoints = {},
+                        ReservedShape* shape = nullptr);
+  // Gives reservations back (unknown ids and other clients' are ignored).
+  void releaseReserved(const std::string& client_id, const std::vector<uint64_t>& ids);
+  size_t reservationCount() const;
 
   // Replicas of a complete object, granting a read lease. Errors: OBJECT_NOT_FOUND,
   // REPLICA_IS_NOT_READY (put still in progress).
@@ -178,6 +214,13 @@ class MasterService {
     std::vector<Placement> replicas;
     Clock::time_point release_at;
   };
+  struct Reservation {
+    std::string client_id;
+    uint64_t size = 0;
+    ReplicateConfig config;
+    std::vector<Placement> replicas;
+    Clock::time_point created;
+  };
 
   Shard& shardFor(const std::string& key);
   // putStart's work after validation: reserve space and record the incomplete object.
@@ -198,6 +241,11 @@ class MasterService {
   static bool evictable(const Object& object, bool take_soft, Clock::time_point now);
   uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now);
   void expireClients(Clock::time_point now);
+  static constexpr SegmentId kNoSegment = ~SegmentId{0};
+  // Quarantines (as abandoned) the reservations `drop` selects, minus placements on `gone`.
+  void dropReservations(const std::function<bool(const Reservation&)>& drop, Clock::time_point now,
+                        SegmentId gone = kNoSegment);
+  void quarantine(std::vector<Placement> replicas, Clock::time_point since);
   void reclaimAbandoned(Clock::time_point now);
   size_t removeMatching(const std::function<bool(const std::string&)>& match, bool force);
 
@@ -208,6 +256,10 @@ class MasterService {
   std::mutex side_mutex_;                                       // guards clients_ and abandoned_
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   std::vector<Abandoned> abandoned_;
+  // Taken alone (never with a shard or side_mutex_ held).
+  mutable std::mutex reservations_mutex_;
+  std::unordered_map<uint64_t, Reservation>
+      reservations_;  // by id; GUARDED_BY(reservations_mutex_)
   MasterCounters counters_;
   // Seeded with the wall clock in ns, so a restarted master never hands out a version it
   // already gave (it would need more than one write per nanosecond to catch up).

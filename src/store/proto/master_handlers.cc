@@ -58,9 +58,55 @@ void getReplicaListOne(MasterService& service, const std::string& key,
   response->set_version(list->version);
 }
 
+void reserveOne(MasterService& service, const std::string& client_id, uint64_t size,
+                const ReplicateConfig& config, const std::vector<std::string>& avoid,
+                proto::ReserveResponse* response) {
+  auto reserved = service.reserve(client_id, size, config, avoid);
+  setError(reserved.status(), response->mutable_error());
+  if (!reserved.ok()) return;
+  response->set_reservation_id(reserved->id);
+  addReplicas(reserved->replicas, response->mutable_replicas());
+}
+
 }  // namespace
 
 namespace handlers {
+
+void Reserve(MasterService& service, const proto::ReserveRequest& request,
+             proto::ReserveResponse* response) {
+  std::vector<std::string> avoid(request.avoid_endpoints().begin(),
+                                 request.avoid_endpoints().end());
+  if (!request.release_ids().empty()) {
+    service.releaseReserved(
+        request.client_id(),
+        std::vector<uint64_t>(request.release_ids().begin(), request.release_ids().end()));
+  }
+  reserveOne(service, request.client_id(), request.size(), fromProto(request.config()), avoid,
+             response);
+}
+
+void CommitReserved(MasterService& service, const proto::CommitReservedRequest& request,
+                    proto::CommitReservedResponse* response) {
+  std::vector<std::string> failed(request.failed_endpoints().begin(),
+                                  request.failed_endpoints().end());
+  ReservedShape shape;
+  Status committed = service.commitReserved(request.client_id(), request.key(),
+                                            request.reservation_id(), failed, &shape);
+  setError(committed, response->mutable_error());
+  if (committed.ok() && request.reserve_next()) {
+    // The next put's space, of the committed one's size and config.
+    reserveOne(service, request.client_id(), shape.size, shape.config, failed,
+               response->mutable_next());
+  }
+}
+
+void ReleaseReserved(MasterService& service, const proto::ReleaseReservedRequest& request,
+                     proto::ErrorResponse* response) {
+  service.releaseReserved(
+      request.client_id(),
+      std::vector<uint64_t>(request.reservation_ids().begin(), request.reservation_ids().end()));
+  setError(Status::OK(), response->mutable_error());
+}
 
 void Ping(MasterService& service, const proto::PingRequest& request,
           proto::PingResponse* response) {

@@ -30,4 +30,7 @@
   X(BatchRemove, KeysRequest, ErrorsResponse)                           \
   X(RemoveByRegex, RegexRequest, CountResponse)                         \
   X(RemoveAll, RegexRequest, CountResponse)                             \
-  X(GetFastRpcPort, Empty, FastRpcPortResponse)
+  X(GetFastRpcPort, Empty, FastRpcPortResponse)                         \
+  X(Reserve, ReserveRequest, ReserveResponse)                           \
+  X(CommitReserved, CommitReservedRequest, CommitReservedResponse)      \
+  X(ReleaseReserved, ReleaseReservedRequest, ErrorResponse)

@@ -267,6 +267,43 @@ TEST_F(StoreClientTest, RememberingReplicasCanBeTurnedOff) {
   EXPECT_EQ(reader->readStats().overlapped, 0u);
 }
 
+// Single small puts commit onto space reserved ahead (write + one round trip); every value
+// stays readable, an existing key is left as it was, and the option turns it off.
+TEST_F(StoreClientTest, SmallPutsUseReservedSpaceAndKeepEveryValue) {
+  auto writer = client("writer");
+  auto reader = client("reader");
+  ::setenv("MC_STORE_RESERVED_PUTS", "0", 1);
+  auto plain = client("plain");
+  ::setenv("MC_STORE_RESERVED_PUTS", "maybe", 1);
+  auto refused = Client::create(ClientOptions{});
+  ::unsetenv("MC_STORE_RESERVED_PUTS");
+  ASSERT_TRUE(writer && reader && plain);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("MC_STORE_RESERVED_PUTS"), std::string::npos);
+  constexpr int kKeys = 200;
+  for (int i = 0; i < kKeys; ++i) {
+    std::string value = randomValue(i % 3 == 0 ? 4096 : 100 + i, i);
+    ASSERT_TRUE(writer->put("r" + std::to_string(i), value.data(), value.size()).ok()) << i;
+  }
+  ClientWriteStats stats = writer->writeStats();
+  EXPECT_EQ(stats.fallback, 0u);
+  // The first put of each shape reserves first; the rest use the space the commits brought.
+  EXPECT_GE(stats.reserved, static_cast<uint64_t>(kKeys));
+  for (int i = 0; i < kKeys; ++i) {
+    auto got = reader->get("r" + std::to_string(i));
+    ASSERT_TRUE(got.ok()) << i << ": " << got.status().toString();
+    EXPECT_EQ(*got, randomValue(i % 3 == 0 ? 4096 : 100 + i, i)) << i;
+  }
+  std::string other = randomValue(4096, 999);
+  ASSERT_TRUE(writer->put("r0", other.data(), other.size()).ok());  // exists: a no-op success
+  EXPECT_EQ(*reader->get("r0"), randomValue(4096, 0));
+  ASSERT_TRUE(writer->put("after-existing", other.data(), other.size()).ok());
+  EXPECT_EQ(*reader->get("after-existing"), other);
+  ASSERT_TRUE(plain->put("p", other.data(), other.size()).ok());
+  EXPECT_EQ(plain->writeStats().reserved, 0u);
+  EXPECT_EQ(*reader->get("p"), other);
+}
+
 TEST_F(StoreClientTest, ReadersOfAKeyBeingUpsertedSeeOneWholeValue) {
   auto writer = client("writer");
   auto reader = client("reader");
