@@ -9,7 +9,8 @@
 #             process (store_bench --operation=serve), and master_bench (metadata only:
 #             PutStart+PutEnd and GetReplicaList per second, single-key and 128-key batches).
 #   the same with MC_STORE_REMEMBERED_LOCATIONS=0 ("lookup not overlapped": every get asks the
-#   master first, as a first read of a key does) and MC_STORE_MASTER_FAST_RPC=0 ("gRPC").
+#   master first, as a first read of a key does), MC_STORE_RESERVED_PUTS=0 ("two-phase": every
+#   put is PutStart, write, PutEnd) and MC_STORE_MASTER_FAST_RPC=0 ("gRPC").
 # Every configuration runs REPS times, interleaved round-robin; the tables show medians.
 # Usage: bench/store_vs_redis.sh [seconds per run, default 5] [repetitions, default 3]
 set -euo pipefail
@@ -92,6 +93,7 @@ configs=(
   "store get 4 KiB, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 4096 1000"
   "store get 4 KiB, gRPC, not overlapped|STORE_ENV='MC_STORE_REMEMBERED_LOCATIONS=0 MC_STORE_MASTER_FAST_RPC=0' store_run get 4096 1000"
   "store put 4 KiB, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 store_run put 4096 1000"
+  "store put 4 KiB, two-phase|STORE_ENV=MC_STORE_RESERVED_PUTS=0 store_run put 4096 1000"
   "te write 4 KiB|te_run write 0 4096"
   "te read 4 KiB|te_run read 0 4096"
   "redis SET 1 MiB|redis_run set 1048576 100 1500"
@@ -151,7 +153,9 @@ row "store get 1 MiB zero-copy" "$(ratio "$(m_ops "store get 1 MiB zero-copy")" 
 for name in "store get 4 KiB, lookup not overlapped" "store get 4 KiB, gRPC, not overlapped"; do
   row "$name" "$(ratio "$(m_ops "$name")" "$(m_ops "redis GET 4 KiB")") of Redis GET"
 done
-row "store put 4 KiB, gRPC" "$(ratio "$(m_ops "store put 4 KiB, gRPC")" "$(m_ops "redis SET 4 KiB")") of Redis SET"
+for name in "store put 4 KiB, two-phase" "store put 4 KiB, gRPC"; do
+  row "$name" "$(ratio "$(m_ops "$name")" "$(m_ops "redis SET 4 KiB")") of Redis SET"
+done
 row "store get 1 MiB zero-copy, lookup not overlapped" "$(ratio "$(m_ops "store get 1 MiB zero-copy, lookup not overlapped")" "$(m_ops "redis GET 1 MiB")") of Redis GET"
 row "te write 4 KiB" "store put = $(ratio "$(m_ops "store put 4 KiB")" "$(m_ops "te write 4 KiB")") of it"
 row "te read 4 KiB" "store get = $(ratio "$(m_ops "store get 4 KiB")" "$(m_ops "te read 4 KiB")") of it"
