@@ -109,6 +109,7 @@ configs=(
   "te read 1 MiB, 100 MiB working set|te_run read $((100 << 20))"
   "master put, single keys, 8 threads|master_run 8 1 put"
   "master get, single keys, 8 threads|master_run 8 1 get"
+  "master reserved put, single keys, 8 threads|master_run 8 1 reserved_put"
   "master put, single keys, 8 threads, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 master_run 8 1 put"
   "master get, single keys, 8 threads, gRPC|STORE_ENV=MC_STORE_MASTER_FAST_RPC=0 master_run 8 1 get"
   "master put, 128-key batches, 4 threads|master_run 4 128 put"
@@ -169,6 +170,7 @@ echo
 echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
 echo "| --- | ---: |"
 for name in "master put, single keys, 8 threads" "master get, single keys, 8 threads" \
+  "master reserved put, single keys, 8 threads" \
   "master put, single keys, 8 threads, gRPC" "master get, single keys, 8 threads, gRPC" \
   "master put, 128-key batches, 4 threads" "master get, 128-key batches, 4 threads"; do
   printf '| %s | %.0f |\n' "$name" "$(m_ops "$name")"

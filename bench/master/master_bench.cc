@@ -3,6 +3,7 @@
 // per phase runs --threads threads of:
 //   put: PutStart + PutEnd per key (single) or BatchPutStart + BatchPutEnd per --batch_size keys
 //   get: GetReplicaList per key (single) or BatchGetReplicaList per --batch_size keys
+//   resv (single keys only): CommitReserved per key, each bringing the next reservation
 // and prints keys/s and RPCs/s per phase, then removes what it wrote and unmounts.
 #include <gflags/gflags.h>
 
@@ -147,18 +148,41 @@ int main(int argc, char** argv) {
     }
     return r;
   });
+  // Puts on reserved space (single keys only): one CommitReserved per key, each bringing the
+  // next reservation, as a steady stream of small client puts does.
+  PhaseResult reserved;
+  if (batch == 1) {
+    std::vector<uint64_t> next_id(clients.size(), 0);
+    reserved = runPhase(clients, [&](size_t t, MasterClient& c, uint64_t index) {
+      PhaseResult r{1, 1, 0, 0};
+      if (next_id[t] == 0) {
+        auto granted = c.reserve(client_id, FLAGS_value_size, config, {}, {});
+        ++r.rpcs;
+        if (!granted.ok()) return PhaseResult{1, r.rpcs, 1, 0};
+        next_id[t] = granted->id;
+      }
+      auto committed = c.commitReserved(client_id, keyName(t, index) + "/r", next_id[t],
+                                        /*reserve_next=*/true);
+      next_id[t] = committed.ok() && *committed ? (*committed)->id : 0;
+      r.errors = committed.ok() ? 0 : 1;
+      return r;
+    });
+  }
   std::printf("master_bench: %llu threads, batch %llu, %.1f s per phase\n",
               static_cast<unsigned long long>(FLAGS_threads),
               static_cast<unsigned long long>(batch), FLAGS_duration);
   report("put", put);
   report("get", get);
+  if (batch == 1) report("resv", reserved);
+  const double reserved_rate =
+      reserved.seconds > 0 ? static_cast<double>(reserved.keys) / reserved.seconds : 0;
   std::printf(
       "{\"bench\":\"master_bench\",\"threads\":%llu,\"batch_size\":%llu,\"put_keys_per_sec\":%.0f,"
-      "\"get_keys_per_sec\":%.0f,\"errors\":%llu}\n",
+      "\"get_keys_per_sec\":%.0f,\"reserved_put_keys_per_sec\":%.0f,\"errors\":%llu}\n",
       static_cast<unsigned long long>(FLAGS_threads), static_cast<unsigned long long>(batch),
       static_cast<double>(put.keys) / put.seconds, static_cast<double>(get.keys) / get.seconds,
-      static_cast<unsigned long long>(put.errors + get.errors));
+      reserved_rate, static_cast<unsigned long long>(put.errors + get.errors + reserved.errors));
   (void)clients[0]->removeByRegex("^mb/", /*force=*/true);
   (void)clients[0]->unmountSegment(client_id, *segment);
-  return put.errors + get.errors == 0 ? 0 : 1;
+  return put.errors + get.errors + reserved.errors == 0 ? 0 : 1;
 }
