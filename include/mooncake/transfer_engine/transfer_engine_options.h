@@ -51,6 +51,12 @@ struct TransferEngineOptions {
   int64_t tcp_status_timeout_sec = 30;
   // MC_DISABLE_METACACHE: fetch remote descriptors on every openSegment. Default false.
   bool disable_metacache = false;
+  // MC_SAME_HOST_DIRECT: with a peer on the same host (same kernel boot and pid namespace)
+  // that also has it on, move bytes with one kernel copy between the two processes
+  // (process_vm_readv/writev) instead of over loopback TCP. Needs ptrace permission over the
+  // peer (same user, or CAP_SYS_PTRACE); without it the engine falls back to TCP for that peer.
+  // Default false while it is new.
+  bool same_host_direct = false;
 
   // Defaults overridden by the MC_* variables that are set. A bad value is an
   // ERR_INVALID_ARGUMENT naming the variable and its accepted range.

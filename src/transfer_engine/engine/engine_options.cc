@@ -40,6 +40,9 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
                &o->tcp_status_timeout_sec, 1, 3600),
       boolEntry("MC_DISABLE_METACACHE", "re-fetch descriptors on every openSegment",
                 &o->disable_metacache),
+      boolEntry("MC_SAME_HOST_DIRECT",
+                "same-host peers: one kernel copy (process_vm_readv/writev) instead of TCP",
+                &o->same_host_direct),
   };
 }
 

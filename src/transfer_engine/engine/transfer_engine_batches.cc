@@ -279,10 +279,15 @@ void TransferEngineImpl::dispatch(Slice* slices, size_t count,
     } else {
       std::vector<Slice*> batch(end - begin);
       for (size_t i = begin; i < end; ++i) batch[i - begin] = &slices[i];
-      transport_->submit(*target, batch.data(), batch.size());
+      transportFor(*target).submit(*target, batch.data(), batch.size());
     }
     begin = end;
   }
+}
+
+Transport& TransferEngineImpl::transportFor(const RemoteSegment& target) {
+  if (direct_ && direct_->reaches(target.descriptor)) return *direct_;
+  return *transport_;
 }
 
 void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
@@ -297,7 +302,7 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
     if (SegmentCache::Entry entry = segments_.get(slice->target_id)) {
       VLOG(2) << "transfer_engine: retrying slice (attempt " << slice->attempts + 1
               << "): " << status.message();
-      transport_->submit(*entry, &slice, 1);
+      transportFor(*entry).submit(*entry, &slice, 1);
       return;
     }
   }

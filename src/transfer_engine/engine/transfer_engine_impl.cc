@@ -65,6 +65,10 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   MC_RETURN_IF_ERROR(transport_->start(descriptor));
   tcp_data_port_ = descriptor.tcp_data_port;
   slice_size_ = transport_->sliceSize();
+  if (options_.same_host_direct) {
+    direct_ = std::make_unique<DirectTransport>(*this);
+    MC_RETURN_IF_ERROR(direct_->start(direct_offer_));
+  }
 
   handshake_ = std::make_unique<HandshakeServer>(
       options_.handshake_max_length,
@@ -104,6 +108,7 @@ Status TransferEngineImpl::shutdown() {
   if (metadata_ && initialized_) metadata_->unpublish(segment_name_);
   if (handshake_) handshake_->stop();
   if (transport_) transport_->stop();
+  if (direct_) direct_->stop();
   metadata_.reset();
   return Status::OK();
 }
@@ -113,6 +118,9 @@ SegmentDescriptor TransferEngineImpl::localDescriptor() const {
   descriptor.name = segment_name_;
   descriptor.protocol = "tcp";
   descriptor.tcp_data_port = tcp_data_port_;
+  descriptor.host_instance = direct_offer_.host_instance;
+  descriptor.pid = direct_offer_.pid;
+  descriptor.pid_start = direct_offer_.pid_start;
   descriptor.timestamp = descriptorTimestamp();
   for (const RegisteredBuffer& buffer : registry_.list(/*remote_only=*/true)) {
     descriptor.buffers.push_back({buffer.location, buffer.addr, buffer.length});

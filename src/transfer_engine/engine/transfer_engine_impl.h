@@ -20,6 +20,7 @@
 #include "transfer_engine/engine/segment_cache.h"
 #include "transfer_engine/handshake/handshake_server.h"
 #include "transfer_engine/metadata/transfer_metadata.h"
+#include "transfer_engine/transport/direct/direct_transport.h"
 #include "transfer_engine/transport/transport.h"
 
 namespace mooncake::te {
@@ -77,6 +78,8 @@ class TransferEngineImpl : public SliceCompletion {
   Result<SegmentCache::Entry> validate(const TransferRequest& request, size_t index) const;
   void dispatch(Slice* slices, size_t count, const std::vector<SegmentCache::Entry>& targets,
                 const std::vector<size_t>& slice_request);
+  // The transport for a peer: the same-host one when it reaches the peer, else TCP.
+  Transport& transportFor(const RemoteSegment& target);
 
   const TransferEngineOptions options_;
   std::string segment_name_;
@@ -92,6 +95,8 @@ class TransferEngineImpl : public SliceCompletion {
   std::unique_ptr<TransferMetadata> metadata_;
   std::unique_ptr<HandshakeServer> handshake_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<DirectTransport> direct_;  // MC_SAME_HOST_DIRECT only
+  SegmentDescriptor direct_offer_;           // our same_host_direct fields, when direct_
 
   mutable std::shared_mutex batches_mutex_;
   std::unordered_map<BatchID, std::unique_ptr<Batch>> batches_;  // GUARDED_BY(batches_mutex_)

@@ -39,6 +39,7 @@ bool SegmentDescriptor::containsRange(uint64_t addr, uint64_t length) const {
 
 bool SegmentDescriptor::sameContent(const SegmentDescriptor& other) const {
   if (name != other.name || protocol != other.protocol || tcp_data_port != other.tcp_data_port ||
+      host_instance != other.host_instance || pid != other.pid || pid_start != other.pid_start ||
       buffers.size() != other.buffers.size()) {
     return false;
   }
@@ -62,6 +63,11 @@ std::string encodeSegmentDescriptor(const SegmentDescriptor& descriptor) {
               {"tcp_proto_version", descriptor.tcp_proto_version},
               {"timestamp", descriptor.timestamp},
               {"buffers", std::move(buffers)}};
+  if (!descriptor.host_instance.empty()) {
+    out["same_host_direct"] = {{"instance", descriptor.host_instance},
+                               {"pid", descriptor.pid},
+                               {"start", descriptor.pid_start}};
+  }
   return out.dump();
 }
 
@@ -76,6 +82,13 @@ Result<SegmentDescriptor> decodeSegmentDescriptor(std::string_view text) {
     MC_ASSIGN_OR_RETURN(out.tcp_data_port, field<uint16_t>(root, "tcp_data_port", what));
   }
   out.tcp_proto_version = root.value("tcp_proto_version", 1);
+  auto direct = root.find("same_host_direct");
+  if (direct != root.end()) {
+    if (!direct->is_object()) return malformed(what, "'same_host_direct' is not an object");
+    MC_ASSIGN_OR_RETURN(out.host_instance, field<std::string>(*direct, "instance", what));
+    MC_ASSIGN_OR_RETURN(out.pid, field<int64_t>(*direct, "pid", what));
+    MC_ASSIGN_OR_RETURN(out.pid_start, field<uint64_t>(*direct, "start", what));
+  }
   out.timestamp = root.value("timestamp", "");
   auto buffers = root.find("buffers");
   if (buffers == root.end() || !buffers->is_array()) return malformed(what, "missing 'buffers'");

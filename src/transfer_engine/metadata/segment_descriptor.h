@@ -24,6 +24,13 @@ struct SegmentDescriptor {
   int tcp_proto_version = 2;
   std::string timestamp;                  // "YYYY-mm-dd HH:MM:SS.uuuuuu"; ignored for equality
   std::vector<BufferDescriptor> buffers;  // sorted by addr, non-overlapping
+  // Offered by a node with MC_SAME_HOST_DIRECT on (JSON "same_host_direct"; absent otherwise):
+  // which kernel boot and pid namespace it runs in, its pid and its start time (clock ticks
+  // after boot, so a reused pid is told apart). Peers with the same host_instance may read and
+  // write its buffers directly.
+  std::string host_instance;
+  int64_t pid = 0;
+  uint64_t pid_start = 0;
 
   // True when [addr, addr+length) lies inside one buffer.
   bool containsRange(uint64_t addr, uint64_t length) const;

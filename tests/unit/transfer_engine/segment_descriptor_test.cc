@@ -23,6 +23,28 @@ TEST(SegmentDescriptorTest, RoundTripsUpstreamTcpShape) {
   EXPECT_TRUE(out->sameContent(in));
 }
 
+TEST(SegmentDescriptorTest, SameHostDirectOfferRoundTripsAndIsOptional) {
+  SegmentDescriptor in;
+  in.name = "node-a";
+  in.buffers = {{"cpu:0", 0x7f0000000000, 1 << 20}};
+  EXPECT_FALSE(nlohmann::json::parse(encodeSegmentDescriptor(in)).contains("same_host_direct"));
+  in.host_instance = "boot-1/pid:[4026531836]";
+  in.pid = 4242;
+  in.pid_start = 987654;
+  std::string json = encodeSegmentDescriptor(in);
+  auto parsed = nlohmann::json::parse(json);
+  EXPECT_EQ(parsed["same_host_direct"]["pid"], 4242);
+  auto out = decodeSegmentDescriptor(json);
+  ASSERT_TRUE(out.ok()) << out.status().toString();
+  EXPECT_EQ(out->host_instance, in.host_instance);
+  EXPECT_EQ(out->pid, 4242);
+  EXPECT_EQ(out->pid_start, 987654u);
+  EXPECT_TRUE(out->sameContent(in));
+  auto bad = decodeSegmentDescriptor(
+      R"({"name":"a","protocol":"tcp","buffers":[],"same_host_direct":{"pid":1}})");
+  EXPECT_TRUE(bad.status().is(ErrorCode::ERR_MALFORMED_JSON));
+}
+
 TEST(SegmentDescriptorTest, RejectsMalformedDescriptors) {
   for (const char* bad :
        {"not json", "[]", R"({"protocol":"tcp","buffers":[]})", R"({"name":"a","protocol":"tcp"})",

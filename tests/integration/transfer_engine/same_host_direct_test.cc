@@ -1,0 +1,119 @@
+// MC_SAME_HOST_DIRECT: transfers to a peer process on this host by one kernel copy, with the
+// engine's range checks, a dead peer failing in bounded time, and TCP when the peer does not
+// offer it.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstring>
+#include <random>
+
+#include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/engine_peer.h"
+
+namespace mooncake {
+namespace {
+
+constexpr uint64_t kPeerBytes = 8 << 20;
+
+class SameHostDirectTest : public ::testing::Test {
+ protected:
+  void start(bool peer_offers) {
+    peer_ =
+        testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", kPeerBytes,
+                                 {std::string("MC_SAME_HOST_DIRECT=") + (peer_offers ? "1" : "0")});
+    ASSERT_TRUE(peer_.error.empty()) << peer_.error;
+    TransferEngineOptions options;
+    options.same_host_direct = true;
+    options.retry_count = 3;
+    engine_ = std::make_unique<TransferEngine>(options);
+    ASSERT_TRUE(engine_->init("P2PHANDSHAKE", "127.0.0.1").ok());
+    local_.assign(2 * kPeerBytes, 0);
+    ASSERT_TRUE(engine_->registerLocalMemory(local_.data(), local_.size()).ok());
+    auto target = engine_->openSegment(peer_.segment_name);
+    ASSERT_TRUE(target.ok()) << target.status().toString();
+    target_ = *target;
+  }
+
+  void TearDown() override {
+    if (engine_) (void)engine_->freeEngine();
+  }
+
+  TransferStatusEnum run(TransferRequest::OpCode op, uint64_t local_offset, uint64_t remote_offset,
+                         uint64_t length) {
+    TransferRequest request{
+        op, local_.data() + local_offset, target_, peer_.buffer_addr + remote_offset, length, 0};
+    auto batch = engine_->allocateBatchID(1);
+    EXPECT_TRUE(batch.ok());
+    Status submitted = engine_->submitTransfer(*batch, {request});
+    if (!submitted.ok()) {
+      (void)engine_->freeBatchID(*batch);
+      return FAILED;
+    }
+    TransferStatus status;
+    EXPECT_TRUE(engine_->waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+    EXPECT_TRUE(engine_->freeBatchID(*batch).ok());
+    return status.s;
+  }
+
+  testing::EnginePeer peer_;
+  std::unique_ptr<TransferEngine> engine_;
+  std::vector<char> local_;
+  SegmentHandle target_ = 0;
+};
+
+TEST_F(SameHostDirectTest, MovesEverySizeExactlyAndOnlyInsideThePeersBuffer) {
+  start(/*peer_offers=*/true);
+  // Stopped, the peer cannot answer over TCP: only the direct path can complete these.
+  peer_.process->signal(SIGSTOP);
+  ASSERT_EQ(run(TransferRequest::READ, 0, 12345, 300000), COMPLETED);
+  for (uint64_t i = 0; i < 300000; ++i) {
+    ASSERT_EQ(static_cast<unsigned char>(local_[i]), testing::peerPatternByte(12345 + i)) << i;
+  }
+  std::mt19937_64 random(7);
+  for (uint64_t length : {1ull, 4095ull, 65537ull, (1ull << 20) + 13, 4ull << 20}) {
+    for (uint64_t i = 0; i < length; ++i) local_[i] = static_cast<char>(random());
+    std::memset(local_.data() + kPeerBytes, 0, length);
+    ASSERT_EQ(run(TransferRequest::WRITE, 0, 3, length), COMPLETED) << length;
+    ASSERT_EQ(run(TransferRequest::READ, kPeerBytes, 3, length), COMPLETED) << length;
+    ASSERT_EQ(std::memcmp(local_.data(), local_.data() + kPeerBytes, length), 0) << length;
+  }
+  // Outside what the peer published: refused before any byte moves.
+  auto batch = engine_->allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  TransferRequest outside{
+      TransferRequest::WRITE, local_.data(), target_, peer_.buffer_addr + kPeerBytes - 10, 100, 0};
+  EXPECT_TRUE(engine_->submitTransfer(*batch, {outside}).is(ErrorCode::ERR_ADDRESS_NOT_REGISTERED));
+  EXPECT_TRUE(engine_->freeBatchID(*batch).ok());
+  peer_.process->signal(SIGCONT);
+  EXPECT_EQ(peer_.checkGuard(), "GUARD OK");
+}
+
+TEST_F(SameHostDirectTest, ADeadPeerFailsPromptlyAndAPeerThatDoesNotOfferItGetsTcp) {
+  start(/*peer_offers=*/true);
+  ASSERT_EQ(run(TransferRequest::READ, 0, 0, 4096), COMPLETED);
+  peer_.process->signal(SIGKILL);
+  peer_.process->wait(std::chrono::seconds(10));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run(TransferRequest::READ, 0, 0, 4096), FAILED);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+
+  (void)engine_->freeEngine();
+  start(/*peer_offers=*/false);
+  peer_.process->signal(SIGSTOP);  // over TCP a stopped peer cannot answer...
+  auto batch = engine_->allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  TransferRequest read{TransferRequest::READ, local_.data(), target_, peer_.buffer_addr, 4096, 0};
+  ASSERT_TRUE(engine_->submitTransfer(*batch, {read}).ok());
+  TransferStatus status;
+  ASSERT_TRUE(
+      engine_->waitBatchTransferStatus(*batch, status, std::chrono::milliseconds(500)).ok());
+  EXPECT_EQ(status.s, WAITING);
+  peer_.process->signal(SIGCONT);  // ...and answers once it runs again
+  ASSERT_TRUE(engine_->waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+  EXPECT_EQ(status.s, COMPLETED);
+  EXPECT_TRUE(engine_->freeBatchID(*batch).ok());
+  EXPECT_EQ(static_cast<unsigned char>(local_[100]), testing::peerPatternByte(100));
+}
+
+}  // namespace
+}  // namespace mooncake
