@@ -16,6 +16,12 @@ std::string EnginePeer::checkGuard() {
   return process->readLine(std::chrono::seconds(10));
 }
 
+std::string EnginePeer::unregisterBuffer() {
+  const char line[] = "unregister\n";
+  if (::write(process->stdinFd(), line, sizeof(line) - 1) < 0) return "write failed";
+  return process->readLine(std::chrono::seconds(10));
+}
+
 EnginePeer startEnginePeer(const std::string& metadata_server, const std::string& name,
                            uint64_t buffer_bytes, const std::vector<std::string>& env) {
   EnginePeer peer;

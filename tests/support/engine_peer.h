@@ -17,6 +17,8 @@ struct EnginePeer {
 
   // "GUARD OK" when no byte landed outside the peer's registered buffer.
   std::string checkGuard();
+  // Unregisters the peer's buffer (its memory stays mapped); "UNREGISTERED" when done.
+  std::string unregisterBuffer();
 };
 
 // The byte the peer holds at `offset` of its registered buffer before anyone writes.

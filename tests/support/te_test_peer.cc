@@ -5,6 +5,7 @@
 //   READY <segment_name> <buffer_addr> <buffer_bytes>
 // Then serves until stdin closes. Each "guard" line on stdin answers "GUARD OK" when both guard
 // zones still hold the pattern (no byte landed outside the registered buffer), else "GUARD BAD".
+// An "unregister" line unregisters the buffer (memory stays mapped) and answers "UNREGISTERED".
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
                  base[kGuard + length + i] == patternByte(kGuard + length + i);
       }
       std::printf(intact ? "GUARD OK\n" : "GUARD BAD\n");
+      std::fflush(stdout);
+    } else if (line == "unregister") {
+      status = engine.unregisterLocalMemory(base + kGuard);
+      std::printf(status.ok() ? "UNREGISTERED\n" : "ERROR %s\n", status.toString().c_str());
       std::fflush(stdout);
     }
   }

@@ -74,6 +74,9 @@ Result<RegisteredBuffer> BufferRegistry::remove(uintptr_t addr) {
                              " (pass the address given to registerLocalMemory)");
   }
   RegisteredBuffer removed = it->second;
+  // Before the buffer leaves the list, so a direct peer that still sees the old count cannot
+  // have been told the buffer is gone (it rechecks before each transfer).
+  removals_.fetch_add(1, std::memory_order_acq_rel);
   buffers_.erase(it);
   return removed;
 }

@@ -4,6 +4,7 @@
 // Thread-safe. Lookups take a shared lock; registration takes it exclusively.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <shared_mutex>
@@ -37,11 +38,17 @@ class BufferRegistry {
   // Buffers in address order; `remote_only` filters out local staging buffers.
   std::vector<RegisteredBuffer> list(bool remote_only) const;
 
+  // Changes on every remove(). Same-host peers that write our memory directly read it (at its
+  // address, from their process) to tell whether the buffer list they hold is still current.
+  uint64_t removals() const { return removals_.load(std::memory_order_acquire); }
+  const std::atomic<uint64_t>* removalsAddress() const { return &removals_; }
+
  private:
   Status checkInsertable(const RegisteredBuffer& buffer) const;
 
   mutable std::shared_mutex mutex_;
   std::map<uintptr_t, RegisteredBuffer> buffers_;  // keyed by start address; GUARDED_BY(mutex_)
+  std::atomic<uint64_t> removals_{0};
 };
 
 }  // namespace mooncake::te

@@ -121,6 +121,10 @@ SegmentDescriptor TransferEngineImpl::localDescriptor() const {
   descriptor.host_instance = direct_offer_.host_instance;
   descriptor.pid = direct_offer_.pid;
   descriptor.pid_start = direct_offer_.pid_start;
+  if (direct_) {
+    descriptor.removals_addr = reinterpret_cast<uintptr_t>(registry_.removalsAddress());
+    descriptor.removals = registry_.removals();
+  }
   descriptor.timestamp = descriptorTimestamp();
   for (const RegisteredBuffer& buffer : registry_.list(/*remote_only=*/true)) {
     descriptor.buffers.push_back({buffer.location, buffer.addr, buffer.length});

@@ -48,7 +48,8 @@ class StoreClusterTest : public ::testing::Test {
         std::vector<std::string>{
             "--operation=serve", "--local_hostname=127.0.0.1", "--metadata_server=" + metadataUrl(),
             "--master_server_address=" + masterAddress(),
-            "--global_segment_size=" + std::to_string(segment_bytes), "--local_buffer_size=0"}));
+            "--global_segment_size=" + std::to_string(segment_bytes), "--local_buffer_size=0"},
+        storage_env_));
     std::string line = servers_.back()->readLine(std::chrono::seconds(20));
     auto at = line.find(" as segment ");
     EXPECT_NE(line.find(kServingLine), std::string::npos) << line;
@@ -86,9 +87,28 @@ class StoreClusterTest : public ::testing::Test {
   uint16_t metrics_port_ = 0;
   std::unique_ptr<testing::ChildProcess> master_;
   std::vector<std::unique_ptr<testing::ChildProcess>> servers_;
+  std::vector<std::string> storage_env_;  // extra environment of the storage processes
 };
 
-TEST_F(StoreClusterTest, KilledClientLosesItsReplicasAndTheMasterKeepsServing) {
+// The same cluster with every process on MC_SAME_HOST_DIRECT (reads and writes by one kernel
+// copy between the processes) and without it (loopback TCP).
+class StoreClusterTransportTest : public StoreClusterTest,
+                                  public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    const char* direct = GetParam() ? "1" : "0";
+    storage_env_ = {std::string("MC_SAME_HOST_DIRECT=") + direct};
+    ::setenv("MC_SAME_HOST_DIRECT", direct, 1);  // this process's clients
+  }
+  void TearDown() override { ::unsetenv("MC_SAME_HOST_DIRECT"); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Transports, StoreClusterTransportTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "SameHostDirect" : "Tcp";
+                         });
+
+TEST_P(StoreClusterTransportTest, KilledClientLosesItsReplicasAndTheMasterKeepsServing) {
   startMaster({"--client_ttl=2"});
   std::string victim = startStorageClient(32 << 20);
   std::string survivor1 = startStorageClient(32 << 20);

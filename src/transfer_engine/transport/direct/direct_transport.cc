@@ -105,11 +105,34 @@ DirectTransport::Peer& DirectTransport::peerFor(const SegmentDescriptor& target)
 }
 
 bool DirectTransport::reaches(const SegmentDescriptor& target) {
-  if (self_.instance.empty() || target.host_instance != self_.instance || target.pid <= 0) {
+  if (self_.instance.empty() || target.host_instance != self_.instance || target.pid <= 0 ||
+      target.removals_addr == 0) {
     return false;
   }
-  std::lock_guard lock(mutex_);
-  return peerFor(target).usable;
+  {
+    std::lock_guard lock(mutex_);
+    if (!peerFor(target).usable) return false;
+  }
+  // The buffer list we hold must be the peer's current one: a buffer it removed (and may have
+  // freed) since must not be written. Over TCP the peer checks each request itself.
+  uint64_t removals = 0;
+  struct iovec local {
+    &removals, sizeof(removals)
+  };
+  struct iovec remote {
+    reinterpret_cast<void*>(target.removals_addr), sizeof(removals)
+  };
+  if (::process_vm_readv(static_cast<pid_t>(target.pid), &local, 1, &remote, 1, 0) !=
+      static_cast<ssize_t>(sizeof(removals))) {
+    return false;  // gone or refused: TCP reports it
+  }
+  if (removals != target.removals) {
+    LOG_EVERY_N(INFO, 100) << "direct: segment " << target.name
+                           << " removed buffers since its descriptor was fetched; using TCP "
+                              "until it is refreshed (syncSegmentCache)";
+    return false;
+  }
+  return true;
 }
 
 void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, size_t count) {
