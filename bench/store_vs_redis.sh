@@ -10,7 +10,8 @@
 #             PutStart+PutEnd and GetReplicaList per second, single-key and 128-key batches).
 #   the same with MC_STORE_REMEMBERED_LOCATIONS=0 ("lookup not overlapped": every get asks the
 #   master first, as a first read of a key does), MC_STORE_RESERVED_PUTS=0 ("two-phase": every
-#   put is PutStart, write, PutEnd) and MC_STORE_MASTER_FAST_RPC=0 ("gRPC").
+#   put is PutStart, write, PutEnd) and MC_STORE_MASTER_FAST_RPC=0 ("gRPC"); and with
+#   MC_SAME_HOST_DIRECT=1 ("same-host direct": one kernel copy between the processes, no TCP).
 # Every configuration runs REPS times, interleaved round-robin; the tables show medians.
 # Usage: bench/store_vs_redis.sh [seconds per run, default 5] [repetitions, default 3]
 set -euo pipefail
@@ -44,13 +45,15 @@ pids+=($!)
 wait_port "$rpc_port"
 store_flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$http_port/metadata"
   --master_server_address="127.0.0.1:$rpc_port")
-"$BUILD/tools/store_bench" "${store_flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
+# The storage process and the TE target offer the same-host direct path; only the rows marked
+# "same-host direct" turn it on in the client (MC_SAME_HOST_DIRECT=1), the rest use TCP.
+MC_SAME_HOST_DIRECT=1 "$BUILD/tools/store_bench" "${store_flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
   --local_buffer_size=0 >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 200); do grep -q "serving" "$work/serve.log" && break; sleep 0.05; done
 
 # The Transfer Engine ceiling: a target process.
-"$BUILD/tools/transfer_engine_bench" --mode=target --metadata_server=P2PHANDSHAKE \
+MC_SAME_HOST_DIRECT=1 "$BUILD/tools/transfer_engine_bench" --mode=target --metadata_server=P2PHANDSHAKE \
   --local_server_name=127.0.0.1 --buffer_size=$((256 << 20)) >"$work/target.out" 2>"$work/target.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
@@ -74,7 +77,7 @@ store_run() {  # op size keys [extra store_bench flags]; $STORE_ENV: VAR=value f
 }
 te_run() {  # op [remote working set in bytes] [block size, default 1 MiB]
   local block="${3:-1048576}"
-  "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
+  env ${STORE_ENV:-} "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
     --segment_id="$segment" --operation="$1" --buffer_size=$((256 << 20)) --threads=2 \
     --block_size="$block" --batch_size=1 --remote_working_set="${2:-0}" \
     --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |
@@ -107,6 +110,12 @@ configs=(
   "store get 1 MiB zero-copy, lookup not overlapped|STORE_ENV=MC_STORE_REMEMBERED_LOCATIONS=0 store_run get 1048576 100 --zero_copy"
   "te read 1 MiB|te_run read"
   "te read 1 MiB, 100 MiB working set|te_run read $((100 << 20))"
+  "store put 4 KiB, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 store_run put 4096 1000"
+  "store get 4 KiB, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 store_run get 4096 1000"
+  "store put 1 MiB, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 store_run put 1048576 100"
+  "store get 1 MiB, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 store_run get 1048576 100"
+  "store get 1 MiB zero-copy, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 store_run get 1048576 100 --zero_copy"
+  "te read 1 MiB, 100 MiB working set, same-host direct|STORE_ENV=MC_SAME_HOST_DIRECT=1 te_run read $((100 << 20))"
   "master put, single keys, 8 threads|master_run 8 1 put"
   "master get, single keys, 8 threads|master_run 8 1 get"
   "master reserved put, single keys, 8 threads|master_run 8 1 reserved_put"
@@ -166,6 +175,20 @@ name="te write 1 MiB, 100 MiB working set"
 row "$name" "store put = $(ratio "$(m_gbs "store put 1 MiB")" "$(m_gbs "$name")"), zero-copy $(ratio "$(m_gbs "store put 1 MiB zero-copy")" "$(m_gbs "$name")") of it"
 name="te read 1 MiB, 100 MiB working set"
 row "$name" "store get = $(ratio "$(m_gbs "store get 1 MiB")" "$(m_gbs "$name")"), zero-copy $(ratio "$(m_gbs "store get 1 MiB zero-copy")" "$(m_gbs "$name")") of it"
+echo
+echo "| same-host direct (MC_SAME_HOST_DIRECT=1 in the client; median of $REPS x ${SECONDS_PER_RUN} s) | ops/s | GB/s | ratio |"
+echo "| --- | ---: | ---: | --- |"
+for op in put get; do
+  name="store $op 4 KiB, same-host direct"
+  base="redis $([ $op = put ] && echo SET || echo GET) 4 KiB"
+  row "$name" "$(ratio "$(m_ops "$name")" "$(m_ops "$base")") of $base"
+done
+row "store put 1 MiB, same-host direct" "$(ratio "$(m_ops "store put 1 MiB, same-host direct")" "$(m_ops "redis SET 1 MiB")") of redis SET 1 MiB"
+name="te read 1 MiB, 100 MiB working set, same-host direct"
+for get in "store get 1 MiB, same-host direct" "store get 1 MiB zero-copy, same-host direct"; do
+  row "$get" "$(ratio "$(m_ops "$get")" "$(m_ops "redis GET 1 MiB")") of redis GET 1 MiB, $(ratio "$(m_gbs "$get")" "$(m_gbs "$name")") of the direct TE read"
+done
+row "$name" "$(ratio "$(m_gbs "$name")" "$(m_gbs "te read 1 MiB, 100 MiB working set")") of the TE read over TCP"
 echo
 echo "| master metadata (median of $REPS x ${SECONDS_PER_RUN} s) | keys/s |"
 echo "| --- | ---: |"
