@@ -45,8 +45,8 @@ pids+=($!)
 wait_port "$rpc_port"
 store_flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$http_port/metadata"
   --master_server_address="127.0.0.1:$rpc_port")
-# The storage process and the TE target offer the same-host direct path; only the rows marked
-# "same-host direct" turn it on in the client (MC_SAME_HOST_DIRECT=1), the rest use TCP.
+# The storage process and the TE target offer the same-host direct path; the client runs with
+# MC_SAME_HOST_DIRECT=0 (TCP) except in the rows marked "same-host direct".
 MC_SAME_HOST_DIRECT=1 "$BUILD/tools/store_bench" "${store_flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
   --local_buffer_size=0 >"$work/serve.log" 2>&1 &
 pids+=($!)
@@ -70,14 +70,14 @@ redis_run() {  # op size keyspace expected_ops_per_sec
     python3 -c "import csv,sys; r=list(csv.reader(sys.stdin))[1]; print(float(r[1]), float(r[1])*$2)"
 }
 store_run() {  # op size keys [extra store_bench flags]; $STORE_ENV: VAR=value for the client
-  env ${STORE_ENV:-} "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
+  env MC_SAME_HOST_DIRECT=0 ${STORE_ENV:-} "$BUILD/tools/store_bench" "${store_flags[@]}" --global_segment_size=0 \
     --local_buffer_size=$((64 << 20)) --operation="$1" --value_size="$2" --num_keys="$3" ${4:-} \
     --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="sb$RANDOM$RANDOM" 2>>"$work/store_bench.log" |
     json_field "d['$1_ops'], d['$1_bytes_per_sec']" | tr -d '(),'
 }
 te_run() {  # op [remote working set in bytes] [block size, default 1 MiB]
   local block="${3:-1048576}"
-  env ${STORE_ENV:-} "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
+  env MC_SAME_HOST_DIRECT=0 ${STORE_ENV:-} "$BUILD/tools/transfer_engine_bench" --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
     --segment_id="$segment" --operation="$1" --buffer_size=$((256 << 20)) --threads=2 \
     --block_size="$block" --batch_size=1 --remote_working_set="${2:-0}" \
     --duration="$SECONDS_PER_RUN" 2>>"$work/te.log" |

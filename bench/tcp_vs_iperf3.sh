@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-5}"
 REPS="${2:-3}"
+# This benchmark is about the TCP transport: keep same-host peers off the direct path.
+export MC_SAME_HOST_DIRECT=0
 BENCH="${MC_BUILD_DIR:-build}/tools/transfer_engine_bench"
 [ -x "$BENCH" ] || bash scripts/setup.sh
 command -v iperf3 >/dev/null || { echo "iperf3 missing: run scripts/setup.sh" >&2; exit 1; }

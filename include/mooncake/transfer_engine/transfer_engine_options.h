@@ -55,8 +55,8 @@ struct TransferEngineOptions {
   // that also has it on, move bytes with one kernel copy between the two processes
   // (process_vm_readv/writev) instead of over loopback TCP. Needs ptrace permission over the
   // peer (same user, or CAP_SYS_PTRACE); without it the engine falls back to TCP for that peer.
-  // Default false while it is new.
-  bool same_host_direct = false;
+  // Default true (DESIGN: same-host transfers are chosen automatically); false keeps TCP.
+  bool same_host_direct = true;
 
   // Defaults overridden by the MC_* variables that are set. A bad value is an
   // ERR_INVALID_ARGUMENT naming the variable and its accepted range.

@@ -1,4 +1,5 @@
 // Client: the write paths (put and upsert; single, batched, from parts).
+#include <algorithm>
 #include <cstring>
 
 #include "common/logging.h"
@@ -47,10 +48,19 @@ std::optional<Status> Client::Impl::writeReserved(const std::string& key, const 
                                                   size_t size, const ReplicateConfig& config) {
   const std::string shape = ReservationPool::shapeOf(size, config);
   const uint64_t epoch = master.epoch();
+  const std::vector<std::string> failed_lately = recentlyFailedHolders();
   std::vector<uint64_t> give_back;
   std::optional<ReservedSpace> space = reserved.take(shape, epoch, give_back);
+  if (space && std::any_of(space->replicas.begin(), space->replicas.end(),
+                           [&](const ReplicaDescriptor& replica) {
+                             return std::find(failed_lately.begin(), failed_lately.end(),
+                                              replica.te_endpoint) != failed_lately.end();
+                           })) {
+    give_back.push_back(space->id);  // on a holder that failed lately: place it anew
+    space.reset();
+  }
   if (!space) {
-    auto granted = master.reserve(client_id, size, config, recentlyFailedHolders(), give_back);
+    auto granted = master.reserve(client_id, size, config, failed_lately, give_back);
     // The two-phase put reports real errors (and retries placement without `avoid`); an older
     // master without Reserve lands here too.
     if (!granted.ok()) return std::nullopt;
@@ -67,7 +77,8 @@ std::optional<Status> Client::Impl::writeReserved(const std::string& key, const 
     reserved_fallbacks.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;  // written again by the two-phase put, avoiding the failed holders
   }
-  auto committed = master.commitReserved(client_id, key, space->id, /*reserve_next=*/true);
+  auto committed =
+      master.commitReserved(client_id, key, space->id, /*reserve_next=*/true, failed_lately);
   if (committed.ok() || committed.status().is(StoreErrorCode::OBJECT_ALREADY_EXISTS)) {
     // Success: keep the next reservation. The key existed: the reservation is still ours (what
     // was written there is never read) and the put is a success that changes nothing.

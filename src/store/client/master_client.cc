@@ -262,15 +262,15 @@ Result<ReservedSpace> MasterClient::reserve(const std::string& client_id, uint64
   return ReservedSpace{response.reservation_id(), fromProto(response.replicas())};
 }
 
-Result<std::optional<ReservedSpace>> MasterClient::commitReserved(const std::string& client_id,
-                                                                  const std::string& key,
-                                                                  uint64_t reservation_id,
-                                                                  bool reserve_next) {
+Result<std::optional<ReservedSpace>> MasterClient::commitReserved(
+    const std::string& client_id, const std::string& key, uint64_t reservation_id,
+    bool reserve_next, const std::vector<std::string>& avoid) {
   proto::CommitReservedRequest request;
   request.set_client_id(client_id);
   request.set_key(key);
   request.set_reservation_id(reservation_id);
   request.set_reserve_next(reserve_next);
+  for (const std::string& endpoint : avoid) request.add_avoid_endpoints(endpoint);
   proto::CommitReservedResponse response;
   MC_RETURN_IF_ERROR(call(MC_RPC(CommitReserved), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));

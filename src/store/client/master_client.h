@@ -51,7 +51,8 @@ class MasterClient {
   // reservation of the same shape (nullopt when none could be placed).
   Result<std::optional<ReservedSpace>> commitReserved(const std::string& client_id,
                                                       const std::string& key,
-                                                      uint64_t reservation_id, bool reserve_next);
+                                                      uint64_t reservation_id, bool reserve_next,
+                                                      const std::vector<std::string>& avoid = {});
   Status releaseReserved(const std::string& client_id, const std::vector<uint64_t>& ids);
   // Changes whenever the client may be talking to another master (a leader change, or a call
   // that could not reach the master): space reserved before belongs to no one it knows.

@@ -94,8 +94,11 @@ void CommitReserved(MasterService& service, const proto::CommitReservedRequest& 
                                             request.reservation_id(), failed, &shape);
   setError(committed, response->mutable_error());
   if (committed.ok() && request.reserve_next()) {
-    // The next put's space, of the committed one's size and config.
-    reserveOne(service, request.client_id(), shape.size, shape.config, failed,
+    // The next put's space, of the committed one's size and config, away from holders that
+    // failed just now or lately.
+    std::vector<std::string> avoid = failed;
+    avoid.insert(avoid.end(), request.avoid_endpoints().begin(), request.avoid_endpoints().end());
+    reserveOne(service, request.client_id(), shape.size, shape.config, avoid,
                response->mutable_next());
   }
 }

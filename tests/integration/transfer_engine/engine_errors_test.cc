@@ -133,6 +133,7 @@ TEST(EngineRetryTest, AStalledSmallTransferWithItsWaiterReadingIsRetriedAndCompl
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   TransferEngineOptions options;
+  options.same_host_direct = false;  // a stopped peer stalls only over TCP
   options.tcp_status_timeout_sec = 1;
   options.retry_count = 20;
   TransferEngine engine(options);
@@ -172,6 +173,7 @@ TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 8 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   TransferEngineOptions options;
+  options.same_host_direct = false;  // a stopped peer stalls only over TCP
   options.tcp_status_timeout_sec = 1;
   options.retry_count = 20;
   TransferEngine engine(options);

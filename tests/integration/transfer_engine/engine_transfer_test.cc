@@ -23,6 +23,9 @@ constexpr uint64_t kBufferBytes = 136ull << 20;  // room for two 64 MiB regions
 class EngineTransferTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    // These tests are about the TCP transport (a stopped peer that cannot answer, waiters
+    // reading their own replies); same_host_direct_test.cc covers the same-host path.
+    ::setenv("MC_SAME_HOST_DIRECT", "0", 1);
     metadata_ = testing::metadataServerFor(GetParam());
     ASSERT_FALSE(metadata_.empty())
         << "could not start the " << testing::backendName(GetParam()) << " metadata server";
@@ -44,6 +47,7 @@ class EngineTransferTest : public ::testing::TestWithParam<Backend> {
   }
 
   void TearDown() override {
+    ::unsetenv("MC_SAME_HOST_DIRECT");
     (void)engine_.freeEngine();
     if (local_ != nullptr && local_ != MAP_FAILED) ::munmap(local_, kBufferBytes);
   }

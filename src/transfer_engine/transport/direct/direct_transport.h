@@ -1,6 +1,6 @@
-// Same-host transport (MC_SAME_HOST_DIRECT): moves a slice with one kernel copy straight
-// between this process and a peer process on the same host (process_vm_readv/writev), with no
-// socket, no peer thread and no wake-up on either side. DESIGN.md sketches same-host transfers
+// Same-host transport (MC_SAME_HOST_DIRECT, on by default): moves a slice with one kernel copy
+// straight between this process and a peer process on the same host (process_vm_readv/writev), with
+// no socket, no peer thread and no wake-up on either side. DESIGN.md sketches same-host transfers
 // over shared memfd buffers; this reaches any registered buffer, memfd-backed or not, at the
 // cost of needing ptrace permission over the peer (same user, or CAP_SYS_PTRACE).
 //
