@@ -125,18 +125,22 @@ TEST(EngineErrorsTest, TargetRejectsOutOfRangeRequestsOnTheWire) {
 namespace mooncake {
 namespace {
 
-// A peer that stops answering (paused) makes the lane stall past MC_TCP_STATUS_TIMEOUT_SEC; the
-// slices must be retried on fresh connections and complete once the peer answers again.
+// Options for a peer that gets stopped: TCP (a stopped peer stalls only there), a 1 s stall
+// timeout, and retries enough to outlast the pause.
+TransferEngineOptions stallTestOptions() {
+  TransferEngineOptions options;
+  options.same_host_direct = false;
+  options.tcp_status_timeout_sec = 1;
+  options.retry_count = 20;
+  return options;
+}
+
 // A small transfer whose waiter reads the reply itself (Transport::drive) while the peer is
 // stopped: the waiter notices the stall, the slice is retried, and completes after SIGCONT.
 TEST(EngineRetryTest, AStalledSmallTransferWithItsWaiterReadingIsRetriedAndCompletes) {
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
-  TransferEngineOptions options;
-  options.same_host_direct = false;  // a stopped peer stalls only over TCP
-  options.tcp_status_timeout_sec = 1;
-  options.retry_count = 20;
-  TransferEngine engine(options);
+  TransferEngine engine(stallTestOptions());
   ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
   std::vector<char> local(4096);
   ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
@@ -169,14 +173,12 @@ TEST(EngineRetryTest, AStalledSmallTransferWithItsWaiterReadingIsRetriedAndCompl
   EXPECT_TRUE(engine.freeBatchID(*batch).ok());
 }
 
+// A peer that stops answering (paused) makes the lane stall past MC_TCP_STATUS_TIMEOUT_SEC; the
+// slices must be retried on fresh connections and complete once the peer answers again.
 TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 8 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
-  TransferEngineOptions options;
-  options.same_host_direct = false;  // a stopped peer stalls only over TCP
-  options.tcp_status_timeout_sec = 1;
-  options.retry_count = 20;
-  TransferEngine engine(options);
+  TransferEngine engine(stallTestOptions());
   ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
   std::vector<char> local(8 << 20);
   ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());

@@ -89,10 +89,11 @@ void DirectTransport::disable(Peer& peer, int64_t pid, const std::string& why) {
 }
 
 DirectTransport::Peer& DirectTransport::peerFor(const SegmentDescriptor& target) {
-  std::string key = std::to_string(target.pid) + "/" + std::to_string(target.pid_start);
-  auto [it, inserted] = peers_.try_emplace(key);
+  auto [it, inserted] = peers_.try_emplace(target.pid);
   Peer& peer = it->second;
-  if (!inserted) return peer;
+  if (!inserted && peer.start == target.pid_start) return peer;
+  if (peer.pidfd >= 0) ::close(peer.pidfd);  // the pid now names another process
+  peer.start = target.pid_start;
   // The pid must still name the process that published it: check its start time once, then
   // watch for its exit through a pidfd (readable once it exits), so a reused pid is never read.
   peer.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(target.pid), 0));

@@ -46,6 +46,7 @@ class DirectTransport : public Transport {
 
  private:
   struct Peer {
+    uint64_t start = 0;  // the process this entry is about (a reused pid starts anew)
     int pidfd = -1;
     bool usable = false;
   };
@@ -57,8 +58,7 @@ class DirectTransport : public Transport {
   SliceCompletion& sink_;
   HostIdentity self_;
   std::mutex mutex_;
-  // By "<pid>/<start>", so a reused pid is another entry. GUARDED_BY(mutex_)
-  std::unordered_map<std::string, Peer> peers_;
+  std::unordered_map<int64_t, Peer> peers_;  // by pid; GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::te
