@@ -47,6 +47,7 @@ Status BufferRegistry::add(const RegisteredBuffer& buffer) {
   std::unique_lock lock(mutex_);
   MC_RETURN_IF_ERROR(checkInsertable(buffer));
   buffers_.emplace(buffer.addr, buffer);
+  if (buffer.remote_accessible) notifyRemoteListener();
   return Status::OK();
 }
 
@@ -62,6 +63,7 @@ Status BufferRegistry::addAll(const std::vector<RegisteredBuffer>& buffers) {
     buffers_.emplace(buffer.addr, buffer);
     added.push_back(buffer.addr);
   }
+  notifyRemoteListener();
   return Status::OK();
 }
 
@@ -74,10 +76,9 @@ Result<RegisteredBuffer> BufferRegistry::remove(uintptr_t addr) {
                              " (pass the address given to registerLocalMemory)");
   }
   RegisteredBuffer removed = it->second;
-  // Before the buffer leaves the list, so a direct peer that still sees the old count cannot
-  // have been told the buffer is gone (it rechecks before each transfer).
-  removals_.fetch_add(1, std::memory_order_acq_rel);
   buffers_.erase(it);
+  // Direct peers stop touching the buffer before the caller may free it.
+  if (removed.remote_accessible) notifyRemoteListener();
   return removed;
 }
 
@@ -90,6 +91,22 @@ bool BufferRegistry::contains(uintptr_t addr, size_t length, bool remote_only) c
   const RegisteredBuffer& buffer = it->second;
   if (remote_only && !buffer.remote_accessible) return false;
   return addr >= buffer.addr && addr + length <= buffer.addr + buffer.length;
+}
+
+void BufferRegistry::setRemoteListener(RemoteListener listener) {
+  std::unique_lock lock(mutex_);
+  listener_ = std::move(listener);
+  notifyRemoteListener();
+}
+
+void BufferRegistry::notifyRemoteListener() const {
+  if (!listener_) return;
+  std::vector<RegisteredBuffer> remote;
+  remote.reserve(buffers_.size());
+  for (const auto& [addr, buffer] : buffers_) {
+    if (buffer.remote_accessible) remote.push_back(buffer);
+  }
+  listener_(remote);
 }
 
 std::vector<RegisteredBuffer> BufferRegistry::list(bool remote_only) const {

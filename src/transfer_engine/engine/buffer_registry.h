@@ -4,8 +4,8 @@
 // Thread-safe. Lookups take a shared lock; registration takes it exclusively.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <shared_mutex>
 #include <string>
@@ -38,17 +38,21 @@ class BufferRegistry {
   // Buffers in address order; `remote_only` filters out local staging buffers.
   std::vector<RegisteredBuffer> list(bool remote_only) const;
 
-  // Changes on every remove(). Same-host peers that write our memory directly read it (at its
-  // address, from their process) to tell whether the buffer list they hold is still current.
-  uint64_t removals() const { return removals_.load(std::memory_order_acquire); }
-  const std::atomic<uint64_t>* removalsAddress() const { return &removals_; }
+  // Called with the remote-accessible buffers (address order) after every change, under the
+  // registry's lock, so what it publishes never lags a change that has returned (the same-host
+  // direct path's live table relies on that). Set it once, before concurrent use; it is called
+  // at once with the current list.
+  using RemoteListener = std::function<void(const std::vector<RegisteredBuffer>& remote)>;
+  void setRemoteListener(RemoteListener listener);
 
  private:
   Status checkInsertable(const RegisteredBuffer& buffer) const;
+  // Requires mutex_ held exclusively.
+  void notifyRemoteListener() const;
 
   mutable std::shared_mutex mutex_;
   std::map<uintptr_t, RegisteredBuffer> buffers_;  // keyed by start address; GUARDED_BY(mutex_)
-  std::atomic<uint64_t> removals_{0};
+  RemoteListener listener_;                        // GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::te

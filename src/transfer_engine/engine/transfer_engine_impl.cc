@@ -66,8 +66,16 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   tcp_data_port_ = descriptor.tcp_data_port;
   slice_size_ = transport_->sliceSize();
   if (options_.same_host_direct) {
-    direct_ = std::make_unique<DirectTransport>(*this);
+    direct_ = std::make_unique<DirectTransport>(*this, *transport_, segment_name_);
     MC_RETURN_IF_ERROR(direct_->start(direct_offer_));
+    registry_.setRemoteListener(
+        [direct = direct_.get()](const std::vector<RegisteredBuffer>& remote) {
+          std::vector<LiveRange> ranges;
+          ranges.reserve(remote.size());
+          for (const RegisteredBuffer& buffer : remote)
+            ranges.push_back({buffer.addr, buffer.length});
+          direct->publishRanges(ranges);
+        });
   }
 
   handshake_ = std::make_unique<HandshakeServer>(
@@ -121,10 +129,7 @@ SegmentDescriptor TransferEngineImpl::localDescriptor() const {
   descriptor.host_instance = direct_offer_.host_instance;
   descriptor.pid = direct_offer_.pid;
   descriptor.pid_start = direct_offer_.pid_start;
-  if (direct_) {
-    descriptor.removals_addr = reinterpret_cast<uintptr_t>(registry_.removalsAddress());
-    descriptor.removals = registry_.removals();
-  }
+  descriptor.direct_socket = direct_offer_.direct_socket;
   descriptor.timestamp = descriptorTimestamp();
   for (const RegisteredBuffer& buffer : registry_.list(/*remote_only=*/true)) {
     descriptor.buffers.push_back({buffer.location, buffer.addr, buffer.length});
@@ -200,6 +205,8 @@ Result<SegmentHandle> TransferEngineImpl::openSegment(const std::string& segment
                       metadata_->fetchSegment(name, encodeSegmentDescriptor(localDescriptor())));
   VLOG(1) << "transfer_engine: opened segment " << name << " with "
           << segment.descriptor.buffers.size() << " buffers at " << segment.host;
+  // A same-host peer hands over its live range table now, while it answers anyway.
+  if (direct_) (void)direct_->reaches(segment.descriptor);
   return segments_.put(name, std::make_shared<const RemoteSegment>(std::move(segment)));
 }
 

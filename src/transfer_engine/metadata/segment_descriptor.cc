@@ -40,8 +40,7 @@ bool SegmentDescriptor::containsRange(uint64_t addr, uint64_t length) const {
 bool SegmentDescriptor::sameContent(const SegmentDescriptor& other) const {
   if (name != other.name || protocol != other.protocol || tcp_data_port != other.tcp_data_port ||
       host_instance != other.host_instance || pid != other.pid || pid_start != other.pid_start ||
-      removals_addr != other.removals_addr || removals != other.removals ||
-      buffers.size() != other.buffers.size()) {
+      direct_socket != other.direct_socket || buffers.size() != other.buffers.size()) {
     return false;
   }
   for (size_t i = 0; i < buffers.size(); ++i) {
@@ -68,8 +67,7 @@ std::string encodeSegmentDescriptor(const SegmentDescriptor& descriptor) {
     out["same_host_direct"] = {{"instance", descriptor.host_instance},
                                {"pid", descriptor.pid},
                                {"start", descriptor.pid_start},
-                               {"removals_addr", descriptor.removals_addr},
-                               {"removals", descriptor.removals}};
+                               {"socket", descriptor.direct_socket}};
   }
   return out.dump();
 }
@@ -91,8 +89,7 @@ Result<SegmentDescriptor> decodeSegmentDescriptor(std::string_view text) {
     MC_ASSIGN_OR_RETURN(out.host_instance, field<std::string>(*direct, "instance", what));
     MC_ASSIGN_OR_RETURN(out.pid, field<int64_t>(*direct, "pid", what));
     MC_ASSIGN_OR_RETURN(out.pid_start, field<uint64_t>(*direct, "start", what));
-    MC_ASSIGN_OR_RETURN(out.removals_addr, field<uint64_t>(*direct, "removals_addr", what));
-    MC_ASSIGN_OR_RETURN(out.removals, field<uint64_t>(*direct, "removals", what));
+    MC_ASSIGN_OR_RETURN(out.direct_socket, field<std::string>(*direct, "socket", what));
   }
   out.timestamp = root.value("timestamp", "");
   auto buffers = root.find("buffers");

@@ -31,11 +31,9 @@ struct SegmentDescriptor {
   std::string host_instance;
   int64_t pid = 0;
   uint64_t pid_start = 0;
-  // Where in that process its count of buffer removals lives, and the count this descriptor
-  // was published at: a direct peer reads the live count and uses the buffers above only while
-  // it is unchanged (else it goes over TCP, where the target checks every request).
-  uint64_t removals_addr = 0;
-  uint64_t removals = 0;
+  // The abstract Unix socket where that process hands out its live range table: a direct peer
+  // checks every range against that table, never against `buffers` (see DirectTransport).
+  std::string direct_socket;
 
   // True when [addr, addr+length) lies inside one buffer.
   bool containsRange(uint64_t addr, uint64_t length) const;

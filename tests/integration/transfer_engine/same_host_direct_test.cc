@@ -4,12 +4,16 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/net/http_client.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/backends.h"
 #include "support/engine_peer.h"
 
 namespace mooncake {
@@ -19,9 +23,11 @@ constexpr uint64_t kPeerBytes = 8 << 20;
 
 class SameHostDirectTest : public ::testing::Test {
  protected:
-  void start(bool peer_offers) {
+  void start(bool peer_offers, const std::string& metadata = "P2PHANDSHAKE",
+             const std::string& peer_name = "127.0.0.1",
+             const std::string& own_name = "127.0.0.1") {
     peer_ =
-        testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", kPeerBytes,
+        testing::startEnginePeer(metadata, peer_name, kPeerBytes,
                                  {std::string("MC_SAME_HOST_DIRECT=") + (peer_offers ? "1" : "0")});
     ASSERT_TRUE(peer_.error.empty()) << peer_.error;
     // The kernel must let us read the peer (ptrace rules); where it does not, the engine uses
@@ -40,7 +46,7 @@ class SameHostDirectTest : public ::testing::Test {
     options.same_host_direct = true;
     options.retry_count = 3;
     engine_ = std::make_unique<TransferEngine>(options);
-    ASSERT_TRUE(engine_->init("P2PHANDSHAKE", "127.0.0.1").ok());
+    ASSERT_TRUE(engine_->init(metadata, own_name, "127.0.0.1").ok());
     local_.assign(2 * kPeerBytes, 0);
     ASSERT_TRUE(engine_->registerLocalMemory(local_.data(), local_.size()).ok());
     auto target = engine_->openSegment(peer_.segment_name);
@@ -54,8 +60,12 @@ class SameHostDirectTest : public ::testing::Test {
 
   TransferStatusEnum run(TransferRequest::OpCode op, uint64_t local_offset, uint64_t remote_offset,
                          uint64_t length) {
-    TransferRequest request{
-        op, local_.data() + local_offset, target_, peer_.buffer_addr + remote_offset, length, 0};
+    return runAt(op, local_offset, peer_.buffer_addr + remote_offset, length);
+  }
+
+  TransferStatusEnum runAt(TransferRequest::OpCode op, uint64_t local_offset, uint64_t remote_addr,
+                           uint64_t length) {
+    TransferRequest request{op, local_.data() + local_offset, target_, remote_addr, length, 0};
     auto batch = engine_->allocateBatchID(1);
     EXPECT_TRUE(batch.ok());
     Status submitted = engine_->submitTransfer(*batch, {request});
@@ -113,6 +123,46 @@ TEST_F(SameHostDirectTest, ABufferThePeerRemovedIsNotWrittenDirectly) {
   // Our cached descriptor still lists the buffer, so the request passes the engine's check.
   EXPECT_EQ(run(TransferRequest::WRITE, 0, 0, 4096), FAILED);
   EXPECT_EQ(run(TransferRequest::READ, 0, 0, 4096), FAILED);
+}
+
+// Anyone may write the metadata service. A descriptor rewritten to claim more of the peer's
+// memory must not let an honest initiator touch it: the direct path checks the peer's own live
+// table, and what it does not cover goes over TCP, where the peer refuses it.
+TEST_F(SameHostDirectTest, ARewrittenDescriptorDoesNotOpenThePeersOtherMemory) {
+  const std::string metadata = testing::metadataServerFor(testing::Backend::kHttp);
+  ASSERT_FALSE(metadata.empty());
+  const std::string suffix = std::to_string(::getpid());
+  start(/*peer_offers=*/true, metadata, "direct-victim-" + suffix, "direct-initiator-" + suffix);
+  if (IsSkipped() || HasFatalFailure()) return;
+  // The attacker's PUT: the peer's one buffer now spans both 64 KiB guard zones around it.
+  net::HttpClient http;
+  const std::string url =
+      metadata + "?key=" + net::HttpClient::urlEncode("mooncake/ram/" + peer_.segment_name);
+  auto published = http.send("GET", url, "", std::chrono::seconds(5), std::chrono::seconds(5));
+  ASSERT_TRUE(published.ok() && published->status == 200);
+  auto descriptor = nlohmann::json::parse(published->body);
+  ASSERT_EQ(descriptor["buffers"].size(), 1u);
+  descriptor["buffers"][0]["addr"] = peer_.buffer_addr - 65536;
+  descriptor["buffers"][0]["length"] = kPeerBytes + 2 * 65536;
+  auto put =
+      http.send("PUT", url, descriptor.dump(), std::chrono::seconds(5), std::chrono::seconds(5));
+  ASSERT_TRUE(put.ok() && put->status == 200);
+  ASSERT_TRUE(engine_->syncSegmentCache(peer_.segment_name).ok());
+
+  std::memset(local_.data(), 0x5a, 8192);
+  EXPECT_EQ(runAt(TransferRequest::WRITE, 0, peer_.buffer_addr - 4096, 4096), FAILED);
+  EXPECT_EQ(runAt(TransferRequest::WRITE, 0, peer_.buffer_addr + kPeerBytes, 4096), FAILED);
+  EXPECT_EQ(runAt(TransferRequest::WRITE, 0, peer_.buffer_addr + kPeerBytes - 100, 200), FAILED);
+  std::memset(local_.data() + kPeerBytes, 0, 4096);
+  EXPECT_EQ(runAt(TransferRequest::READ, kPeerBytes, peer_.buffer_addr - 4096, 4096), FAILED);
+  for (uint64_t i = 0; i < 4096; ++i) ASSERT_EQ(local_[kPeerBytes + i], 0) << i;
+  EXPECT_EQ(peer_.checkGuard(), "GUARD OK");
+  // The peer's real buffer still goes directly: stopped, only the direct path can answer.
+  peer_.process->signal(SIGSTOP);
+  EXPECT_EQ(run(TransferRequest::WRITE, 0, 0, 4096), COMPLETED);
+  EXPECT_EQ(run(TransferRequest::READ, kPeerBytes, 0, 4096), COMPLETED);
+  peer_.process->signal(SIGCONT);
+  EXPECT_EQ(std::memcmp(local_.data(), local_.data() + kPeerBytes, 4096), 0);
 }
 
 TEST_F(SameHostDirectTest, ADeadPeerFailsPromptlyAndAPeerThatDoesNotOfferItGetsTcp) {

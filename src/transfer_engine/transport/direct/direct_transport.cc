@@ -66,18 +66,32 @@ Status DirectTransport::start(SegmentDescriptor& local_descriptor) {
     LOG(WARNING) << "direct: cannot identify this host (/proc unreadable); same-host peers use TCP";
     return Status::OK();
   }
+  auto table = LiveRangeTable::create(segment_name_);
+  Status offered = table.ok() ? offer_.start((*table)->fd()) : table.status();
+  if (!offered.ok()) {
+    LOG(WARNING) << offered.toString() << "; same-host peers use TCP";
+    return Status::OK();
+  }
+  table_ = std::move(table).value();
   local_descriptor.host_instance = self_.instance;
   local_descriptor.pid = self_.pid;
   local_descriptor.pid_start = self_.start;
+  local_descriptor.direct_socket = offer_.name();
   return Status::OK();
 }
 
+void DirectTransport::publishRanges(const std::vector<LiveRange>& ranges) {
+  if (table_) table_->publish(ranges);
+}
+
 void DirectTransport::stop() {
+  offer_.stop();
   std::lock_guard lock(mutex_);
   for (auto& [key, peer] : peers_) {
     if (peer.pidfd >= 0) ::close(peer.pidfd);
     peer.pidfd = -1;
     peer.usable = false;
+    peer.table.reset();
   }
 }
 
@@ -86,60 +100,61 @@ void DirectTransport::disable(Peer& peer, int64_t pid, const std::string& why) {
     LOG(WARNING) << "direct: peer process " << pid << ": " << why << "; using TCP for it";
   }
   peer.usable = false;
+  peer.retry_at = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+}
+
+Status DirectTransport::openPeer(Peer& peer, const SegmentDescriptor& target) {
+  // The pid must still name the process that published it: check its start time once, then
+  // watch for its exit through a pidfd (readable once it exits), so a reused pid is never read.
+  peer.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(target.pid), 0));
+  if (peer.pidfd < 0 || processStartTime(target.pid) != target.pid_start) {
+    return Status::error(ErrorCode::ERR_SOCKET, "process gone or not visible");
+  }
+  // What the peer lets us touch comes from the peer itself, never from the descriptor.
+  MC_ASSIGN_OR_RETURN(net::UniqueFd table_fd,
+                      fetchTableFd(target.direct_socket, static_cast<pid_t>(target.pid),
+                                   std::chrono::milliseconds(1000)));
+  MC_ASSIGN_OR_RETURN(std::unique_ptr<LiveRangeView> view,
+                      LiveRangeView::open(std::move(table_fd), target.name));
+  peer.table = std::move(view);
+  return Status::OK();
 }
 
 DirectTransport::Peer& DirectTransport::peerFor(const SegmentDescriptor& target) {
   auto [it, inserted] = peers_.try_emplace(target.pid);
   Peer& peer = it->second;
-  if (!inserted && peer.start == target.pid_start) return peer;
+  const bool same =
+      !inserted && peer.start == target.pid_start && peer.socket == target.direct_socket;
+  if (same && (peer.usable || std::chrono::steady_clock::now() < peer.retry_at)) return peer;
   if (peer.pidfd >= 0) ::close(peer.pidfd);  // the pid now names another process
+  peer = Peer{};
   peer.start = target.pid_start;
-  // The pid must still name the process that published it: check its start time once, then
-  // watch for its exit through a pidfd (readable once it exits), so a reused pid is never read.
-  peer.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(target.pid), 0));
-  peer.usable = peer.pidfd >= 0 && processStartTime(target.pid) == target.pid_start;
-  if (!peer.usable) {
+  peer.socket = target.direct_socket;
+  Status opened = openPeer(peer, target);
+  peer.usable = opened.ok();
+  if (!opened.ok()) {
+    peer.table.reset();
+    peer.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     LOG(INFO) << "direct: segment " << target.name << " (pid " << target.pid
-              << ") is not reachable directly (process gone or not visible); using TCP";
+              << ") is not reachable directly (" << opened.message() << "); using TCP";
   }
   return peer;
 }
 
 bool DirectTransport::reaches(const SegmentDescriptor& target) {
-  if (self_.instance.empty() || target.host_instance != self_.instance || target.pid <= 0 ||
-      target.removals_addr == 0) {
+  if (!table_ || target.host_instance != self_.instance || target.pid <= 0 ||
+      target.direct_socket.empty()) {
     return false;
   }
-  {
-    std::lock_guard lock(mutex_);
-    if (!peerFor(target).usable) return false;
-  }
-  // The buffer list we hold must be the peer's current one: a buffer it removed (and may have
-  // freed) since must not be written. Over TCP the peer checks each request itself.
-  uint64_t removals = 0;
-  struct iovec local {
-    &removals, sizeof(removals)
-  };
-  struct iovec remote {
-    reinterpret_cast<void*>(target.removals_addr), sizeof(removals)
-  };
-  if (::process_vm_readv(static_cast<pid_t>(target.pid), &local, 1, &remote, 1, 0) !=
-      static_cast<ssize_t>(sizeof(removals))) {
-    return false;  // gone or refused: TCP reports it
-  }
-  if (removals != target.removals) {
-    LOG_EVERY_N(INFO, 100) << "direct: segment " << target.name
-                           << " removed buffers since its descriptor was fetched; using TCP "
-                              "until it is refreshed (syncSegmentCache)";
-    return false;
-  }
-  return true;
+  std::lock_guard lock(mutex_);
+  return peerFor(target).usable;
 }
 
 void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, size_t count) {
   const SegmentDescriptor& peer_descriptor = target.descriptor;
   const auto pid = static_cast<pid_t>(peer_descriptor.pid);
   bool alive = false;
+  std::shared_ptr<const LiveRangeView> table;
   {
     std::lock_guard lock(mutex_);
     Peer& peer = peerFor(peer_descriptor);
@@ -148,7 +163,9 @@ void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, 
     };
     alive = peer.usable && ::poll(&exited, 1, 0) == 0;
     if (peer.usable && !alive) disable(peer, peer_descriptor.pid, "exited");
+    table = peer.table;
   }
+  std::vector<Slice*> elsewhere;  // outside the peer's live table: TCP, where the peer checks
   for (size_t i = 0; i < count; ++i) {
     Slice* slice = slices[i];
     if (!alive) {
@@ -157,6 +174,13 @@ void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, 
           slice, Status::error(ErrorCode::ERR_SOCKET, "direct: peer process " +
                                                           std::to_string(pid) + " of segment " +
                                                           peer_descriptor.name + " is gone"));
+      continue;
+    }
+    if (!table->covers(slice->remote, slice->length)) {
+      LOG_EVERY_N(INFO, 1000) << "direct: range " << rangeText(slice->remote, slice->length)
+                              << " of segment " << peer_descriptor.name
+                              << " is not registered in its process right now; sent over TCP";
+      elsewhere.push_back(slice);
       continue;
     }
     struct iovec local {
@@ -186,14 +210,14 @@ void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, 
                                                  std::strerror(error) + " (retried over TCP)"));
       continue;
     }
+    // Registered a moment ago but not mapped: the peer unregistered and unmapped it meanwhile.
     sink_.onSliceDone(slice,
                       Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
                                     "direct: range " + rangeText(slice->remote, slice->length) +
                                         " of segment " + peer_descriptor.name +
-                                        " is not mapped in its process: " + std::strerror(error) +
-                                        " (stale descriptor? syncSegmentCache picks up "
-                                        "the peer's current buffers)"));
+                                        " is not mapped in its process: " + std::strerror(error)));
   }
+  if (!elsewhere.empty()) fallback_.submit(target, elsewhere.data(), elsewhere.size());
 }
 
 }  // namespace mooncake::te

@@ -1,0 +1,172 @@
+#include "transfer_engine/transport/direct/live_range_table.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <thread>
+
+namespace mooncake::te {
+namespace {
+
+using detail::LiveTableEntry;
+using detail::LiveTableHeader;
+
+constexpr unsigned kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL;
+// A reader that keeps finding the table mid-rewrite gives up (and the slice goes over TCP)
+// rather than spin on a writer that may have died halfway.
+constexpr int kReadAttempts = 256;
+
+size_t tableBytes(uint64_t capacity) {
+  return detail::kLiveTableHeaderBytes + capacity * sizeof(LiveTableEntry);
+}
+
+Status systemError(ErrorCode code, const std::string& what) {
+  return Status::error(code, "direct: " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+LiveRangeTable::~LiveRangeTable() {
+  if (base_ != nullptr) ::munmap(base_, bytes_);
+}
+
+Result<std::unique_ptr<LiveRangeTable>> LiveRangeTable::create(const std::string& segment_name,
+                                                               uint64_t capacity) {
+  if (segment_name.size() > detail::kLiveTableMaxName) {
+    return Status::error(
+        ErrorCode::ERR_INVALID_ARGUMENT,
+        "direct: segment name longer than " + std::to_string(detail::kLiveTableMaxName) + " bytes");
+  }
+  std::unique_ptr<LiveRangeTable> table(new LiveRangeTable());
+  table->fd_.reset(::memfd_create("mooncake-live-ranges", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!table->fd_.valid()) return systemError(ErrorCode::ERR_MEMORY, "memfd_create");
+  table->bytes_ = tableBytes(capacity);
+  if (::ftruncate(table->fd_.get(), static_cast<off_t>(table->bytes_)) != 0) {
+    return systemError(ErrorCode::ERR_MEMORY, "ftruncate of the live range table");
+  }
+  void* base =
+      ::mmap(nullptr, table->bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, table->fd_.get(), 0);
+  if (base == MAP_FAILED) return systemError(ErrorCode::ERR_MEMORY, "mmap of the live range table");
+  table->base_ = base;
+  // Our own writable mapping stays valid; from here on nobody (a peer holding the fd included)
+  // can map it writable, write it, or change its size.
+  if (::fcntl(table->fd_.get(), F_ADD_SEALS, kRequiredSeals) != 0) {
+    return systemError(ErrorCode::ERR_MEMORY, "sealing the live range table");
+  }
+  auto* header = new (base) LiveTableHeader{};
+  header->magic = detail::kLiveTableMagic;
+  header->version = detail::kLiveTableVersion;
+  header->capacity = capacity;
+  header->name_length = static_cast<uint32_t>(segment_name.size());
+  std::memcpy(header->name, segment_name.data(), segment_name.size());
+  table->header_ = header;
+  table->entries_ =
+      reinterpret_cast<LiveTableEntry*>(static_cast<char*>(base) + detail::kLiveTableHeaderBytes);
+  return table;
+}
+
+void LiveRangeTable::publish(const std::vector<LiveRange>& ranges) {
+  // Seqlock writer (single writer: the caller serializes). The odd value tells readers the
+  // entries are in flux; the release fence keeps the entry stores after it, pairing with the
+  // readers' acquire fence before their second sequence load.
+  const uint64_t sequence = header_->sequence.load(std::memory_order_relaxed);
+  header_->sequence.store(sequence + 1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+  const bool overflow = ranges.size() > header_->capacity;
+  const size_t count = overflow ? 0 : ranges.size();
+  for (size_t i = 0; i < count; ++i) {
+    entries_[i].addr.store(ranges[i].addr, std::memory_order_relaxed);
+    entries_[i].length.store(ranges[i].length, std::memory_order_relaxed);
+  }
+  header_->count.store(count, std::memory_order_relaxed);
+  header_->overflow.store(overflow ? 1 : 0, std::memory_order_relaxed);
+  // Release: pairs with the readers' acquire load of the sequence at the start of a read.
+  header_->sequence.store(sequence + 2, std::memory_order_release);
+}
+
+LiveRangeView::~LiveRangeView() {
+  if (base_ != nullptr) ::munmap(const_cast<void*>(base_), bytes_);
+}
+
+Result<std::unique_ptr<LiveRangeView>> LiveRangeView::open(net::UniqueFd fd,
+                                                           const std::string& segment_name) {
+  auto reject = [](const std::string& why) {
+    return Status::error(ErrorCode::ERR_REJECT_HANDSHAKE, "direct: peer's live range table " + why);
+  };
+  const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+  if (seals < 0 || (static_cast<unsigned>(seals) & kRequiredSeals) != kRequiredSeals) {
+    return reject("is not sealed (it could change under us)");
+  }
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0 ||
+      static_cast<size_t>(info.st_size) < detail::kLiveTableHeaderBytes) {
+    return reject("is too small");
+  }
+  std::unique_ptr<LiveRangeView> view(new LiveRangeView());
+  view->bytes_ = static_cast<size_t>(info.st_size);
+  void* base = ::mmap(nullptr, view->bytes_, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (base == MAP_FAILED)
+    return systemError(ErrorCode::ERR_REJECT_HANDSHAKE, "mmap of a peer table");
+  view->base_ = base;
+  view->header_ = static_cast<const LiveTableHeader*>(base);
+  const LiveTableHeader& header = *view->header_;
+  if (header.magic != detail::kLiveTableMagic || header.version != detail::kLiveTableVersion) {
+    return reject("has an unknown format");
+  }
+  if (header.capacity == 0 || tableBytes(header.capacity) > view->bytes_) {
+    return reject("claims more entries than it holds");
+  }
+  if (header.name_length > detail::kLiveTableMaxName ||
+      std::string(header.name, header.name_length) != segment_name) {
+    return reject("belongs to another segment than '" + segment_name + "'");
+  }
+  view->capacity_ = header.capacity;
+  view->entries_ = reinterpret_cast<const LiveTableEntry*>(static_cast<const char*>(base) +
+                                                           detail::kLiveTableHeaderBytes);
+  return view;
+}
+
+bool LiveRangeView::covers(uint64_t addr, uint64_t length) const {
+  if (addr + length < addr) return false;
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    // Seqlock reader. Acquire: pairs with the writer's release store of an even sequence, so
+    // the entries read below are at least that version's.
+    const uint64_t before = header_->sequence.load(std::memory_order_acquire);
+    if (before & 1) {
+      std::this_thread::yield();
+      continue;
+    }
+    uint64_t count = header_->count.load(std::memory_order_relaxed);
+    bool overflow = header_->overflow.load(std::memory_order_relaxed) != 0;
+    bool inside = false;
+    if (!overflow && count <= capacity_) {
+      // The last range starting at or below addr is the only one that can hold it.
+      uint64_t low = 0;
+      uint64_t high = count;
+      while (low < high) {
+        uint64_t middle = low + (high - low) / 2;
+        if (entries_[middle].addr.load(std::memory_order_relaxed) <= addr) {
+          low = middle + 1;
+        } else {
+          high = middle;
+        }
+      }
+      if (low > 0) {
+        uint64_t start = entries_[low - 1].addr.load(std::memory_order_relaxed);
+        uint64_t size = entries_[low - 1].length.load(std::memory_order_relaxed);
+        inside = addr >= start && addr + length <= start + size && start + size >= start;
+      }
+    }
+    // Acquire fence: pairs with the writer's release fence after its odd store, so a rewrite
+    // that overlapped the reads above shows up as a changed sequence.
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (header_->sequence.load(std::memory_order_relaxed) == before) return inside && !overflow;
+  }
+  return false;
+}
+
+}  // namespace mooncake::te

@@ -1,0 +1,127 @@
+// The same-host direct path's live range table and how it is handed to peers: what a reader
+// sees after each publish, and what it refuses (unsealed files, another segment's table,
+// another process answering on the socket).
+#include "transfer_engine/transport/direct/live_range_table.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "transfer_engine/transport/direct/table_offer.h"
+
+namespace mooncake::te {
+namespace {
+
+std::unique_ptr<LiveRangeView> viewOf(const LiveRangeTable& table, const std::string& name) {
+  auto view = LiveRangeView::open(net::UniqueFd(::dup(table.fd())), name);
+  EXPECT_TRUE(view.ok()) << view.status().toString();
+  return view.ok() ? std::move(view).value() : nullptr;
+}
+
+TEST(LiveRangeTableTest, ReaderSeesEachPublishedListAndNothingOutsideIt) {
+  auto table = LiveRangeTable::create("seg-a", /*capacity=*/16);
+  ASSERT_TRUE(table.ok()) << table.status().toString();
+  auto view = viewOf(**table, "seg-a");
+  ASSERT_NE(view, nullptr);
+  EXPECT_FALSE(view->covers(0x1000, 1));  // nothing published yet
+  (*table)->publish({{0x1000, 0x1000}, {0x4000, 0x2000}});
+  EXPECT_TRUE(view->covers(0x1000, 0x1000));
+  EXPECT_TRUE(view->covers(0x4800, 0x800));
+  EXPECT_TRUE(view->covers(0x5fff, 1));
+  EXPECT_FALSE(view->covers(0x1800, 0x1000));  // runs past the first range
+  EXPECT_FALSE(view->covers(0x2000, 1));       // between ranges
+  EXPECT_FALSE(view->covers(0x3fff, 2));       // starts before the second
+  EXPECT_FALSE(view->covers(0x6000, 1));
+  EXPECT_FALSE(view->covers(0xfff, 1));
+  EXPECT_FALSE(view->covers(0x4000, ~0ull));  // wraps
+  (*table)->publish({{0x4000, 0x2000}});      // the first buffer was removed
+  EXPECT_FALSE(view->covers(0x1000, 1));
+  EXPECT_TRUE(view->covers(0x4000, 0x2000));
+}
+
+TEST(LiveRangeTableTest, AnOverflowedTableCoversNothing) {
+  auto table = LiveRangeTable::create("seg-b", /*capacity=*/2);
+  ASSERT_TRUE(table.ok());
+  auto view = viewOf(**table, "seg-b");
+  ASSERT_NE(view, nullptr);
+  (*table)->publish({{0x1000, 0x10}, {0x2000, 0x10}, {0x3000, 0x10}});
+  EXPECT_FALSE(view->covers(0x1000, 1));
+  (*table)->publish({{0x1000, 0x10}});
+  EXPECT_TRUE(view->covers(0x1000, 1));
+}
+
+TEST(LiveRangeTableTest, RefusesAnotherSegmentsTableAndAnUnsealedFile) {
+  auto table = LiveRangeTable::create("seg-c", 4);
+  ASSERT_TRUE(table.ok());
+  EXPECT_TRUE(LiveRangeView::open(net::UniqueFd(::dup((*table)->fd())), "seg-other")
+                  .status()
+                  .is(ErrorCode::ERR_REJECT_HANDSHAKE));
+  // A look-alike anyone could write to: same bytes, no seals.
+  net::UniqueFd fake(::memfd_create("fake", MFD_CLOEXEC));
+  ASSERT_TRUE(fake.valid());
+  std::vector<char> bytes(detail::kLiveTableHeaderBytes + 4 * sizeof(detail::LiveTableEntry));
+  ASSERT_EQ(::pread((*table)->fd(), bytes.data(), bytes.size(), 0),
+            static_cast<ssize_t>(bytes.size()));
+  ASSERT_EQ(::write(fake.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  EXPECT_TRUE(
+      LiveRangeView::open(std::move(fake), "seg-c").status().is(ErrorCode::ERR_REJECT_HANDSHAKE));
+}
+
+TEST(LiveRangeTableTest, PeersCannotWriteTheTable) {
+  auto table = LiveRangeTable::create("seg-d", 4);
+  ASSERT_TRUE(table.ok());
+  int fd = (*table)->fd();
+  EXPECT_EQ(::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
+  char zero = 0;
+  EXPECT_LT(::pwrite(fd, &zero, 1, 0), 0);
+  EXPECT_NE(::ftruncate(fd, 4096), 0);
+}
+
+TEST(LiveRangeTableTest, ReadersNeverSeeAHalfWrittenList) {
+  auto table = LiveRangeTable::create("seg-e", 64);
+  ASSERT_TRUE(table.ok());
+  auto view = viewOf(**table, "seg-e");
+  ASSERT_NE(view, nullptr);
+  // Two lists that share no range: a reader must see one or the other, never a mix.
+  std::vector<LiveRange> odd, even;
+  for (uint64_t i = 0; i < 64; ++i) (i % 2 ? odd : even).push_back({0x10000 * (i + 1), 0x100});
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (int round = 0; round < 20000; ++round) (*table)->publish(round % 2 ? odd : even);
+    done = true;
+  });
+  int mixed = 0;
+  while (!done) {
+    bool a = view->covers(odd[3].addr, 1);
+    bool b = view->covers(even[5].addr, 1);
+    if (a && b) ++mixed;
+  }
+  writer.join();
+  EXPECT_EQ(mixed, 0);
+}
+
+TEST(TableOfferTest, HandsTheTableToItsOwnProcessAndRejectsAnotherPid) {
+  auto table = LiveRangeTable::create("seg-f", 4);
+  ASSERT_TRUE(table.ok());
+  (*table)->publish({{0x1000, 0x100}});
+  TableOfferServer server;
+  ASSERT_TRUE(server.start((*table)->fd()).ok());
+  auto fd = fetchTableFd(server.name(), ::getpid(), std::chrono::milliseconds(1000));
+  ASSERT_TRUE(fd.ok()) << fd.status().toString();
+  auto view = LiveRangeView::open(std::move(fd).value(), "seg-f");
+  ASSERT_TRUE(view.ok()) << view.status().toString();
+  EXPECT_TRUE((*view)->covers(0x1000, 0x100));
+  // A descriptor naming this socket for another process is caught: the kernel says who answers.
+  EXPECT_TRUE(fetchTableFd(server.name(), ::getpid() + 1, std::chrono::milliseconds(1000))
+                  .status()
+                  .is(ErrorCode::ERR_REJECT_HANDSHAKE));
+  EXPECT_TRUE(fetchTableFd("no-such-socket-here", ::getpid(), std::chrono::milliseconds(1000))
+                  .status()
+                  .is(ErrorCode::ERR_SOCKET));
+  server.stop();
+}
+
+}  // namespace
+}  // namespace mooncake::te
