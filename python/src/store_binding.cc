@@ -257,6 +257,26 @@ void bindStore(py::module_& module) {
           Release())
       .def("batch_get_into", &DistributedStore::batchGetInto, py::arg("keys"),
            py::arg("buffer_ptrs"), py::arg("sizes"), Release())
+      .def(
+          "batch_put_from_multi_buffers",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<std::vector<uint64_t>>& all_buffer_ptrs,
+             const std::vector<std::vector<uint64_t>>& all_sizes,
+             const std::optional<ReplicateConfig>& config) {
+            return s.batchPutFromMultiBuffers(keys, all_buffer_ptrs, all_sizes, orDefault(config));
+          },
+          py::arg("keys"), py::arg("all_buffer_ptrs"), py::arg("all_sizes"),
+          py::arg("config") = py::none(), Release())
+      .def(
+          "batch_get_into_multi_buffers",
+          [](DistributedStore& s, const std::vector<std::string>& keys,
+             const std::vector<std::vector<uint64_t>>& all_buffer_ptrs,
+             const std::vector<std::vector<uint64_t>>& all_sizes, bool /*prefer_alloc_in_same_node:
+                                                                         reads ignore it*/) {
+            return s.batchGetIntoMultiBuffers(keys, all_buffer_ptrs, all_sizes);
+          },
+          py::arg("keys"), py::arg("all_buffer_ptrs"), py::arg("all_sizes"),
+          py::arg("prefer_alloc_in_same_node") = false, Release())
       .def("get_into_ranges", &DistributedStore::getIntoRanges, py::arg("key"),
            py::arg("buffer_ptrs"), py::arg("offsets"), py::arg("sizes"), Release())
       .def("is_exist", &DistributedStore::isExist, py::arg("key"), Release())

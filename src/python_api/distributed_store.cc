@@ -244,6 +244,78 @@ std::vector<int64_t> DistributedStore::batchGetInto(const std::vector<std::strin
       [&] { return std::vector<int64_t>(keys.size(), code(notSetUp())); });
 }
 
+namespace {
+
+// The keys whose inner lists agree, with their runs; the others are marked INVALID_PARAMS.
+struct MultiBufferCall {
+  std::vector<size_t> index;  // position in the caller's lists
+  std::vector<std::string> keys;
+  std::vector<std::vector<store::MemoryRun>> runs;
+};
+
+MultiBufferCall splitMultiBuffers(const std::vector<std::string>& keys,
+                                  const std::vector<std::vector<uint64_t>>& addresses,
+                                  const std::vector<std::vector<uint64_t>>& sizes,
+                                  std::vector<int64_t>& results) {
+  MultiBufferCall call;
+  const int invalid = static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+  results.assign(keys.size(), invalid);
+  if (addresses.size() != keys.size() || sizes.size() != keys.size()) {
+    LOG(ERROR) << "store: multi-buffer call: keys, all_buffer_ptrs and all_sizes differ in length";
+    return call;
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (addresses[i].size() != sizes[i].size()) {
+      LOG(ERROR) << "store: multi-buffer call: key '" << keys[i] << "' has " << addresses[i].size()
+                 << " buffers and " << sizes[i].size() << " sizes";
+      continue;
+    }
+    std::vector<store::MemoryRun> runs(addresses[i].size());
+    for (size_t k = 0; k < runs.size(); ++k) {
+      runs[k] = {reinterpret_cast<void*>(addresses[i][k]), sizes[i][k]};
+    }
+    call.index.push_back(i);
+    call.keys.push_back(keys[i]);
+    call.runs.push_back(std::move(runs));
+  }
+  return call;
+}
+
+}  // namespace
+
+std::vector<int> DistributedStore::batchPutFromMultiBuffers(
+    const std::vector<std::string>& keys, const std::vector<std::vector<uint64_t>>& addresses,
+    const std::vector<std::vector<uint64_t>>& sizes, const store::ReplicateConfig& config) {
+  return withClient(
+      [&](store::Client& c) {
+        std::vector<int64_t> results;
+        MultiBufferCall call = splitMultiBuffers(keys, addresses, sizes, results);
+        std::vector<Status> written = c.batchPutFromMultiBuffers(call.keys, call.runs, config);
+        for (size_t j = 0; j < written.size(); ++j) results[call.index[j]] = code(written[j]);
+        return std::vector<int>(results.begin(), results.end());
+      },
+      [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
+}
+
+std::vector<int64_t> DistributedStore::batchGetIntoMultiBuffers(
+    const std::vector<std::string>& keys, const std::vector<std::vector<uint64_t>>& addresses,
+    const std::vector<std::vector<uint64_t>>& sizes) {
+  return withClient(
+      [&](store::Client& c) {
+        std::vector<int64_t> results;
+        MultiBufferCall call = splitMultiBuffers(keys, addresses, sizes, results);
+        auto read = c.batchGetIntoMultiBuffers(call.keys, call.runs);
+        for (size_t j = 0; j < read.size(); ++j) {
+          if (!read[j].ok())
+            logFailure("batch_get_into_multi_buffers", call.keys[j], read[j].status());
+          results[call.index[j]] =
+              read[j].ok() ? static_cast<int64_t>(*read[j]) : code(read[j].status());
+        }
+        return results;
+      },
+      [&] { return std::vector<int64_t>(keys.size(), code(notSetUp())); });
+}
+
 int64_t DistributedStore::getIntoRanges(const std::string& key,
                                         const std::vector<uint64_t>& addresses,
                                         const std::vector<uint64_t>& offsets,

@@ -77,6 +77,16 @@ class DistributedStore {
   std::vector<int64_t> batchGetInto(const std::vector<std::string>& keys,
                                     const std::vector<uint64_t>& addresses,
                                     const std::vector<uint64_t>& sizes);
+  // Multi-buffer forms: key i's object is the concatenation of the runs (addresses[i][k],
+  // sizes[i][k]). INVALID_PARAMS for every key when the outer lists differ in length, for one
+  // key when its inner lists do. Get results: bytes read, or a negative code.
+  std::vector<int> batchPutFromMultiBuffers(const std::vector<std::string>& keys,
+                                            const std::vector<std::vector<uint64_t>>& addresses,
+                                            const std::vector<std::vector<uint64_t>>& sizes,
+                                            const store::ReplicateConfig& config);
+  std::vector<int64_t> batchGetIntoMultiBuffers(const std::vector<std::string>& keys,
+                                                const std::vector<std::vector<uint64_t>>& addresses,
+                                                const std::vector<std::vector<uint64_t>>& sizes);
   // Range i: sizes[i] bytes at object offset offsets[i] into addresses[i]. Total bytes read, or a
   // negative code.
   int64_t getIntoRanges(const std::string& key, const std::vector<uint64_t>& addresses,

@@ -79,6 +79,13 @@ class ObjectBuffer {
   std::function<void()> release_;
 };
 
+// A run of caller memory (registered with Client::registerBuffer or the local buffer). In the
+// multi-buffer calls an object is the concatenation of its runs, in order.
+struct MemoryRun {
+  void* buffer = nullptr;
+  size_t size = 0;
+};
+
 class Client {
  public:
   // Starts the Transfer Engine, allocates and mounts the segment, starts the heartbeat.
@@ -150,6 +157,15 @@ class Client {
                                       const std::vector<const void*>& buffers,
                                       const std::vector<size_t>& sizes,
                                       const ReplicateConfig& config = {});
+  // Multi-buffer forms (KV cache laid out per layer): key i's object is the concatenation of
+  // runs[i] (put), or is scattered over runs[i] in order (get; their total must hold it, and
+  // the result is the object's size). One master round trip per phase and one Transfer Engine
+  // batch for the whole call. INVALID_PARAMS for every key when the lists differ in length.
+  std::vector<Status> batchPutFromMultiBuffers(const std::vector<std::string>& keys,
+                                               const std::vector<std::vector<MemoryRun>>& runs,
+                                               const ReplicateConfig& config = {});
+  std::vector<Result<uint64_t>> batchGetIntoMultiBuffers(
+      const std::vector<std::string>& keys, const std::vector<std::vector<MemoryRun>>& runs);
   std::vector<Result<bool>> batchIsExist(const std::vector<std::string>& keys);
   std::vector<Status> batchRemove(const std::vector<std::string>& keys, bool force = false);
 

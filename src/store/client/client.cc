@@ -27,6 +27,12 @@ constexpr int kClientMinPort = 12300;
 constexpr int kClientMaxPort = 14300;
 constexpr int kClientSetupRetries = 20;
 
+std::vector<Status> lengthMismatch(const std::vector<std::string>& keys) {
+  return std::vector<Status>(keys.size(),
+                             Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                                "keys, buffers and sizes differ in length"));
+}
+
 }  // namespace
 
 Status Client::Impl::start() {
@@ -179,14 +185,36 @@ std::vector<Status> Client::batchPutFrom(const std::vector<std::string>& keys,
                                          const std::vector<const void*>& buffers,
                                          const std::vector<size_t>& sizes,
                                          const ReplicateConfig& config) {
-  return impl_->writeBatch(keys, buffers, sizes, config, WriteKind::kPut);
+  if (buffers.size() != keys.size() || sizes.size() != keys.size()) return lengthMismatch(keys);
+  return impl_->writeBatch(keys, Scatter::single(buffers, sizes), config, WriteKind::kPut);
 }
 
 std::vector<Status> Client::batchUpsertFrom(const std::vector<std::string>& keys,
                                             const std::vector<const void*>& buffers,
                                             const std::vector<size_t>& sizes,
                                             const ReplicateConfig& config) {
-  return impl_->writeBatch(keys, buffers, sizes, config, WriteKind::kUpsert);
+  if (buffers.size() != keys.size() || sizes.size() != keys.size()) return lengthMismatch(keys);
+  return impl_->writeBatch(keys, Scatter::single(buffers, sizes), config, WriteKind::kUpsert);
+}
+
+std::vector<Status> Client::batchPutFromMultiBuffers(
+    const std::vector<std::string>& keys, const std::vector<std::vector<MemoryRun>>& runs,
+    const ReplicateConfig& config) {
+  if (runs.size() != keys.size()) return lengthMismatch(keys);
+  return impl_->writeBatch(keys, Scatter::multi(runs), config, WriteKind::kPut);
+}
+
+std::vector<Result<uint64_t>> Client::batchGetIntoMultiBuffers(
+    const std::vector<std::string>& keys, const std::vector<std::vector<MemoryRun>>& runs) {
+  using Outcome = Result<uint64_t>;
+  if (runs.size() != keys.size()) {
+    return std::vector<Outcome>(keys.size(), lengthMismatch(keys).front());
+  }
+  if (keys.empty()) return {};
+  auto started = std::chrono::steady_clock::now();
+  auto lists = impl_->master.batchGetReplicaList(keys);
+  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
+  return impl_->readBatch(keys, *lists, Scatter::multi(runs), started);
 }
 
 std::vector<Status> Client::batchPut(const std::vector<std::string>& keys,
@@ -224,7 +252,7 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
   auto started = std::chrono::steady_clock::now();
   auto lists = impl_->master.batchGetReplicaList(keys);
   if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
-  return impl_->readBatch(keys, *lists, buffers, sizes, started);
+  return impl_->readBatch(keys, *lists, Scatter::single(buffers, sizes), started);
 }
 
 std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>& keys) {

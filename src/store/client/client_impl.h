@@ -12,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -79,6 +80,28 @@ inline int retriesUsedWithFallback(bool has_fallback) { return has_fallback ? 7 
 // costs one slow read (its retries), not one per object.
 inline constexpr std::chrono::seconds kFailedHolderMemory{30};
 
+// The memory of several objects, each a list of runs, in one flat list (no allocation per key):
+// object i is runs[first[i]] .. runs[first[i + 1] - 1].
+struct Scatter {
+  std::vector<MemoryRun> runs;
+  std::vector<size_t> first{0};
+
+  size_t objects() const { return first.size() - 1; }
+  std::span<const MemoryRun> of(size_t i) const {
+    return {runs.data() + first[i], first[i + 1] - first[i]};
+  }
+  // One run per object.
+  static Scatter single(const std::vector<const void*>& buffers, const std::vector<size_t>& sizes);
+  static Scatter single(const std::vector<void*>& buffers, const std::vector<size_t>& sizes);
+  static Scatter multi(const std::vector<std::vector<MemoryRun>>& runs);
+};
+
+inline uint64_t totalSize(std::span<const MemoryRun> runs) {
+  uint64_t total = 0;
+  for (const MemoryRun& run : runs) total += run.size;
+  return total;
+}
+
 struct Client::Impl {
   explicit Impl(const ClientOptions& o, std::string id)
       : options(o),
@@ -126,21 +149,25 @@ struct Client::Impl {
   // asks the master to avoid holders that failed lately.
   Result<std::vector<ReplicaDescriptor>> startPut(const std::string& key, size_t size,
                                                   const ReplicateConfig& config, WriteKind kind);
-  Status writeOne(const std::string& key, const void* buffer, size_t size,
+  // The object is the concatenation of `runs`.
+  Status writeOne(const std::string& key, std::span<const MemoryRun> runs,
                   const ReplicateConfig& config, WriteKind kind);
-  // Writes `buffer` to every replica; holders whose write failed are appended to `failed` (and
+  Status writeOne(const std::string& key, const void* buffer, size_t size,
+                  const ReplicateConfig& config, WriteKind kind) {
+    MemoryRun run{const_cast<void*>(buffer), size};
+    return writeOne(key, {&run, 1}, config, kind);
+  }
+  // Writes the runs to every replica; holders whose write failed are appended to `failed` (and
   // marked). An error only when the transfer could not run at all (not the holders' fault).
-  Status writeReplicas(const void* buffer, size_t size,
+  Status writeReplicas(std::span<const MemoryRun> runs,
                        const std::vector<ReplicaDescriptor>& replicas, bool has_fallback,
                        std::vector<std::string>& failed);
   // A put on reserved space: write, then commit (which brings the next reservation). nullopt:
   // the reserved path could not be used and nothing of the key changed; put it two-phase.
-  std::optional<Status> writeReserved(const std::string& key, const void* buffer, size_t size,
+  std::optional<Status> writeReserved(const std::string& key, std::span<const MemoryRun> runs,
                                       const ReplicateConfig& config);
-  std::vector<Status> writeBatch(const std::vector<std::string>& keys,
-                                 const std::vector<const void*>& buffers,
-                                 const std::vector<size_t>& sizes, const ReplicateConfig& config,
-                                 WriteKind kind);
+  std::vector<Status> writeBatch(const std::vector<std::string>& keys, const Scatter& sources,
+                                 const ReplicateConfig& config, WriteKind kind);
   // Copies each value into staging memory and writes them all as one batch.
   std::vector<Status> writeStagedBatch(const std::vector<std::string>& keys,
                                        const std::vector<std::string_view>& values,
@@ -175,9 +202,10 @@ struct Client::Impl {
                                            SegmentAllocator::Allocation allocation);
   std::vector<Result<uint64_t>> readBatch(const std::vector<std::string>& keys,
                                           std::vector<Result<ReplicaList>>& lists,
-                                          const std::vector<void*>& buffers,
-                                          const std::vector<size_t>& sizes,
+                                          const Scatter& targets,
                                           std::chrono::steady_clock::time_point started);
+  // One key scattered over `runs` (the single-key path: every replica tried in turn).
+  Result<uint64_t> readScattered(const std::string& key, std::span<const MemoryRun> runs);
   // Fails with LEASE_EXPIRED when a read that began at `started` outlived its lease.
   static Status checkLease(const std::string& key, std::chrono::steady_clock::time_point started,
                            uint64_t lease_ttl_ms);

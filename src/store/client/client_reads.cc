@@ -106,14 +106,55 @@ Result<uint64_t> Client::Impl::readListed(const std::string& key, ReplicaList li
   return size;
 }
 
+// Requests reading the first `size` bytes of the object at `address` in `target` into the runs,
+// in order. The runs must hold `size` bytes.
+static void appendReads(std::span<const MemoryRun> runs, uint64_t size, SegmentHandle target,
+                        uint64_t address, int retries_used,
+                        std::vector<TransferRequest>& requests) {
+  uint64_t offset = 0;
+  for (const MemoryRun& run : runs) {
+    if (offset >= size) break;
+    uint64_t length = std::min<uint64_t>(run.size, size - offset);
+    if (length > 0) {
+      requests.push_back(
+          {TransferRequest::READ, run.buffer, target, address + offset, length, retries_used});
+    }
+    offset += length;
+  }
+}
+
+Result<uint64_t> Client::Impl::readScattered(const std::string& key,
+                                             std::span<const MemoryRun> runs) {
+  if (runs.size() == 1) {
+    return readInto(key, static_cast<char*>(runs[0].buffer), runs[0].size, nullptr);
+  }
+  auto started = std::chrono::steady_clock::now();
+  MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
+  if (list.replicas.empty()) return noReplica(key);
+  const uint64_t size = list.replicas.front().size;
+  const uint64_t capacity = totalSize(runs);
+  if (capacity < size) return bufferTooSmall(key, size, capacity);
+  std::vector<Range> ranges;
+  uint64_t offset = 0;
+  for (const MemoryRun& run : runs) {
+    if (offset >= size) break;
+    uint64_t length = std::min<uint64_t>(run.size, size - offset);
+    ranges.push_back({offset, length, run.buffer});
+    offset += length;
+  }
+  orderForReading(list.replicas);
+  MC_RETURN_IF_ERROR(readFromReplicas(ranges, list.replicas).status());
+  MC_RETURN_IF_ERROR(checkLease(key, started, list.lease_ttl_ms));
+  return size;
+}
+
 std::vector<Result<uint64_t>> Client::Impl::readBatch(
     const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
-    const std::vector<void*>& buffers, const std::vector<size_t>& sizes,
-    std::chrono::steady_clock::time_point started) {
+    const Scatter& targets, std::chrono::steady_clock::time_point started) {
   using Outcome = Result<uint64_t>;
   std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
   std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;
+  std::vector<size_t> owner;         // request -> key index
   std::vector<std::string> holders;  // request -> replica holder
   for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
     auto& list = lists[i];
@@ -127,32 +168,39 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     }
     orderForReading(list->replicas);
     const ReplicaDescriptor& replica = list->replicas.front();
-    if (sizes[i] < replica.size) {
-      out[i] = bufferTooSmall(keys[i], replica.size, sizes[i]);
+    const uint64_t capacity = totalSize(targets.of(i));
+    if (capacity < replica.size) {
+      out[i] = bufferTooSmall(keys[i], replica.size, capacity);
       continue;
     }
     auto target = engine.openSegment(replica.te_endpoint);
     if (!target.ok()) {
       markFailed(replica.te_endpoint);
-      out[i] = readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+      out[i] = readScattered(keys[i], targets.of(i));
       continue;
     }
-    requests.push_back({TransferRequest::READ, buffers[i], *target, replica.address, replica.size,
-                        retriesUsedWithFallback(list->replicas.size() > 1)});
-    owner.push_back(i);
-    holders.push_back(replica.te_endpoint);
+    out[i] = replica.size;
+    appendReads(targets.of(i), replica.size, *target, replica.address,
+                retriesUsedWithFallback(list->replicas.size() > 1), requests);
+    owner.resize(requests.size(), i);
+    holders.resize(requests.size(), replica.te_endpoint);
   }
   auto completed = runTasks(requests);
+  std::vector<bool> key_failed(keys.size(), false);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (!completed.ok() || !(*completed)[r]) key_failed[owner[r]] = true;
+  }
   for (size_t r = 0; r < requests.size(); ++r) {
     size_t i = owner[r];
-    if (completed.ok() && (*completed)[r]) {
+    if (r + 1 < requests.size() && owner[r + 1] == i) continue;  // once per key, at its last
+    if (!key_failed[i]) {
       Status lease = checkLease(keys[i], started, lists[i]->lease_ttl_ms);
-      out[i] = lease.ok() ? Outcome(requests[r].length) : Outcome(lease);
+      if (!lease.ok()) out[i] = lease;
       if (lease.ok()) locations.remember(keys[i], lists[i]->version, lists[i]->replicas.front());
     } else {
       // This replica failed: remember its holder, and the single-key path tries the others.
       markFailed(holders[r]);
-      out[i] = readInto(keys[i], static_cast<char*>(buffers[i]), sizes[i], nullptr);
+      out[i] = readScattered(keys[i], targets.of(i));
     }
   }
   return out;
@@ -211,7 +259,7 @@ std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging
     buffers[i] = *area;
     sizes[i] = size;
   }
-  auto read = readBatch(keys, *lists, buffers, sizes, started);
+  auto read = readBatch(keys, *lists, Scatter::single(buffers, sizes), started);
   std::vector<Outcome> out;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (read[i].ok()) {

@@ -21,31 +21,75 @@ constexpr size_t kReservedPutMaxBytes = 64 * 1024;
 
 }  // namespace
 
-Status Client::Impl::writeReplicas(const void* buffer, size_t size,
+Scatter Scatter::single(const std::vector<const void*>& buffers, const std::vector<size_t>& sizes) {
+  Scatter out;
+  out.runs.reserve(buffers.size());
+  out.first.reserve(buffers.size() + 1);
+  for (size_t i = 0; i < buffers.size() && i < sizes.size(); ++i) {
+    out.runs.push_back({const_cast<void*>(buffers[i]), sizes[i]});
+    out.first.push_back(out.runs.size());
+  }
+  return out;
+}
+
+Scatter Scatter::single(const std::vector<void*>& buffers, const std::vector<size_t>& sizes) {
+  return single(std::vector<const void*>(buffers.begin(), buffers.end()), sizes);
+}
+
+Scatter Scatter::multi(const std::vector<std::vector<MemoryRun>>& runs) {
+  Scatter out;
+  out.first.reserve(runs.size() + 1);
+  for (const auto& object : runs) {
+    out.runs.insert(out.runs.end(), object.begin(), object.end());
+    out.first.push_back(out.runs.size());
+  }
+  return out;
+}
+
+// Requests writing the runs, back to back, at `address` in segment `target`.
+static void appendWrites(std::span<const MemoryRun> runs, SegmentHandle target, uint64_t address,
+                         int retries_used, std::vector<TransferRequest>& requests) {
+  uint64_t offset = 0;
+  for (const MemoryRun& run : runs) {
+    if (run.size > 0) {
+      requests.push_back(
+          {TransferRequest::WRITE, run.buffer, target, address + offset, run.size, retries_used});
+    }
+    offset += run.size;
+  }
+}
+
+Status Client::Impl::writeReplicas(std::span<const MemoryRun> runs,
                                    const std::vector<ReplicaDescriptor>& replicas,
                                    bool has_fallback, std::vector<std::string>& failed) {
   std::vector<TransferRequest> requests;
-  std::vector<std::string> holders;  // request -> replica holder
-  for (const ReplicaDescriptor& replica : replicas) {
-    auto target = engine.openSegment(replica.te_endpoint);
+  std::vector<size_t> holder_of;  // request -> replica index
+  for (size_t r = 0; r < replicas.size(); ++r) {
+    auto target = engine.openSegment(replicas[r].te_endpoint);
     if (!target.ok()) {
-      failed.push_back(replica.te_endpoint);
+      failed.push_back(replicas[r].te_endpoint);
       continue;
     }
-    requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffer), *target, replica.address,
-                        size, retriesUsedWithFallback(has_fallback)});
-    holders.push_back(replica.te_endpoint);
+    appendWrites(runs, *target, replicas[r].address, retriesUsedWithFallback(has_fallback),
+                 requests);
+    holder_of.resize(requests.size(), r);
   }
   MC_ASSIGN_OR_RETURN(std::vector<bool> completed, runTasks(requests));
-  for (size_t r = 0; r < requests.size(); ++r) {
-    if (!completed[r]) failed.push_back(holders[r]);
+  std::vector<bool> replica_failed(replicas.size(), false);
+  for (size_t q = 0; q < requests.size(); ++q) {
+    if (!completed[q]) replica_failed[holder_of[q]] = true;
+  }
+  for (size_t r = 0; r < replicas.size(); ++r) {
+    if (replica_failed[r]) failed.push_back(replicas[r].te_endpoint);
   }
   for (const std::string& holder : failed) markFailed(holder);
   return Status::OK();
 }
 
-std::optional<Status> Client::Impl::writeReserved(const std::string& key, const void* buffer,
-                                                  size_t size, const ReplicateConfig& config) {
+std::optional<Status> Client::Impl::writeReserved(const std::string& key,
+                                                  std::span<const MemoryRun> runs,
+                                                  const ReplicateConfig& config) {
+  const uint64_t size = totalSize(runs);
   const std::string shape = ReservationPool::shapeOf(size, config);
   const uint64_t epoch = master.epoch();
   const std::vector<std::string> failed_lately = recentlyFailedHolders();
@@ -69,7 +113,7 @@ std::optional<Status> Client::Impl::writeReserved(const std::string& key, const 
   }
   locations.forget(key);  // its bytes are about to change
   std::vector<std::string> failed;
-  Status ran = writeReplicas(buffer, size, space->replicas, /*has_fallback=*/true, failed);
+  Status ran = writeReplicas(runs, space->replicas, /*has_fallback=*/true, failed);
   if (!ran.ok() || !failed.empty()) {
     give_back.push_back(space->id);
     (void)master.releaseReserved(client_id, give_back);
@@ -117,10 +161,11 @@ Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string&
 // not noticed a dead client before --client_ttl). If a replica fails again, PutEnd drops the
 // failed replicas and the object keeps the others; only when every replica failed twice is the
 // put an error.
-Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t size,
+Status Client::Impl::writeOne(const std::string& key, std::span<const MemoryRun> runs,
                               const ReplicateConfig& config, WriteKind kind) {
+  const uint64_t size = totalSize(runs);
   if (kind == WriteKind::kPut && options.reserved_puts && size <= kReservedPutMaxBytes) {
-    if (std::optional<Status> done = writeReserved(key, buffer, size, config)) return *done;
+    if (std::optional<Status> done = writeReserved(key, runs, config)) return *done;
   }
   for (int attempt = 0;; ++attempt) {
     auto replicas = startPut(key, size, config, kind);
@@ -128,7 +173,7 @@ Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t
       return existingIsSuccess(replicas.status(), kind) ? Status::OK() : replicas.status();
     }
     std::vector<std::string> failed;
-    Status ran = writeReplicas(buffer, size, *replicas, attempt == 0, failed);
+    Status ran = writeReplicas(runs, *replicas, attempt == 0, failed);
     if (!ran.ok()) {
       // Not the holders' fault (e.g. an unregistered buffer): nothing to retry.
       (void)master.putRevoke(client_id, key, kind);
@@ -152,18 +197,18 @@ Status Client::Impl::writeOne(const std::string& key, const void* buffer, size_t
 // One master round trip per phase for all keys; a key with a failed replica write is revoked and
 // written again on its own by writeOne (which avoids the holders that failed).
 std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& keys,
-                                             const std::vector<const void*>& buffers,
-                                             const std::vector<size_t>& sizes,
-                                             const ReplicateConfig& config, WriteKind kind) {
-  if (buffers.size() != keys.size() || sizes.size() != keys.size()) {
+                                             const Scatter& sources, const ReplicateConfig& config,
+                                             WriteKind kind) {
+  if (sources.objects() != keys.size()) {
     return std::vector<Status>(keys.size(),
                                Status::storeError(StoreErrorCode::INVALID_PARAMS,
                                                   "keys, buffers and sizes differ in length"));
   }
   if (keys.empty()) return {};
+  std::vector<uint64_t> sizes(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) sizes[i] = totalSize(sources.of(i));
   auto started =
-      master.batchPutStart(client_id, keys, std::vector<uint64_t>(sizes.begin(), sizes.end()),
-                           config, kind, recentlyFailedHolders());
+      master.batchPutStart(client_id, keys, sizes, config, kind, recentlyFailedHolders());
   if (!started.ok()) return std::vector<Status>(keys.size(), started.status());
   std::vector<Status> out(keys.size());
   std::vector<size_t> placed(keys.size(), 0);  // replicas reserved per key (0: not reserved)
@@ -189,10 +234,10 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
         continue;
       }
       // A failed key is written again by writeOne, so the first try needs no full budget.
-      requests.push_back({TransferRequest::WRITE, const_cast<void*>(buffers[i]), *target,
-                          replica.address, sizes[i], retriesUsedWithFallback(true)});
-      owner.push_back(i);
-      holders.push_back(replica.te_endpoint);
+      appendWrites(sources.of(i), *target, replica.address, retriesUsedWithFallback(true),
+                   requests);
+      owner.resize(requests.size(), i);
+      holders.resize(requests.size(), replica.te_endpoint);
     }
   }
   auto completed = runTasks(requests);
@@ -200,8 +245,12 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
     if (!completed.ok()) {
       out[owner[r]] = completed.status();  // not the holders' fault
     } else if (!(*completed)[r]) {
-      failed[owner[r]].push_back(holders[r]);
-      markFailed(holders[r]);
+      auto& holders_failed = failed[owner[r]];
+      if (std::find(holders_failed.begin(), holders_failed.end(), holders[r]) ==
+          holders_failed.end()) {
+        holders_failed.push_back(holders[r]);
+        markFailed(holders[r]);
+      }
     }
   }
   std::vector<std::string> finish;
@@ -219,7 +268,7 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
     if (out[i].ok()) rewrite.push_back(i);
   }
   if (!revoke.empty()) (void)master.batchPutRevoke(client_id, revoke, kind);
-  for (size_t i : rewrite) out[i] = writeOne(keys[i], buffers[i], sizes[i], config, kind);
+  for (size_t i : rewrite) out[i] = writeOne(keys[i], sources.of(i), config, kind);
   if (!finish.empty()) {
     auto ended = master.batchPutEnd(client_id, finish, kind);
     for (size_t j = 0; j < finish_index.size(); ++j) {
@@ -276,7 +325,8 @@ std::vector<Status> Client::Impl::writeStagedBatch(const std::vector<std::string
     sizes.push_back(values[i].size());
     index.push_back(i);
   }
-  std::vector<Status> written = writeBatch(batch_keys, buffers, sizes, config, kind);
+  std::vector<Status> written =
+      writeBatch(batch_keys, Scatter::single(buffers, sizes), config, kind);
   for (size_t j = 0; j < index.size(); ++j) out[index[j]] = written[j];
   for (const auto& allocation : staged) freeStaging(allocation);
   return out;
