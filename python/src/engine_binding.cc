@@ -31,6 +31,8 @@ void bindEngine(py::module_& module) {
       .def("initialize", &EngineApi::initialize, py::arg("local_hostname"),
            py::arg("metadata_server"), py::arg("protocol") = "tcp", py::arg("device_name") = "",
            Release())
+      // The handle a store's setup(engine=...) takes (upstream returns its inner engine).
+      .def("get_engine", [](py::object self) { return self; })
       .def("get_rpc_port", &EngineApi::rpcPort)
       .def("get_local_segment_name", &EngineApi::localSegmentName)
       .def("register_memory", &EngineApi::registerMemory, py::arg("buffer_addr"),

@@ -43,6 +43,13 @@ ByteViews viewsOf(const std::vector<py::buffer>& values) {
   return out;
 }
 
+// The engine handle setup(engine=...) takes: mooncake.engine.TransferEngine itself (its
+// get_engine() returns the object).
+bool isTransferEngine(const py::object& object) {
+  py::object engine_type = py::module_::import("mooncake._mooncake").attr("TransferEngine");
+  return py::isinstance(object, engine_type);
+}
+
 py::object bytesOf(const std::shared_ptr<ObjectBuffer>& buffer) {
   if (!buffer) return py::bytes();
   return py::bytes(buffer->data(), buffer->size());
@@ -107,17 +114,42 @@ void bindStore(py::module_& module) {
           [](DistributedStore& s, const std::string& local_hostname,
              const std::string& metadata_server, uint64_t global_segment_size,
              uint64_t local_buffer_size, const std::string& protocol,
-             const std::string& rdma_devices, const std::string& master_server_addr) {
-            python_api::StoreSetup setup{local_hostname,    metadata_server, global_segment_size,
-                                         local_buffer_size, protocol,        rdma_devices,
-                                         master_server_addr};
+             const std::string& rdma_devices, const std::string& master_server_addr,
+             const py::object& engine, bool enable_ssd_offload,
+             const std::string& ssd_offload_path, const std::string& tenant_id,
+             bool enable_client_http_server, int64_t client_http_port) {
+            python_api::StoreSetup setup;
+            setup.local_hostname = local_hostname;
+            setup.metadata_server = metadata_server;
+            setup.global_segment_size = global_segment_size;
+            setup.local_buffer_size = local_buffer_size;
+            setup.protocol = protocol;
+            setup.rdma_devices = rdma_devices;
+            setup.master_server_addr = master_server_addr;
+            setup.enable_ssd_offload = enable_ssd_offload;
+            setup.ssd_offload_path = ssd_offload_path;
+            setup.tenant_id = tenant_id;
+            setup.enable_client_http_server = enable_client_http_server;
+            setup.client_http_port = client_http_port;
+            if (!engine.is_none()) {
+              if (!isTransferEngine(engine)) {
+                throw py::type_error(
+                    "setup: engine must be None or a mooncake.engine.TransferEngine (or what its "
+                    "get_engine() returns), not " +
+                    py::str(py::type::of(engine)).cast<std::string>());
+              }
+              setup.shared_engine = true;
+            }
             py::gil_scoped_release release;
             return s.setup(setup);
           },
           py::arg("local_hostname"), py::arg("metadata_server"),
           py::arg("global_segment_size") = 16ull << 20, py::arg("local_buffer_size") = 16ull << 20,
           py::arg("protocol") = "tcp", py::arg("rdma_devices") = "",
-          py::arg("master_server_addr") = "127.0.0.1:50051")
+          py::arg("master_server_addr") = "127.0.0.1:50051", py::arg("engine") = py::none(),
+          py::arg("enable_ssd_offload") = false, py::arg("ssd_offload_path") = "",
+          py::arg("tenant_id") = "default", py::arg("enable_client_http_server") = false,
+          py::arg("client_http_port") = 9300)
       .def(
           "setup",
           [](DistributedStore& s, const py::dict& config) {

@@ -42,6 +42,12 @@ void logFailure(const char* call, const std::string& key, const Status& status) 
   LOG(WARNING) << "store: " << call << "('" << key << "'): " << status.toString();
 }
 
+std::string trimmed(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string::npos) return "";
+  return text.substr(begin, text.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
 }  // namespace
 
 template <typename Call, typename Fallback>
@@ -51,7 +57,40 @@ auto DistributedStore::withClient(Call&& call, Fallback&& not_set_up) {
   return call(*client_);
 }
 
+// The arguments upstream's setup has whose features this build lacks: their defaults pass,
+// anything else is refused by name (never ignored silently).
+static Status checkUnsupportedSetup(const StoreSetup& setup) {
+  auto refuse = [](const std::string& what) {
+    return Status::storeError(StoreErrorCode::NOT_SUPPORTED,
+                              what + " is not available in this build (see docs/PYTHON.md)");
+  };
+  if (setup.shared_engine) {
+    return refuse(
+        "sharing a TransferEngine with the store (setup(engine=...)); pass engine=None "
+        "and the store starts its own");
+  }
+  if (setup.enable_ssd_offload || !setup.ssd_offload_path.empty()) {
+    return refuse("SSD offload (enable_ssd_offload / ssd_offload_path)");
+  }
+  if (!setup.tenant_id.empty() && setup.tenant_id != "default") {
+    return refuse("tenant '" + setup.tenant_id + "' (multi-tenancy; use tenant_id=\"default\")");
+  }
+  if (setup.enable_client_http_server) {
+    return refuse("the client HTTP server (enable_client_http_server)");
+  }
+  if (setup.client_http_port < 0 || setup.client_http_port > 65535) {
+    return Status::storeError(
+        StoreErrorCode::INVALID_PARAMS,
+        "client_http_port " + std::to_string(setup.client_http_port) + " is not a port (0..65535)");
+  }
+  return Status::OK();
+}
+
 int DistributedStore::setup(const StoreSetup& setup) {
+  if (Status unsupported = checkUnsupportedSetup(setup); !unsupported.ok()) {
+    LOG(ERROR) << "store: setup: " << unsupported.message();
+    return code(unsupported);
+  }
   std::unique_lock lock(mutex_);
   if (client_) {
     LOG(WARNING) << "store: setup() on a store that is set up; close() it first";
@@ -97,6 +136,25 @@ int DistributedStore::setupFromConfig(const std::map<std::string, std::string>& 
       setup.rdma_devices = value;
     } else if (key == "master_server_addr" || key == "master_server_address") {
       setup.master_server_addr = value;
+    } else if (key == "enable_ssd_offload" || key == "enable_client_http_server") {
+      auto flag = config::parseBool(trimmed(value));
+      if (!flag.ok()) {
+        LOG(ERROR) << "store: setup: " << key << ": " << flag.status().message();
+        return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+      }
+      (key == "enable_ssd_offload" ? setup.enable_ssd_offload : setup.enable_client_http_server) =
+          *flag;
+    } else if (key == "ssd_offload_path") {
+      setup.ssd_offload_path = value;
+    } else if (key == "tenant_id") {
+      setup.tenant_id = value;
+    } else if (key == "client_http_port") {
+      auto port = config::parseInt(trimmed(value), 0, 65535);
+      if (!port.ok()) {
+        LOG(ERROR) << "store: setup: client_http_port: " << port.status().message();
+        return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+      }
+      setup.client_http_port = *port;
     } else {
       LOG(WARNING) << "store: setup: ignoring unknown config key '" << key << "'";
     }

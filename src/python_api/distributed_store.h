@@ -26,6 +26,15 @@ struct StoreSetup {
   std::string protocol = "tcp";
   std::string rdma_devices;
   std::string master_server_addr = "127.0.0.1:50051";
+  // Upstream's later arguments. Only their defaults are implemented in this build; any other
+  // value fails setup with NOT_SUPPORTED and a message naming the argument.
+  bool enable_ssd_offload = false;
+  std::string ssd_offload_path;
+  std::string tenant_id = "default";
+  bool enable_client_http_server = false;
+  int64_t client_http_port = 9300;
+  // setup(engine=...) was given a Transfer Engine to share (not in this build yet).
+  bool shared_engine = false;
 };
 
 class DistributedStore {

@@ -7,6 +7,7 @@
 #include "common/config/env.h"
 #include "common/config/parse.h"
 #include "common/logging.h"
+#include "mooncake/transfer_engine/protocol.h"
 
 namespace mooncake::python_api {
 namespace {
@@ -49,11 +50,10 @@ int EngineApi::initialize(const std::string& local_hostname, const std::string& 
   if (initialized_)
     return fail("initialize",
                 Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "already initialized"));
-  if (protocol != "tcp") {
-    return fail("initialize",
-                Status::error(ErrorCode::ERR_NOT_IMPLEMENTED,
-                              "protocol '" + protocol + "': only tcp is built in this release"));
-  }
+  auto options = TransferEngineOptions::fromEnvironment();
+  if (!options.ok()) return fail("initialize", options.status());
+  auto runs = resolveProtocol(protocol, *options);
+  if (!runs.ok()) return fail("initialize", runs.status());
   auto timeout = transferTimeout();
   if (!timeout.ok()) return fail("initialize", timeout.status());
   transfer_timeout_ = *timeout;

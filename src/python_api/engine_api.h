@@ -24,7 +24,8 @@ class EngineApi {
   EngineApi(const EngineApi&) = delete;
   EngineApi& operator=(const EngineApi&) = delete;
 
-  // protocol: "tcp" (others: ERR_NOT_IMPLEMENTED); device_name is accepted and unused by TCP.
+  // protocol: "tcp", or any protocol with MC_FORCE_TCP set (see resolveProtocol; others fail
+  // with a message naming the fix); device_name is accepted and unused by TCP.
   int initialize(const std::string& local_hostname, const std::string& metadata_server,
                  const std::string& protocol, const std::string& device_name);
   int rpcPort() const;

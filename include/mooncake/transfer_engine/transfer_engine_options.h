@@ -57,6 +57,9 @@ struct TransferEngineOptions {
   // peer (same user, or CAP_SYS_PTRACE); without it the engine falls back to TCP for that peer.
   // Default true (DESIGN: same-host transfers are chosen automatically); false keeps TCP.
   bool same_host_direct = true;
+  // MC_FORCE_TCP (set to anything, as upstream): every requested protocol (rdma, nvlink, ...)
+  // runs over TCP instead of failing because this build lacks it. Default false.
+  bool force_tcp = false;
 
   // Defaults overridden by the MC_* variables that are set. A bad value is an
   // ERR_INVALID_ARGUMENT naming the variable and its accepted range.

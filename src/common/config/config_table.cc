@@ -44,6 +44,15 @@ ConfigEntry boolEntry(std::string name, std::string doc, bool* field) {
           [field] { return std::string(*field ? "true" : "false"); }};
 }
 
+ConfigEntry presenceEntry(std::string name, std::string doc, bool* field) {
+  auto apply = [field](std::string_view) -> Status {
+    *field = true;
+    return Status::OK();
+  };
+  return {std::move(name), std::move(doc), apply,
+          [field] { return std::string(*field ? "set" : "unset"); }};
+}
+
 ConfigEntry stringEntry(std::string name, std::string doc, std::string* field) {
   auto apply = [field](std::string_view text) -> Status {
     *field = std::string(text);

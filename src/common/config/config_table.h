@@ -27,6 +27,8 @@ ConfigEntry sizeEntry(std::string name, std::string doc, uint64_t* field, uint64
                       uint64_t max);
 ConfigEntry intEntry(std::string name, std::string doc, int64_t* field, int64_t min, int64_t max);
 ConfigEntry boolEntry(std::string name, std::string doc, bool* field);
+// True when the variable is set at all, whatever its value (upstream's MC_FORCE_TCP rule).
+ConfigEntry presenceEntry(std::string name, std::string doc, bool* field);
 ConfigEntry stringEntry(std::string name, std::string doc, std::string* field);
 
 // Reads every entry's variable and applies the set ones. The first bad value fails the whole

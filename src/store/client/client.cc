@@ -9,6 +9,7 @@
 #include "common/config/parse.h"
 #include "common/logging.h"
 #include "common/net/socket.h"
+#include "mooncake/transfer_engine/protocol.h"
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
@@ -36,10 +37,9 @@ std::vector<Status> lengthMismatch(const std::vector<std::string>& keys) {
 }  // namespace
 
 Status Client::Impl::start() {
-  if (options.protocol != "tcp") {
-    return Status::error(ErrorCode::ERR_NOT_IMPLEMENTED,
-                         "protocol '" + options.protocol + "': only tcp is built in this release");
-  }
+  MC_ASSIGN_OR_RETURN(TransferEngineOptions engine_options,
+                      TransferEngineOptions::fromEnvironment());
+  MC_RETURN_IF_ERROR(resolveProtocol(options.protocol, engine_options).status());
   if ((options.global_segment_size > 0 && segment_memory.data() == nullptr) ||
       (options.local_buffer_size > 0 && staging->memory.data() == nullptr)) {
     return Status::error(ErrorCode::ERR_MEMORY, "cannot map the segment or the local buffer");

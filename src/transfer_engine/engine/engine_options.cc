@@ -43,6 +43,9 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
       boolEntry("MC_SAME_HOST_DIRECT",
                 "same-host peers: one kernel copy (process_vm_readv/writev) instead of TCP",
                 &o->same_host_direct),
+      presenceEntry("MC_FORCE_TCP",
+                    "set (to anything): any requested protocol (rdma, ...) runs over TCP",
+                    &o->force_tcp),
   };
 }
 

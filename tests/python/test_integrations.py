@@ -1,0 +1,145 @@
+"""The call shapes serving engines use (SGLang HiCache, vLLM's store connector, the P/D engine
+wrappers), each written from the integration's own sequence, against a real master."""
+import ctypes
+import json
+import os
+
+import pytest
+
+from mooncake.engine import TransferEngine
+from mooncake.store import MooncakeDistributedStore
+
+INVALID_PARAMS = -600
+NOT_SUPPORTED = -1012
+
+
+@pytest.fixture
+def no_force_tcp(monkeypatch):
+    monkeypatch.delenv("MC_FORCE_TCP", raising=False)
+
+
+def test_sglang_hicache_setup_with_eight_arguments_and_keywords(cluster):
+    store = MooncakeDistributedStore()
+    # SGLang: setup(host, meta, per-rank segment, 16 MiB, protocol, device, master, engine,
+    #               **{enable_ssd_offload, ssd_offload_path})
+    rc = store.setup("127.0.0.1", cluster.metadata, 32 << 20, 16 << 20, "tcp", "",
+                     cluster.master, None, **{"enable_ssd_offload": False,
+                                              "ssd_offload_path": ""})
+    assert rc == 0
+    # Its warm-up: a 4 KiB put, then is_exist and get.
+    value = os.urandom(4096)
+    assert store.put("sglang_mooncake_store_warmup_key-1", value) == 0
+    assert store.is_exist("sglang_mooncake_store_warmup_key-1") == 1
+    assert store.get("sglang_mooncake_store_warmup_key-1") == value
+    store.remove_all(True)
+    store.close()
+
+
+def test_setup_takes_every_upstream_argument_positionally(cluster):
+    store = MooncakeDistributedStore()
+    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                       cluster.master, None, False, "", "default", False, 9300) == 0
+    store.close()
+
+
+@pytest.mark.parametrize("extra", [
+    {"enable_ssd_offload": True, "ssd_offload_path": "/tmp/x"},
+    {"ssd_offload_path": "/tmp/x"},
+    {"tenant_id": "team-a"},
+    {"enable_client_http_server": True},
+])
+def test_features_this_build_lacks_are_refused_by_name(cluster, extra):
+    store = MooncakeDistributedStore()
+    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                       cluster.master, **extra) == NOT_SUPPORTED
+    assert store.put("k", b"v") < 0  # not set up
+
+
+def test_engine_argument(cluster):
+    store = MooncakeDistributedStore()
+    engine = TransferEngine()
+    assert engine.get_engine() is engine
+    # Sharing an engine is not in this build: refused with a code, never silently ignored.
+    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                       cluster.master, engine.get_engine()) == NOT_SUPPORTED
+    with pytest.raises(TypeError, match="engine must be None or a mooncake.engine"):
+        store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                    cluster.master, engine=object())
+
+
+def test_rdma_is_refused_with_the_fix_named_and_runs_with_mc_force_tcp(cluster, no_force_tcp,
+                                                                      monkeypatch, capfd):
+    store = MooncakeDistributedStore()
+    rc = store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "rdma", "mlx5_0",
+                     cluster.master)
+    assert rc < 0
+    err = capfd.readouterr().err
+    assert "protocol 'rdma' is not available in this build" in err
+    assert "MC_FORCE_TCP=1" in err and "mooncake_protocol" in err
+    engine = TransferEngine()
+    assert engine.initialize("127.0.0.1", "P2PHANDSHAKE", "rdma", "") < 0
+    monkeypatch.setenv("MC_FORCE_TCP", "1")
+    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "RDMA", "mlx5_0",
+                       cluster.master) == 0
+    assert store.put("forced", b"tcp") == 0
+    assert store.get("forced") == b"tcp"
+    store.remove("forced")
+    store.close()
+    assert engine.initialize("127.0.0.1", "P2PHANDSHAKE", "rdma", "mlx5_0") == 0
+
+
+def test_unknown_protocol_is_an_error(cluster, no_force_tcp):
+    store = MooncakeDistributedStore()
+    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "carrier-pigeon", "",
+                       cluster.master) < 0
+
+
+def test_vllm_store_connector_sequence(cluster, tmp_path, monkeypatch):
+    """vLLM's MooncakeStoreWorker: MOONCAKE_CONFIG_PATH JSON (protocol "rdma" by default, so
+    MC_FORCE_TCP=1 here), setup(dict) with string values, register the KV cache, then
+    batch_is_exist and the multi-buffer batches."""
+    config_path = tmp_path / "mooncake.json"
+    config_path.write_text(json.dumps({
+        "metadata_server": cluster.metadata, "global_segment_size": "64MB",
+        "local_buffer_size": "16MB", "protocol": "rdma", "device_name": "",
+        "master_server_address": cluster.master}))
+    monkeypatch.setenv("MOONCAKE_CONFIG_PATH", str(config_path))
+    monkeypatch.setenv("MC_FORCE_TCP", "1")
+    loaded = json.loads(open(os.environ["MOONCAKE_CONFIG_PATH"]).read())
+    store = MooncakeDistributedStore()
+    assert store.setup({
+        "local_hostname": "127.0.0.1", "metadata_server": loaded["metadata_server"],
+        "global_segment_size": str(loaded["global_segment_size"]),
+        "local_buffer_size": str(loaded["local_buffer_size"]),
+        "protocol": loaded["protocol"], "rdma_devices": loaded["device_name"],
+        "master_server_addr": loaded["master_server_address"]}) == 0
+    layers, block = 32, 16 << 10
+    kv = ctypes.create_string_buffer(2 * layers * block * 4)
+    base = ctypes.addressof(kv)
+    assert store.register_buffer(base, ctypes.sizeof(kv)) == 0
+    ctypes.memmove(base, os.urandom(ctypes.sizeof(kv) // 2), ctypes.sizeof(kv) // 2)
+    keys = [f"model@tp_rank:0@pcp0@dcp0@pp_rank:0@{h:08x}" for h in range(4)]
+    addrs = [[base + (k * layers + layer) * block for layer in range(layers)]
+             for k in range(len(keys))]
+    sizes = [[block] * layers for _ in keys]
+    assert store.batch_is_exist(keys) == [0, 0, 0, 0]
+    assert store.batch_put_from_multi_buffers(keys, addrs, sizes) == [0, 0, 0, 0]
+    assert store.batch_is_exist(keys) == [1, 1, 1, 1]
+    half = ctypes.sizeof(kv) // 2
+    back = [[a + half for a in row] for row in addrs]
+    assert store.batch_get_into_multi_buffers(keys, back, sizes) == [layers * block] * 4
+    assert ctypes.string_at(base, half) == ctypes.string_at(base + half, half)
+    store.remove_all(True)
+    store.close()
+
+
+def test_setup_dict_takes_upstreams_later_keys(cluster):
+    store = MooncakeDistributedStore()
+    base = {"local_hostname": "127.0.0.1", "metadata_server": cluster.metadata,
+            "master_server_addr": cluster.master, "protocol": "tcp"}
+    assert store.setup(dict(base, enable_ssd_offload=" false ", tenant_id="default",
+                            enable_client_http_server="0", client_http_port=" 9300 ")) == 0
+    store.close()
+    assert store.setup(dict(base, enable_ssd_offload="true")) == NOT_SUPPORTED
+    assert store.setup(dict(base, enable_ssd_offload="maybe")) == INVALID_PARAMS
+    assert store.setup(dict(base, client_http_port="http")) == INVALID_PARAMS
