@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "mooncake/metadata_server/http_metadata_server.h"
+#include "tool_support/tool_flags.h"
 
 DEFINE_string(host, "0.0.0.0", "address to listen on");
 DEFINE_int32(port, 8080, "port to listen on");
@@ -20,8 +21,9 @@ void onSignal(int) { g_stop.store(true); }
 }  // namespace
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("HTTP metadata server: GET/PUT/DELETE /metadata?key=..., GET /health");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  mooncake::tools::parseToolFlags(
+      "mooncake_http_metadata_server",
+      "HTTP metadata server: GET/PUT/DELETE /metadata?key=..., GET /health", &argc, &argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   if (FLAGS_port < 0 || FLAGS_port > 65535) {

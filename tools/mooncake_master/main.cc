@@ -5,6 +5,7 @@
 #include <glog/logging.h>
 
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -13,19 +14,28 @@
 
 #include "mooncake/store/ha_master.h"
 #include "mooncake/store/master_server.h"
+#include "mooncake_master/config_file.h"
+#include "mooncake_master/upstream_flags.h"
+#include "tool_support/tool_flags.h"
 
 DEFINE_int32(port, 50051, "gRPC port of the master (0 picks a free one)");
+DEFINE_int32(rpc_port, 0, "upstream's newer name for --port; wins when above 0");
 DEFINE_string(rpc_address, "0.0.0.0", "address the gRPC service listens on");
 DEFINE_bool(enable_fast_rpc, true,
             "also serve the same RPCs over a plain framed TCP protocol, which store clients find "
             "through gRPC and prefer (a lookup costs ~20 us and far less CPU than over gRPC); "
             "clients fall back to gRPC when it is off or unreachable");
 DEFINE_int32(fast_rpc_port, 0, "port of the fast RPC listener (0 picks a free one)");
-DEFINE_uint64(default_kv_lease_ttl, 10000,
-              "read lease in ms: leased objects are neither "
-              "evicted nor removed without force");
-DEFINE_uint64(default_kv_soft_pin_ttl, 30 * 60 * 1000, "soft pin lifetime in ms");
-DEFINE_uint64(max_kv_soft_pin_ttl, 24 * 60 * 60 * 1000, "upper bound for a requested soft pin, ms");
+DEFINE_string(config_path, "",
+              "upstream's master config file (JSON: keys are flag names); flags given on the "
+              "command line win over it");
+DEFINE_string(default_kv_lease_ttl, "10000",
+              "read lease: leased objects are neither evicted nor removed without force (ms, or "
+              "a number with ms/s/m/h)");
+DEFINE_string(default_kv_soft_pin_ttl, "1800000",
+              "soft pin lifetime (ms, or a number with ms/s/m/h)");
+DEFINE_string(max_kv_soft_pin_ttl, "86400000",
+              "upper bound for a requested soft pin (ms, or a number with ms/s/m/h)");
 DEFINE_bool(allow_evict_soft_pinned_objects, true,
             "evict soft-pinned objects when nothing else can be evicted");
 DEFINE_double(eviction_high_watermark_ratio, 0.90, "usage (0..1] that starts eviction");
@@ -67,6 +77,20 @@ std::atomic<bool> g_stop{false};
 void onSignal(int) { g_stop.store(true); }
 
 bool validRatio(double value) { return value > 0 && value <= 1; }
+
+// "10000", "500ms", "10s", "5m", "1h" -> milliseconds; nullopt when malformed.
+std::optional<uint64_t> parseMilliseconds(const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 15) return std::nullopt;
+  const uint64_t number = std::stoull(text.substr(0, digits));
+  const std::string unit = text.substr(digits);
+  if (unit.empty() || unit == "ms") return number;
+  if (unit == "s") return number * 1000;
+  if (unit == "m") return number * 60 * 1000;
+  if (unit == "h") return number * 3600 * 1000;
+  return std::nullopt;
+}
 bool validPort(int value) { return value >= 0 && value <= 65535; }
 
 std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
@@ -76,6 +100,50 @@ std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
   if (name == "free_ratio_first") return AllocationStrategy::kFreeRatioFirst;
   if (name == "local_first") return AllocationStrategy::kLocalFirst;
   return std::nullopt;
+}
+
+// Fills `options` from the flags; an error message for the first bad one.
+std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
+  const int port = FLAGS_rpc_port > 0 ? FLAGS_rpc_port : FLAGS_port;
+  if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
+      !validPort(port) || !validPort(FLAGS_http_metadata_server_port) ||
+      !validPort(FLAGS_metrics_port) || !validPort(FLAGS_fast_rpc_port)) {
+    return "ratios must be in (0, 1] and ports in 0..65535";
+  }
+  auto strategy = parseAllocationStrategy(FLAGS_allocation_strategy);
+  if (!strategy) {
+    return "--allocation_strategy=" + FLAGS_allocation_strategy +
+           ": use random, free_ratio_first or local_first (ssd_free_ratio_first and cxl need "
+           "tiers this build does not have)";
+  }
+  auto lease = parseMilliseconds(FLAGS_default_kv_lease_ttl);
+  auto soft_pin = parseMilliseconds(FLAGS_default_kv_soft_pin_ttl);
+  auto max_soft_pin = parseMilliseconds(FLAGS_max_kv_soft_pin_ttl);
+  if (!lease || !soft_pin || !max_soft_pin) {
+    return "--default_kv_lease_ttl, --default_kv_soft_pin_ttl and --max_kv_soft_pin_ttl take "
+           "milliseconds, or a number with ms, s, m or h (e.g. 5000 or 5s)";
+  }
+  options.rpc_address = FLAGS_rpc_address;
+  options.rpc_port = static_cast<uint16_t>(port);
+  options.enable_fast_rpc = FLAGS_enable_fast_rpc;
+  options.fast_rpc_port = static_cast<uint16_t>(FLAGS_fast_rpc_port);
+  options.service.default_kv_lease_ttl_ms = *lease;
+  options.service.default_kv_soft_pin_ttl_ms = *soft_pin;
+  options.service.max_kv_soft_pin_ttl_ms = *max_soft_pin;
+  options.service.allow_evict_soft_pinned_objects = FLAGS_allow_evict_soft_pinned_objects;
+  options.service.eviction_high_watermark_ratio = FLAGS_eviction_high_watermark_ratio;
+  options.service.eviction_ratio = FLAGS_eviction_ratio;
+  options.service.client_ttl_sec = FLAGS_client_ttl;
+  options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
+  options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
+  options.service.allocation_strategy = *strategy;
+  options.enable_metric_reporting = FLAGS_enable_metric_reporting;
+  options.metrics_host = FLAGS_metrics_host;
+  options.metrics_port = static_cast<uint16_t>(FLAGS_metrics_port);
+  options.enable_http_metadata_server = FLAGS_enable_http_metadata_server;
+  options.http_metadata_server_host = FLAGS_http_metadata_server_host;
+  options.http_metadata_server_port = static_cast<uint16_t>(FLAGS_http_metadata_server_port);
+  return "";
 }
 }  // namespace
 
@@ -99,45 +167,26 @@ int runHa(const mooncake::store::MasterServerOptions& options) {
 }
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("Mooncake Store master (see --help for every flag)");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  mooncake::tools::parseToolFlags(
+      "mooncake_master",
+      "Mooncake Store master: object metadata, placement, leases, eviction and client liveness "
+      "over gRPC (plus fast RPC), with /metrics and an optional embedded HTTP metadata server",
+      &argc, &argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
-  if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
-      !validPort(FLAGS_port) || !validPort(FLAGS_http_metadata_server_port) ||
-      !validPort(FLAGS_metrics_port) || !validPort(FLAGS_fast_rpc_port)) {
-    std::fprintf(stderr, "mooncake_master: ratios must be in (0, 1] and ports in 0..65535\n");
-    return 2;
+  if (!FLAGS_config_path.empty()) {
+    std::string error = mooncake::tools::applyMasterConfigFile(FLAGS_config_path);
+    if (!error.empty()) {
+      std::fprintf(stderr, "mooncake_master: %s\n", error.c_str());
+      return 2;
+    }
   }
-  auto strategy = parseAllocationStrategy(FLAGS_allocation_strategy);
-  if (!strategy) {
-    std::fprintf(stderr,
-                 "mooncake_master: --allocation_strategy=%s: use random, free_ratio_first or "
-                 "local_first\n",
-                 FLAGS_allocation_strategy.c_str());
-    return 2;
-  }
+  if (int code = mooncake::tools::checkUpstreamOnlyFlags(); code != 0) return code;
   mooncake::store::MasterServerOptions options;
-  options.rpc_address = FLAGS_rpc_address;
-  options.rpc_port = static_cast<uint16_t>(FLAGS_port);
-  options.enable_fast_rpc = FLAGS_enable_fast_rpc;
-  options.fast_rpc_port = static_cast<uint16_t>(FLAGS_fast_rpc_port);
-  options.service.default_kv_lease_ttl_ms = FLAGS_default_kv_lease_ttl;
-  options.service.default_kv_soft_pin_ttl_ms = FLAGS_default_kv_soft_pin_ttl;
-  options.service.max_kv_soft_pin_ttl_ms = FLAGS_max_kv_soft_pin_ttl;
-  options.service.allow_evict_soft_pinned_objects = FLAGS_allow_evict_soft_pinned_objects;
-  options.service.eviction_high_watermark_ratio = FLAGS_eviction_high_watermark_ratio;
-  options.service.eviction_ratio = FLAGS_eviction_ratio;
-  options.service.client_ttl_sec = FLAGS_client_ttl;
-  options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
-  options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
-  options.service.allocation_strategy = *strategy;
-  options.enable_metric_reporting = FLAGS_enable_metric_reporting;
-  options.metrics_host = FLAGS_metrics_host;
-  options.metrics_port = static_cast<uint16_t>(FLAGS_metrics_port);
-  options.enable_http_metadata_server = FLAGS_enable_http_metadata_server;
-  options.http_metadata_server_host = FLAGS_http_metadata_server_host;
-  options.http_metadata_server_port = static_cast<uint16_t>(FLAGS_http_metadata_server_port);
+  if (std::string error = optionsFromFlags(options); !error.empty()) {
+    std::fprintf(stderr, "mooncake_master: %s\n", error.c_str());
+    return 2;
+  }
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
   if (FLAGS_enable_ha) return runHa(options);

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "store_bench/store_bench_runner.h"
+#include "tool_support/tool_flags.h"
 
 DEFINE_string(master_server_address, "127.0.0.1:50051", "mooncake_master host:port");
 DEFINE_string(metadata_server, "http://127.0.0.1:8080/metadata",
@@ -36,8 +37,8 @@ DEFINE_string(key_prefix, "store_bench", "key namespace");
 DEFINE_bool(verify, false, "verify every value read (fill/check always verify)");
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("Mooncake Store benchmark client (see the top of main.cc)");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  mooncake::tools::parseToolFlags(
+      "store_bench", "Mooncake Store benchmark client (modes and flags: see --help)", &argc, &argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   mooncake::bench::StoreBenchConfig config;

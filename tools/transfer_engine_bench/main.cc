@@ -17,6 +17,7 @@
 #include <cstdio>
 
 #include "mooncake/transfer_engine/transfer_engine_options.h"
+#include "tool_support/tool_flags.h"
 #include "transfer_engine_bench/bench_runner.h"
 
 DEFINE_string(mode, "initiator", "initiator | target");
@@ -45,8 +46,9 @@ DEFINE_bool(verify, false,
             "writes: read back at the end)");
 
 int main(int argc, char** argv) {
-  gflags::SetUsageMessage("Transfer Engine throughput benchmark (see the top of main.cc)");
-  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  mooncake::tools::parseToolFlags(
+      "transfer_engine_bench", "Transfer Engine throughput benchmark (initiator and target modes)",
+      &argc, &argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   if (FLAGS_dump_config) {

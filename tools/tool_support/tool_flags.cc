@@ -1,0 +1,72 @@
+#include "tool_support/tool_flags.h"
+
+#include <gflags/gflags.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#ifndef MC_VERSION
+#define MC_VERSION "unknown"
+#endif
+
+namespace mooncake::tools {
+namespace {
+
+bool isArgument(const char* argument, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (std::string(argument) == name) return true;
+  }
+  return false;
+}
+
+void printHelp(const char* tool, const char* usage) {
+  std::printf("%s: %s\n\nUsage: %s [--flag=value ...]\n\nFlags:\n", tool, usage, tool);
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::string compatible;
+  for (const auto& flag : flags) {
+    // Only the tool's own flags: those defined under tools/ (not glog's, not gflags').
+    if (flag.filename.find("tools/") == std::string::npos) continue;
+    // Upstream names accepted for compatibility: listed by name only, at the end.
+    if (flag.filename.find("upstream_flags") != std::string::npos) {
+      compatible += (compatible.empty() ? "" : ", ") + flag.name;
+      continue;
+    }
+    std::string fallback =
+        flag.type == "string" ? "\"" + flag.default_value + "\"" : flag.default_value;
+    std::printf("  --%s (%s)\n      %s, default %s\n", flag.name.c_str(), flag.description.c_str(),
+                flag.type.c_str(), fallback.c_str());
+  }
+  if (!compatible.empty()) {
+    std::printf(
+        "\nAccepted for compatibility with upstream (a tuning flag has no effect and warns; a "
+        "feature this build lacks stops with a message):\n  %s\n",
+        compatible.c_str());
+  }
+  std::printf(
+      "\nAlso: --flagfile=FILE, --v=N (verbose logs), --helpfull (every flag, logging "
+      "included), --version.\n");
+}
+
+}  // namespace
+
+void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv) {
+  for (int i = 1; i < *argc; ++i) {
+    const char* argument = (*argv)[i];
+    if (isArgument(argument, {"--help", "-help", "-h", "--h"})) {
+      printHelp(tool, usage);
+      std::exit(0);
+    }
+    if (isArgument(argument, {"--version", "-version"})) {
+      std::printf("%s (mooncake-cpp) %s\n", tool, MC_VERSION);
+      std::exit(0);
+    }
+  }
+  gflags::SetUsageMessage(usage);
+  gflags::SetVersionString(MC_VERSION);
+  gflags::ParseCommandLineFlags(argc, argv, true);
+}
+
+}  // namespace mooncake::tools
