@@ -60,6 +60,9 @@ struct TransferEngineOptions {
   // MC_FORCE_TCP (set to anything, as upstream): every requested protocol (rdma, nvlink, ...)
   // runs over TCP instead of failing because this build lacks it. Default false.
   bool force_tcp = false;
+  // MC_LEGACY_RPC_PORT_BINDING (set to anything, as upstream): with a metadata service, bind
+  // the rpc port written in local_server_name ("host:port") instead of a free one. Default false.
+  bool legacy_rpc_port_binding = false;
 
   // Defaults overridden by the MC_* variables that are set. A bad value is an
   // ERR_INVALID_ARGUMENT naming the variable and its accepted range.

@@ -46,6 +46,9 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
       presenceEntry("MC_FORCE_TCP",
                     "set (to anything): any requested protocol (rdma, ...) runs over TCP",
                     &o->force_tcp),
+      presenceEntry("MC_LEGACY_RPC_PORT_BINDING",
+                    "set (to anything): with a metadata service, bind the port in the name",
+                    &o->legacy_rpc_port_binding),
   };
 }
 

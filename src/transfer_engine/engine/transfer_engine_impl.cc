@@ -2,6 +2,8 @@
 // slice paths are in transfer_engine_batches.cc.
 #include "transfer_engine/engine/transfer_engine_impl.h"
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
@@ -14,11 +16,33 @@ TransferEngineImpl::TransferEngineImpl(const TransferEngineOptions& options) : o
 
 TransferEngineImpl::~TransferEngineImpl() { (void)shutdown(); }
 
-Result<std::string> TransferEngineImpl::resolveAdvertisedHost(const net::HostPort& name,
-                                                              const std::string& ip_or_host_name) {
+namespace {
+
+bool isIpLiteral(const std::string& host) {
+  unsigned char address[16];
+  return ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), address) == 1;
+}
+
+}  // namespace
+
+Result<std::string> TransferEngineImpl::resolveAdvertisedHost(const std::string& name_host,
+                                                              const std::string& ip_or_host_name,
+                                                              bool peer_to_peer) {
   std::string host = !options_.tcp_bind_address.empty() ? options_.tcp_bind_address
                      : !ip_or_host_name.empty()         ? ip_or_host_name
-                                                        : name.host;
+                                                        : name_host;
+  // With a metadata service the segment name is only a name: unless it is an address, the node
+  // advertises the host's first non-loopback address (as upstream).
+  if (!peer_to_peer && options_.tcp_bind_address.empty() && ip_or_host_name.empty() &&
+      !isIpLiteral(host)) {
+    std::string lan = net::firstNonLoopbackIPv4();
+    if (!lan.empty()) {
+      LOG(INFO) << "transfer_engine: advertising " << lan
+                << " (the host's first non-loopback address; set MC_TCP_BIND_ADDRESS to choose)";
+      host = lan;
+    }
+  }
   Status resolvable = net::checkResolvable(host);
   if (!resolvable.ok()) {
     return resolvable.withContext("connectable_name '" + host +
@@ -42,8 +66,15 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   }
   std::string name_text = local_server_name.empty() ? net::localHostName() : local_server_name;
   MC_ASSIGN_OR_RETURN(MetadataConnection connection, parseMetadataConnection(metadata_conn_string));
-  MC_ASSIGN_OR_RETURN(net::HostPort name, net::parseHostPort(name_text, 0));
-  MC_ASSIGN_OR_RETURN(advertised_host_, resolveAdvertisedHost(name, ip_or_host_name));
+  const bool peer_to_peer = connection.backend == MetadataBackend::kP2PHandshake;
+  // P2P: the name is host[:port] and the port is bound. With a metadata service it is any
+  // string; "host:port" only tells where to listen under MC_LEGACY_RPC_PORT_BINDING.
+  auto parsed = net::parseHostPort(name_text, 0);
+  if (peer_to_peer && !parsed.ok()) return parsed.status();
+  net::HostPort name = parsed.ok() ? *parsed : net::HostPort{"", 0};
+  if (!peer_to_peer && !options_.legacy_rpc_port_binding) name.port = 0;
+  MC_ASSIGN_OR_RETURN(advertised_host_,
+                      resolveAdvertisedHost(name.host, ip_or_host_name, peer_to_peer));
   MC_ASSIGN_OR_RETURN(std::unique_ptr<MetadataStore> store,
                       createMetadataStore(connection, options_));
   metadata_ = std::make_unique<TransferMetadata>(std::move(store), options_);

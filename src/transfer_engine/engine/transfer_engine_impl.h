@@ -66,8 +66,9 @@ class TransferEngineImpl : public SliceCompletion {
   Result<std::string> handleHandshake(FrameType type, const std::string& json);
   SegmentDescriptor localDescriptor() const;
   Status publishLocalSegment();
-  Result<std::string> resolveAdvertisedHost(const net::HostPort& name,
-                                            const std::string& ip_or_host_name);
+  // The address peers reach this node at (see DESIGN "Segments and buffers").
+  Result<std::string> resolveAdvertisedHost(const std::string& name_host,
+                                            const std::string& ip_or_host_name, bool peer_to_peer);
   Batch* findBatch(BatchID batch_id) const;
   // Reads replies of a drivable task on this thread until it finishes or `until` (see
   // Transport::drive). True while it is still unfinished.
