@@ -18,6 +18,20 @@ using store::ReplicateConfig;
 using Release = py::call_guard<py::gil_scoped_release>;
 
 enum class SoftPinAction { PRESERVE = 0, ENABLE = 1, DISABLE = 2 };
+// Upstream's replica states; get_replica_desc only reports COMPLETE replicas.
+enum class ReplicaStatus { UNDEFINED = 0, INITIALIZED, PROCESSING, COMPLETE, REMOVED, FAILED };
+
+// Upstream's descriptor classes over a memory replica's location.
+struct MemoryDescriptor {
+  store::ReplicaLocation buffer_descriptor;
+};
+struct DiskDescriptor {
+  std::string file_path;
+  uint64_t object_size = 0;
+};
+struct ReplicaDescriptor {
+  store::ReplicaLocation location;
+};
 
 const ReplicateConfig& orDefault(const std::optional<ReplicateConfig>& config) {
   static const ReplicateConfig kDefault;
@@ -41,6 +55,11 @@ ByteViews viewsOf(const std::vector<py::buffer>& values) {
                            static_cast<size_t>(info.size * info.itemsize));
   }
   return out;
+}
+
+[[noreturn]] void refuseField(const char* field, const char* feature) {
+  throw py::value_error(std::string("ReplicateConfig.") + field + ": " + feature +
+                        " are not available in this build; leave it at its default");
 }
 
 // The engine handle setup(engine=...) takes: mooncake.engine.TransferEngine itself (its
@@ -89,11 +108,70 @@ void bindStore(py::module_& module) {
             if (!segment.empty()) c.preferred_segments.push_back(segment);
           })
       .def_readwrite("prefer_alloc_in_same_node", &ReplicateConfig::prefer_alloc_in_same_node)
+      // Upstream fields for tiers this build lacks: readable, settable to their default only.
+      .def_property(
+          "nof_replica_num", [](const ReplicateConfig&) { return 0; },
+          [](ReplicateConfig&, int64_t value) {
+            if (value != 0) refuseField("nof_replica_num", "replicas on NVMe-oF storage");
+          })
+      .def_property(
+          "dfs_replica_num", [](const ReplicateConfig&) { return 0; },
+          [](ReplicateConfig&, int64_t value) {
+            if (value != 0) refuseField("dfs_replica_num", "replicas on a distributed file system");
+          })
+      .def_property(
+          "preferred_nof_segments",
+          [](const ReplicateConfig&) { return std::vector<std::string>(); },
+          [](ReplicateConfig&, const std::vector<std::string>& value) {
+            if (!value.empty()) refuseField("preferred_nof_segments", "NVMe-oF segments");
+          })
+      .def_property(
+          "group_ids", [](const ReplicateConfig&) { return py::none(); },
+          [](ReplicateConfig&, const std::optional<std::vector<std::string>>& value) {
+            if (value && !value->empty()) refuseField("group_ids", "replica groups");
+          })
       .def("__repr__", [](const ReplicateConfig& c) {
         return "ReplicateConfig(replica_num=" + std::to_string(c.replica_num) +
                ", with_soft_pin=" + (c.with_soft_pin ? "True" : "False") +
                ", with_hard_pin=" + (c.with_hard_pin ? "True" : "False") +
                ", preferred_segments=" + std::to_string(c.preferred_segments.size()) + ")";
+      });
+
+  py::enum_<ReplicaStatus>(module, "ReplicaStatus")
+      .value("UNDEFINED", ReplicaStatus::UNDEFINED)
+      .value("INITIALIZED", ReplicaStatus::INITIALIZED)
+      .value("PROCESSING", ReplicaStatus::PROCESSING)
+      .value("COMPLETE", ReplicaStatus::COMPLETE)
+      .value("REMOVED", ReplicaStatus::REMOVED)
+      .value("FAILED", ReplicaStatus::FAILED)
+      .export_values();
+  py::class_<store::ReplicaLocation>(module, "Descriptor")
+      .def_readwrite("size", &store::ReplicaLocation::size)
+      .def_readwrite("buffer_address", &store::ReplicaLocation::buffer_address)
+      .def_readwrite("transport_endpoint", &store::ReplicaLocation::transport_endpoint)
+      .def("__repr__", [](const store::ReplicaLocation& d) {
+        return "<Descriptor size=" + std::to_string(d.size) +
+               " buffer_address=" + std::to_string(d.buffer_address) +
+               " transport_endpoint=" + d.transport_endpoint + ">";
+      });
+  py::class_<MemoryDescriptor>(module, "MemoryDescriptor")
+      .def_readwrite("buffer_descriptor", &MemoryDescriptor::buffer_descriptor);
+  py::class_<DiskDescriptor>(module, "DiskDescriptor")
+      .def_readonly("file_path", &DiskDescriptor::file_path)
+      .def_readonly("object_size", &DiskDescriptor::object_size);
+  py::class_<ReplicaDescriptor>(module, "ReplicaDescriptor")
+      .def_property_readonly("status",
+                             [](const ReplicaDescriptor&) { return ReplicaStatus::COMPLETE; })
+      .def("is_memory_replica", [](const ReplicaDescriptor&) { return true; })
+      .def("is_disk_replica", [](const ReplicaDescriptor&) { return false; })
+      .def("get_memory_descriptor",
+           [](const ReplicaDescriptor& r) { return MemoryDescriptor{r.location}; })
+      .def("get_disk_descriptor",
+           [](const ReplicaDescriptor&) -> DiskDescriptor {
+             throw py::value_error("a memory replica has no disk descriptor (is_disk_replica())");
+           })
+      .def("__repr__", [](const ReplicaDescriptor& r) {
+        return "<ReplicaDescriptor COMPLETE memory at " + r.location.transport_endpoint + ">";
       });
 
   py::class_<ObjectBuffer, std::shared_ptr<ObjectBuffer>>(module, "BufferHandle",
@@ -167,6 +245,36 @@ void bindStore(py::module_& module) {
           py::arg("config"))
       .def("close", &DistributedStore::close, Release())
       .def("get_hostname", &DistributedStore::hostname, Release())
+      .def("health_check", &DistributedStore::healthCheck, Release())
+      .def(
+          "get_replica_desc",
+          [](DistributedStore& s, const std::string& key) {
+            std::vector<store::ReplicaLocation> found;
+            {
+              py::gil_scoped_release release;
+              found = s.replicaLocations(key);
+            }
+            std::vector<ReplicaDescriptor> out;
+            for (auto& location : found) out.push_back({std::move(location)});
+            return out;
+          },
+          py::arg("key"))
+      .def(
+          "batch_get_replica_desc",
+          [](DistributedStore& s, const std::vector<std::string>& keys) {
+            std::map<std::string, std::vector<store::ReplicaLocation>> found;
+            {
+              py::gil_scoped_release release;
+              found = s.batchReplicaLocations(keys);
+            }
+            std::map<std::string, std::vector<ReplicaDescriptor>> out;
+            for (auto& [key, locations] : found) {
+              auto& list = out[key];
+              for (auto& location : locations) list.push_back({std::move(location)});
+            }
+            return out;
+          },
+          py::arg("keys"))
       .def(
           "put",
           [](DistributedStore& s, const std::string& key, const py::buffer& value,
@@ -315,7 +423,7 @@ void bindStore(py::module_& module) {
       .def("batch_is_exist", &DistributedStore::batchIsExist, py::arg("keys"), Release())
       .def("get_size", &DistributedStore::getSize, py::arg("key"), Release())
       .def("remove", &DistributedStore::remove, py::arg("key"), py::arg("force") = false, Release())
-      .def("remove_by_regex", &DistributedStore::removeByRegex, py::arg("regex"),
+      .def("remove_by_regex", &DistributedStore::removeByRegex, py::arg("regex_pattern"),
            py::arg("force") = false, Release())
       .def("remove_all", &DistributedStore::removeAll, py::arg("force") = false, Release())
       .def("batch_remove", &DistributedStore::batchRemove, py::arg("keys"),

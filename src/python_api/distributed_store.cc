@@ -168,6 +168,37 @@ int DistributedStore::close() {
   return 0;
 }
 
+std::vector<store::ReplicaLocation> DistributedStore::replicaLocations(const std::string& key) {
+  return withClient(
+      [&](store::Client& c) {
+        auto found = c.getReplicaLocations(key);
+        if (!found.ok()) logFailure("get_replica_desc", key, found.status());
+        return found.ok() ? std::move(found).value() : std::vector<store::ReplicaLocation>();
+      },
+      [] { return std::vector<store::ReplicaLocation>(); });
+}
+
+std::map<std::string, std::vector<store::ReplicaLocation>> DistributedStore::batchReplicaLocations(
+    const std::vector<std::string>& keys) {
+  using Map = std::map<std::string, std::vector<store::ReplicaLocation>>;
+  return withClient(
+      [&](store::Client& c) {
+        Map out;
+        auto found = c.batchGetReplicaLocations(keys);
+        for (size_t i = 0; i < found.size() && i < keys.size(); ++i) {
+          if (found[i].ok()) out[keys[i]] = std::move(found[i]).value();
+        }
+        return out;
+      },
+      [] { return Map(); });
+}
+
+int DistributedStore::healthCheck() const {
+  std::shared_lock lock(mutex_);
+  if (!client_) return 1;
+  return client_->masterReachable() ? 0 : 2;
+}
+
 std::string DistributedStore::hostname() const {
   std::shared_lock lock(mutex_);
   return client_ ? client_->segmentName() : std::string();

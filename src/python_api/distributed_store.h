@@ -53,6 +53,13 @@ class DistributedStore {
   // Unmounts and frees everything; the object can be set up again. 0 also when not set up.
   int close();
   std::string hostname() const;
+  // The complete replicas of a key (empty when absent or on error); the batch form leaves out
+  // keys that are absent or failed, as upstream.
+  std::vector<store::ReplicaLocation> replicaLocations(const std::string& key);
+  std::map<std::string, std::vector<store::ReplicaLocation>> batchReplicaLocations(
+      const std::vector<std::string>& keys);
+  // upstream's health_check(): 0 healthy, 1 not set up (or closed), 2 master unreachable.
+  int healthCheck() const;
 
   // Copying API.
   int put(const std::string& key, std::string_view value, const store::ReplicateConfig& config);

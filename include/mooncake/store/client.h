@@ -86,6 +86,13 @@ struct MemoryRun {
   size_t size = 0;
 };
 
+// Where one complete replica of an object lives (getReplicaDescriptors).
+struct ReplicaLocation {
+  std::string transport_endpoint;  // the holder's Transfer Engine segment name
+  uint64_t buffer_address = 0;     // in the holder's segment
+  uint64_t size = 0;               // the object's size
+};
+
 class Client {
  public:
   // Starts the Transfer Engine, allocates and mounts the segment, starts the heartbeat.
@@ -169,12 +176,19 @@ class Client {
   std::vector<Result<bool>> batchIsExist(const std::vector<std::string>& keys);
   std::vector<Status> batchRemove(const std::vector<std::string>& keys, bool force = false);
 
+  // The object's complete replicas (this grants a read lease, as a get's lookup does).
+  // Errors: OBJECT_NOT_FOUND, RPC_FAIL. The batch form answers per key.
+  Result<std::vector<ReplicaLocation>> getReplicaLocations(const std::string& key);
+  std::vector<Result<std::vector<ReplicaLocation>>> batchGetReplicaLocations(
+      const std::vector<std::string>& keys);
   Result<bool> isExist(const std::string& key);
   Result<uint64_t> getSize(const std::string& key);
   Status remove(const std::string& key, bool force = false);
   Result<uint64_t> removeAll(bool force = false);
   Result<uint64_t> removeByRegex(const std::string& pattern, bool force = false);
 
+  // False when the heartbeat has not reached the master for three intervals (at least 3 s).
+  bool masterReachable() const;
   // The Transfer Engine segment name of this client (what replicas on it report).
   std::string segmentName() const;
   ClientReadStats readStats() const;

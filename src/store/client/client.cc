@@ -28,6 +28,12 @@ constexpr int kClientMinPort = 12300;
 constexpr int kClientMaxPort = 14300;
 constexpr int kClientSetupRetries = 20;
 
+int64_t steadyMilliseconds() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 std::vector<Status> lengthMismatch(const std::vector<std::string>& keys) {
   return std::vector<Status>(keys.size(),
                              Status::storeError(StoreErrorCode::INVALID_PARAMS,
@@ -56,6 +62,7 @@ Status Client::Impl::start() {
   } else {
     MC_RETURN_IF_ERROR(master.remountSegments(client_id, {}).status());
   }
+  last_ping_ok_ms.store(steadyMilliseconds());  // mounting just reached the master
   heartbeat_thread = std::thread([this] { heartbeat(); });
   return Status::OK();
 }
@@ -83,6 +90,7 @@ void Client::Impl::heartbeat() {
   while (!heartbeat_cv.wait_for(lock, options.ping_interval, [this] { return stopping; })) {
     lock.unlock();
     auto status = master.ping(client_id);
+    if (status.ok()) last_ping_ok_ms.store(steadyMilliseconds());
     if (status.ok() && *status == ClientStatus::kNeedRemount) {
       (void)reserved.drain();  // a master that does not know us does not know them either
       // A restarted master with an embedded metadata server forgot our Transfer Engine
@@ -345,6 +353,45 @@ Result<uint64_t> Client::removeAll(bool force) { return impl_->master.removeAll(
 
 Result<uint64_t> Client::removeByRegex(const std::string& pattern, bool force) {
   return impl_->master.removeByRegex(pattern, force);
+}
+
+static std::vector<ReplicaLocation> locationsOf(const ReplicaList& list) {
+  std::vector<ReplicaLocation> out;
+  out.reserve(list.replicas.size());
+  for (const ReplicaDescriptor& r : list.replicas)
+    out.push_back({r.te_endpoint, r.address, r.size});
+  return out;
+}
+
+Result<std::vector<ReplicaLocation>> Client::getReplicaLocations(const std::string& key) {
+  MC_ASSIGN_OR_RETURN(ReplicaList list, impl_->master.getReplicaList(key));
+  return locationsOf(list);
+}
+
+std::vector<Result<std::vector<ReplicaLocation>>> Client::batchGetReplicaLocations(
+    const std::vector<std::string>& keys) {
+  using Outcome = Result<std::vector<ReplicaLocation>>;
+  if (keys.empty()) return {};
+  auto lists = impl_->master.batchGetReplicaList(keys);
+  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
+  std::vector<Outcome> out;
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i >= lists->size()) {
+      out.emplace_back(Status::storeError(StoreErrorCode::RPC_FAIL, "short reply"));
+    } else if (!(*lists)[i].ok()) {
+      out.emplace_back((*lists)[i].status());
+    } else {
+      out.emplace_back(locationsOf(*(*lists)[i]));
+    }
+  }
+  return out;
+}
+
+bool Client::masterReachable() const {
+  // Three missed heartbeats (at least 3 s): the master is not answering.
+  const int64_t limit_ms = std::max<int64_t>(3000, 3 * impl_->options.ping_interval.count());
+  return steadyMilliseconds() - impl_->last_ping_ok_ms.load() <= limit_ms;
 }
 
 std::string Client::segmentName() const { return impl_->engine.getLocalSegmentName(); }

@@ -220,6 +220,8 @@ struct Client::Impl {
   ReservationPool reserved;
   std::atomic<uint64_t> reserved_puts{0};
   std::atomic<uint64_t> reserved_fallbacks{0};
+  // When the heartbeat last reached the master (steady clock, ms): health().
+  std::atomic<int64_t> last_ping_ok_ms{0};
   std::atomic<uint64_t> overlapped_reads{0};
   std::atomic<uint64_t> stale_overlapped_reads{0};
   SegmentId segment_id = 0;

@@ -8,11 +8,10 @@ namespace mooncake::store {
 Result<ReservedSpace> MasterService::reserve(const std::string& client_id, uint64_t size,
                                              const ReplicateConfig& config,
                                              const std::vector<std::string>& avoid) {
-  if (client_id.empty() || size == 0 || config.replica_num == 0) {
-    return Status::storeError(
-        StoreErrorCode::INVALID_PARAMS,
-        "reserve: client id, size and replica_num must be non-empty/non-zero");
+  if (client_id.empty()) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS, "reserve: empty client id");
   }
+  MC_RETURN_IF_ERROR(checkWrite("reserve", "(reservation)", size, config));
   std::vector<Placement> placements = placeReplicas(client_id, size, config, avoid);
   if (placements.empty()) {
     counters_.no_space_errors.fetch_add(1, std::memory_order_relaxed);

@@ -28,6 +28,31 @@ Result<std::regex> compileKeyPattern(const std::string& pattern) {
 
 }  // namespace
 
+Status MasterService::checkWrite(const char* call, const std::string& key, uint64_t size,
+                                 const ReplicateConfig& config) const {
+  if (key.empty() || size == 0 || config.replica_num == 0) {
+    return Status::storeError(
+        StoreErrorCode::INVALID_PARAMS,
+        std::string(call) + ": key, size and replica_num must be non-empty/non-zero");
+  }
+  // Upstream's soft-pin rules: a TTL only with the ENABLE action, and never above the cap.
+  if (config.soft_pin_ttl_ms && !config.with_soft_pin) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              std::string(call) +
+                                  ": soft_pin_ttl_ms is only valid with soft pin "
+                                  "ENABLE (soft_pin_action PRESERVE and DISABLE "
+                                  "take no TTL)");
+  }
+  if (config.soft_pin_ttl_ms && *config.soft_pin_ttl_ms > options_.max_kv_soft_pin_ttl_ms) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              std::string(call) + ": soft_pin_ttl_ms " +
+                                  std::to_string(*config.soft_pin_ttl_ms) +
+                                  " is above the master's --max_kv_soft_pin_ttl (" +
+                                  std::to_string(options_.max_kv_soft_pin_ttl_ms) + " ms)");
+  }
+  return Status::OK();
+}
+
 MasterService::MasterService(const MasterOptions& options, std::function<Clock::time_point()> now)
     : options_(options),
       now_(std::move(now)),
@@ -201,10 +226,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::putStart(
     const std::string& client_id, const std::string& key, uint64_t size,
     const ReplicateConfig& config, const std::vector<std::string>& avoid) {
   counters_.put_starts.fetch_add(1, std::memory_order_relaxed);
-  if (key.empty() || size == 0 || config.replica_num == 0) {
-    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                              "putStart: key, size and replica_num must be non-empty/non-zero");
-  }
+  MC_RETURN_IF_ERROR(checkWrite("putStart", key, size, config));
   return startWrite(client_id, key, size, config, avoid);
 }
 
@@ -292,10 +314,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
     const std::string& client_id, const std::string& key, uint64_t size,
     const ReplicateConfig& config, const std::vector<std::string>& avoid) {
   counters_.upsert_starts.fetch_add(1, std::memory_order_relaxed);
-  if (key.empty() || size == 0 || config.replica_num == 0) {
-    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                              "upsertStart: key, size and replica_num must be non-empty/non-zero");
-  }
+  MC_RETURN_IF_ERROR(checkWrite("upsertStart", key, size, config));
   Shard& shard = shardFor(key);
   {
     std::lock_guard lock(shard.mutex);

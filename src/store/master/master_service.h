@@ -181,6 +181,10 @@ class MasterService {
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
  private:
+  // The checks every write (put, upsert, reservation) passes first: INVALID_PARAMS for an empty
+  // key, size or replica count, and for a soft-pin TTL without ENABLE or above the cap.
+  Status checkWrite(const char* call, const std::string& key, uint64_t size,
+                    const ReplicateConfig& config) const;
   // Recency order of a shard's objects, least recently used first. Holds pointers to the map's
   // keys, which stay valid until their element is erased (unordered_map nodes do not move).
   using LruList = std::list<const std::string*>;

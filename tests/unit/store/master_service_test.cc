@@ -329,3 +329,33 @@ TEST_F(MasterServiceTest, ConcurrentWritersOfOneKeyGetExactlyOneWinner) {
 
 }  // namespace
 }  // namespace mooncake::store
+
+namespace mooncake::store {
+namespace {
+
+TEST_F(MasterServiceTest, SoftPinTtlFollowsUpstreamsRules) {
+  mount("c1", "seg-a", 0x100000, 1 << 20);
+  ReplicateConfig config;
+  config.soft_pin_ttl_ms = 1000;  // a TTL without ENABLE (PRESERVE / DISABLE)
+  EXPECT_TRUE(service_.putStart("writer", "pin-a", 100, config)
+                  .status()
+                  .is(StoreErrorCode::INVALID_PARAMS));
+  EXPECT_TRUE(service_.upsertStart("writer", "pin-a", 100, config)
+                  .status()
+                  .is(StoreErrorCode::INVALID_PARAMS));
+  EXPECT_TRUE(service_.reserve("writer", 100, config).status().is(StoreErrorCode::INVALID_PARAMS));
+  config.with_soft_pin = true;
+  config.soft_pin_ttl_ms = MasterOptions().max_kv_soft_pin_ttl_ms + 1;  // above the cap
+  EXPECT_TRUE(service_.putStart("writer", "pin-a", 100, config)
+                  .status()
+                  .is(StoreErrorCode::INVALID_PARAMS));
+  config.soft_pin_ttl_ms = MasterOptions().max_kv_soft_pin_ttl_ms;
+  EXPECT_TRUE(service_.putStart("writer", "pin-a", 100, config).ok());
+  config.soft_pin_ttl_ms = 0;  // ENABLE with 0 is accepted
+  EXPECT_TRUE(service_.putStart("writer", "pin-b", 100, config).ok());
+  config.soft_pin_ttl_ms.reset();  // ENABLE with the master's default
+  EXPECT_TRUE(service_.putStart("writer", "pin-c", 100, config).ok());
+}
+
+}  // namespace
+}  // namespace mooncake::store
