@@ -417,6 +417,11 @@ void bindStore(py::module_& module) {
           },
           py::arg("keys"), py::arg("all_buffer_ptrs"), py::arg("all_sizes"),
           py::arg("prefer_alloc_in_same_node") = false, Release())
+      // Upstream's buffer-major form (see DistributedStore::getIntoRangesByBuffer).
+      .def("get_into_ranges", &DistributedStore::getIntoRangesByBuffer, py::arg("buffer_ptrs"),
+           py::arg("all_keys"), py::arg("all_dst_offsets"), py::arg("all_src_offsets"),
+           py::arg("all_sizes"), Release())
+      // This project's earlier single-key form: one object's ranges, total bytes or a code.
       .def("get_into_ranges", &DistributedStore::getIntoRanges, py::arg("key"),
            py::arg("buffer_ptrs"), py::arg("offsets"), py::arg("sizes"), Release())
       .def("is_exist", &DistributedStore::isExist, py::arg("key"), Release())

@@ -246,15 +246,106 @@ int DistributedStore::upsertBatch(const std::vector<std::string>& keys,
 int DistributedStore::registerBuffer(uint64_t address, uint64_t size) {
   return withClient(
       [&](store::Client& c) {
-        return code(c.registerBuffer(reinterpret_cast<void*>(address), size));
+        Status status = c.registerBuffer(reinterpret_cast<void*>(address), size);
+        if (status.ok()) {
+          std::lock_guard lock(regions_mutex_);
+          regions_[address] = size;
+        }
+        return code(status);
       },
       [] { return code(notSetUp()); });
 }
 
 int DistributedStore::unregisterBuffer(uint64_t address) {
   return withClient(
-      [&](store::Client& c) { return code(c.unregisterBuffer(reinterpret_cast<void*>(address))); },
+      [&](store::Client& c) {
+        Status status = c.unregisterBuffer(reinterpret_cast<void*>(address));
+        if (status.ok()) {
+          std::lock_guard lock(regions_mutex_);
+          regions_.erase(address);
+        }
+        return code(status);
+      },
       [] { return code(notSetUp()); });
+}
+
+uint64_t DistributedStore::registeredCapacity(uint64_t address) const {
+  std::lock_guard lock(regions_mutex_);
+  auto it = regions_.upper_bound(address);
+  if (it == regions_.begin()) return 0;
+  --it;
+  return address < it->first + it->second ? it->first + it->second - address : 0;
+}
+
+DistributedStore::Grid DistributedStore::getIntoRangesByBuffer(
+    const std::vector<uint64_t>& buffer_ptrs, const std::vector<std::vector<std::string>>& all_keys,
+    const Offsets& all_dst_offsets, const Offsets& all_src_offsets, const Offsets& all_sizes) {
+  const int64_t invalid = static_cast<int64_t>(StoreErrorCode::INVALID_PARAMS);
+  // The answer's shape follows buffers x keys x destination offsets, all INVALID_PARAMS first.
+  Grid out(buffer_ptrs.size());
+  for (size_t i = 0; i < out.size() && i < all_keys.size(); ++i) {
+    out[i].resize(all_keys[i].size());
+    for (size_t j = 0; j < all_keys[i].size(); ++j) {
+      size_t fragments = i < all_dst_offsets.size() && j < all_dst_offsets[i].size()
+                             ? all_dst_offsets[i][j].size()
+                             : 0;
+      out[i][j].assign(fragments, invalid);
+    }
+  }
+  const size_t n = buffer_ptrs.size();
+  if (all_keys.size() != n || all_dst_offsets.size() != n || all_src_offsets.size() != n ||
+      all_sizes.size() != n) {
+    LOG(ERROR) << "store: get_into_ranges: buffer_ptrs, all_keys and the offset/size lists "
+                  "differ in length";
+    return out;
+  }
+  std::vector<std::string> keys;
+  std::vector<std::vector<store::Client::Range>> ranges;
+  std::vector<std::pair<size_t, size_t>> where;  // request key -> (i, j)
+  std::vector<std::vector<size_t>> fragment_of;  // request range -> k
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t capacity = registeredCapacity(buffer_ptrs[i]);
+    if (capacity == 0) {
+      LOG(ERROR) << "store: get_into_ranges: buffer " << buffer_ptrs[i]
+                 << " is not inside memory given to register_buffer";
+      continue;
+    }
+    for (size_t j = 0; j < all_keys[i].size(); ++j) {
+      if (all_dst_offsets[i].size() != all_keys[i].size() ||
+          all_src_offsets[i].size() != all_keys[i].size() ||
+          all_sizes[i].size() != all_keys[i].size() ||
+          all_src_offsets[i][j].size() != all_dst_offsets[i][j].size() ||
+          all_sizes[i][j].size() != all_dst_offsets[i][j].size()) {
+        continue;  // this key's lists disagree: its fragments stay INVALID_PARAMS
+      }
+      keys.push_back(all_keys[i][j]);
+      ranges.emplace_back();
+      fragment_of.emplace_back();
+      where.emplace_back(i, j);
+      for (size_t k = 0; k < all_dst_offsets[i][j].size(); ++k) {
+        const uint64_t dst = all_dst_offsets[i][j][k];
+        const uint64_t size = all_sizes[i][j][k];
+        if (dst > capacity || size > capacity - dst) continue;  // past the buffer's end
+        ranges.back().push_back(
+            {all_src_offsets[i][j][k], size, reinterpret_cast<void*>(buffer_ptrs[i] + dst)});
+        fragment_of.back().push_back(k);
+      }
+    }
+  }
+  return withClient(
+      [&](store::Client& c) {
+        auto statuses = c.batchGetIntoRanges(keys, ranges);
+        for (size_t r = 0; r < statuses.size(); ++r) {
+          auto [i, j] = where[r];
+          for (size_t q = 0; q < statuses[r].size(); ++q) {
+            const Status& status = statuses[r][q];
+            out[i][j][fragment_of[r][q]] =
+                status.ok() ? static_cast<int64_t>(ranges[r][q].length) : code(status);
+          }
+        }
+        return out;
+      },
+      [&] { return out; });
 }
 
 int DistributedStore::putFrom(const std::string& key, uint64_t address, uint64_t size,

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -103,6 +104,18 @@ class DistributedStore {
   std::vector<int64_t> batchGetIntoMultiBuffers(const std::vector<std::string>& keys,
                                                 const std::vector<std::vector<uint64_t>>& addresses,
                                                 const std::vector<std::vector<uint64_t>>& sizes);
+  // Upstream's buffer-major form: for buffer i and its keys all_keys[i][j], fragment k reads
+  // src_offsets[i][j][k] .. +sizes[i][j][k] of the object into buffer_ptrs[i] + dst_offsets.
+  // Result [i][j][k]: bytes read or a negative code. INVALID_PARAMS for everything when the
+  // outer lists differ, for a buffer not registered with register_buffer, for a key whose
+  // lists differ, and for a fragment past the buffer's or the object's end; the key's error
+  // (OBJECT_NOT_FOUND, ...) for each of its fragments. One master round trip for the call.
+  using Grid = std::vector<std::vector<std::vector<int64_t>>>;
+  using Offsets = std::vector<std::vector<std::vector<uint64_t>>>;
+  Grid getIntoRangesByBuffer(const std::vector<uint64_t>& buffer_ptrs,
+                             const std::vector<std::vector<std::string>>& all_keys,
+                             const Offsets& all_dst_offsets, const Offsets& all_src_offsets,
+                             const Offsets& all_sizes);
   // Range i: sizes[i] bytes at object offset offsets[i] into addresses[i]. Total bytes read, or a
   // negative code.
   int64_t getIntoRanges(const std::string& key, const std::vector<uint64_t>& addresses,
@@ -127,8 +140,13 @@ class DistributedStore {
   template <typename Call, typename Fallback>
   auto withClient(Call&& call, Fallback&& not_set_up);
 
+  // Bytes registered at [start, start + size) via registerBuffer, for get_into_ranges.
+  uint64_t registeredCapacity(uint64_t address) const;
+
   mutable std::shared_mutex mutex_;        // shared: calls; exclusive: setup/close
   std::unique_ptr<store::Client> client_;  // GUARDED_BY(mutex_)
+  mutable std::mutex regions_mutex_;
+  std::map<uint64_t, uint64_t> regions_;  // start -> size; GUARDED_BY(regions_mutex_)
 };
 
 }  // namespace mooncake::python_api

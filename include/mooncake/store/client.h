@@ -150,6 +150,12 @@ class Client {
     void* buffer = nullptr;
   };
   Result<uint64_t> getIntoRanges(const std::string& key, const std::vector<Range>& ranges);
+  // Byte ranges of many objects (ranges[i] are keys[i]'s; a key may repeat): one master round
+  // trip and one Transfer Engine batch. A status per range: OK, INVALID_PARAMS for a range past
+  // its object's end (that range only), the key's error for each of its ranges
+  // (OBJECT_NOT_FOUND, ...), TRANSFER_FAIL when every replica failed, LEASE_EXPIRED.
+  std::vector<std::vector<Status>> batchGetIntoRanges(
+      const std::vector<std::string>& keys, const std::vector<std::vector<Range>>& ranges);
 
   // Batch zero-copy forms: one master round trip and one Transfer Engine batch for all keys.
   // Results are per key, in request order; one key's failure does not fail the others.

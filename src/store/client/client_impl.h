@@ -204,6 +204,13 @@ struct Client::Impl {
                                           std::vector<Result<ReplicaList>>& lists,
                                           const Scatter& targets,
                                           std::chrono::steady_clock::time_point started);
+  // The part of batchGetIntoRanges after the lookup: `wanted` are the ranges inside each
+  // object (the others are already marked in `out`).
+  void readRangeBatch(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
+                      const std::vector<std::vector<Range>>& wanted,
+                      const std::vector<std::vector<size_t>>& wanted_index,
+                      std::vector<std::vector<Status>>& out,
+                      std::chrono::steady_clock::time_point started);
   // One key scattered over `runs` (the single-key path: every replica tried in turn).
   Result<uint64_t> readScattered(const std::string& key, std::span<const MemoryRun> runs);
   // Fails with LEASE_EXPIRED when a read that began at `started` outlived its lease.
