@@ -1,4 +1,11 @@
-"""Mooncake Transfer Engine: `TransferEngine` (and `TransferOpcode`)."""
-from mooncake._mooncake import TransferEngine, TransferOpcode  # noqa: F401
+"""Mooncake Transfer Engine: `TransferEngine`, `TransferOpcode` (also as
+`TransferEngine.TransferOpcode`, and `Read` / `Write`) and `TransferNotify`."""
+from mooncake._mooncake import (  # noqa: F401
+    Read,
+    TransferEngine,
+    TransferNotify,
+    TransferOpcode,
+    Write,
+)
 
-__all__ = ["TransferEngine", "TransferOpcode"]
+__all__ = ["Read", "TransferEngine", "TransferNotify", "TransferOpcode", "Write"]

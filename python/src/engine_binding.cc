@@ -24,15 +24,53 @@ TransferRequest::OpCode opcodeOf(TransferOpcode opcode) {
 void bindEngine(py::module_& module) {
   py::enum_<TransferOpcode>(module, "TransferOpcode")
       .value("Read", TransferOpcode::Read)
-      .value("Write", TransferOpcode::Write);
+      .value("Write", TransferOpcode::Write)
+      .export_values();
 
-  py::class_<EngineApi>(module, "TransferEngine")
+  py::class_<TransferNotify>(module, "TransferNotify")
       .def(py::init<>())
+      .def(py::init([](const std::string& name, const std::string& msg) {
+             return TransferNotify{name, msg};
+           }),
+           py::arg("name"), py::arg("msg"))
+      .def_readwrite("name", &TransferNotify::name)
+      .def_readwrite("msg", &TransferNotify::message)
+      .def("__repr__", [](const TransferNotify& n) {
+        return "TransferNotify(name='" + n.name + "', msg='" + n.message + "')";
+      });
+
+  py::class_<EngineApi> engine(module, "TransferEngine");
+  engine.attr("TransferOpcode") = module.attr("TransferOpcode");
+  engine.def(py::init<>())
       .def("initialize", &EngineApi::initialize, py::arg("local_hostname"),
            py::arg("metadata_server"), py::arg("protocol") = "tcp", py::arg("device_name") = "",
            Release())
       // The handle a store's setup(engine=...) takes (upstream returns its inner engine).
       .def("get_engine", [](py::object self) { return self; })
+      .def("initialize_ext", &EngineApi::initializeExt, py::arg("local_hostname"),
+           py::arg("metadata_server"), py::arg("protocol"), py::arg("device_name"),
+           py::arg("metadata_type"), Release())
+      .def("get_notifies", &EngineApi::notifies, Release())
+      .def(
+          "batch_transfer_sync",
+          [](EngineApi& e, const std::string& target, const std::vector<uint64_t>& buffers,
+             const std::vector<uint64_t>& peers, const std::vector<uint64_t>& lengths,
+             TransferOpcode opcode, const std::optional<TransferNotify>& notify) {
+            int rc = e.batchTransferSync(target, buffers, peers, lengths, opcodeOf(opcode));
+            if (rc == 0 && notify) rc = e.sendNotify(target, *notify);
+            return rc;
+          },
+          py::arg("target_hostname"), py::arg("buffers"), py::arg("peer_buffer_addresses"),
+          py::arg("lengths"), py::arg("opcode"), py::arg("notify") = py::none(), Release())
+      .def(
+          "batch_transfer_async",
+          [](EngineApi& e, const std::string& target, const std::vector<uint64_t>& buffers,
+             const std::vector<uint64_t>& peers, const std::vector<uint64_t>& lengths,
+             TransferOpcode opcode) {
+            return e.batchTransferAsync(target, buffers, peers, lengths, opcodeOf(opcode));
+          },
+          py::arg("target_hostname"), py::arg("buffers"), py::arg("peer_buffer_addresses"),
+          py::arg("lengths"), py::arg("opcode"), Release())
       .def("get_rpc_port", &EngineApi::rpcPort)
       .def("get_local_segment_name", &EngineApi::localSegmentName)
       .def("register_memory", &EngineApi::registerMemory, py::arg("buffer_addr"),
@@ -89,11 +127,13 @@ void bindEngine(py::module_& module) {
       .def(
           "transfer_sync",
           [](EngineApi& e, const std::string& target, uint64_t buffer, uint64_t peer,
-             uint64_t length, TransferOpcode opcode) {
-            return e.transferSync(target, buffer, peer, length, opcodeOf(opcode));
+             uint64_t length, TransferOpcode opcode, const std::optional<TransferNotify>& notify) {
+            int rc = e.transferSync(target, buffer, peer, length, opcodeOf(opcode));
+            if (rc == 0 && notify) rc = e.sendNotify(target, *notify);
+            return rc;
           },
           py::arg("target_hostname"), py::arg("buffer"), py::arg("peer_buffer_address"),
-          py::arg("length"), py::arg("opcode"), Release())
+          py::arg("length"), py::arg("opcode"), py::arg("notify") = py::none(), Release())
       .def(
           "batch_transfer_sync_write",
           [](EngineApi& e, const std::string& target, const std::vector<uint64_t>& buffers,

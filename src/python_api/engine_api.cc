@@ -63,6 +63,27 @@ int EngineApi::initialize(const std::string& local_hostname, const std::string& 
   return 0;
 }
 
+int EngineApi::initializeExt(const std::string& local_hostname, const std::string& metadata_server,
+                             const std::string& protocol, const std::string& device_name,
+                             const std::string& metadata_type) {
+  std::string connection = metadata_server;
+  if (metadata_server != "P2PHANDSHAKE" && metadata_server.find("://") == std::string::npos &&
+      !metadata_type.empty()) {
+    connection = metadata_type + "://" + metadata_server;
+  }
+  return initialize(local_hostname, connection, protocol, device_name);
+}
+
+int EngineApi::sendNotify(const std::string& segment_name, const TransferNotify& notify) {
+  if (!initialized_) return fail("send_notify", notInitialized());
+  Status status = engine_.sendNotify(segment_name, notify);
+  return status.ok() ? 0 : fail("send_notify", status);
+}
+
+std::vector<TransferNotify> EngineApi::notifies() {
+  return initialized_ ? engine_.getNotifies() : std::vector<TransferNotify>();
+}
+
 int EngineApi::rpcPort() const { return initialized_ ? engine_.getRpcPort() : -1; }
 
 std::string EngineApi::localSegmentName() const {

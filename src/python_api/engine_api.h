@@ -28,7 +28,15 @@ class EngineApi {
   // with a message naming the fix); device_name is accepted and unused by TCP.
   int initialize(const std::string& local_hostname, const std::string& metadata_server,
                  const std::string& protocol, const std::string& device_name);
+  // upstream's initialize_ext: a metadata_server without "://" (other than P2PHANDSHAKE) is
+  // joined to `metadata_type` ("etcd", "redis", "http") as "<type>://<server>".
+  int initializeExt(const std::string& local_hostname, const std::string& metadata_server,
+                    const std::string& protocol, const std::string& device_name,
+                    const std::string& metadata_type);
   int rpcPort() const;
+  // Queues a message at the segment's node (see TransferEngine::sendNotify). 0 or a code.
+  int sendNotify(const std::string& segment_name, const TransferNotify& notify);
+  std::vector<TransferNotify> notifies();
   std::string localSegmentName() const;
 
   int registerMemory(uint64_t address, uint64_t length);

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from conftest import free_port
 from mooncake.engine import TransferEngine
 from mooncake.store import MooncakeDistributedStore
 
@@ -143,3 +144,45 @@ def test_setup_dict_takes_upstreams_later_keys(cluster):
     assert store.setup(dict(base, enable_ssd_offload="true")) == NOT_SUPPORTED
     assert store.setup(dict(base, enable_ssd_offload="maybe")) == INVALID_PARAMS
     assert store.setup(dict(base, client_http_port="http")) == INVALID_PARAMS
+
+
+def test_pd_disaggregation_engine_sequence(monkeypatch):
+    """vLLM/SGLang P/D: protocol "rdma" with MC_FORCE_TCP=1, register the KV cache, write it
+    to the decode side with a notify, async batches, get_engine()."""
+    from mooncake.engine import TransferNotify, TransferOpcode
+    monkeypatch.setenv("MC_FORCE_TCP", "1")
+    decode = TransferEngine()
+    prefill = TransferEngine()
+    assert decode.initialize("127.0.0.1", "P2PHANDSHAKE", "rdma", "mlx5_0") == 0
+    assert prefill.initialize_ext("127.0.0.1", "P2PHANDSHAKE", "rdma", "", "p2phandshake") == 0
+    assert prefill.get_engine() is prefill
+    assert TransferEngine.TransferOpcode is TransferOpcode
+    size = 1 << 20
+    kv_prefill = ctypes.create_string_buffer(os.urandom(size), size)
+    kv_decode = ctypes.create_string_buffer(size)
+    src, dst = ctypes.addressof(kv_prefill), ctypes.addressof(kv_decode)
+    assert prefill.register_memory(src, size) == 0
+    assert decode.register_memory(dst, size) == 0
+    target = decode.get_local_segment_name()
+    blocks = [(i * 65536, 65536) for i in range(16)]
+    rc = prefill.batch_transfer_sync(
+        target, [src + o for o, _ in blocks], [dst + o for o, _ in blocks],
+        [n for _, n in blocks], TransferEngine.TransferOpcode.Write,
+        TransferNotify("req-1", "kv ready"))
+    assert rc == 0
+    assert kv_decode.raw == kv_prefill.raw
+    notifies = decode.get_notifies()
+    assert [(n.name, n.msg) for n in notifies] == [("req-1", "kv ready")]
+    assert decode.get_notifies() == []  # taken once
+    batch = prefill.batch_transfer_async(target, [src], [dst], [4096], TransferOpcode.Read)
+    assert batch != 0
+    assert prefill.get_batch_transfer_status([batch]) == 0
+    # A notify to nobody is an error code, not a hang.
+    assert prefill.batch_transfer_sync("127.0.0.1:1", [src], [dst], [16], TransferOpcode.Write,
+                                       TransferNotify("x", "y")) < 0
+
+
+def test_initialize_ext_joins_the_metadata_type(cluster):
+    engine = TransferEngine()
+    http = cluster.metadata[len("http://"):]  # "127.0.0.1:port/metadata"
+    assert engine.initialize_ext(f"127.0.0.1:{free_port()}", http, "tcp", "", "http") == 0

@@ -20,6 +20,12 @@ namespace te {
 class TransferEngineImpl;
 }
 
+// A short message between nodes, delivered through the rpc port (upstream's TransferNotify).
+struct TransferNotify {
+  std::string name;
+  std::string message;
+};
+
 class TransferEngine {
  public:
   // Options come from the MC_* environment at init().
@@ -34,10 +40,13 @@ class TransferEngine {
 
   // Starts the metadata client, the rpc (handshake) listener and the transports, and publishes
   // this node. `metadata_conn_string`: "P2PHANDSHAKE", "http://h:p/metadata", "etcd://h:p[,h:p]"
-  // (or bare "h:p"), "redis://h:p". `local_server_name`: "host[:port]"; a port binds the rpc
-  // listener there, otherwise a free port in [MC_MIN_RPC_PORT, MC_MAX_RPC_PORT] is taken. With
-  // P2PHANDSHAKE the segment name becomes "host:port". `ip_or_host_name`: address peers use to
-  // reach us (default: MC_TCP_BIND_ADDRESS, else the host of local_server_name).
+  // (or bare "h:p"), "redis://h:p". With P2PHANDSHAKE `local_server_name` is "host[:port]" (a
+  // port binds the rpc listener there, else a free port in [MC_MIN_RPC_PORT, MC_MAX_RPC_PORT])
+  // and the segment name becomes "host:port". With a metadata service it is any string, the
+  // segment name as given, and the rpc port is free (MC_LEGACY_RPC_PORT_BINDING binds the port
+  // written in "host:port"). `ip_or_host_name`: address peers use to reach us (default:
+  // MC_TCP_BIND_ADDRESS, else the name's host; with a metadata service a name whose host is not
+  // an address advertises the host's first non-loopback address).
   // `rpc_port` is accepted for upstream compatibility and unused.
   // Errors: ERR_INVALID_ARGUMENT (bad option or name), ERR_SOCKET ("bind address already in
   // use"), ERR_DNS, ERR_METADATA ("Error from etcd client ..." and the like).
@@ -95,6 +104,13 @@ class TransferEngine {
   // OK when the peer's rpc port answers a probe; ERR_SOCKET (with the address) otherwise.
   Status probePeerAlive(SegmentHandle handle);
   Status probePeerAlive(const std::string& segment_name);
+
+  // Sends a message to the node of `segment_name` (upstream's notify), which queues it for its
+  // getNotifies(). Errors: ERR_METADATA (unknown segment), ERR_SOCKET (unreachable).
+  Status sendNotify(const std::string& segment_name, const TransferNotify& notify);
+  // The messages received so far, oldest first, and forgets them. At most 65536 wait; older
+  // ones are dropped (with a warning) when more arrive unread.
+  std::vector<TransferNotify> getNotifies();
 
   // Writes this node's descriptor and rpc_meta to the metadata service again (after the service
   // lost them, e.g. a restarted HTTP metadata server). No-op with P2PHANDSHAKE.

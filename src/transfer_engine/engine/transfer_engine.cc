@@ -134,6 +134,15 @@ Status TransferEngine::probePeerAlive(const std::string& segment_name) {
   return impl_->probePeer(address);
 }
 
+Status TransferEngine::sendNotify(const std::string& segment_name, const TransferNotify& notify) {
+  if (!impl_) return notInitialized();
+  return impl_->sendNotify(segment_name, notify);
+}
+
+std::vector<TransferNotify> TransferEngine::getNotifies() {
+  return impl_ ? impl_->takeNotifies() : std::vector<TransferNotify>();
+}
+
 Status TransferEngine::republishMetadata() {
   if (!impl_) return notInitialized();
   return impl_->republish();

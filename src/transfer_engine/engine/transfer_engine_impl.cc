@@ -18,6 +18,8 @@ TransferEngineImpl::~TransferEngineImpl() { (void)shutdown(); }
 
 namespace {
 
+constexpr size_t kMaxQueuedNotifies = 65536;
+
 bool isIpLiteral(const std::string& host) {
   unsigned char address[16];
   return ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
@@ -184,8 +186,23 @@ Result<std::string> TransferEngineImpl::handleHandshake(FrameType type, const st
       return encodeSegmentDescriptor(localDescriptor());
     case FrameType::kProbe:
       return std::string(R"({"status":"success"})");
-    case FrameType::kNotify:
+    case FrameType::kNotify: {
+      auto parsed = nlohmann::json::parse(json, nullptr, false);
+      if (!parsed.is_object() || !parsed.value("name", nlohmann::json()).is_string() ||
+          !parsed.value("notify_msg", nlohmann::json()).is_string()) {
+        return Status::error(ErrorCode::ERR_MALFORMED_JSON,
+                             "notify: expected {\"name\": string, \"notify_msg\": string}");
+      }
+      std::lock_guard lock(notify_mutex_);
+      if (notifies_.size() >= kMaxQueuedNotifies) {
+        notifies_.pop_front();
+        LOG_EVERY_N(WARNING, 1000) << "transfer_engine: " << kMaxQueuedNotifies
+                                   << " notifies wait unread (get_notifies); dropping the oldest";
+      }
+      notifies_.push_back(
+          {parsed["name"].get<std::string>(), parsed["notify_msg"].get<std::string>()});
       return std::string(R"({"name":"","notify_msg":"success"})");
+    }
     case FrameType::kConnection:
       break;
   }
@@ -283,6 +300,24 @@ Result<net::HostPort> TransferEngineImpl::rpcAddressOf(SegmentHandle handle) {
 
 Result<net::HostPort> TransferEngineImpl::rpcAddressOf(const std::string& segment_name) {
   return metadata_->rpcAddressOf(segment_name);
+}
+
+Status TransferEngineImpl::sendNotify(const std::string& segment_name,
+                                      const TransferNotify& notify) {
+  MC_ASSIGN_OR_RETURN(net::HostPort address, rpcAddressOf(segment_name));
+  nlohmann::json body = {{"name", notify.name}, {"notify_msg", notify.message}};
+  return handshakeCall(address, FrameType::kNotify, body.dump(),
+                       std::chrono::seconds(options_.handshake_connect_timeout_sec),
+                       options_.handshake_max_length)
+      .status();
+}
+
+std::vector<TransferNotify> TransferEngineImpl::takeNotifies() {
+  std::lock_guard lock(notify_mutex_);
+  std::vector<TransferNotify> out(std::make_move_iterator(notifies_.begin()),
+                                  std::make_move_iterator(notifies_.end()));
+  notifies_.clear();
+  return out;
 }
 
 Status TransferEngineImpl::probePeer(const net::HostPort& rpc_address) {

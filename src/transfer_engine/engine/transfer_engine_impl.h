@@ -8,12 +8,15 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "mooncake/transfer_engine/transfer_engine.h"
 #include "mooncake/transfer_engine/transfer_engine_options.h"
 #include "transfer_engine/engine/batch.h"
 #include "transfer_engine/engine/buffer_registry.h"
@@ -52,6 +55,8 @@ class TransferEngineImpl : public SliceCompletion {
   Status freeBatchID(BatchID batch_id);
 
   Status probePeer(const net::HostPort& rpc_address);
+  Status sendNotify(const std::string& segment_name, const TransferNotify& notify);
+  std::vector<TransferNotify> takeNotifies();
   Status checkNameNotInUse();
   Result<net::HostPort> rpcAddressOf(SegmentHandle handle);
   Result<net::HostPort> rpcAddressOf(const std::string& segment_name);
@@ -98,6 +103,9 @@ class TransferEngineImpl : public SliceCompletion {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<DirectTransport> direct_;  // MC_SAME_HOST_DIRECT only
   SegmentDescriptor direct_offer_;           // our same_host_direct fields, when direct_
+
+  std::mutex notify_mutex_;
+  std::deque<TransferNotify> notifies_;  // GUARDED_BY(notify_mutex_)
 
   mutable std::shared_mutex batches_mutex_;
   std::unordered_map<BatchID, std::unique_ptr<Batch>> batches_;  // GUARDED_BY(batches_mutex_)
