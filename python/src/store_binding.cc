@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "python_api/distributed_store.h"
+#include "python_api/engine_api.h"
 
 namespace py = pybind11;
 
@@ -216,7 +217,12 @@ void bindStore(py::module_& module) {
                     "get_engine() returns), not " +
                     py::str(py::type::of(engine)).cast<std::string>());
               }
-              setup.shared_engine = true;
+              setup.engine = engine.cast<python_api::EngineApi&>().sharedEngine();
+              if (setup.engine == nullptr) {
+                throw py::value_error(
+                    "setup: the TransferEngine given as engine is not initialized (call its "
+                    "initialize() first)");
+              }
             }
             py::gil_scoped_release release;
             return s.setup(setup);
@@ -227,7 +233,8 @@ void bindStore(py::module_& module) {
           py::arg("master_server_addr") = "127.0.0.1:50051", py::arg("engine") = py::none(),
           py::arg("enable_ssd_offload") = false, py::arg("ssd_offload_path") = "",
           py::arg("tenant_id") = "default", py::arg("enable_client_http_server") = false,
-          py::arg("client_http_port") = 9300)
+          py::arg("client_http_port") = 9300,
+          py::keep_alive<1, 9>())  // a shared engine lives at least as long as the store
       .def(
           "setup",
           [](DistributedStore& s, const py::dict& config) {

@@ -64,11 +64,6 @@ static Status checkUnsupportedSetup(const StoreSetup& setup) {
     return Status::storeError(StoreErrorCode::NOT_SUPPORTED,
                               what + " is not available in this build (see docs/PYTHON.md)");
   };
-  if (setup.shared_engine) {
-    return refuse(
-        "sharing a TransferEngine with the store (setup(engine=...)); pass engine=None "
-        "and the store starts its own");
-  }
   if (setup.enable_ssd_offload || !setup.ssd_offload_path.empty()) {
     return refuse("SSD offload (enable_ssd_offload / ssd_offload_path)");
   }
@@ -107,6 +102,7 @@ int DistributedStore::setup(const StoreSetup& setup) {
   options.master_server_address = setup.master_server_addr;
   options.global_segment_size = setup.global_segment_size;
   options.local_buffer_size = setup.local_buffer_size;
+  options.engine = setup.engine;
   auto client = store::Client::create(options);
   if (!client.ok()) {
     LOG(ERROR) << "store: setup failed: " << client.status().toString();

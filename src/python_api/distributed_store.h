@@ -34,8 +34,9 @@ struct StoreSetup {
   std::string tenant_id = "default";
   bool enable_client_http_server = false;
   int64_t client_http_port = 9300;
-  // setup(engine=...) was given a Transfer Engine to share (not in this build yet).
-  bool shared_engine = false;
+  // setup(engine=...): an initialized Transfer Engine the store shares (its segment and
+  // staging memory are registered on it). Not owned; the binding keeps it alive.
+  TransferEngine* engine = nullptr;
 };
 
 class DistributedStore {

@@ -34,6 +34,8 @@ class EngineApi {
                     const std::string& protocol, const std::string& device_name,
                     const std::string& metadata_type);
   int rpcPort() const;
+  // The engine, for a store's setup(engine=...); null until initialized.
+  TransferEngine* sharedEngine() { return initialized_ ? &engine_ : nullptr; }
   // Queues a message at the segment's node (see TransferEngine::sendNotify). 0 or a code.
   int sendNotify(const std::string& segment_name, const TransferNotify& notify);
   std::vector<TransferNotify> notifies();

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, make_store
 from mooncake.engine import TransferEngine
 from mooncake.store import MooncakeDistributedStore
 
@@ -56,13 +56,46 @@ def test_features_this_build_lacks_are_refused_by_name(cluster, extra):
     assert store.put("k", b"v") < 0  # not set up
 
 
-def test_engine_argument(cluster):
-    store = MooncakeDistributedStore()
+@pytest.mark.parametrize("metadata_kind", ["p2p", "http"])
+def test_stores_share_a_transfer_engine(cluster, metadata_kind):
+    """SGLang hands its P/D TransferEngine to HiCache's store: the store registers its memory
+    on that engine (one segment, one rpc port) instead of starting its own."""
+    metadata = "P2PHANDSHAKE" if metadata_kind == "p2p" else cluster.metadata
+    name = "127.0.0.1" if metadata_kind == "p2p" else f"127.0.0.1:{free_port()}"
     engine = TransferEngine()
-    assert engine.get_engine() is engine
-    # Sharing an engine is not in this build: refused with a code, never silently ignored.
-    assert store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
-                       cluster.master, engine.get_engine()) == NOT_SUPPORTED
+    assert engine.initialize(name, metadata, "tcp", "") == 0
+    segment = engine.get_local_segment_name()
+    first, second = MooncakeDistributedStore(), MooncakeDistributedStore()
+    for store in (first, second):
+        assert store.setup("127.0.0.1", metadata, 16 << 20, 8 << 20, "tcp", "", cluster.master,
+                           engine.get_engine()) == 0
+        assert store.get_hostname() == segment  # the engine's segment, not a new one
+    other = make_store(cluster) if metadata_kind == "http" else None
+    value = os.urandom(300_000)
+    assert first.put("shared/a", value) == 0
+    assert second.get("shared/a") == value
+    if other is not None:
+        assert other.get("shared/a") == value  # a separate client reads it over the network
+        assert other.put("shared/b", value[:1000]) == 0
+        assert first.get("shared/b") == value[:1000]
+    first.remove_all(True)
+    first.close()
+    # The engine and the other store keep working after one store closed.
+    assert second.put("shared/c", b"still here") == 0
+    assert second.get("shared/c") == b"still here"
+    second.remove_all(True)
+    second.close()
+    local = engine.allocate_managed_buffer(4096)
+    assert local != 0 and engine.free_managed_buffer(local, 4096) == 0
+    if other is not None:
+        other.close()
+
+
+def test_engine_argument_errors(cluster):
+    store = MooncakeDistributedStore()
+    with pytest.raises(ValueError, match="not initialized"):
+        store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                    cluster.master, TransferEngine())
     with pytest.raises(TypeError, match="engine must be None or a mooncake.engine"):
         store.setup("127.0.0.1", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
                     cluster.master, engine=object())

@@ -17,6 +17,10 @@
 #include "mooncake/common/status.h"
 #include "mooncake/store/replicate_config.h"
 
+namespace mooncake {
+class TransferEngine;
+}  // namespace mooncake
+
 namespace mooncake::store {
 
 struct ClientOptions {
@@ -42,6 +46,10 @@ struct ClientOptions {
   // instead of PutStart, write, PutEnd. A put of a key that exists then costs the write before
   // the master says so. Environment: MC_STORE_RESERVED_PUTS (0 = off).
   bool reserved_puts = true;
+  // An initialized Transfer Engine to share (upstream's setup(engine=...)): the client
+  // registers its segment and staging memory on it instead of starting its own, and takes
+  // them out again when it goes. Not owned; must outlive the client. Null: own engine.
+  TransferEngine* engine = nullptr;
 };
 
 // How the single puts went (Client::writeStats).

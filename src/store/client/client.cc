@@ -42,6 +42,12 @@ std::vector<Status> lengthMismatch(const std::vector<std::string>& keys) {
 
 }  // namespace
 
+Client::Impl::~Impl() {
+  if (!sharesEngine()) return;  // our own engine goes with us
+  if (segment_registered) (void)engine.unregisterLocalMemory(segment_memory.data());
+  if (staging_registered) (void)engine.unregisterLocalMemory(staging->memory.data());
+}
+
 Status Client::Impl::start() {
   MC_ASSIGN_OR_RETURN(TransferEngineOptions engine_options,
                       TransferEngineOptions::fromEnvironment());
@@ -50,14 +56,23 @@ Status Client::Impl::start() {
       (options.local_buffer_size > 0 && staging->memory.data() == nullptr)) {
     return Status::error(ErrorCode::ERR_MEMORY, "cannot map the segment or the local buffer");
   }
-  MC_RETURN_IF_ERROR(initEngine());
+  if (sharesEngine()) {
+    if (engine.getLocalSegmentName().empty()) {
+      return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                           "the shared Transfer Engine is not initialized (initialize it first)");
+    }
+  } else {
+    MC_RETURN_IF_ERROR(initEngine());
+  }
   if (options.local_buffer_size > 0) {
     MC_RETURN_IF_ERROR(engine.registerLocalMemory(staging->memory.data(), options.local_buffer_size,
                                                   "cpu:0", /*remote_accessible=*/false));
+    staging_registered = true;
   }
   if (options.global_segment_size > 0) {
     MC_RETURN_IF_ERROR(
         engine.registerLocalMemory(segment_memory.data(), options.global_segment_size, "cpu:0"));
+    segment_registered = true;
     MC_ASSIGN_OR_RETURN(segment_id, master.mountSegment(client_id, segmentInfo()));
   } else {
     MC_RETURN_IF_ERROR(master.remountSegments(client_id, {}).status());
@@ -154,7 +169,7 @@ Client::~Client() {
   if (impl_->options.global_segment_size > 0) {
     (void)impl_->master.unmountSegment(impl_->client_id, impl_->segment_id);
   }
-  (void)impl_->engine.freeEngine();
+  if (!impl_->sharesEngine()) (void)impl_->engine.freeEngine();
 }
 
 Status Client::put(const std::string& key, const void* data, size_t size,

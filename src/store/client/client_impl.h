@@ -106,10 +106,17 @@ struct Client::Impl {
   explicit Impl(const ClientOptions& o, std::string id)
       : options(o),
         client_id(std::move(id)),
+        engine(o.engine != nullptr ? *o.engine : own_engine),
         master(o.master_server_address, o.rpc_timeout),
         segment_memory(o.global_segment_size),
         staging(std::make_shared<StagingArea>(o.local_buffer_size)),
         locations(o.remembered_locations) {}
+
+  // A shared engine keeps running: take our memory out of it before the memory goes.
+  ~Impl();
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  bool sharesEngine() const { return options.engine != nullptr; }
 
   // Lifecycle (client.cc).
   Status start();
@@ -219,7 +226,10 @@ struct Client::Impl {
 
   const ClientOptions options;
   const std::string client_id;
-  TransferEngine engine;
+  TransferEngine own_engine;  // unused when options.engine is given
+  TransferEngine& engine;     // options.engine, or own_engine
+  bool staging_registered = false;
+  bool segment_registered = false;
   MasterClient master;
   Mapping segment_memory;
   std::shared_ptr<StagingArea> staging;
