@@ -253,6 +253,8 @@ void bindStore(py::module_& module) {
       .def("close", &DistributedStore::close, Release())
       .def("get_hostname", &DistributedStore::hostname, Release())
       .def("health_check", &DistributedStore::healthCheck, Release())
+      .def("batch_replica_clear", &DistributedStore::batchReplicaClear, py::arg("keys"),
+           py::arg("segment_name") = "", Release())
       .def(
           "get_replica_desc",
           [](DistributedStore& s, const std::string& key) {

@@ -189,6 +189,20 @@ std::map<std::string, std::vector<store::ReplicaLocation>> DistributedStore::bat
       [] { return Map(); });
 }
 
+std::vector<std::string> DistributedStore::batchReplicaClear(const std::vector<std::string>& keys,
+                                                             const std::string& segment_name) {
+  return withClient(
+      [&](store::Client& c) {
+        auto cleared = c.batchReplicaClear(keys, segment_name);
+        if (!cleared.ok()) {
+          LOG(WARNING) << "store: batch_replica_clear: " << cleared.status().toString();
+          return std::vector<std::string>();
+        }
+        return std::move(cleared).value();
+      },
+      [] { return std::vector<std::string>(); });
+}
+
 int DistributedStore::healthCheck() const {
   std::shared_lock lock(mutex_);
   if (!client_) return 1;

@@ -132,6 +132,9 @@ class DistributedStore {
   std::vector<int> batchIsExist(const std::vector<std::string>& keys);
   int64_t getSize(const std::string& key);
   int remove(const std::string& key, bool force);
+  // Keys cleared; empty when not set up or on error (logged).
+  std::vector<std::string> batchReplicaClear(const std::vector<std::string>& keys,
+                                             const std::string& segment_name);
   int64_t removeByRegex(const std::string& pattern, bool force);
   int64_t removeAll(bool force);
   std::vector<int> batchRemove(const std::vector<std::string>& keys, bool force);

@@ -88,3 +88,31 @@ def test_remove_by_regex_keyword(store):
     assert store.put("rx/2", b"2") == 0
     assert store.remove_by_regex(regex_pattern="^rx/", force=True) == 2
     assert store.remove_by_regex(regex_pattern="([") == INVALID_PARAMS
+
+
+def test_batch_replica_clear():
+    own = Cluster(extra_flags=["--default_kv_lease_ttl=300"])  # short read leases
+    holder = make_store(own)
+    writer = make_store(own)
+    config = ReplicateConfig()
+    config.replica_num = 2
+    for key in ("clr/a", "clr/b"):
+        assert writer.put(key, b"v" * 3000, config) == 0
+    assert writer.batch_replica_clear(["clr/a"], holder.get_hostname()) == ["clr/a"]
+    replicas = writer.get_replica_desc("clr/a")  # grants a 300 ms lease
+    assert [r.get_memory_descriptor().buffer_descriptor.transport_endpoint
+            for r in replicas] == [writer.get_hostname()]
+    assert writer.batch_replica_clear(["clr/a"]) == []  # leased: skipped
+    # Another client's keys are not its to clear; absent keys are skipped.
+    assert holder.batch_replica_clear(["clr/b", "clr/absent"]) == []
+    deadline = time.time() + 10
+    cleared = []
+    while not cleared and time.time() < deadline:  # until the lease ends
+        cleared = writer.batch_replica_clear(["clr/a"])
+        time.sleep(0.05)
+    assert cleared == ["clr/a"]
+    assert writer.batch_replica_clear(["clr/b"]) == ["clr/b"]
+    assert writer.is_exist("clr/a") == 0 and writer.is_exist("clr/b") == 0
+    writer.close()
+    holder.close()
+    own.stop()

@@ -200,6 +200,11 @@ class Client {
   Status remove(const std::string& key, bool force = false);
   Result<uint64_t> removeAll(bool force = false);
   Result<uint64_t> removeByRegex(const std::string& pattern, bool force = false);
+  // Drops the replicas of keys this client wrote that no reader holds a lease on: those on
+  // `segment_name`, or all of them when it is empty (an object without replicas is removed).
+  // Returns the keys cleared; the others are left as they are. Errors: RPC_FAIL.
+  Result<std::vector<std::string>> batchReplicaClear(const std::vector<std::string>& keys,
+                                                     const std::string& segment_name = "");
 
   // False when the heartbeat has not reached the master for three intervals (at least 3 s).
   bool masterReachable() const;

@@ -366,6 +366,12 @@ std::vector<Status> Client::batchRemove(const std::vector<std::string>& keys, bo
 
 Result<uint64_t> Client::removeAll(bool force) { return impl_->master.removeAll(force); }
 
+Result<std::vector<std::string>> Client::batchReplicaClear(const std::vector<std::string>& keys,
+                                                           const std::string& segment_name) {
+  for (const std::string& key : keys) impl_->locations.forget(key);
+  return impl_->master.batchReplicaClear(impl_->client_id, keys, segment_name);
+}
+
 Result<uint64_t> Client::removeByRegex(const std::string& pattern, bool force) {
   return impl_->master.removeByRegex(pattern, force);
 }

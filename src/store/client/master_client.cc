@@ -463,6 +463,19 @@ Result<uint64_t> MasterClient::removeAll(bool force) {
   return response.count();
 }
 
+Result<std::vector<std::string>> MasterClient::batchReplicaClear(
+    const std::string& client_id, const std::vector<std::string>& keys,
+    const std::string& segment_name) {
+  proto::ReplicaClearRequest request;
+  request.set_client_id(client_id);
+  for (const std::string& key : keys) request.add_keys(key);
+  request.set_segment_name(segment_name);
+  proto::KeysResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchReplicaClear), request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return std::vector<std::string>(response.keys().begin(), response.keys().end());
+}
+
 Result<uint64_t> MasterClient::removeByRegex(const std::string& pattern, bool force) {
   proto::RegexRequest request;
   request.set_pattern(pattern);

@@ -87,6 +87,10 @@ class MasterClient {
   Status remove(const std::string& key, bool force);
   Result<std::vector<Status>> batchRemove(const std::vector<std::string>& keys, bool force);
   Result<uint64_t> removeAll(bool force);
+  // The keys cleared (see MasterService::batchReplicaClear).
+  Result<std::vector<std::string>> batchReplicaClear(const std::string& client_id,
+                                                     const std::vector<std::string>& keys,
+                                                     const std::string& segment_name);
   Result<uint64_t> removeByRegex(const std::string& pattern, bool force);
 
  private:

@@ -83,6 +83,7 @@ Status MasterService::commitReserved(const std::string& client_id, const std::st
     if (writable.ok()) {
       Object object;
       object.size = reservation.size;
+      object.owner = reservation.client_id;
       object.replicas = std::move(reservation.replicas);
       applyPins(object, reservation.config);
       object.put_started = now;

@@ -254,6 +254,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(
   }
   Object object;
   object.size = size;
+  object.owner = client_id;
   object.replicas = std::move(placements);
   applyPins(object, config);
   object.put_started = now;

@@ -148,6 +148,12 @@ class MasterService {
   // Counts of objects removed (leased or incomplete ones are skipped unless `force`).
   size_t removeAll(bool force);
   Result<size_t> removeByRegex(const std::string& pattern, bool force);
+  // Upstream's BatchReplicaClear: for each key `client_id` wrote that is complete and not
+  // leased, drops its replicas on `segment_name` (every replica when empty; the object goes
+  // when none remains). Returns the keys cleared; the others are skipped silently.
+  std::vector<std::string> batchReplicaClear(const std::string& client_id,
+                                             const std::vector<std::string>& keys,
+                                             const std::string& segment_name);
   // Replicas of every complete object whose key matches (no leases granted).
   Result<std::vector<std::pair<std::string, std::vector<ReplicaDescriptor>>>> replicasByRegex(
       const std::string& pattern);
@@ -194,6 +200,7 @@ class MasterService {
     uint64_t version = 0;
     std::vector<Placement> replicas;
     bool complete = false;
+    std::string owner;  // client id of the writer (BatchReplicaClear clears only one's own)
     bool hard_pin = false;
     bool soft_pin = false;
     uint64_t soft_pin_ttl_ms = 0;

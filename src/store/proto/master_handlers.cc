@@ -273,6 +273,16 @@ void RemoveAll(MasterService& service, const proto::RegexRequest& request,
   setError(Status::OK(), response->mutable_error());
 }
 
+void BatchReplicaClear(MasterService& service, const proto::ReplicaClearRequest& request,
+                       proto::KeysResponse* response) {
+  std::vector<std::string> keys(request.keys().begin(), request.keys().end());
+  for (std::string& key :
+       service.batchReplicaClear(request.client_id(), keys, request.segment_name())) {
+    response->add_keys(std::move(key));
+  }
+  setError(Status::OK(), response->mutable_error());
+}
+
 void GetFastRpcPort(MasterService& service, const proto::Empty&,
                     proto::FastRpcPortResponse* response) {
   response->set_port(service.fastRpcPort());

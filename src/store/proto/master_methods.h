@@ -33,4 +33,5 @@
   X(GetFastRpcPort, Empty, FastRpcPortResponse)                         \
   X(Reserve, ReserveRequest, ReserveResponse)                           \
   X(CommitReserved, CommitReservedRequest, CommitReservedResponse)      \
-  X(ReleaseReserved, ReleaseReservedRequest, ErrorResponse)
+  X(ReleaseReserved, ReleaseReservedRequest, ErrorResponse)             \
+  X(BatchReplicaClear, ReplicaClearRequest, KeysResponse)

@@ -359,3 +359,43 @@ TEST_F(MasterServiceTest, SoftPinTtlFollowsUpstreamsRules) {
 
 }  // namespace
 }  // namespace mooncake::store
+
+namespace mooncake::store {
+namespace {
+
+TEST_F(MasterServiceTest, BatchReplicaClearDropsOnlyTheWritersUnleasedReplicas) {
+  mount("c1", "seg-a", 0x100000, 1 << 20);
+  mount("c2", "seg-b", 0x900000, 1 << 20);
+  put("two", 1000, 2);
+  put("one", 1000, 1);
+  put("leased", 1000, 1);
+  ASSERT_TRUE(service_.getReplicaList("leased").ok());  // a reader holds a lease
+  ReplicateConfig config;
+  ASSERT_TRUE(service_.putStart("other-writer", "foreign", 1000, config).ok());
+  ASSERT_TRUE(service_.putEnd("other-writer", "foreign").ok());
+  ASSERT_TRUE(service_.putStart("writer", "unfinished", 1000, config).ok());
+
+  // One segment: "two" keeps its other replica; a key with nothing there is skipped.
+  const std::string holder_b = "seg-b:15001";
+  auto on_b = service_.batchReplicaClear("writer", {"two"}, holder_b);
+  EXPECT_EQ(on_b, std::vector<std::string>{"two"});
+  auto left = service_.getReplicaList("two");
+  ASSERT_TRUE(left.ok());
+  ASSERT_EQ(left->replicas.size(), 1u);
+  EXPECT_NE(left->replicas[0].te_endpoint, holder_b);
+  EXPECT_TRUE(service_.batchReplicaClear("writer", {"two"}, holder_b).empty());
+
+  advance(std::chrono::milliseconds(2000));             // leases end
+  ASSERT_TRUE(service_.getReplicaList("leased").ok());  // leased again
+  auto cleared = service_.batchReplicaClear(
+      "writer", {"one", "leased", "foreign", "unfinished", "absent", ""}, "");
+  EXPECT_EQ(cleared, std::vector<std::string>{"one"});
+  EXPECT_TRUE(service_.getReplicaList("one").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_TRUE(service_.getReplicaList("foreign").ok());
+  advance(std::chrono::milliseconds(2000));
+  EXPECT_EQ(service_.batchReplicaClear("writer", {"leased", "two"}, ""),
+            (std::vector<std::string>{"leased", "two"}));
+}
+
+}  // namespace
+}  // namespace mooncake::store

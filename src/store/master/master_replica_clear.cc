@@ -1,0 +1,48 @@
+// MasterService: BatchReplicaClear (a writer dropping its objects' replicas, all of them or
+// those on one segment).
+#include <algorithm>
+
+#include "store/master/master_service.h"
+
+namespace mooncake::store {
+
+std::vector<std::string> MasterService::batchReplicaClear(const std::string& client_id,
+                                                          const std::vector<std::string>& keys,
+                                                          const std::string& segment_name) {
+  std::vector<std::string> cleared;
+  for (const std::string& key : keys) {
+    if (key.empty()) continue;
+    Shard& shard = shardFor(key);
+    std::vector<Placement> freed;
+    {
+      std::lock_guard lock(shard.mutex);
+      auto it = shard.objects.find(key);
+      if (it == shard.objects.end()) continue;
+      Object& object = it->second;
+      // Readers trust leases, and only the writer may drop what it wrote.
+      if (!object.complete || object.owner != client_id || object.lease_until > now_()) continue;
+      if (segment_name.empty()) {
+        freed = std::move(object.replicas);
+        object.replicas.clear();
+      } else {
+        auto on_segment = std::stable_partition(
+            object.replicas.begin(), object.replicas.end(),
+            [&](const Placement& p) { return p.te_endpoint != segment_name; });
+        if (on_segment == object.replicas.end()) continue;  // nothing there: skipped
+        freed.assign(std::make_move_iterator(on_segment),
+                     std::make_move_iterator(object.replicas.end()));
+        object.replicas.erase(on_segment, object.replicas.end());
+      }
+      if (object.replicas.empty()) {
+        shard.erase(it);
+      } else {
+        object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    releaseAll(freed);
+    cleared.push_back(key);
+  }
+  return cleared;
+}
+
+}  // namespace mooncake::store
