@@ -1,5 +1,6 @@
-"""Mooncake Store client: `MooncakeDistributedStore`, `ReplicateConfig`, `SoftPinAction`, and
-the replica descriptor classes `get_replica_desc` returns."""
+"""Mooncake Store client: `MooncakeDistributedStore`, `ReplicateConfig`, `SoftPinAction`, the
+replica descriptor classes `get_replica_desc` returns, and the buffer helpers integrations
+import from here (`BufferPool` / `RegisteredBufferPool`, `MooncakeHostMemAllocator`)."""
 from mooncake._mooncake import (  # noqa: F401
     BufferHandle,
     Descriptor,
@@ -11,7 +12,12 @@ from mooncake._mooncake import (  # noqa: F401
     ReplicateConfig,
     SoftPinAction,
 )
+from mooncake.buffer_pool import BufferLease, BufferPool, RegisteredBufferPool  # noqa: F401
+from mooncake.host_memory import MooncakeHostMemAllocator  # noqa: F401
 
-__all__ = ["BufferHandle", "Descriptor", "DiskDescriptor", "MemoryDescriptor",
-           "MooncakeDistributedStore", "ReplicaDescriptor", "ReplicaStatus", "ReplicateConfig",
-           "SoftPinAction"]
+RegisteredBufferLease = BufferLease
+
+__all__ = ["BufferHandle", "BufferLease", "BufferPool", "Descriptor", "DiskDescriptor",
+           "MemoryDescriptor", "MooncakeDistributedStore", "MooncakeHostMemAllocator",
+           "RegisteredBufferLease", "RegisteredBufferPool", "ReplicaDescriptor", "ReplicaStatus",
+           "ReplicateConfig", "SoftPinAction"]
