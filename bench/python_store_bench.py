@@ -8,7 +8,12 @@ SECONDS each with 2 threads:
   Python: mooncake.store (put/get; put_from/get_into on registered ctypes buffers)
 and prints the medians and the Python/C++ ratios.
 
-Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [seconds] [reps]
+With "multi" first, it measures instead the multi-buffer batches (KV cache laid out per layer:
+one key over LAYERS buffers of BLOCK bytes) against the same bytes moved as one buffer per key
+(batch_put_from / batch_get_into), BATCH keys per call, and counts the master's calls per batch
+from its /metrics.
+
+Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi] [seconds] [reps]
 """
 import ctypes
 import json
@@ -28,6 +33,10 @@ from mooncake.store import MooncakeDistributedStore  # noqa: E402
 VALUE = 1 << 20
 THREADS = 2
 KEYS = 100
+LAYERS = 32  # multi mode: buffers per key
+BLOCK = 64 << 10  # multi mode: bytes per buffer (one object = 2 MiB)
+BATCH = 8  # multi mode: keys per call
+MULTI_KEYS = 64  # multi mode: objects read back (128 MiB: beyond the CPU caches)
 
 
 def free_port():
@@ -48,10 +57,12 @@ def wait_port(port):
 class Cluster:
     def __init__(self):
         self.rpc_port, self.http_port = free_port(), free_port()
+        self.metrics_port = free_port()
         self.master = subprocess.Popen(
             [f"{BUILD}/tools/mooncake_master", "--rpc_address=127.0.0.1", f"--port={self.rpc_port}",
              "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
-             f"--http_metadata_server_port={self.http_port}", "--metrics_port=0"],
+             f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
+             f"--metrics_port={self.metrics_port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.rpc_port)
         self.flags = ["--local_hostname=127.0.0.1", f"--metadata_server={self.metadata}",
@@ -133,9 +144,109 @@ def python_run(cluster, op, zero_copy, seconds, run_id):
     return rate
 
 
+def master_calls(cluster, method):
+    import urllib.request
+    url = f"http://127.0.0.1:{cluster.metrics_port}/metrics"
+    text = urllib.request.urlopen(url, timeout=5).read().decode()
+    prefix = f'mooncake_master_rpc_latency_seconds_count{{method="{method}"}}'
+    return sum(int(float(line.split()[-1])) for line in text.splitlines()
+               if line.startswith(prefix))
+
+
+def multi_run(cluster, layout, op, seconds, run_id):
+    """GB/s of one thread moving BATCH objects per call, and master calls per call."""
+    store = MooncakeDistributedStore()
+    assert store.setup("127.0.0.1", cluster.metadata, 0, 16 << 20, "tcp", "",
+                       cluster.address) == 0
+    prefix = f"mb{run_id}"
+    obj = LAYERS * BLOCK
+    area_size = 2 * BATCH * obj
+    area = ctypes.create_string_buffer(area_size)
+    base = ctypes.addressof(area)
+    ctypes.memmove(base, os.urandom(area_size), area_size)
+    assert store.register_buffer(base, area_size) == 0
+
+    def layer_ptrs(slot):  # object `slot` of the area, one buffer per layer
+        return [base + slot * obj + layer * BLOCK for layer in range(LAYERS)]
+
+    def call(keys, get):
+        if layout == "multi":
+            ptrs = [layer_ptrs(BATCH * get + k) for k in range(len(keys))]
+            sizes = [[BLOCK] * LAYERS for _ in keys]
+            if get:
+                return store.batch_get_into_multi_buffers(keys, ptrs, sizes) == [obj] * len(keys)
+            return store.batch_put_from_multi_buffers(keys, ptrs, sizes) == [0] * len(keys)
+        ptrs = [base + (BATCH * get + k) * obj for k in range(len(keys))]
+        if get:
+            return store.batch_get_into(keys, ptrs, [obj] * len(keys)) == [obj] * len(keys)
+        return store.batch_put_from(keys, ptrs, [obj] * len(keys)) == [0] * len(keys)
+
+    if op == "get":
+        for first in range(0, MULTI_KEYS, BATCH):
+            assert call([f"{prefix}/{i}" for i in range(first, first + BATCH)], False)
+    method = "BatchGetReplicaList" if op == "get" else "BatchPutStart"
+    calls_before = master_calls(cluster, method)
+    moved, batches, n = 0, 0, 0
+    started = time.time()
+    deadline = started + seconds
+    while time.time() < deadline:
+        if op == "put":
+            keys = [f"{prefix}/fresh/{n + k}" for k in range(BATCH)]  # a put of a key is once
+        else:
+            keys = [f"{prefix}/{(n + k) % MULTI_KEYS}" for k in range(BATCH)]
+        assert call(keys, op == "get"), f"{layout} {op} failed"
+        moved += BATCH * obj
+        batches += 1
+        n += BATCH
+    rate = moved / (time.time() - started) / 1e9
+    per_batch = (master_calls(cluster, method) - calls_before) / max(batches, 1)
+    store.remove_by_regex(f"^{prefix}/", True)
+    store.close()
+    return rate, per_batch
+
+
+def main_multi(seconds, reps):
+    cluster = Cluster()
+    configs = [(layout, op) for op in ("put", "get") for layout in ("single", "multi")]
+    samples = {c: [] for c in configs}
+    calls = {c: [] for c in configs}
+    try:
+        run_id = 0
+        for rep in range(reps):
+            for config in configs:
+                rate, per_batch = multi_run(cluster, *config, seconds, run_id)
+                samples[config].append(rate)
+                calls[config].append(per_batch)
+                run_id += 1
+                print(f"rep {rep + 1}: {config[0]} {config[1]}: {rate:.3f} GB/s, "
+                      f"{per_batch:.2f} master calls per batch", file=sys.stderr)
+    finally:
+        cluster.stop()
+    print(f"| {BATCH} keys x {LAYERS} buffers x {BLOCK >> 10} KiB per call, 1 thread (median of "
+          f"{reps} x {seconds:g} s) | one buffer per key GB/s | multi-buffer GB/s | multi / one "
+          f"| master calls per call (multi) |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for op in ("put", "get"):
+        one = statistics.median(samples[("single", op)])
+        multi = statistics.median(samples[("multi", op)])
+        name = "batch_put_from_multi_buffers" if op == "put" else "batch_get_into_multi_buffers"
+        print(f"| {name} | {one:.3f} | {multi:.3f} | {multi / one:.2f}x "
+              f"| {statistics.median(calls[('multi', op)]):.2f} |")
+    print(json.dumps({"bench": "python_store_bench multi", "seconds": seconds, "reps": reps,
+                      "layers": LAYERS, "block": BLOCK, "batch": BATCH,
+                      "samples": {f"{l} {o}": v for (l, o), v in samples.items()},
+                      "master_calls_per_batch": {f"{l} {o}": v for (l, o), v in calls.items()}}))
+
+
 def main():
-    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 5
-    reps = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    args = sys.argv[1:]
+    multi = bool(args) and args[0] == "multi"
+    if multi:
+        args = args[1:]
+    seconds = float(args[0]) if len(args) > 0 else 5
+    reps = int(args[1]) if len(args) > 1 else 3
+    if multi:
+        return main_multi(seconds, reps)
     cluster = Cluster()
     configs = [(lang, op, zc) for zc in (False, True) for op in ("put", "get")
                for lang in ("C++", "Python")]

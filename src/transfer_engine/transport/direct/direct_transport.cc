@@ -150,9 +150,75 @@ bool DirectTransport::reaches(const SegmentDescriptor& target) {
   return peerFor(target).usable;
 }
 
+void DirectTransport::moveOne(const SegmentDescriptor& peer_descriptor, Slice* slice, bool& alive) {
+  const auto pid = static_cast<pid_t>(peer_descriptor.pid);
+  struct iovec local {
+    slice->local, slice->length
+  };
+  struct iovec remote {
+    reinterpret_cast<void*>(slice->remote), slice->length
+  };
+  ssize_t moved = slice->opcode == TransferRequest::WRITE
+                      ? ::process_vm_writev(pid, &local, 1, &remote, 1, 0)
+                      : ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  if (moved == static_cast<ssize_t>(slice->length)) {
+    sink_.onSliceDone(slice, Status::OK());
+    return;
+  }
+  const int error = moved < 0 ? errno : EFAULT;
+  if (error == EPERM || error == ESRCH) {
+    {
+      std::lock_guard lock(mutex_);
+      disable(
+          peerFor(peer_descriptor), peer_descriptor.pid,
+          error == EPERM ? "no permission (ptrace rules: same user or CAP_SYS_PTRACE)" : "exited");
+    }
+    alive = false;
+    sink_.onSliceDone(slice, Status::error(ErrorCode::ERR_SOCKET,
+                                           "direct: peer process " + std::to_string(pid) + ": " +
+                                               std::strerror(error) + " (retried over TCP)"));
+    return;
+  }
+  // Registered a moment ago but not mapped: the peer unregistered and unmapped it meanwhile.
+  sink_.onSliceDone(slice,
+                    Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
+                                  "direct: range " + rangeText(slice->remote, slice->length) +
+                                      " of segment " + peer_descriptor.name +
+                                      " is not mapped in its process: " + std::strerror(error)));
+}
+
+size_t DirectTransport::moveRun(const SegmentDescriptor& peer_descriptor, Slice* const* run,
+                                size_t count) {
+  struct iovec local[kMaxRun];
+  struct iovec remote[kMaxRun];
+  size_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    local[i] = {run[i]->local, run[i]->length};
+    remote[i] = {reinterpret_cast<void*>(run[i]->remote), run[i]->length};
+    total += run[i]->length;
+  }
+  const auto pid = static_cast<pid_t>(peer_descriptor.pid);
+  const auto n = static_cast<unsigned long>(count);
+  // The kernel copies the remote vectors into the local ones in order, so the bytes moved tell
+  // how many whole slices are done; the rest go one by one (which names each one's error).
+  ssize_t moved = run[0]->opcode == TransferRequest::WRITE
+                      ? ::process_vm_writev(pid, local, n, remote, n, 0)
+                      : ::process_vm_readv(pid, local, n, remote, n, 0);
+  if (moved == static_cast<ssize_t>(total)) {
+    for (size_t i = 0; i < count; ++i) sink_.onSliceDone(run[i], Status::OK());
+    return count;
+  }
+  size_t done = 0;
+  for (uint64_t covered = 0; moved > 0 && done < count; ++done) {
+    covered += run[done]->length;
+    if (covered > static_cast<uint64_t>(moved)) break;
+  }
+  for (size_t i = 0; i < done; ++i) sink_.onSliceDone(run[i], Status::OK());
+  return done;
+}
+
 void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, size_t count) {
   const SegmentDescriptor& peer_descriptor = target.descriptor;
-  const auto pid = static_cast<pid_t>(peer_descriptor.pid);
   bool alive = false;
   std::shared_ptr<const LiveRangeView> table;
   {
@@ -166,14 +232,19 @@ void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, 
     table = peer.table;
   }
   std::vector<Slice*> elsewhere;  // outside the peer's live table: TCP, where the peer checks
+  Slice* run[kMaxRun];            // covered slices of one opcode, moved by one system call
+  size_t in_run = 0;
+  auto flush = [&] {
+    if (in_run == 0) return;
+    size_t done = alive ? moveRun(peer_descriptor, run, in_run) : 0;
+    for (size_t i = done; i < in_run; ++i) moveOrFail(peer_descriptor, run[i], alive);
+    in_run = 0;
+  };
   for (size_t i = 0; i < count; ++i) {
     Slice* slice = slices[i];
     if (!alive) {
-      // Retryable: the engine sends it again, over TCP now (which reports a dead peer itself).
-      sink_.onSliceDone(
-          slice, Status::error(ErrorCode::ERR_SOCKET, "direct: peer process " +
-                                                          std::to_string(pid) + " of segment " +
-                                                          peer_descriptor.name + " is gone"));
+      flush();
+      moveOrFail(peer_descriptor, slice, alive);
       continue;
     }
     if (!table->covers(slice->remote, slice->length)) {
@@ -183,41 +254,24 @@ void DirectTransport::submit(const RemoteSegment& target, Slice* const* slices, 
       elsewhere.push_back(slice);
       continue;
     }
-    struct iovec local {
-      slice->local, slice->length
-    };
-    struct iovec remote {
-      reinterpret_cast<void*>(slice->remote), slice->length
-    };
-    ssize_t moved = slice->opcode == TransferRequest::WRITE
-                        ? ::process_vm_writev(pid, &local, 1, &remote, 1, 0)
-                        : ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
-    if (moved == static_cast<ssize_t>(slice->length)) {
-      sink_.onSliceDone(slice, Status::OK());
-      continue;
-    }
-    const int error = moved < 0 ? errno : EFAULT;
-    if (error == EPERM || error == ESRCH) {
-      {
-        std::lock_guard lock(mutex_);
-        disable(peerFor(peer_descriptor), peer_descriptor.pid,
-                error == EPERM ? "no permission (ptrace rules: same user or CAP_SYS_PTRACE)"
-                               : "exited");
-      }
-      alive = false;
-      sink_.onSliceDone(slice, Status::error(ErrorCode::ERR_SOCKET,
-                                             "direct: peer process " + std::to_string(pid) + ": " +
-                                                 std::strerror(error) + " (retried over TCP)"));
-      continue;
-    }
-    // Registered a moment ago but not mapped: the peer unregistered and unmapped it meanwhile.
-    sink_.onSliceDone(slice,
-                      Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
-                                    "direct: range " + rangeText(slice->remote, slice->length) +
-                                        " of segment " + peer_descriptor.name +
-                                        " is not mapped in its process: " + std::strerror(error)));
+    if (in_run == kMaxRun || (in_run > 0 && run[0]->opcode != slice->opcode)) flush();
+    run[in_run++] = slice;
   }
+  flush();
   if (!elsewhere.empty()) fallback_.submit(target, elsewhere.data(), elsewhere.size());
+}
+
+void DirectTransport::moveOrFail(const SegmentDescriptor& peer_descriptor, Slice* slice,
+                                 bool& alive) {
+  if (alive) {
+    moveOne(peer_descriptor, slice, alive);
+    return;
+  }
+  // Retryable: the engine sends it again, over TCP now (which reports a dead peer itself).
+  sink_.onSliceDone(slice,
+                    Status::error(ErrorCode::ERR_SOCKET,
+                                  "direct: peer process " + std::to_string(peer_descriptor.pid) +
+                                      " of segment " + peer_descriptor.name + " is gone"));
 }
 
 }  // namespace mooncake::te

@@ -74,6 +74,16 @@ class DirectTransport : public Transport {
   Peer& peerFor(const SegmentDescriptor& target);
   // Requires mutex_. Checks the peer's identity and fetches its live table.
   Status openPeer(Peer& peer, const SegmentDescriptor& target);
+  // Slices moved by one system call at most (process_vm_readv/writev take up to 1024).
+  static constexpr size_t kMaxRun = 64;
+  // Moves a run of covered slices of one opcode with one call; completes the slices that moved
+  // whole (a prefix) and returns how many.
+  size_t moveRun(const SegmentDescriptor& peer_descriptor, Slice* const* run, size_t count);
+  // Moves one covered slice and completes it with its own outcome (clears `alive` when the peer
+  // is gone or refuses us).
+  void moveOne(const SegmentDescriptor& peer_descriptor, Slice* slice, bool& alive);
+  // moveOne while `alive`, else completes the slice as retryable (the retry goes over TCP).
+  void moveOrFail(const SegmentDescriptor& peer_descriptor, Slice* slice, bool& alive);
   // Requires mutex_. Stops using a peer for good (its process is gone or refuses us).
   void disable(Peer& peer, int64_t pid, const std::string& why);
 
