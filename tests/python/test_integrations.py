@@ -219,3 +219,24 @@ def test_initialize_ext_joins_the_metadata_type(cluster):
     engine = TransferEngine()
     http = cluster.metadata[len("http://"):]  # "127.0.0.1:port/metadata"
     assert engine.initialize_ext(f"127.0.0.1:{free_port()}", http, "tcp", "", "http") == 0
+
+
+def test_two_stores_with_the_same_name_in_one_process(cluster, monkeypatch):
+    """With a metadata service the name is only a name: "localhost:<port>" binds nothing, so the
+    second store with that name is refused as a duplicate name (not a port clash), and distinct
+    names that carry the same port both work."""
+    monkeypatch.setenv("MC_TCP_BIND_ADDRESS", "127.0.0.1")
+    port = free_port()
+    first, second, third = (MooncakeDistributedStore() for _ in range(3))
+    assert first.setup(f"localhost:{port}", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                       cluster.master) == 0
+    assert first.get_hostname() == f"localhost:{port}"
+    assert second.setup(f"localhost:{port}", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                        cluster.master) < 0
+    assert third.setup(f"prefill-1:{port}", cluster.metadata, 16 << 20, 16 << 20, "tcp", "",
+                       cluster.master) == 0
+    assert first.put("names/a", b"a") == 0
+    assert third.get("names/a") == b"a"
+    first.remove_all(True)
+    first.close()
+    third.close()
