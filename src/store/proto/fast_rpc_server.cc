@@ -3,8 +3,11 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "common/logging.h"
@@ -43,6 +46,42 @@ constexpr Method kMethods[] = {
 
 // What one recv asks for; larger frames grow the inbox for as long as they need it.
 constexpr size_t kReceiveChunk = 64 * 1024;
+
+// The receive timeout of one connection's socket, changed only when it must: a request that
+// arrives whole costs no system call for it.
+class ReceiveDeadline {
+ public:
+  ReceiveDeadline(int fd, const FastRpcLimits& limits) : fd_(fd), limits_(limits) {
+    set(limits_.idle_timeout);
+  }
+
+  // Before a recv; `in_frame`: part of a frame is in already. False when its time is up.
+  bool before(bool in_frame) {
+    using Clock = std::chrono::steady_clock;
+    if (!in_frame) {
+      frame_started_.reset();
+      if (mode_ != kIdle) set(limits_.idle_timeout);
+      mode_ = kIdle;
+      return true;
+    }
+    const auto now = Clock::now();
+    if (!frame_started_) frame_started_ = now;
+    const auto left = limits_.frame_deadline - (now - *frame_started_);
+    if (left <= Clock::duration::zero()) return false;
+    set(std::chrono::duration_cast<std::chrono::milliseconds>(left) + std::chrono::milliseconds(1));
+    mode_ = kFrame;
+    return true;
+  }
+
+ private:
+  enum Mode { kIdle, kFrame };
+  void set(std::chrono::milliseconds timeout) { net::setReceiveTimeout(fd_, timeout); }
+
+  const int fd_;
+  const FastRpcLimits limits_;
+  Mode mode_ = kIdle;
+  std::optional<std::chrono::steady_clock::time_point> frame_started_;
+};
 
 }  // namespace
 
@@ -90,6 +129,13 @@ void FastRpcServer::acceptLoop() {
       continue;
     }
     reapFinished();
+    if (connections_.size() >= limits_.max_connections) {
+      refused_.fetch_add(1);
+      LOG_EVERY_N(WARNING, 1000) << "master: fast RPC has " << limits_.max_connections
+                                 << " connections open; refusing more (clients use gRPC)";
+      ::close(fd);
+      continue;
+    }
     net::setNoDelay(fd);
     auto connection = std::make_unique<Connection>();
     connection->fd.reset(fd);
@@ -122,12 +168,26 @@ void FastRpcServer::serve(Connection& connection) {
   // both its header and its payload.
   std::string inbox(kReceiveChunk, '\0');
   size_t have = 0;
-  auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: peer gone
-    if (inbox.size() < want) inbox.resize(want);
+  // Receive timeouts: the idle timeout while no frame is in progress; once a frame started, what
+  // is left of the frame deadline (set again before each recv of a frame that arrives in pieces, so
+  // a client sending a byte at a time cannot keep the deadline moving).
+  ReceiveDeadline deadline(fd, limits_);
+  auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: close it
     while (have < want) {
+      // Memory follows the bytes that arrived (doubling), not the length a header announced.
+      if (inbox.size() - have < kReceiveChunk && inbox.size() < want) {
+        inbox.resize(std::min(want, std::max(2 * inbox.size(), have + kReceiveChunk)));
+      }
+      if (!deadline.before(have > 0)) {
+        timed_out_.fetch_add(1);
+        return false;  // the frame's time is up
+      }
       ssize_t got = ::recv(fd, inbox.data() + have, inbox.size() - have, 0);
       if (got > 0) {
         have += static_cast<size_t>(got);
+      } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (have > 0) timed_out_.fetch_add(1);
+        return false;  // idle too long, or the frame's deadline passed
       } else if (got == 0 || errno != EINTR) {
         return false;
       }

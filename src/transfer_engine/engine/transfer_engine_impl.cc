@@ -114,7 +114,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   handshake_ = std::make_unique<HandshakeServer>(
       options_.handshake_max_length,
       [this](FrameType type, const std::string& json) { return handleHandshake(type, json); });
-  handshake_->start(std::move(listen_fd).value());
+  MC_RETURN_IF_ERROR(handshake_->start(std::move(listen_fd).value()));
 
   MC_RETURN_IF_ERROR(checkNameNotInUse());  // on failure the destructor stops what started
   MC_RETURN_IF_ERROR(republish());

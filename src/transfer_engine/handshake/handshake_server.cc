@@ -1,54 +1,49 @@
 #include "transfer_engine/handshake/handshake_server.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
-#include "common/net/socket.h"
 
 namespace mooncake::te {
 
-void HandshakeServer::start(net::UniqueFd listen_fd) {
-  listen_fd_ = std::move(listen_fd);
-  thread_ = std::thread([this] { serve(); });
+Status HandshakeServer::start(net::UniqueFd listen_fd) {
+  net::FramedServerOptions options;
+  options.name = "handshake";
+  options.threads = 1;
+  options.max_connections = 1024;
+  options.frame_deadline = std::chrono::seconds(5);
+  options.idle_timeout = std::chrono::seconds(5);
+  const uint64_t max_length = max_frame_length_;
+  auto scan = [max_length](std::string_view received) -> net::FrameScan {
+    if (received.size() < kFrameHeaderBytes) {
+      return {net::FrameScan::kNeedMore, kFrameHeaderBytes, ""};
+    }
+    auto length = decodeFrameLength(received.data(), max_length);
+    if (!length.ok()) return {net::FrameScan::kInvalid, 0, length.status().message()};
+    return {net::FrameScan::kComplete, kFrameHeaderBytes + *length, ""};
+  };
+  server_ = std::make_unique<net::FramedServer>(
+      options, scan, [this](std::string_view frame) { return serveFrame(frame); });
+  return server_->start(std::move(listen_fd));
 }
 
 void HandshakeServer::stop() {
-  if (stopping_.exchange(true)) return;
-  if (thread_.joinable()) thread_.join();
-  listen_fd_.reset();
+  if (server_) server_->stop();
 }
 
-void HandshakeServer::serve() {
-  while (!stopping_.load()) {
-    // Poll with a short timeout so stop() is noticed without closing the fd under accept().
-    struct pollfd pfd {
-      listen_fd_.get(), POLLIN, 0
-    };
-    int rc = ::poll(&pfd, 1, 100);
-    if (rc <= 0) continue;
-    net::UniqueFd client(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client.valid()) continue;
-    serveConnection(client.get());
+net::FrameReply HandshakeServer::serveFrame(std::string_view frame) {
+  net::FrameReply reply;
+  reply.close_after = true;  // one exchange per connection
+  auto decoded = decodeFrameBody(frame.substr(kFrameHeaderBytes));
+  if (!decoded.ok()) {
+    LOG_EVERY_N(WARNING, 100) << "handshake: dropped a request: " << decoded.status().toString();
+    return reply;
   }
-}
-
-void HandshakeServer::serveConnection(int fd) {
-  net::setReceiveTimeout(fd, std::chrono::milliseconds(2000));
-  net::setSendTimeout(fd, std::chrono::milliseconds(2000));
-  auto frame = readFrame(fd, max_frame_length_);
-  if (!frame.ok()) {
-    LOG_EVERY_N(WARNING, 100) << "handshake: dropped a request: " << frame.status().toString();
-    return;
-  }
-  auto reply = handler_(frame->type, frame->json);
-  std::string body = reply.ok() ? std::move(reply).value()
-                                : nlohmann::json{{"reply_msg", reply.status().toString()}}.dump();
-  Status status = writeFrame(fd, frame->type, body);
-  if (!status.ok()) VLOG(1) << "handshake: reply not delivered: " << status.toString();
-  ::shutdown(fd, SHUT_WR);
+  auto answer = handler_(decoded->type, decoded->json);
+  std::string body = answer.ok() ? std::move(answer).value()
+                                 : nlohmann::json{{"reply_msg", answer.status().toString()}}.dump();
+  reply.bytes = encodeFrame(decoded->type, body);
+  return reply;
 }
 
 }  // namespace mooncake::te

@@ -1,17 +1,18 @@
-// The rpc-port listener: accepts a connection, reads one frame, hands it to the handler, writes
-// the reply with the same type, closes. A handler error travels back as {"reply_msg": reason}
-// (the caller turns it into ERR_REJECT_HANDSHAKE); malformed or oversized frames are dropped
-// with a warning and the listener keeps serving.
+// The rpc-port listener: reads one frame per connection, hands it to the handler, writes the
+// reply with the same type, closes. A handler error travels back as {"reply_msg": reason} (the
+// caller turns it into ERR_REJECT_HANDSHAKE); malformed or oversized frames close the
+// connection with a warning.
 //
-// Connections are served one after another on the listener thread; each has a 2-second
-// receive deadline so a stalled client delays others by at most that.
-// Thread-safe start/stop; stop() joins the thread.
+// On a FramedServer (one epoll loop): slow or idle clients cannot hold it. A frame must arrive
+// whole within 5 s of its first byte, a connection that sends nothing is closed after 5 s, at
+// most 1024 connections at once, and memory grows only with received bytes.
+// Thread-safe start/stop; stop() joins the loop.
 #pragma once
 
-#include <atomic>
 #include <functional>
-#include <thread>
+#include <memory>
 
+#include "common/net/framed_server.h"
 #include "common/net/unique_fd.h"
 #include "transfer_engine/handshake/frame_codec.h"
 
@@ -27,19 +28,16 @@ class HandshakeServer {
   HandshakeServer(const HandshakeServer&) = delete;
   HandshakeServer& operator=(const HandshakeServer&) = delete;
 
-  // Takes a listening socket and starts serving it.
-  void start(net::UniqueFd listen_fd);
+  // Takes a listening socket and starts serving it. Errors: ERR_SOCKET (epoll setup).
+  Status start(net::UniqueFd listen_fd);
   void stop();
 
  private:
-  void serve();
-  void serveConnection(int fd);
+  net::FrameReply serveFrame(std::string_view frame);
 
   const uint64_t max_frame_length_;
   const Handler handler_;
-  net::UniqueFd listen_fd_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<net::FramedServer> server_;
 };
 
 }  // namespace mooncake::te

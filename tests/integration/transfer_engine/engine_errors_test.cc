@@ -2,6 +2,7 @@
 // frames, and peers that send out-of-range requests straight to the data port.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -93,6 +94,36 @@ TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServi
   EXPECT_NE(rejected.status().message().find("Handshake request rejected by peer endpoint"),
             std::string::npos);
   EXPECT_TRUE(engine.probePeerAlive(engine.getLocalSegmentName()).ok());
+}
+
+// A client dripping a frame a byte at a time, and hundreds of idle connections, used to hold the
+// single-threaded handshake listener (its timeout was per recv): peers must still be answered.
+TEST(EngineErrorsTest, SlowAndIdleClientsDoNotStallTheHandshakePort) {
+  TransferEngine engine;
+  ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  net::HostPort rpc{"127.0.0.1", engine.getRpcPort()};
+  std::vector<net::UniqueFd> idle;
+  for (int i = 0; i < 300; ++i) {
+    auto fd = net::connectTcp(rpc, std::chrono::seconds(2));
+    ASSERT_TRUE(fd.ok());
+    idle.push_back(std::move(fd).value());
+  }
+  auto drip = net::connectTcp(rpc, std::chrono::seconds(2));
+  ASSERT_TRUE(drip.ok());
+  std::string frame = te::encodeFrame(te::FrameType::kProbe, "{}");
+  for (size_t i = 0; i + 1 < frame.size(); ++i) {
+    ASSERT_EQ(::send(drip->get(), &frame[i], 1, MSG_NOSIGNAL), 1);
+    auto started = std::chrono::steady_clock::now();
+    auto reply =
+        te::handshakeCall(rpc, te::FrameType::kProbe, "{}", std::chrono::seconds(2), 1 << 20);
+    ASSERT_TRUE(reply.ok()) << i << ": " << reply.status().toString();
+    // Answered promptly (well under the 2 s per-recv timeout that used to hold the port).
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  }
+  // The dripping connection itself is cut off once its frame runs past the deadline (5 s).
+  char byte;
+  net::setReceiveTimeout(drip->get(), std::chrono::seconds(10));
+  EXPECT_LE(::recv(drip->get(), &byte, 1, 0), 0);
 }
 
 TEST(EngineErrorsTest, TargetRejectsOutOfRangeRequestsOnTheWire) {
