@@ -129,3 +129,40 @@ def test_register_memory_and_uninitialized_engine():
     assert engine.batch_register_memory(addresses, [8192, 8192]) == 0
     assert engine.batch_unregister_memory(addresses) == 0
     assert engine.unregister_memory(addresses[0]) < 0
+
+
+UNREGISTERING_TARGET = f"""
+import sys
+sys.path.insert(0, {PYTHON_DIR!r})
+from mooncake.engine import TransferEngine
+engine = TransferEngine()
+assert engine.initialize("127.0.0.1", "P2PHANDSHAKE", "tcp", "") == 0
+address = engine.allocate_managed_buffer(1 << 20)
+print("READY", engine.get_local_segment_name(), address, flush=True)
+for line in sys.stdin:
+    if line.strip() == "unregister":
+        print("DONE", engine.unregister_memory(address), flush=True)
+"""
+
+
+def test_a_range_the_peer_rejects_is_address_not_registered():
+    """The initiator's cached descriptor still lists a buffer the peer unregistered: the peer
+    refuses the range, and Python sees ERR_ADDRESS_NOT_REGISTERED (-3), not a socket error."""
+    target = subprocess.Popen([sys.executable, "-c", UNREGISTERING_TARGET], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        words = target.stdout.readline().split()
+        assert words and words[0] == "READY"
+        segment, remote = words[1], int(words[2])
+        engine = TransferEngine()
+        assert engine.initialize("127.0.0.1", "P2PHANDSHAKE", "tcp", "") == 0
+        local = engine.allocate_managed_buffer(4096)
+        assert engine.transfer_sync_read(segment, local, remote, 4096) == 0  # caches it
+        target.stdin.write("unregister\n")
+        target.stdin.flush()
+        assert target.stdout.readline().split() == ["DONE", "0"]
+        assert engine.transfer_sync_read(segment, local, remote, 4096) == -3
+        assert engine.transfer_sync_write(segment, local, remote, 4096) == -3
+    finally:
+        target.stdin.close()
+        target.wait(timeout=30)

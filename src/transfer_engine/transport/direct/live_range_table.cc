@@ -71,19 +71,20 @@ Result<std::unique_ptr<LiveRangeTable>> LiveRangeTable::create(const std::string
 
 void LiveRangeTable::publish(const std::vector<LiveRange>& ranges) {
   // Seqlock writer (single writer: the caller serializes). The odd value tells readers the
-  // entries are in flux; the release fence keeps the entry stores after it, pairing with the
-  // readers' acquire fence before their second sequence load.
-  const uint64_t sequence = header_->sequence.load(std::memory_order_relaxed);
-  header_->sequence.store(sequence + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  // entries are in flux. Acquire-release on the increment keeps the entry stores after it (no
+  // fence: ThreadSanitizer does not model fences).
+  const uint64_t sequence = header_->sequence.fetch_add(1, std::memory_order_acq_rel);
   const bool overflow = ranges.size() > header_->capacity;
   const size_t count = overflow ? 0 : ranges.size();
+  // Release stores (plain stores on x86): a reader's acquire load of one of them synchronizes
+  // with it, so the odd sequence written before it is visible to the reader's re-check.
+  constexpr auto kData = std::memory_order_release;
   for (size_t i = 0; i < count; ++i) {
-    entries_[i].addr.store(ranges[i].addr, std::memory_order_relaxed);
-    entries_[i].length.store(ranges[i].length, std::memory_order_relaxed);
+    entries_[i].addr.store(ranges[i].addr, kData);
+    entries_[i].length.store(ranges[i].length, kData);
   }
-  header_->count.store(count, std::memory_order_relaxed);
-  header_->overflow.store(overflow ? 1 : 0, std::memory_order_relaxed);
+  header_->count.store(count, kData);
+  header_->overflow.store(overflow ? 1 : 0, kData);
   // Release: pairs with the readers' acquire load of the sequence at the start of a read.
   header_->sequence.store(sequence + 2, std::memory_order_release);
 }
@@ -132,16 +133,19 @@ Result<std::unique_ptr<LiveRangeView>> LiveRangeView::open(net::UniqueFd fd,
 
 bool LiveRangeView::covers(uint64_t addr, uint64_t length) const {
   if (addr + length < addr) return false;
+  // Seqlock reader. The data loads are acquire loads, so the second sequence load cannot be done
+  // before them: a rewrite that overlapped them shows as a changed sequence (no fence needed).
+  constexpr auto kData = std::memory_order_acquire;
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
-    // Seqlock reader. Acquire: pairs with the writer's release store of an even sequence, so
-    // the entries read below are at least that version's.
+    // Acquire: pairs with the writer's release store of an even sequence, so the entries read
+    // below are at least that version's.
     const uint64_t before = header_->sequence.load(std::memory_order_acquire);
     if (before & 1) {
       std::this_thread::yield();
       continue;
     }
-    uint64_t count = header_->count.load(std::memory_order_relaxed);
-    bool overflow = header_->overflow.load(std::memory_order_relaxed) != 0;
+    uint64_t count = header_->count.load(kData);
+    bool overflow = header_->overflow.load(kData) != 0;
     bool inside = false;
     if (!overflow && count <= capacity_) {
       // The last range starting at or below addr is the only one that can hold it.
@@ -149,21 +153,18 @@ bool LiveRangeView::covers(uint64_t addr, uint64_t length) const {
       uint64_t high = count;
       while (low < high) {
         uint64_t middle = low + (high - low) / 2;
-        if (entries_[middle].addr.load(std::memory_order_relaxed) <= addr) {
+        if (entries_[middle].addr.load(kData) <= addr) {
           low = middle + 1;
         } else {
           high = middle;
         }
       }
       if (low > 0) {
-        uint64_t start = entries_[low - 1].addr.load(std::memory_order_relaxed);
-        uint64_t size = entries_[low - 1].length.load(std::memory_order_relaxed);
+        uint64_t start = entries_[low - 1].addr.load(kData);
+        uint64_t size = entries_[low - 1].length.load(kData);
         inside = addr >= start && addr + length <= start + size && start + size >= start;
       }
     }
-    // Acquire fence: pairs with the writer's release fence after its odd store, so a rewrite
-    // that overlapped the reads above shows up as a changed sequence.
-    std::atomic_thread_fence(std::memory_order_acquire);
     if (header_->sequence.load(std::memory_order_relaxed) == before) return inside && !overflow;
   }
   return false;
