@@ -259,12 +259,16 @@ Status EngineApi::wait(BatchID batch) {
   }
   MC_RETURN_IF_ERROR(engine_.freeBatchID(batch));
   if (timed_out) {
-    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
-                         "transfer took longer than MC_TRANSFER_TIMEOUT (" +
+    // A network condition, not the caller's mistake.
+    return Status::error(ErrorCode::ERR_SOCKET,
+                         "transfer timed out: it took longer than MC_TRANSFER_TIMEOUT (" +
                              std::to_string(transfer_timeout_.count()) + " s)");
   }
   if (status.s != COMPLETED) {
-    return Status::error(ErrorCode::ERR_SOCKET, "transfer FAILED (see the log for the slice)");
+    // The failed slice's own code (ERR_ADDRESS_NOT_REGISTERED for a range the peer refused).
+    const auto code =
+        status.error_code != 0 ? static_cast<ErrorCode>(status.error_code) : ErrorCode::ERR_SOCKET;
+    return Status::error(code, "transfer FAILED (see the log for the slice)");
   }
   return Status::OK();
 }

@@ -41,6 +41,10 @@ enum TransferStatusEnum {
 struct TransferStatus {
   TransferStatusEnum s = WAITING;
   size_t transferred_bytes = 0;  // lower bound while in flight
+  // FAILED: the ErrorCode value of the first slice that failed for good (e.g. -3,
+  // ERR_ADDRESS_NOT_REGISTERED, when the peer refused the range; -102, ERR_SOCKET, when it could
+  // not be reached). 0 otherwise.
+  int32_t error_code = 0;
 };
 
 // One buffer for registerLocalMemoryBatch.

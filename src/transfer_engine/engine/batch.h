@@ -26,6 +26,7 @@ struct Task {
   std::atomic<uint32_t> pending_slices{0};
   std::atomic<uint32_t> failed_slices{0};
   std::atomic<uint64_t> transferred_bytes{0};
+  std::atomic<int32_t> first_error{0};  // ErrorCode of the first slice that failed for good
   // The task's only slice, when its waiter may read the reply itself (Slice::drivable); set
   // before the task is published through Batch::task_count.
   Slice* drivable = nullptr;
@@ -37,6 +38,7 @@ struct Task {
       out.s = WAITING;
     } else {
       out.s = failed_slices.load() > 0 ? FAILED : COMPLETED;
+      if (out.s == FAILED) out.error_code = first_error.load();
     }
     out.transferred_bytes = transferred_bytes.load();
     return out;

@@ -155,6 +155,7 @@ Status TransferEngineImpl::getBatchTransferStatus(BatchID batch_id, TransferStat
     total.transferred_bytes += task.transferred_bytes;
     all_finished = all_finished && task.s != WAITING;
     any_failed = any_failed || task.s == FAILED;
+    if (total.error_code == 0) total.error_code = task.error_code;
   }
   total.s = !all_finished ? WAITING : any_failed ? FAILED : COMPLETED;
   status = total;
@@ -229,6 +230,7 @@ Status TransferEngineImpl::submitTransfer(BatchID batch_id,
     batch->requested_bytes.fetch_add(request.length, std::memory_order_relaxed);
     Task& task = batch->tasks[first_task + i];
     task.failed_slices.store(0);
+    task.first_error.store(0);
     task.transferred_bytes.store(0);
     task.pending_slices.store(static_cast<uint32_t>(sliceCount(request.length, slice_size_)));
     forEachSlice(request.length, slice_size_, [&](uint64_t offset, uint64_t length) {
@@ -313,6 +315,8 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
                            << ", length: " << slice->length << ", segment id: " << slice->target_id
                            << ", attempts: " << slice->attempts + 1 << "): " << status.toString()
                            << " [" << google::COUNTER << " failed slices so far]";
+  int32_t none = 0;
+  task->first_error.compare_exchange_strong(none, static_cast<int32_t>(status.value()));
   task->failed_slices.fetch_add(1);
   Batch::finishSlice(*task);  // last touch of the task
 }
