@@ -129,3 +129,20 @@ def test_master_module_runs_the_binary():
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 0
         assert result.stdout.startswith("mooncake_master (mooncake-cpp)")
+
+
+def test_metadata_server_refuses_oversized_values_and_long_keys(cluster):
+    """Values above 32 MiB are refused before their body is read (413); keys above 4 KiB: 400."""
+    import urllib.error
+    url = cluster.metadata + "?key=big"
+    request = urllib.request.Request(url, data=b"x" * (33 << 20), method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    request = urllib.request.Request(cluster.metadata + "?key=" + "k" * 5000, data=b"{}",
+                                     method="PUT")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+    ok = urllib.request.Request(cluster.metadata + "?key=small", data=b"{}", method="PUT")
+    assert urllib.request.urlopen(ok, timeout=30).status == 200

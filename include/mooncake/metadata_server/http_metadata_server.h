@@ -1,8 +1,11 @@
 // The HTTP metadata server: an in-memory key-value map behind GET/PUT/DELETE
 // /metadata?key=<key> (200 with the stored body; 404 "metadata not found") and GET /health.
-// Used standalone (mooncake_http_metadata_server) and embedded in mooncake_master.
+// Used standalone (mooncake_http_metadata_server) and embedded in mooncake_master. Bounded:
+// values up to kMaxValueBytes (413 above, before the body is read), keys up to 4 KiB (400),
+// a request must arrive whole within 10 s, idle keep-alive connections close after 30 s, at most
+// 1024 connections (slow or idle clients cost a socket, not a server thread).
 //
-// Thread-safe. stop() ends serving and joins the server thread; the destructor calls it.
+// Thread-safe. stop() ends serving and joins the server's threads; the destructor calls it.
 #pragma once
 
 #include <memory>
@@ -14,6 +17,9 @@ namespace mooncake {
 
 class HttpMetadataServer {
  public:
+  // The largest value a PUT may store (a segment descriptor with 100,000 buffers is ~8 MiB).
+  static constexpr size_t kMaxValueBytes = 32u << 20;
+
   HttpMetadataServer();
   ~HttpMetadataServer();
   HttpMetadataServer(const HttpMetadataServer&) = delete;

@@ -86,8 +86,10 @@ class FramedServer::Loop {
     std::string outbox;  // outbox[sent, size) still to send
     size_t sent = 0;
     bool close_after = false;
-    bool peer_closed = false;  // it sent FIN: answer what arrived, then close
-    bool writing = false;      // EPOLLOUT armed (reading paused until the reply left)
+    bool peer_closed = false;   // it sent FIN: answer what arrived, then close
+    bool interim_sent = false;  // FrameScan::interim went out for the frame in progress
+    bool draining = false;      // answered and closing: the peer's bytes are dropped
+    bool writing = false;       // EPOLLOUT armed (reading paused until the reply left)
     std::optional<Clock::time_point> frame_started;
     std::optional<Clock::time_point> reply_since;
     Clock::time_point last_activity;
@@ -184,6 +186,7 @@ class FramedServer::Loop {
   // One readiness event. False when the connection is to be closed.
   bool serve(Connection& c, uint32_t events) {
     if (events & (EPOLLERR | EPOLLHUP)) return false;
+    if (c.draining) return drain(c);
     if ((events & EPOLLOUT) && !flush(c)) return false;
     if ((events & (EPOLLIN | EPOLLRDHUP)) && !c.writing) {
       if (!receive(c) || !process(c) || !flush(c)) return false;
@@ -232,6 +235,10 @@ class FramedServer::Loop {
       }
       if (scan.kind == FrameScan::kNeedMore || scan.length > received.size()) {
         c.need = std::max(scan.length, received.size() + 1);
+        if (!scan.interim.empty() && !c.interim_sent) {
+          c.outbox.append(scan.interim);
+          c.interim_sent = true;
+        }
         break;
       }
       FrameReply reply = server_.handler_(received.substr(0, scan.length));
@@ -239,6 +246,7 @@ class FramedServer::Loop {
       c.close_after = reply.close_after;
       consumed += scan.length;
       c.need = 0;
+      c.interim_sent = false;
     }
     if (consumed > 0) {
       std::memmove(c.inbox.data(), c.inbox.data() + consumed, c.have - consumed);
@@ -274,10 +282,30 @@ class FramedServer::Loop {
     c.reply_since.reset();
     c.last_activity = Clock::now();
     if (c.close_after) {
+      // Lingering close: the peer may still be sending (a refused upload); what it sends is
+      // read and dropped until it closes or the frame deadline passes, so it gets to read the
+      // answer instead of a reset.
       ::shutdown(c.fd.get(), SHUT_WR);
-      return false;
+      c.draining = true;
+      c.frame_started = Clock::now();
+      c.inbox.clear();
+      c.inbox.shrink_to_fit();
+      c.have = 0;
+      return arm(c, false) && drain(c);
     }
     return arm(c, false);
+  }
+
+  // Reads and drops what a closing peer still sends. False once it closed.
+  bool drain(Connection& c) {
+    char sink[16384];
+    for (int round = 0; round < kReadsPerEvent; ++round) {
+      ssize_t got = ::recv(c.fd.get(), sink, sizeof(sink), 0);
+      if (got > 0) continue;
+      if (got == 0) return false;
+      return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+    }
+    return true;
   }
 
   // Waits for writability (and pauses reading) while a reply is pending.
@@ -296,6 +324,10 @@ class FramedServer::Loop {
     for (auto& [fd, c] : connections_) {
       bool late = (c->frame_started && now - *c->frame_started > o.frame_deadline) ||
                   (c->reply_since && now - *c->reply_since > o.frame_deadline);
+      if (late && c->draining) {
+        expired.push_back(fd);  // done lingering; not a missed deadline
+        continue;
+      }
       bool idle = !c->frame_started && !c->reply_since && now - c->last_activity > o.idle_timeout;
       if (late) server_.timed_out_.fetch_add(1);
       if (late || idle) expired.push_back(fd);

@@ -45,6 +45,13 @@ struct FrameScan {
   enum Kind { kNeedMore, kComplete, kInvalid } kind = kNeedMore;
   size_t length = 0;  // kComplete: bytes of the first frame; kNeedMore: at least this many
   std::string why;    // kInvalid: logged, then the connection is closed
+  // kNeedMore: bytes to send once while the rest of this frame is awaited (HTTP's
+  // "100 Continue").
+  std::string interim;
+
+  static FrameScan needMore(size_t at_least) { return {kNeedMore, at_least, "", ""}; }
+  static FrameScan complete(size_t length) { return {kComplete, length, "", ""}; }
+  static FrameScan invalid(std::string why) { return {kInvalid, 0, std::move(why), ""}; }
 };
 
 // What handle does with a frame.

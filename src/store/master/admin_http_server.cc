@@ -1,20 +1,23 @@
 #include "store/master/admin_http_server.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
 
-#include "common/net/http_server_runner.h"
+#include "common/net/http_server.h"
 #include "store/master/master_service.h"
 
 namespace mooncake::store {
 
 struct AdminHttpServer::State {
-  httplib::Server server;
-  net::HttpServerRunner runner{server};
+  net::HttpServer server{[] {
+    net::HttpServerOptions options;
+    options.name = "master admin";
+    options.threads = 1;
+    options.max_body_bytes = 64 * 1024;  // only GETs are served
+    return options;
+  }()};
 };
 
 std::string renderPrometheusMetrics(MasterService& service) {
@@ -83,64 +86,70 @@ std::string renderPrometheusMetrics(MasterService& service) {
 }
 
 AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_unique<State>()) {
-  httplib::Server& server = state_->server;
+  net::HttpServer& server = state_->server;
   MasterService* svc = &service;
-  server.Get("/metrics", [svc](const httplib::Request&, httplib::Response& response) {
-    response.set_content(renderPrometheusMetrics(*svc), "text/plain; version=0.0.4");
-  });
+  server.route("GET", "/metrics",
+               [svc](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 response.set(renderPrometheusMetrics(*svc), "text/plain; version=0.0.4");
+               });
   // A standby (--enable_ha) answers these two with "standby" (StandbyStatusServer).
-  server.Get("/health", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content(R"({"status":"OK","role":"leader"})", "application/json");
-  });
-  server.Get("/role", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("leader", "text/plain");
-  });
-  server.Get("/query_key", [svc](const httplib::Request& request, httplib::Response& response) {
-    auto list =
-        svc->replicasByRegex("^" +
-                             std::regex_replace(request.get_param_value("key"),
-                                                std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)") +
-                             "$");
-    if (!list.ok() || list->empty()) {
-      response.status = 404;
-      response.set_content("key not found", "text/plain");
-      return;
-    }
-    nlohmann::json replicas = nlohmann::json::array();
-    for (const ReplicaDescriptor& r : list->front().second) {
-      replicas.push_back(
-          {{"te_endpoint", r.te_endpoint}, {"address", r.address}, {"size", r.size}});
-    }
-    response.set_content(
-        nlohmann::json{{"key", list->front().first}, {"replicas", replicas}}.dump(),
-        "application/json");
-  });
-  server.Get("/get_all_keys", [svc](const httplib::Request&, httplib::Response& response) {
-    std::string body;
-    for (const std::string& key : svc->allKeys()) body += key + "\n";
-    response.set_content(body, "text/plain");
-  });
-  server.Get("/get_all_segments", [svc](const httplib::Request&, httplib::Response& response) {
-    nlohmann::json segments = nlohmann::json::array();
-    for (const SegmentStats& s : svc->segmentStats()) {
-      segments.push_back({{"id", s.id},
-                          {"name", s.name},
-                          {"te_endpoint", s.te_endpoint},
-                          {"used_bytes", s.used_bytes},
-                          {"capacity_bytes", s.capacity_bytes}});
-    }
-    response.set_content(segments.dump(), "application/json");
-  });
+  server.route("GET", "/health",
+               [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 response.set(R"({"status":"OK","role":"leader"})", "application/json");
+               });
+  server.route("GET", "/role",
+               [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 response.set("leader", "text/plain");
+               });
+  server.route(
+      "GET", "/query_key",
+      [svc](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
+        auto list = svc->replicasByRegex("^" +
+                                         std::regex_replace(request.param("key"),
+                                                            std::regex(R"([.^$|()\[\]{}*+?\\])"),
+                                                            R"(\$&)") +
+                                         "$");
+        if (!list.ok() || list->empty()) {
+          response.status = 404;
+          response.set("key not found", "text/plain");
+          return;
+        }
+        nlohmann::json replicas = nlohmann::json::array();
+        for (const ReplicaDescriptor& r : list->front().second) {
+          replicas.push_back(
+              {{"te_endpoint", r.te_endpoint}, {"address", r.address}, {"size", r.size}});
+        }
+        response.set(nlohmann::json{{"key", list->front().first}, {"replicas", replicas}}.dump(),
+                     "application/json");
+      });
+  server.route("GET", "/get_all_keys",
+               [svc](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 std::string body;
+                 for (const std::string& key : svc->allKeys()) body += key + "\n";
+                 response.set(body, "text/plain");
+               });
+  server.route("GET", "/get_all_segments",
+               [svc](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 nlohmann::json segments = nlohmann::json::array();
+                 for (const SegmentStats& s : svc->segmentStats()) {
+                   segments.push_back({{"id", s.id},
+                                       {"name", s.name},
+                                       {"te_endpoint", s.te_endpoint},
+                                       {"used_bytes", s.used_bytes},
+                                       {"capacity_bytes", s.capacity_bytes}});
+                 }
+                 response.set(segments.dump(), "application/json");
+               });
 }
 
 AdminHttpServer::~AdminHttpServer() { stop(); }
 
 Status AdminHttpServer::start(const std::string& host, uint16_t port) {
-  return state_->runner.start(host, port, "--metrics_port");
+  return state_->server.start(host, port, "--metrics_port");
 }
 
-void AdminHttpServer::stop() { state_->runner.stop(); }
+void AdminHttpServer::stop() { state_->server.stop(); }
 
-uint16_t AdminHttpServer::port() const { return state_->runner.port(); }
+uint16_t AdminHttpServer::port() const { return state_->server.port(); }
 
 }  // namespace mooncake::store

@@ -16,11 +16,11 @@ Status HandshakeServer::start(net::UniqueFd listen_fd) {
   const uint64_t max_length = max_frame_length_;
   auto scan = [max_length](std::string_view received) -> net::FrameScan {
     if (received.size() < kFrameHeaderBytes) {
-      return {net::FrameScan::kNeedMore, kFrameHeaderBytes, ""};
+      return net::FrameScan::needMore(kFrameHeaderBytes);
     }
     auto length = decodeFrameLength(received.data(), max_length);
-    if (!length.ok()) return {net::FrameScan::kInvalid, 0, length.status().message()};
-    return {net::FrameScan::kComplete, kFrameHeaderBytes + *length, ""};
+    if (!length.ok()) return net::FrameScan::invalid(length.status().message());
+    return net::FrameScan::complete(kFrameHeaderBytes + *length);
   };
   server_ = std::make_unique<net::FramedServer>(
       options, scan, [this](std::string_view frame) { return serveFrame(frame); });

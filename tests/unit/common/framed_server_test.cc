@@ -19,11 +19,11 @@ namespace {
 using namespace std::chrono_literals;
 
 FrameScan echoScan(std::string_view received) {
-  if (received.size() < 4) return {FrameScan::kNeedMore, 4, ""};
+  if (received.size() < 4) return FrameScan::needMore(4);
   uint32_t length = 0;
   std::memcpy(&length, received.data(), 4);
-  if (length == 0xffffffffu) return {FrameScan::kInvalid, 0, "garbage"};
-  return {FrameScan::kComplete, 4 + size_t{length}, ""};
+  if (length == 0xffffffffu) return FrameScan::invalid("garbage");
+  return FrameScan::complete(4 + size_t{length});
 }
 
 std::string frameOf(const std::string& payload) {

@@ -92,8 +92,11 @@ TEST(LiveRangeTableTest, ReadersNeverSeeAHalfWrittenList) {
     short_ranges.push_back({base, 0x100});
     long_ranges.push_back({base + 0x80000, 0x10000});
   }
+  (*table)->publish(short_ranges);  // every read sees one list or the other
   std::atomic<bool> done{false};
+  std::atomic<bool> reading{false};
   std::thread writer([&] {
+    while (!reading) std::this_thread::yield();  // rewrite while the reader reads
     for (int round = 0; round < 20000; ++round) {
       (*table)->publish(round % 2 ? long_ranges : short_ranges);
     }
@@ -101,6 +104,7 @@ TEST(LiveRangeTableTest, ReadersNeverSeeAHalfWrittenList) {
   });
   int torn = 0;
   int seen = 0;
+  reading = true;
   while (!done) {
     for (uint64_t i = 0; i < 64; i += 7) {
       const uint64_t base = (i + 1) << 20;

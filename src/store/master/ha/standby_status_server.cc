@@ -1,10 +1,8 @@
 #include "store/master/ha/standby_status_server.h"
 
-#include <httplib.h>
-
 #include <nlohmann/json.hpp>
 
-#include "common/net/http_server_runner.h"
+#include "common/net/http_server.h"
 #include "store/master/ha/leader_election.h"
 
 namespace mooncake::store {
@@ -14,39 +12,47 @@ struct StandbyStatusServer::State {
       : gateway(std::move(endpoints)), cluster_id(std::move(id)) {}
   etcd::EtcdGateway gateway;
   const std::string cluster_id;
-  httplib::Server server;
-  net::HttpServerRunner runner{server};
+  net::HttpServer server{[] {
+    net::HttpServerOptions options;
+    options.name = "standby status";
+    options.threads = 1;
+    options.max_body_bytes = 64 * 1024;  // only GETs are served
+    return options;
+  }()};
 };
 
 StandbyStatusServer::StandbyStatusServer(std::vector<std::string> etcd_endpoints,
                                          std::string cluster_id)
     : state_(std::make_unique<State>(std::move(etcd_endpoints), std::move(cluster_id))) {
   State* state = state_.get();
-  state->server.Get("/health", [state](const httplib::Request&, httplib::Response& response) {
-    auto view = readMasterView(state->gateway, state->cluster_id);
-    nlohmann::json body = {{"status", "OK"},
-                           {"role", "standby"},
-                           {"cluster_id", state->cluster_id},
-                           {"leader", view.ok() ? view->leader_address : ""}};
-    response.set_content(body.dump(), "application/json");
-  });
-  state->server.Get("/role", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("standby", "text/plain");
-  });
-  state->server.Get("/metrics", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content(
-        "# HELP mooncake_master_is_leader 1 while this master leads its cluster.\n"
-        "# TYPE mooncake_master_is_leader gauge\nmooncake_master_is_leader 0\n",
-        "text/plain; version=0.0.4");
-  });
+  state->server.route("GET", "/health",
+                      [state](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                        auto view = readMasterView(state->gateway, state->cluster_id);
+                        nlohmann::json body = {{"status", "OK"},
+                                               {"role", "standby"},
+                                               {"cluster_id", state->cluster_id},
+                                               {"leader", view.ok() ? view->leader_address : ""}};
+                        response.set(body.dump(), "application/json");
+                      });
+  state->server.route("GET", "/role",
+                      [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                        response.set("standby", "text/plain");
+                      });
+  state->server.route(
+      "GET", "/metrics", [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+        response.set(
+            "# HELP mooncake_master_is_leader 1 while this master leads its cluster.\n"
+            "# TYPE mooncake_master_is_leader gauge\nmooncake_master_is_leader 0\n",
+            "text/plain; version=0.0.4");
+      });
 }
 
 StandbyStatusServer::~StandbyStatusServer() { stop(); }
 
 Status StandbyStatusServer::start(const std::string& host, uint16_t port) {
-  return state_->runner.start(host, port, "--metrics_port (standby)");
+  return state_->server.start(host, port, "--metrics_port (standby)");
 }
 
-void StandbyStatusServer::stop() { state_->runner.stop(); }
+void StandbyStatusServer::stop() { state_->server.stop(); }
 
 }  // namespace mooncake::store
