@@ -1,5 +1,7 @@
 #include "common/etcd/etcd_gateway.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "common/base64.h"
@@ -20,7 +22,14 @@ Status etcdError(const std::string& where, const std::string& why) {
 int64_t int64Field(const json& object, const char* name) {
   auto it = object.find(name);
   if (it == object.end()) return 0;
-  if (it->is_string()) return std::stoll(it->get<std::string>());
+  if (it->is_string()) {
+    // etcd's JSON gateway sends 64-bit numbers as strings; anything unparsable counts as 0.
+    const std::string& text = it->get_ref<const std::string&>();
+    char* end = nullptr;
+    errno = 0;
+    long long value = std::strtoll(text.c_str(), &end, 10);
+    return errno == 0 && end != text.c_str() && *end == '\0' ? value : 0;
+  }
   if (it->is_number_integer()) return it->get<int64_t>();
   return 0;
 }
@@ -118,7 +127,9 @@ Result<std::optional<KeyValue>> EtcdGateway::get(const std::string& key) {
   }
   const json& kv = (*kvs)[0];
   KeyValue out;
-  MC_ASSIGN_OR_RETURN(out.value, base64Decode(kv.value("value", "")));
+  auto value = kv.find("value");
+  std::string encoded = value != kv.end() && value->is_string() ? value->get<std::string>() : "";
+  MC_ASSIGN_OR_RETURN(out.value, base64Decode(encoded));
   out.create_revision = int64Field(kv, "create_revision");
   out.mod_revision = int64Field(kv, "mod_revision");
   out.lease = int64Field(kv, "lease");
@@ -148,7 +159,8 @@ Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::stri
   MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/txn", request.dump()));
   json reply = json::parse(body, nullptr, false);
   if (!reply.is_object()) return etcdError(describe(), "txn reply is not JSON");
-  return reply.value("succeeded", false);
+  auto succeeded = reply.find("succeeded");
+  return succeeded != reply.end() && succeeded->is_boolean() && succeeded->get<bool>();
 }
 
 }  // namespace mooncake::etcd

@@ -39,8 +39,9 @@ class FramedServer::Loop {
   explicit Loop(FramedServer& server) : server_(server) {}
   ~Loop() { stop(); }
 
-  // `listen_fd` is -1 for loops that only serve connections handed to them (adopt).
-  Status start(int listen_fd) {
+  // `listen_fd` is -1 for loops that only serve connections handed to them (adopt). Every
+  // loop is opened before any is launched: the accepting loop hands connections to the others.
+  Status open(int listen_fd) {
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
     wake_.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!epoll_.valid() || !wake_.valid() || (listen_fd >= 0 && !watch(listen_fd, EPOLLIN)) ||
@@ -49,8 +50,11 @@ class FramedServer::Loop {
                            server_.options_.name + ": epoll setup: " + errnoText(errno));
     }
     listen_fd_ = listen_fd;
-    thread_ = std::thread([this] { run(); });
     return Status::OK();
+  }
+
+  void launch() {
+    thread_ = std::thread([this] { run(); });
   }
 
   void stop() {
@@ -366,14 +370,15 @@ Status FramedServer::start(UniqueFd listen_fd) {
   ::fcntl(listen_fd_.get(), F_SETFL, ::fcntl(listen_fd_.get(), F_GETFL, 0) | O_NONBLOCK);
   const size_t threads = std::max<size_t>(1, options_.threads);
   for (size_t i = 0; i < threads; ++i) loops_.push_back(std::make_unique<Loop>(*this));
-  // Loop 0 accepts, every loop serves; all exist before any runs (accepting deals to them).
+  // Loop 0 accepts, every loop serves; all are open before any runs (accepting deals to them).
   for (size_t i = 0; i < threads; ++i) {
-    Status started = loops_[i]->start(i == 0 ? listen_fd_.get() : -1);
-    if (!started.ok()) {
-      stop();
-      return started;
+    Status opened = loops_[i]->open(i == 0 ? listen_fd_.get() : -1);
+    if (!opened.ok()) {
+      loops_.clear();
+      return opened;
     }
   }
+  for (auto& loop : loops_) loop->launch();
   return Status::OK();
 }
 

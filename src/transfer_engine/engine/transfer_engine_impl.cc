@@ -326,7 +326,9 @@ Status TransferEngineImpl::probePeer(const net::HostPort& rpc_address) {
                                     std::chrono::seconds(options_.handshake_connect_timeout_sec),
                                     options_.handshake_max_length));
   auto parsed = nlohmann::json::parse(reply, nullptr, false);
-  if (!parsed.is_object() || parsed.value("status", "") != "success") {
+  // The peer is not trusted: a reply of any shape is an error, never an exception.
+  auto status = parsed.is_object() ? parsed.find("status") : parsed.end();
+  if (status == parsed.end() || !status->is_string() || status->get<std::string>() != "success") {
     return Status::error(ErrorCode::ERR_MALFORMED_JSON,
                          "probe of " + rpc_address.toString() + " got an unexpected reply");
   }

@@ -82,7 +82,10 @@ Result<SegmentDescriptor> decodeSegmentDescriptor(std::string_view text) {
   if (root.contains("tcp_data_port")) {
     MC_ASSIGN_OR_RETURN(out.tcp_data_port, field<uint16_t>(root, "tcp_data_port", what));
   }
-  out.tcp_proto_version = root.value("tcp_proto_version", 1);
+  out.tcp_proto_version = 1;
+  if (root.contains("tcp_proto_version")) {
+    MC_ASSIGN_OR_RETURN(out.tcp_proto_version, field<int>(root, "tcp_proto_version", what));
+  }
   auto direct = root.find("same_host_direct");
   if (direct != root.end()) {
     if (!direct->is_object()) return malformed(what, "'same_host_direct' is not an object");
@@ -91,7 +94,9 @@ Result<SegmentDescriptor> decodeSegmentDescriptor(std::string_view text) {
     MC_ASSIGN_OR_RETURN(out.pid_start, field<uint64_t>(*direct, "start", what));
     MC_ASSIGN_OR_RETURN(out.direct_socket, field<std::string>(*direct, "socket", what));
   }
-  out.timestamp = root.value("timestamp", "");
+  if (root.contains("timestamp")) {
+    MC_ASSIGN_OR_RETURN(out.timestamp, field<std::string>(root, "timestamp", what));
+  }
   auto buffers = root.find("buffers");
   if (buffers == root.end() || !buffers->is_array()) return malformed(what, "missing 'buffers'");
   for (const json& entry : *buffers) {

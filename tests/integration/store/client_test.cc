@@ -328,6 +328,12 @@ TEST_F(StoreClientTest, ReadersOfAKeyBeingUpsertedSeeOneWholeValue) {
     std::string value(kSize, static_cast<char>('a' + i % 26));
     ASSERT_TRUE(writer->upsert("hot", value.data(), value.size()).ok()) << i;
   }
+  // A slow reader (sanitizers, a loaded machine) may not have finished one read while the
+  // updates ran: it reads the last value before the test looks.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       good_reads.load() == 0 && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   done = true;
   reading.join();
   EXPECT_EQ(torn.load(), 0);
