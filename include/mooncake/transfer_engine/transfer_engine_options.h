@@ -27,8 +27,10 @@ struct TransferEngineOptions {
   int64_t max_rpc_port = 17000;
   // MC_HANDSHAKE_CONNECT_TIMEOUT: seconds to wait for a peer's rpc port. Default 5.
   int64_t handshake_connect_timeout_sec = 5;
-  // MC_HANDSHAKE_MAX_LENGTH: largest handshake frame accepted, bytes. Default 1 MiB.
-  uint64_t handshake_max_length = 1 << 20;
+  // MC_HANDSHAKE_MAX_LENGTH: largest handshake frame accepted, bytes. Default 64 MiB: a segment
+  // descriptor of 100,000 buffers is ~8 MiB. Memory follows the bytes that arrive, so a large
+  // limit costs nothing until a peer sends that much.
+  uint64_t handshake_max_length = 64 << 20;
   // MC_HANDSHAKE_LISTEN_BACKLOG: listen(2) backlog of the rpc port. Default 128.
   int64_t handshake_listen_backlog = 128;
   // MC_TCP_BIND_ADDRESS: address advertised to peers (and bound). Default: the host given to

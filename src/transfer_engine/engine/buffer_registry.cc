@@ -47,7 +47,8 @@ Status BufferRegistry::add(const RegisteredBuffer& buffer) {
   std::unique_lock lock(mutex_);
   MC_RETURN_IF_ERROR(checkInsertable(buffer));
   buffers_.emplace(buffer.addr, buffer);
-  if (buffer.remote_accessible) notifyRemoteListener();
+  if (buffer.remote_accessible) remote_count_.fetch_add(1);
+  if (buffer.remote_accessible && listener_.added) listener_.added(buffer);
   return Status::OK();
 }
 
@@ -57,13 +58,25 @@ Status BufferRegistry::addAll(const std::vector<RegisteredBuffer>& buffers) {
   for (const RegisteredBuffer& buffer : buffers) {
     Status status = checkInsertable(buffer);
     if (!status.ok()) {
-      for (uintptr_t addr : added) buffers_.erase(addr);
+      for (uintptr_t addr : added) {
+        if (buffers_.at(addr).remote_accessible) remote_count_.fetch_sub(1);
+        buffers_.erase(addr);
+      }
       return status;
     }
     buffers_.emplace(buffer.addr, buffer);
+    if (buffer.remote_accessible) remote_count_.fetch_add(1);
     added.push_back(buffer.addr);
   }
-  notifyRemoteListener();
+  // A few buffers go in one by one (O(1) each at the end of the address order); many at once
+  // rebuild the listener's view in one pass.
+  if (buffers.size() > 16 || !listener_.added) {
+    resetRemoteListener();
+  } else {
+    for (const RegisteredBuffer& buffer : buffers) {
+      if (buffer.remote_accessible) listener_.added(buffer);
+    }
+  }
   return Status::OK();
 }
 
@@ -77,8 +90,9 @@ Result<RegisteredBuffer> BufferRegistry::remove(uintptr_t addr) {
   }
   RegisteredBuffer removed = it->second;
   buffers_.erase(it);
+  if (removed.remote_accessible) remote_count_.fetch_sub(1);
   // Direct peers stop touching the buffer before the caller may free it.
-  if (removed.remote_accessible) notifyRemoteListener();
+  if (removed.remote_accessible && listener_.removed) listener_.removed(removed);
   return removed;
 }
 
@@ -96,17 +110,17 @@ bool BufferRegistry::contains(uintptr_t addr, size_t length, bool remote_only) c
 void BufferRegistry::setRemoteListener(RemoteListener listener) {
   std::unique_lock lock(mutex_);
   listener_ = std::move(listener);
-  notifyRemoteListener();
+  resetRemoteListener();
 }
 
-void BufferRegistry::notifyRemoteListener() const {
-  if (!listener_) return;
+void BufferRegistry::resetRemoteListener() const {
+  if (!listener_.reset) return;
   std::vector<RegisteredBuffer> remote;
   remote.reserve(buffers_.size());
   for (const auto& [addr, buffer] : buffers_) {
     if (buffer.remote_accessible) remote.push_back(buffer);
   }
-  listener_(remote);
+  listener_.reset(remote);
 }
 
 std::vector<RegisteredBuffer> BufferRegistry::list(bool remote_only) const {

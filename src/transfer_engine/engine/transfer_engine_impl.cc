@@ -101,14 +101,17 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   if (options_.same_host_direct) {
     direct_ = std::make_unique<DirectTransport>(*this, *transport_, segment_name_);
     MC_RETURN_IF_ERROR(direct_->start(direct_offer_));
-    registry_.setRemoteListener(
-        [direct = direct_.get()](const std::vector<RegisteredBuffer>& remote) {
-          std::vector<LiveRange> ranges;
-          ranges.reserve(remote.size());
-          for (const RegisteredBuffer& buffer : remote)
-            ranges.push_back({buffer.addr, buffer.length});
-          direct->publishRanges(ranges);
-        });
+    BufferRegistry::RemoteListener listener;
+    DirectTransport* direct = direct_.get();
+    listener.reset = [direct](const std::vector<RegisteredBuffer>& remote) {
+      std::vector<LiveRange> ranges;
+      ranges.reserve(remote.size());
+      for (const RegisteredBuffer& buffer : remote) ranges.push_back({buffer.addr, buffer.length});
+      direct->publishRanges(ranges);
+    };
+    listener.added = [direct](const RegisteredBuffer& b) { direct->addRange({b.addr, b.length}); };
+    listener.removed = [direct](const RegisteredBuffer& b) { direct->removeRange(b.addr); };
+    registry_.setRemoteListener(std::move(listener));
   }
 
   handshake_ = std::make_unique<HandshakeServer>(
@@ -177,6 +180,21 @@ Status TransferEngineImpl::republish() {
 }
 
 Status TransferEngineImpl::publishLocalSegment() {
+  if (metadata_->peerToPeer()) {
+    // Peers fetch the descriptor through the rpc port: if it cannot be taken, say why here. An
+    // estimate (a buffer entry is at most ~72 bytes of JSON), so registering stays O(1).
+    const size_t buffers = registry_.remoteCount();
+    const size_t bytes = 256 + 72 * buffers;
+    if (bytes > options_.handshake_max_length) {
+      LOG_EVERY_N(WARNING, 1000) << "transfer_engine: the descriptor of segment '" << segment_name_
+                                 << "' (" << buffers << " buffers) may reach " << bytes
+                                 << " bytes, over MC_HANDSHAKE_MAX_LENGTH ("
+                                 << options_.handshake_max_length
+                                 << "): peers may not fetch it; raise MC_HANDSHAKE_MAX_LENGTH "
+                                    "on every node or register fewer, larger buffers";
+    }
+    return Status::OK();
+  }
   return metadata_->publishSegment(localDescriptor());
 }
 

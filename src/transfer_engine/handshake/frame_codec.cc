@@ -1,5 +1,6 @@
 #include "transfer_engine/handshake/frame_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/net/socket.h"
@@ -44,8 +45,14 @@ Result<Frame> readFrame(int fd, uint64_t max_length) {
   char header[kFrameHeaderBytes];
   MC_RETURN_IF_ERROR(net::recvAll(fd, header, sizeof(header)));
   MC_ASSIGN_OR_RETURN(uint64_t length, decodeFrameLength(header, max_length));
-  std::string body(length, '\0');
-  MC_RETURN_IF_ERROR(net::recvAll(fd, body.data(), body.size()));
+  // Grown with the bytes that arrive (doubling), not to what the peer's header announced.
+  std::string body;
+  size_t have = 0;
+  while (have < length) {
+    body.resize(std::min<uint64_t>(length, std::max<size_t>(2 * body.size(), 64 * 1024)));
+    MC_RETURN_IF_ERROR(net::recvAll(fd, body.data() + have, body.size() - have));
+    have = body.size();
+  }
   return decodeFrameBody(body);
 }
 

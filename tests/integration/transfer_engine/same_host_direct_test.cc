@@ -195,3 +195,78 @@ TEST_F(SameHostDirectTest, ADeadPeerFailsPromptlyAndAPeerThatDoesNotOfferItGetsT
 
 }  // namespace
 }  // namespace mooncake
+
+namespace mooncake {
+namespace {
+
+// 100,000 registered buffers: registered one by one in address order (each registration O(1)
+// for the live table and, with P2PHANDSHAKE, for publishing), their descriptor (~7 MiB) fetched
+// by a peer through the rpc port, transfers to any of them, and a removal in the middle.
+TEST(ManyBuffersTest, AHundredThousandBuffersCanBeOpenedAndUsed) {
+  constexpr size_t kBuffers = 100000;
+  constexpr size_t kEach = 4096;
+  std::vector<char> memory(kBuffers * kEach * 2);  // every other 4 KiB page is registered
+  TransferEngine target;
+  ASSERT_TRUE(target.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  for (size_t i = 0; i < kBuffers; ++i) {
+    ASSERT_TRUE(target.registerLocalMemory(memory.data() + 2 * i * kEach, kEach).ok()) << i;
+  }
+  std::memset(memory.data() + 2 * 77777 * kEach, 'z', kEach);
+  for (bool direct : {false, true}) {
+    TransferEngineOptions options;
+    options.same_host_direct = direct;
+    TransferEngine initiator(options);
+    ASSERT_TRUE(initiator.init("P2PHANDSHAKE", "127.0.0.1").ok());
+    std::vector<char> local(kEach);
+    ASSERT_TRUE(initiator.registerLocalMemory(local.data(), local.size()).ok());
+    auto handle = initiator.openSegment(target.getLocalSegmentName());
+    ASSERT_TRUE(handle.ok()) << handle.status().toString();
+    auto buffers = initiator.getSegmentBuffers(*handle);
+    ASSERT_TRUE(buffers.ok());
+    EXPECT_EQ(buffers->size(), kBuffers);
+    auto read = [&](size_t index) {
+      auto batch = initiator.allocateBatchID(1);
+      EXPECT_TRUE(batch.ok());
+      TransferRequest request{TransferRequest::READ,
+                              local.data(),
+                              *handle,
+                              reinterpret_cast<uint64_t>(memory.data() + 2 * index * kEach),
+                              kEach,
+                              0};
+      if (!initiator.submitTransfer(*batch, {request}).ok()) return FAILED;
+      TransferStatus status;
+      EXPECT_TRUE(initiator.waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+      EXPECT_TRUE(initiator.freeBatchID(*batch).ok());
+      return status.s;
+    };
+    std::memset(local.data(), 0, kEach);
+    ASSERT_EQ(read(77777), COMPLETED) << (direct ? "direct" : "tcp");
+    EXPECT_EQ(local[kEach - 1], 'z');
+    ASSERT_EQ(read(kBuffers - 1), COMPLETED);
+  }
+  // A removal in the middle reaches a direct peer's view at once.
+  TransferEngine initiator;
+  ASSERT_TRUE(initiator.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  std::vector<char> local(kEach);
+  ASSERT_TRUE(initiator.registerLocalMemory(local.data(), local.size()).ok());
+  auto handle = initiator.openSegment(target.getLocalSegmentName());
+  ASSERT_TRUE(handle.ok());
+  ASSERT_TRUE(target.unregisterLocalMemory(memory.data() + 2 * 50000 * kEach).ok());
+  auto batch = initiator.allocateBatchID(1);
+  ASSERT_TRUE(batch.ok());
+  TransferRequest removed{TransferRequest::WRITE,
+                          local.data(),
+                          *handle,
+                          reinterpret_cast<uint64_t>(memory.data() + 2 * 50000 * kEach),
+                          kEach,
+                          0};
+  ASSERT_TRUE(initiator.submitTransfer(*batch, {removed}).ok());  // the cached list still has it
+  TransferStatus status;
+  ASSERT_TRUE(initiator.waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+  EXPECT_EQ(status.s, FAILED);
+  EXPECT_EQ(status.error_code, static_cast<int32_t>(ErrorCode::ERR_ADDRESS_NOT_REGISTERED));
+  EXPECT_TRUE(initiator.freeBatchID(*batch).ok());
+}
+
+}  // namespace
+}  // namespace mooncake

@@ -41,6 +41,28 @@ TEST(LiveRangeTableTest, ReaderSeesEachPublishedListAndNothingOutsideIt) {
   EXPECT_TRUE(view->covers(0x4000, 0x2000));
 }
 
+TEST(LiveRangeTableTest, SingleAddsAndRemovesKeepTheTableSortedAndCurrent) {
+  auto table = LiveRangeTable::create("seg-g", /*capacity=*/200000);
+  ASSERT_TRUE(table.ok());
+  auto view = viewOf(**table, "seg-g");
+  ASSERT_NE(view, nullptr);
+  // 100,000 in address order (appends), then a few out of order.
+  for (uint64_t i = 1; i <= 100000; ++i) (*table)->add({i << 16, 4096});
+  (*table)->add({(3ull << 16) + 8192, 100});
+  (*table)->add({1024, 100});
+  EXPECT_TRUE(view->covers(1ull << 16, 4096));
+  EXPECT_TRUE(view->covers(100000ull << 16, 4096));
+  EXPECT_TRUE(view->covers((3ull << 16) + 8192, 100));
+  EXPECT_TRUE(view->covers(1024, 100));
+  EXPECT_FALSE(view->covers((3ull << 16) + 4096, 1));
+  (*table)->remove(50000ull << 16);
+  EXPECT_FALSE(view->covers(50000ull << 16, 1));
+  EXPECT_TRUE(view->covers(49999ull << 16, 1));
+  EXPECT_TRUE(view->covers(50001ull << 16, 1));
+  (*table)->remove(12345);  // not in the table: nothing changes
+  EXPECT_TRUE(view->covers(1024, 1));
+}
+
 TEST(LiveRangeTableTest, AnOverflowedTableCoversNothing) {
   auto table = LiveRangeTable::create("seg-b", /*capacity=*/2);
   ASSERT_TRUE(table.ok());
@@ -50,6 +72,9 @@ TEST(LiveRangeTableTest, AnOverflowedTableCoversNothing) {
   EXPECT_FALSE(view->covers(0x1000, 1));
   (*table)->publish({{0x1000, 0x10}});
   EXPECT_TRUE(view->covers(0x1000, 1));
+  (*table)->add({0x2000, 0x10});
+  (*table)->add({0x3000, 0x10});  // one more than the capacity
+  EXPECT_FALSE(view->covers(0x1000, 1));
 }
 
 TEST(LiveRangeTableTest, RefusesAnotherSegmentsTableAndAnUnsealedFile) {

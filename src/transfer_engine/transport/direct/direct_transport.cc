@@ -84,6 +84,14 @@ void DirectTransport::publishRanges(const std::vector<LiveRange>& ranges) {
   if (table_) table_->publish(ranges);
 }
 
+void DirectTransport::addRange(LiveRange range) {
+  if (table_) table_->add(range);
+}
+
+void DirectTransport::removeRange(uint64_t addr) {
+  if (table_) table_->remove(addr);
+}
+
 void DirectTransport::stop() {
   offer_.stop();
   std::lock_guard lock(mutex_);

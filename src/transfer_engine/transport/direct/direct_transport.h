@@ -59,6 +59,9 @@ class DirectTransport : public Transport {
   // by addr). Externally synchronized: the buffer registry calls it under its lock, so a removed
   // buffer is out of the table before its removal returns.
   void publishRanges(const std::vector<LiveRange>& ranges);
+  // Single changes (same synchronization as publishRanges).
+  void addRange(LiveRange range);
+  void removeRange(uint64_t addr);
 
  private:
   struct Peer {

@@ -70,10 +70,7 @@ Result<std::unique_ptr<LiveRangeTable>> LiveRangeTable::create(const std::string
 }
 
 void LiveRangeTable::publish(const std::vector<LiveRange>& ranges) {
-  // Seqlock writer (single writer: the caller serializes). The odd value tells readers the
-  // entries are in flux. Acquire-release on the increment keeps the entry stores after it (no
-  // fence: ThreadSanitizer does not model fences).
-  const uint64_t sequence = header_->sequence.fetch_add(1, std::memory_order_acq_rel);
+  const uint64_t sequence = beginWrite();
   const bool overflow = ranges.size() > header_->capacity;
   const size_t count = overflow ? 0 : ranges.size();
   // Release stores (plain stores on x86): a reader's acquire load of one of them synchronizes
@@ -85,8 +82,65 @@ void LiveRangeTable::publish(const std::vector<LiveRange>& ranges) {
   }
   header_->count.store(count, kData);
   header_->overflow.store(overflow ? 1 : 0, kData);
+  endWrite(sequence);
+}
+
+// Seqlock writer steps shared by publish, add and remove (single writer: callers serialize).
+uint64_t LiveRangeTable::beginWrite() {
+  // Acquire-release on the odd increment keeps the entry stores after it (no fence:
+  // ThreadSanitizer does not model fences).
+  return header_->sequence.fetch_add(1, std::memory_order_acq_rel);
+}
+
+void LiveRangeTable::endWrite(uint64_t sequence) {
   // Release: pairs with the readers' acquire load of the sequence at the start of a read.
   header_->sequence.store(sequence + 2, std::memory_order_release);
+}
+
+// The first entry whose address is not below `addr`.
+uint64_t LiveRangeTable::lowerBound(uint64_t addr, uint64_t count) const {
+  uint64_t low = 0, high = count;
+  while (low < high) {
+    uint64_t middle = low + (high - low) / 2;
+    if (entries_[middle].addr.load(std::memory_order_relaxed) < addr) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  return low;
+}
+
+void LiveRangeTable::moveEntry(uint64_t from, uint64_t to) {
+  constexpr auto kData = std::memory_order_release;  // see publish
+  entries_[to].addr.store(entries_[from].addr.load(std::memory_order_relaxed), kData);
+  entries_[to].length.store(entries_[from].length.load(std::memory_order_relaxed), kData);
+}
+
+void LiveRangeTable::add(LiveRange range) {
+  const uint64_t sequence = beginWrite();
+  const uint64_t count = header_->count.load(std::memory_order_relaxed);
+  if (count >= header_->capacity) {
+    header_->overflow.store(1, std::memory_order_release);  // peers use TCP from now on
+  } else {
+    const uint64_t at = lowerBound(range.addr, count);
+    for (uint64_t i = count; i > at; --i) moveEntry(i - 1, i);
+    entries_[at].addr.store(range.addr, std::memory_order_release);
+    entries_[at].length.store(range.length, std::memory_order_release);
+    header_->count.store(count + 1, std::memory_order_release);
+  }
+  endWrite(sequence);
+}
+
+void LiveRangeTable::remove(uint64_t addr) {
+  const uint64_t sequence = beginWrite();
+  const uint64_t count = header_->count.load(std::memory_order_relaxed);
+  const uint64_t at = lowerBound(addr, count);
+  if (at < count && entries_[at].addr.load(std::memory_order_relaxed) == addr) {
+    for (uint64_t i = at; i + 1 < count; ++i) moveEntry(i + 1, i);
+    header_->count.store(count - 1, std::memory_order_release);
+  }
+  endWrite(sequence);
 }
 
 LiveRangeView::~LiveRangeView() {

@@ -70,12 +70,21 @@ class LiveRangeTable {
   // Replaces the table's content with `ranges` (sorted by addr, non-overlapping). More ranges
   // than the capacity mark the table overflowed: peers then go over TCP for everything.
   void publish(const std::vector<LiveRange>& ranges);
+  // One range more / less (it must not overlap / must be in the table). O(1) at the end of the
+  // address order, else O(entries after it): registering buffers one by one in address order
+  // costs no more than registering them at once.
+  void add(LiveRange range);
+  void remove(uint64_t addr);
 
   // The sealed memfd, for handing to peers (they can only map it read-only).
   int fd() const { return fd_.get(); }
 
  private:
   LiveRangeTable() = default;
+  uint64_t beginWrite();
+  void endWrite(uint64_t sequence);
+  uint64_t lowerBound(uint64_t addr, uint64_t count) const;
+  void moveEntry(uint64_t from, uint64_t to);
 
   net::UniqueFd fd_;
   void* base_ = nullptr;
