@@ -84,7 +84,7 @@ TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServi
     EXPECT_FALSE(net::recvAll(fd->get(), reply, sizeof(reply)).ok());
   };
   send_raw(std::string(8, '\0'));  // zero length
-  uint64_t huge = 64ull << 20;     // above MC_HANDSHAKE_MAX_LENGTH
+  uint64_t huge = 1ull << 40;      // above MC_HANDSHAKE_MAX_LENGTH
   send_raw(std::string(reinterpret_cast<char*>(&huge), 8) + "xxxx");
   send_raw("\x05\x00\x00");  // truncated header
   // A well-formed frame of a type nobody serves is answered with a reason.
