@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/net/socket.h"
+#include "support/net_probe.h"
 
 namespace mooncake::net {
 namespace {
@@ -71,16 +72,6 @@ class FramedServerTest : public ::testing::Test {
     return answer == frame ? payload : "";
   }
 
-  // True when the server closed `fd` within `limit`.
-  static bool closedWithin(int fd, std::chrono::milliseconds limit) {
-    struct pollfd p {
-      fd, POLLIN, 0
-    };
-    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return false;
-    char byte;
-    return ::recv(fd, &byte, 1, 0) <= 0;
-  }
-
   uint16_t port_ = 0;
   std::unique_ptr<FramedServer> server_;
 };
@@ -109,11 +100,12 @@ TEST_F(FramedServerTest, ADrippingClientIsCutOffAndOthersKeepBeingServed) {
   std::string frame = frameOf(std::string(100, 'd'));
   bool cut = false;
   for (size_t i = 0; i < frame.size() && !cut; ++i) {
-    cut = ::send(drip.get(), &frame[i], 1, MSG_NOSIGNAL) < 0 || closedWithin(drip.get(), 300ms);
+    cut = ::send(drip.get(), &frame[i], 1, MSG_NOSIGNAL) < 0 ||
+          testing::closedWithin(drip.get(), 300ms);
     // Every call of the well-behaved client is answered while the other one drips.
     ASSERT_EQ(call(good.get(), "ping", 500ms), "ping") << i;
   }
-  EXPECT_TRUE(cut || closedWithin(drip.get(), 2s));
+  EXPECT_TRUE(cut || testing::closedWithin(drip.get(), 2s));
   EXPECT_GE(server_->timedOut(), 1u);
 }
 
@@ -129,25 +121,16 @@ TEST_F(FramedServerTest, ThousandsOfIdleConnectionsCostNoThreadAndAreClosedWhenI
   bool first_closed = false;
   for (int round = 0; round < 25 && !first_closed; ++round) {
     ASSERT_EQ(call(good.get(), "alive", 500ms), "alive");
-    first_closed = closedWithin(idle.front().get(), 200ms);
+    first_closed = testing::closedWithin(idle.front().get(), 200ms);
   }
   EXPECT_TRUE(first_closed);
-  EXPECT_TRUE(closedWithin(idle.back().get(), 1s));
+  EXPECT_TRUE(testing::closedWithin(idle.back().get(), 1s));
   EXPECT_EQ(call(good.get(), "alive", 500ms), "alive");
 }
 
 TEST_F(FramedServerTest, AHugeAnnouncedFrameCostsNoMemoryUntilItsBytesCome) {
   start({});
-  auto resident = [] {
-    long pages = 0, rss = 0;
-    FILE* f = std::fopen("/proc/self/statm", "r");
-    if (f != nullptr) {
-      if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
-      std::fclose(f);
-    }
-    return rss * ::sysconf(_SC_PAGESIZE);
-  };
-  const long before = resident();
+  const long before = testing::residentBytes();
   std::vector<UniqueFd> clients;
   for (int i = 0; i < 16; ++i) {
     clients.push_back(connect());
@@ -157,8 +140,8 @@ TEST_F(FramedServerTest, AHugeAnnouncedFrameCostsNoMemoryUntilItsBytesCome) {
     ASSERT_TRUE(sendAll(clients.back().get(), start.data(), start.size()).ok());
   }
   UniqueFd good = connect();
-  EXPECT_EQ(call(good.get(), "x", 2s), "x");  // the server has read them all by now
-  EXPECT_LT(resident() - before, 64l << 20);  // 16 x 64 MiB would be 1 GiB
+  EXPECT_EQ(call(good.get(), "x", 2s), "x");                // the server has read them all by now
+  EXPECT_LT(testing::residentBytes() - before, 64l << 20);  // 16 x 64 MiB would be 1 GiB
 }
 
 TEST_F(FramedServerTest, GarbageClosesTheConnectionAndTheCapRefusesExtraConnections) {
@@ -168,13 +151,13 @@ TEST_F(FramedServerTest, GarbageClosesTheConnectionAndTheCapRefusesExtraConnecti
   UniqueFd garbage = connect();
   uint32_t bad = 0xffffffffu;
   ASSERT_TRUE(sendAll(garbage.get(), &bad, sizeof(bad)).ok());
-  EXPECT_TRUE(closedWithin(garbage.get(), 2s));
+  EXPECT_TRUE(testing::closedWithin(garbage.get(), 2s));
   EXPECT_EQ(server_->invalid(), 1u);
   std::vector<UniqueFd> held;
   for (int i = 0; i < 4; ++i) held.push_back(connect());
   for (auto& fd : held) ASSERT_EQ(call(fd.get(), "in", 1s), "in");
   UniqueFd extra = connect();
-  EXPECT_TRUE(closedWithin(extra.get(), 2s));
+  EXPECT_TRUE(testing::closedWithin(extra.get(), 2s));
   EXPECT_EQ(server_->refused(), 1u);
   held.pop_back();  // a slot frees
   bool served = false;

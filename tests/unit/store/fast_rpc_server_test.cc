@@ -15,6 +15,7 @@
 
 #include "common/net/socket.h"
 #include "store/proto/fast_rpc_frame.h"
+#include "support/net_probe.h"
 
 namespace mooncake::store {
 namespace {
@@ -49,32 +50,13 @@ class FastRpcServerTest : public ::testing::Test {
            response.code == fast_rpc::kOk;
   }
 
-  static bool closedWithin(int fd, std::chrono::milliseconds limit) {
-    struct pollfd p {
-      fd, POLLIN, 0
-    };
-    if (::poll(&p, 1, static_cast<int>(limit.count())) <= 0) return false;
-    char byte;
-    return ::recv(fd, &byte, 1, 0) <= 0;
-  }
-
-  static long residentBytes() {
-    long pages = 0, rss = 0;
-    FILE* f = std::fopen("/proc/self/statm", "r");
-    if (f != nullptr) {
-      if (std::fscanf(f, "%ld %ld", &pages, &rss) != 2) rss = 0;
-      std::fclose(f);
-    }
-    return rss * ::sysconf(_SC_PAGESIZE);
-  }
-
   MasterService service_{MasterOptions{}};
   std::unique_ptr<FastRpcServer> server_;
 };
 
 TEST_F(FastRpcServerTest, AHeaderAnnouncing64MiBCostsNoMemory) {
   start({});
-  const long before = residentBytes();
+  const long before = testing::residentBytes();
   std::vector<net::UniqueFd> clients;
   for (int i = 0; i < 16; ++i) {
     clients.push_back(connect());
@@ -89,7 +71,7 @@ TEST_F(FastRpcServerTest, AHeaderAnnouncing64MiBCostsNoMemory) {
   long most = 0;
   for (auto until = std::chrono::steady_clock::now() + 1s; std::chrono::steady_clock::now() < until;
        std::this_thread::sleep_for(20ms)) {
-    most = std::max(most, residentBytes() - before);
+    most = std::max(most, testing::residentBytes() - before);
   }
   EXPECT_LT(most, 64l << 20);
 }
@@ -105,10 +87,11 @@ TEST_F(FastRpcServerTest, ADrippingClientIsCutOffAndOthersKeepBeingServed) {
   frame += std::string(100, 'x');
   bool cut = false;
   for (size_t i = 0; i < frame.size() && !cut; ++i) {
-    cut = ::send(drip.get(), &frame[i], 1, MSG_NOSIGNAL) < 0 || closedWithin(drip.get(), 300ms);
+    cut = ::send(drip.get(), &frame[i], 1, MSG_NOSIGNAL) < 0 ||
+          testing::closedWithin(drip.get(), 300ms);
     ASSERT_TRUE(call(good.get(), 500ms)) << i;
   }
-  EXPECT_TRUE(cut || closedWithin(drip.get(), 2s));
+  EXPECT_TRUE(cut || testing::closedWithin(drip.get(), 2s));
   EXPECT_GE(server_->timedOut(), 1u);
 }
 
@@ -125,10 +108,10 @@ TEST_F(FastRpcServerTest, IdleFloodsDoNotStopOthersAndIdleConnectionsAreClosed) 
   bool closed = false;
   for (int round = 0; round < 25 && !closed; ++round) {
     ASSERT_TRUE(call(good.get(), 1s));
-    closed = closedWithin(idle.front().get(), 200ms);
+    closed = testing::closedWithin(idle.front().get(), 200ms);
   }
   EXPECT_TRUE(closed);
-  EXPECT_TRUE(closedWithin(idle.back().get(), 2s));
+  EXPECT_TRUE(testing::closedWithin(idle.back().get(), 2s));
   EXPECT_TRUE(call(good.get(), 500ms));
 }
 
@@ -140,7 +123,7 @@ TEST_F(FastRpcServerTest, ConnectionsBeyondTheCapAreRefused) {
   for (int i = 0; i < 4; ++i) held.push_back(connect());
   for (auto& fd : held) ASSERT_TRUE(call(fd.get(), 1s));
   net::UniqueFd extra = connect();
-  EXPECT_TRUE(closedWithin(extra.get(), 2s));
+  EXPECT_TRUE(testing::closedWithin(extra.get(), 2s));
   EXPECT_EQ(server_->refused(), 1u);
 }
 
