@@ -94,3 +94,23 @@ def test_missing_config_file():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "cannot read the file" in result.stderr
+
+
+def test_listeners_reachable_beyond_loopback_are_named_in_a_warning():
+    """Nothing authenticates the listeners yet: binding one beyond loopback says so at start.
+    (The test binds the wildcard address but only ever connects to 127.0.0.1.)"""
+    port = free_port()
+    master = start_master(f"--port={port}", f"--metrics_port={free_port()}",
+                          "--metrics_host=0.0.0.0")
+    wait_port(port)
+    _, err = stop(master)
+    warning = [line for line in err.splitlines() if "without authentication" in line]
+    assert len(warning) == 1
+    assert "metrics/admin 0.0.0.0:" in warning[0]
+    assert "gRPC" not in warning[0]  # --rpc_address=127.0.0.1
+    quiet_port = free_port()
+    quiet = start_master(f"--port={quiet_port}", "--metrics_port=0")
+    wait_port(quiet_port)
+    out, err = stop(quiet)
+    assert "listening on 127.0.0.1" in out  # it did start
+    assert "without authentication" not in err

@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   }
   std::printf("mooncake_http_metadata_server listening on http://%s:%u/metadata\n",
               FLAGS_host.c_str(), server.port());
+  if (!mooncake::tools::isLoopbackAddress(FLAGS_host)) {
+    mooncake::tools::warnUnauthenticated(
+        "mooncake_http_metadata_server",
+        {"HTTP metadata " + FLAGS_host + ":" + std::to_string(server.port())});
+  }
   std::fflush(stdout);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server.stop();

@@ -147,6 +147,21 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
 }
 }  // namespace
 
+// Which of the master's listeners other machines can reach (none of them authenticates yet).
+void warnOpenListeners(const mooncake::store::MasterServer& server) {
+  using mooncake::tools::isLoopbackAddress;
+  std::vector<std::string> open;
+  auto add = [&open](const std::string& what, const std::string& host, uint16_t port) {
+    if (port != 0 && !isLoopbackAddress(host))
+      open.push_back(what + " " + host + ":" + std::to_string(port));
+  };
+  add("gRPC", FLAGS_rpc_address, server.rpcPort());
+  add("fast RPC", FLAGS_rpc_address, server.fastRpcPort());
+  add("metrics/admin", FLAGS_metrics_host, server.metricsPort());
+  add("HTTP metadata", FLAGS_http_metadata_server_host, server.httpMetadataPort());
+  mooncake::tools::warnUnauthenticated("mooncake_master", open);
+}
+
 int runHa(const mooncake::store::MasterServerOptions& options) {
   if (FLAGS_ha_backend_type != "etcd") {
     std::fprintf(stderr, "mooncake_master: --ha_backend_type=%s: only etcd is supported\n",
@@ -199,6 +214,7 @@ int main(int argc, char** argv) {
               FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->fastRpcPort(),
               (*server)->metricsPort());
   std::fflush(stdout);
+  warnOpenListeners(**server);
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->stop();
   return 0;

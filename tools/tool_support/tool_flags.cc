@@ -69,4 +69,19 @@ void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv
   gflags::ParseCommandLineFlags(argc, argv, true);
 }
 
+bool isLoopbackAddress(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void warnUnauthenticated(const char* tool, const std::vector<std::string>& listeners) {
+  if (listeners.empty()) return;
+  std::string list;
+  for (const std::string& listener : listeners) list += (list.empty() ? "" : ", ") + listener;
+  std::fprintf(stderr,
+               "%s: WARNING: reachable beyond loopback without authentication: %s. Anyone who "
+               "reaches them can read, change or remove data; bind them to a trusted address "
+               "or firewall them\n",
+               tool, list.c_str());
+}
+
 }  // namespace mooncake::tools

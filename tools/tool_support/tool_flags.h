@@ -3,10 +3,20 @@
 // prints the version. Everything else is gflags as usual.
 #pragma once
 
+#include <string>
+#include <vector>
+
 namespace mooncake::tools {
 
 // Handles --help/-h and --version (printing, then exiting 0), else parses the flags (removing
 // them from argv). `usage` is the one-paragraph description --help starts with.
 void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv);
+
+// True for 127.0.0.0/8, ::1 and "localhost": an address only this machine reaches.
+bool isLoopbackAddress(const std::string& host);
+
+// One stderr line naming the listeners (e.g. "gRPC 0.0.0.0:50051") that other machines can reach
+// although nothing authenticates them; nothing when the list is empty.
+void warnUnauthenticated(const char* tool, const std::vector<std::string>& listeners);
 
 }  // namespace mooncake::tools

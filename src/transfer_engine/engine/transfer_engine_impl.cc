@@ -122,6 +122,17 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   MC_RETURN_IF_ERROR(checkNameNotInUse());  // on failure the destructor stops what started
   MC_RETURN_IF_ERROR(republish());
   initialized_ = true;
+  if (bind_host == "0.0.0.0") {
+    // Nothing authenticates these ports yet: say so once per process.
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      LOG(WARNING) << "transfer_engine: rpc port " << rpc_port_ << " and data port "
+                   << tcp_data_port_
+                   << " listen on every interface without authentication: any process that "
+                      "reaches them can read and write this node's registered memory; advertise "
+                      "a loopback or trusted address (MC_TCP_BIND_ADDRESS) or firewall them";
+    });
+  }
   LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
             << ":" << rpc_port_ << ", tcp data port " << tcp_data_port_ << ", metadata "
             << metadata_->describe();
