@@ -53,6 +53,15 @@ struct HttpServerOptions {
   size_t max_body_bytes = 32u << 20;
   std::chrono::milliseconds request_deadline{10000};  // whole request, from its first byte
   std::chrono::milliseconds idle_timeout{30000};      // keep-alive connection with no request
+
+  // A status endpoint that serves only GETs: one loop, bodies up to 64 KiB.
+  static HttpServerOptions statusEndpoint(std::string name) {
+    HttpServerOptions options;
+    options.name = std::move(name);
+    options.threads = 1;
+    options.max_body_bytes = 64 * 1024;
+    return options;
+  }
 };
 
 class HttpServer {

@@ -11,13 +11,7 @@
 namespace mooncake::store {
 
 struct AdminHttpServer::State {
-  net::HttpServer server{[] {
-    net::HttpServerOptions options;
-    options.name = "master admin";
-    options.threads = 1;
-    options.max_body_bytes = 64 * 1024;  // only GETs are served
-    return options;
-  }()};
+  net::HttpServer server{net::HttpServerOptions::statusEndpoint("master admin")};
 };
 
 std::string renderPrometheusMetrics(MasterService& service) {

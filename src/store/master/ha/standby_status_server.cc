@@ -12,13 +12,7 @@ struct StandbyStatusServer::State {
       : gateway(std::move(endpoints)), cluster_id(std::move(id)) {}
   etcd::EtcdGateway gateway;
   const std::string cluster_id;
-  net::HttpServer server{[] {
-    net::HttpServerOptions options;
-    options.name = "standby status";
-    options.threads = 1;
-    options.max_body_bytes = 64 * 1024;  // only GETs are served
-    return options;
-  }()};
+  net::HttpServer server{net::HttpServerOptions::statusEndpoint("standby status")};
 };
 
 StandbyStatusServer::StandbyStatusServer(std::vector<std::string> etcd_endpoints,
