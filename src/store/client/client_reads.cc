@@ -154,8 +154,8 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
   using Outcome = Result<uint64_t>;
   std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
   std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;         // request -> key index
-  std::vector<std::string> holders;  // request -> replica holder
+  std::vector<size_t> owner;                // request -> key index
+  std::vector<const std::string*> holders;  // request -> replica holder (in `lists`)
   for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
     auto& list = lists[i];
     if (!list.ok()) {
@@ -183,7 +183,7 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     appendReads(targets.of(i), replica.size, *target, replica.address,
                 retriesUsedWithFallback(list->replicas.size() > 1), requests);
     owner.resize(requests.size(), i);
-    holders.resize(requests.size(), replica.te_endpoint);
+    holders.resize(requests.size(), &replica.te_endpoint);
   }
   auto completed = runTasks(requests);
   std::vector<bool> key_failed(keys.size(), false);
@@ -199,7 +199,7 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
       if (lease.ok()) locations.remember(keys[i], lists[i]->version, lists[i]->replicas.front());
     } else {
       // This replica failed: remember its holder, and the single-key path tries the others.
-      markFailed(holders[r]);
+      markFailed(*holders[r]);
       out[i] = readScattered(keys[i], targets.of(i));
     }
   }

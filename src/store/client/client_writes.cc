@@ -21,19 +21,24 @@ constexpr size_t kReservedPutMaxBytes = 64 * 1024;
 
 }  // namespace
 
-Scatter Scatter::single(const std::vector<const void*>& buffers, const std::vector<size_t>& sizes) {
+template <typename Pointer>
+static Scatter singleRuns(const std::vector<Pointer>& buffers, const std::vector<size_t>& sizes) {
   Scatter out;
   out.runs.reserve(buffers.size());
   out.first.reserve(buffers.size() + 1);
   for (size_t i = 0; i < buffers.size() && i < sizes.size(); ++i) {
-    out.runs.push_back({const_cast<void*>(buffers[i]), sizes[i]});
+    out.runs.push_back({const_cast<void*>(static_cast<const void*>(buffers[i])), sizes[i]});
     out.first.push_back(out.runs.size());
   }
   return out;
 }
 
+Scatter Scatter::single(const std::vector<const void*>& buffers, const std::vector<size_t>& sizes) {
+  return singleRuns(buffers, sizes);
+}
+
 Scatter Scatter::single(const std::vector<void*>& buffers, const std::vector<size_t>& sizes) {
-  return single(std::vector<const void*>(buffers.begin(), buffers.end()), sizes);
+  return singleRuns(buffers, sizes);
 }
 
 Scatter Scatter::multi(const std::vector<std::vector<MemoryRun>>& runs) {
@@ -214,8 +219,8 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
   std::vector<size_t> placed(keys.size(), 0);  // replicas reserved per key (0: not reserved)
   std::vector<std::vector<std::string>> failed(keys.size());
   std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;         // request -> key index
-  std::vector<std::string> holders;  // request -> replica holder
+  std::vector<size_t> owner;                // request -> key index
+  std::vector<const std::string*> holders;  // request -> replica holder (in `started`)
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i >= started->size()) {
       out[i] = Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchPutStart reply");
@@ -237,7 +242,7 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
       appendWrites(sources.of(i), *target, replica.address, retriesUsedWithFallback(true),
                    requests);
       owner.resize(requests.size(), i);
-      holders.resize(requests.size(), replica.te_endpoint);
+      holders.resize(requests.size(), &replica.te_endpoint);
     }
   }
   auto completed = runTasks(requests);
@@ -246,10 +251,10 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
       out[owner[r]] = completed.status();  // not the holders' fault
     } else if (!(*completed)[r]) {
       auto& holders_failed = failed[owner[r]];
-      if (std::find(holders_failed.begin(), holders_failed.end(), holders[r]) ==
+      if (std::find(holders_failed.begin(), holders_failed.end(), *holders[r]) ==
           holders_failed.end()) {
-        holders_failed.push_back(holders[r]);
-        markFailed(holders[r]);
+        holders_failed.push_back(*holders[r]);
+        markFailed(*holders[r]);
       }
     }
   }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Two mooncake_master binaries side by side under the same master_bench load, interleaved, on
+# loopback: what a change to the master's RPC serving costs or saves. Prints each run's JSON line
+# and the medians of single-key calls per second, B / A.
+#   bench/master_ab.sh <master A> <master B> [reps=3] [threads=2] [seconds=3]
+# Example (A/B of a change): build the old tree's master, copy it to /tmp/master_a, rebuild,
+#   bench/master_ab.sh /tmp/master_a build/tools/mooncake_master
+set -euo pipefail
+cd "$(dirname "$0")/.."
+A=$1 B=$2 REPS=${3:-3} THREADS=${4:-2} SECONDS_PER_PHASE=${5:-3}
+BENCH=${MC_BUILD_DIR:-build}/bench/master_bench
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+run() {  # binary batch_size -> the bench's JSON line
+  local port pid
+  port=$(free_port)
+  "$1" --rpc_address=127.0.0.1 --port="$port" --metrics_port=0 >/dev/null 2>&1 &
+  pid=$!
+  for _ in $(seq 200); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  "$BENCH" --master_server_address="127.0.0.1:$port" --threads="$THREADS" \
+    --duration="$SECONDS_PER_PHASE" --batch_size="$2" 2>/dev/null | grep '^{'
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+results=$(mktemp)
+for rep in $(seq "$REPS"); do
+  for side in A B; do
+    bin=$A; [ "$side" = B ] && bin=$B
+    for batch in 1 128; do echo "$side $batch $(run "$bin" "$batch")" | tee -a "$results"; done
+  done
+done
+python3 - "$results" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    side, batch, text = line.split(" ", 2)
+    for key, value in json.loads(text).items():
+        if key.endswith("_per_sec"):
+            rows.setdefault((batch, key), {}).setdefault(side, []).append(value)
+print("| batch | metric | A (median) | B (median) | B / A |")
+print("| ---: | --- | ---: | ---: | ---: |")
+for (batch, key), sides in sorted(rows.items()):
+    a, b = statistics.median(sides["A"]), statistics.median(sides["B"])
+    if a:
+        print(f"| {batch} | {key} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
+PY
+rm -f "$results"
