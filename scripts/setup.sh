@@ -13,7 +13,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libhiredis-dev
+  libcurl4-openssl-dev libhiredis-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   etcd-server etcd-client redis-server iperf3 procps curl
   pybind11-dev python3-dev python3-pytest python3-numpy

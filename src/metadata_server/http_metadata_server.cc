@@ -15,24 +15,35 @@ namespace {
 // A key longer than this is refused (400); values are bounded by the server's body limit.
 constexpr size_t kMaxKeyBytes = 4096;
 
-net::HttpServerOptions serverOptions() {
+net::HttpServerOptions serverOptions(auth::SecretRef secret) {
   net::HttpServerOptions options;
   options.name = "HTTP metadata server";
   options.threads = 2;
   options.max_body_bytes = HttpMetadataServer::kMaxValueBytes;
+  options.auth = std::move(secret);
+  options.auth_listener = auth::Listener::kHttpMetadata;
+  options.open_paths = {"/health"};
   return options;
 }
 
 }  // namespace
 
 struct HttpMetadataServer::State {
-  net::HttpServer server{serverOptions()};
+  std::optional<std::string> auth_secret;
+  std::unique_ptr<net::HttpServer> server;  // made by start()
   mutable std::shared_mutex mutex;
   std::unordered_map<std::string, std::string> entries;  // GUARDED_BY(mutex)
+
+  void route(net::HttpServer& server);
 };
 
-HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
-  State* state = state_.get();
+HttpMetadataServer::HttpMetadataServer(std::optional<std::string> auth_secret)
+    : state_(std::make_unique<State>()) {
+  state_->auth_secret = std::move(auth_secret);
+}
+
+void HttpMetadataServer::State::route(net::HttpServer& server) {
+  State* state = this;
   // The key of a request, or "" after answering 400 (missing or too long).
   auto keyOf = [](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
     std::string key = request.param("key");
@@ -45,7 +56,7 @@ HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
     }
     return key;
   };
-  state->server.route(
+  server.route(
       "GET", "/metadata",
       [state, keyOf](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
         std::string key = keyOf(request, response);
@@ -59,7 +70,7 @@ HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
         }
         response.set(it->second, "application/json");
       });
-  state->server.route(
+  server.route(
       "PUT", "/metadata",
       [state, keyOf](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
         std::string key = keyOf(request, response);
@@ -68,7 +79,7 @@ HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
         state->entries[key] = std::string(request.body);
         response.set("metadata updated", "text/plain");
       });
-  state->server.route(
+  server.route(
       "DELETE", "/metadata",
       [state, keyOf](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
         std::string key = keyOf(request, response);
@@ -81,23 +92,33 @@ HttpMetadataServer::HttpMetadataServer() : state_(std::make_unique<State>()) {
         }
         response.set("metadata deleted", "text/plain");
       });
-  state->server.route("GET", "/health",
-                      [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
-                        response.set("OK", "text/plain");
-                      });
+  server.route("GET", "/health",
+               [](const net::HttpServerRequest&, net::HttpServerResponse& response) {
+                 response.set("OK", "text/plain");
+               });
 }
 
 HttpMetadataServer::~HttpMetadataServer() { stop(); }
 
 Status HttpMetadataServer::start(const std::string& host, uint16_t port) {
-  MC_RETURN_IF_ERROR(state_->server.start(host, port, "HTTP metadata server"));
-  LOG(INFO) << "http_metadata_server: serving on " << host << ":" << state_->server.port();
+  if (state_->server) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "HTTP metadata server already started");
+  }
+  MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(state_->auth_secret));
+  const bool authenticated = secret != nullptr;
+  state_->server = std::make_unique<net::HttpServer>(serverOptions(std::move(secret)));
+  state_->route(*state_->server);
+  MC_RETURN_IF_ERROR(state_->server->start(host, port, "HTTP metadata server"));
+  LOG(INFO) << "http_metadata_server: serving on " << host << ":" << state_->server->port()
+            << (authenticated ? " (requests must prove the cluster secret)" : "");
   return Status::OK();
 }
 
-void HttpMetadataServer::stop() { state_->server.stop(); }
+void HttpMetadataServer::stop() {
+  if (state_->server) state_->server->stop();
+}
 
-uint16_t HttpMetadataServer::port() const { return state_->server.port(); }
+uint16_t HttpMetadataServer::port() const { return state_->server ? state_->server->port() : 0; }
 
 size_t HttpMetadataServer::keyCount() const {
   std::shared_lock lock(state_->mutex);

@@ -33,7 +33,7 @@ def wait_port(port, timeout=20.0):
 
 
 class Cluster:
-    def __init__(self, extra_flags=()):
+    def __init__(self, extra_flags=(), env=None):
         self.rpc_port = free_port()
         self.http_port = free_port()
         self.metrics_port = free_port()
@@ -43,7 +43,7 @@ class Cluster:
              "--http_metadata_server_host=127.0.0.1",
              f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
              f"--metrics_port={self.metrics_port}", *extra_flags],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         wait_port(self.rpc_port)
 
     @property

@@ -8,6 +8,8 @@ import urllib.request
 
 import pytest
 
+from mooncake import auth
+
 from conftest import PYTHON_DIR, free_port, wait_port
 from mooncake.mooncake_config import (DEFAULT_GLOBAL_SEGMENT_SIZE, DEFAULT_LOCAL_BUFFER_SIZE,
                                       MooncakeConfig, _parse_bool, _parse_segment_size)
@@ -115,8 +117,8 @@ def test_http_metadata_server_module_takes_upstreams_arguments():
         wait_port(port)
         url = f"http://127.0.0.1:{port}/metadata?key=probe"
         request = urllib.request.Request(url, data=b'{"a":1}', method="PUT")
-        assert urllib.request.urlopen(request, timeout=5).status == 200
-        assert urllib.request.urlopen(url, timeout=5).read() == b'{"a":1}'
+        assert auth.urlopen(request, timeout=5).status == 200
+        assert auth.urlopen(url, timeout=5).read() == b'{"a":1}'
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -132,17 +134,18 @@ def test_master_module_runs_the_binary():
 
 
 def test_metadata_server_refuses_oversized_values_and_long_keys(cluster):
-    """Values above 32 MiB are refused before their body is read (413); keys above 4 KiB: 400."""
+    """Values above 32 MiB are refused before their body is read (413); keys above 4 KiB: 400.
+    (auth.urlopen proves the cluster secret when the suite runs with one.)"""
     import urllib.error
     url = cluster.metadata + "?key=big"
     request = urllib.request.Request(url, data=b"x" * (33 << 20), method="PUT")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
+        auth.urlopen(request, timeout=30)
     assert refused.value.code == 413
     request = urllib.request.Request(cluster.metadata + "?key=" + "k" * 5000, data=b"{}",
                                      method="PUT")
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=30)
+        auth.urlopen(request, timeout=30)
     assert refused.value.code == 400
     ok = urllib.request.Request(cluster.metadata + "?key=small", data=b"{}", method="PUT")
-    assert urllib.request.urlopen(ok, timeout=30).status == 200
+    assert auth.urlopen(ok, timeout=30).status == 200

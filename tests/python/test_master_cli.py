@@ -26,9 +26,15 @@ def test_every_binary_has_help_and_version(tool):
     assert version.stdout.startswith(f"{tool} (mooncake-cpp) ")
 
 
-def start_master(*flags):
+def start_master(*flags, env=None):
     return subprocess.Popen([MASTER, "--rpc_address=127.0.0.1", "--metrics_host=127.0.0.1",
-                             *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
+
+
+def env_without_secret():
+    return {k: v for k, v in os.environ.items()
+            if k not in ("MC_AUTH_SECRET", "MC_AUTH_SECRET_FILE")}
 
 
 def stop(process):
@@ -97,11 +103,12 @@ def test_missing_config_file():
 
 
 def test_listeners_reachable_beyond_loopback_are_named_in_a_warning():
-    """Nothing authenticates the listeners yet: binding one beyond loopback says so at start.
-    (The test binds the wildcard address but only ever connects to 127.0.0.1.)"""
+    """Without a cluster secret nothing authenticates the listeners: binding one beyond
+    loopback says so at start, and a secret silences it. (The test binds the wildcard address
+    but only ever connects to 127.0.0.1.)"""
     port = free_port()
     master = start_master(f"--port={port}", f"--metrics_port={free_port()}",
-                          "--metrics_host=0.0.0.0")
+                          "--metrics_host=0.0.0.0", env=env_without_secret())
     wait_port(port)
     _, err = stop(master)
     warning = [line for line in err.splitlines() if "without authentication" in line]
@@ -109,8 +116,15 @@ def test_listeners_reachable_beyond_loopback_are_named_in_a_warning():
     assert "metrics/admin 0.0.0.0:" in warning[0]
     assert "gRPC" not in warning[0]  # --rpc_address=127.0.0.1
     quiet_port = free_port()
-    quiet = start_master(f"--port={quiet_port}", "--metrics_port=0")
+    quiet = start_master(f"--port={quiet_port}", "--metrics_port=0", env=env_without_secret())
     wait_port(quiet_port)
     out, err = stop(quiet)
     assert "listening on 127.0.0.1" in out  # it did start
+    assert "without authentication" not in err
+    secret_port = free_port()
+    secured = start_master(f"--port={secret_port}", f"--metrics_port={free_port()}",
+                           "--metrics_host=0.0.0.0",
+                           env=dict(env_without_secret(), MC_AUTH_SECRET="x" * 32))
+    wait_port(secret_port)
+    _, err = stop(secured)
     assert "without authentication" not in err

@@ -11,6 +11,13 @@
 #define MC_VERSION "unknown"
 #endif
 
+#include "common/auth/secret.h"
+
+DEFINE_string(auth_secret_file, "",
+              "file holding the cluster secret every peer must prove (at least 16 bytes; "
+              "same as MC_AUTH_SECRET_FILE; MC_AUTH_SECRET gives the value itself). Empty: the "
+              "environment's, else no authentication");
+
 namespace mooncake::tools {
 namespace {
 
@@ -67,6 +74,18 @@ void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv
   gflags::SetUsageMessage(usage);
   gflags::SetVersionString(MC_VERSION);
   gflags::ParseCommandLineFlags(argc, argv, true);
+  if (!FLAGS_auth_secret_file.empty())
+    ::setenv("MC_AUTH_SECRET_FILE", FLAGS_auth_secret_file.c_str(), 1);
+  auto secret = auth::processSecret();
+  if (!secret.ok()) {
+    std::fprintf(stderr, "%s: %s\n", tool, secret.status().message().c_str());
+    std::exit(2);
+  }
+}
+
+bool authenticationOn() {
+  auto secret = auth::processSecret();
+  return secret.ok() && *secret != nullptr;
 }
 
 bool isLoopbackAddress(const std::string& host) {
@@ -74,13 +93,14 @@ bool isLoopbackAddress(const std::string& host) {
 }
 
 void warnUnauthenticated(const char* tool, const std::vector<std::string>& listeners) {
-  if (listeners.empty()) return;
+  if (listeners.empty() || authenticationOn()) return;
   std::string list;
   for (const std::string& listener : listeners) list += (list.empty() ? "" : ", ") + listener;
   std::fprintf(stderr,
                "%s: WARNING: reachable beyond loopback without authentication: %s. Anyone who "
-               "reaches them can read, change or remove data; bind them to a trusted address "
-               "or firewall them\n",
+               "reaches them can read, change or remove data; set a cluster secret "
+               "(--auth_secret_file or MC_AUTH_SECRET), bind them to a trusted address or "
+               "firewall them\n",
                tool, list.c_str());
 }
 

@@ -9,14 +9,20 @@
 namespace mooncake::tools {
 
 // Handles --help/-h and --version (printing, then exiting 0), else parses the flags (removing
-// them from argv). `usage` is the one-paragraph description --help starts with.
+// them from argv). `usage` is the one-paragraph description --help starts with. Every tool
+// takes --auth_secret_file (exported as MC_AUTH_SECRET_FILE for the components it starts); a
+// secret that cannot be used (unreadable, too short) stops the tool with exit code 2.
 void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv);
 
 // True for 127.0.0.0/8, ::1 and "localhost": an address only this machine reaches.
 bool isLoopbackAddress(const std::string& host);
 
+// True when this process has a cluster secret (--auth_secret_file, MC_AUTH_SECRET_FILE or
+// MC_AUTH_SECRET).
+bool authenticationOn();
+
 // One stderr line naming the listeners (e.g. "gRPC 0.0.0.0:50051") that other machines can reach
-// although nothing authenticates them; nothing when the list is empty.
+// although nothing authenticates them; nothing when the list is empty or authentication is on.
 void warnUnauthenticated(const char* tool, const std::vector<std::string>& listeners);
 
 }  // namespace mooncake::tools

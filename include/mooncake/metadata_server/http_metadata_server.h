@@ -3,12 +3,15 @@
 // Used standalone (mooncake_http_metadata_server) and embedded in mooncake_master. Bounded:
 // values up to kMaxValueBytes (413 above, before the body is read), keys up to 4 KiB (400),
 // a request must arrive whole within 10 s, idle keep-alive connections close after 30 s, at most
-// 1024 connections (slow or idle clients cost a socket, not a server thread).
+// 1024 connections (slow or idle clients cost a socket, not a server thread). With a cluster
+// secret every /metadata request must prove it (401 with a challenge otherwise; /health stays
+// open; docs/SECURITY.md).
 //
 // Thread-safe. stop() ends serving and joins the server's threads; the destructor calls it.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mooncake/common/status.h"
@@ -20,13 +23,16 @@ class HttpMetadataServer {
   // The largest value a PUT may store (a segment descriptor with 100,000 buffers is ~8 MiB).
   static constexpr size_t kMaxValueBytes = 32u << 20;
 
-  HttpMetadataServer();
+  // `auth_secret`: nullopt takes the environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET;
+  // neither: open to all); "" serves without authentication.
+  explicit HttpMetadataServer(std::optional<std::string> auth_secret = std::nullopt);
   ~HttpMetadataServer();
   HttpMetadataServer(const HttpMetadataServer&) = delete;
   HttpMetadataServer& operator=(const HttpMetadataServer&) = delete;
 
   // Binds host:port (port 0 picks a free one) and serves on a background thread. Errors:
-  // ERR_SOCKET "bind address already in use: host:port".
+  // ERR_SOCKET "bind address already in use: host:port"; ERR_INVALID_ARGUMENT for an unusable
+  // secret.
   Status start(const std::string& host, uint16_t port);
   void stop();
   uint16_t port() const;

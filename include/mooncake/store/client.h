@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,10 @@ struct ClientOptions {
   // registers its segment and staging memory on it instead of starting its own, and takes
   // them out again when it goes. Not owned; must outlive the client. Null: own engine.
   TransferEngine* engine = nullptr;
+  // The cluster secret this client proves to the master and to other clients' Transfer Engines
+  // (docs/SECURITY.md). nullopt: the environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET;
+  // neither: none); "": none. A shared engine keeps its own.
+  std::optional<std::string> auth_secret;
 };
 
 // How the single puts went (Client::writeStats).

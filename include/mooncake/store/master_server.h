@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mooncake/common/status.h"
@@ -29,11 +30,16 @@ struct MasterServerOptions {
   std::string metrics_host = "0.0.0.0";               // --metrics_host
   uint16_t metrics_port = 9003;                       // --metrics_port (0 picks a free one)
   std::chrono::milliseconds maintenance_interval{100};
+  // The cluster secret every client must prove on gRPC, fast RPC, the embedded HTTP metadata
+  // server and the admin endpoints that read keys (docs/SECURITY.md). nullopt: the
+  // environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET; neither: no authentication).
+  std::optional<std::string> auth_secret;
 };
 
 class MasterServer {
  public:
-  // Errors: ERR_SOCKET "bind address already in use: host:port" for either listener.
+  // Errors: ERR_SOCKET "bind address already in use: host:port" for either listener;
+  // ERR_INVALID_ARGUMENT for an unusable secret.
   static Result<std::unique_ptr<MasterServer>> start(const MasterServerOptions& options);
   ~MasterServer();
   MasterServer(const MasterServer&) = delete;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "mooncake/common/status.h"
@@ -65,6 +66,10 @@ struct TransferEngineOptions {
   // MC_LEGACY_RPC_PORT_BINDING (set to anything, as upstream): with a metadata service, bind
   // the rpc port written in local_server_name ("host:port") instead of a free one. Default false.
   bool legacy_rpc_port_binding = false;
+  // The cluster secret peers prove on the rpc and data ports (docs/SECURITY.md). nullopt: the
+  // environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET; neither: no authentication);
+  // "": none, whatever the environment says.
+  std::optional<std::string> auth_secret;
 
   // Defaults overridden by the MC_* variables that are set. A bad value is an
   // ERR_INVALID_ARGUMENT naming the variable and its accepted range.

@@ -61,6 +61,12 @@ ConfigEntry stringEntry(std::string name, std::string doc, std::string* field) {
   return {std::move(name), std::move(doc), apply, [field] { return *field; }};
 }
 
+ConfigEntry secretEntry(std::string name, std::string doc) {
+  auto apply = [](std::string_view) { return Status::OK(); };
+  auto render = [name] { return std::string(readEnv(name) ? "<set>" : "<unset>"); };
+  return {std::move(name), std::move(doc), apply, render};
+}
+
 Status applyEnvironment(const std::vector<ConfigEntry>& table) {
   for (const ConfigEntry& entry : table) {
     std::optional<std::string> value = readEnv(entry.name);

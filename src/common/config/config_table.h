@@ -30,6 +30,9 @@ ConfigEntry boolEntry(std::string name, std::string doc, bool* field);
 // True when the variable is set at all, whatever its value (upstream's MC_FORCE_TCP rule).
 ConfigEntry presenceEntry(std::string name, std::string doc, bool* field);
 ConfigEntry stringEntry(std::string name, std::string doc, std::string* field);
+// A variable read elsewhere when a component starts (the auth secret): listed for the
+// documentation and the dump, which shows only whether it is set.
+ConfigEntry secretEntry(std::string name, std::string doc);
 
 // Reads every entry's variable and applies the set ones. The first bad value fails the whole
 // load with ERR_INVALID_ARGUMENT naming the variable, its value and the accepted range.

@@ -17,6 +17,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "common/auth/stream_auth.h"
 #include "common/logging.h"
 #include "common/net/socket.h"
 
@@ -94,6 +95,8 @@ class FramedServer::Loop {
     bool interim_sent = false;  // FrameScan::interim went out for the frame in progress
     bool draining = false;      // answered and closing: the peer's bytes are dropped
     bool writing = false;       // EPOLLOUT armed (reading paused until the reply left)
+    // The authentication in progress (null once done, or without a secret).
+    std::unique_ptr<auth::ServerHandshake> auth;
     std::optional<Clock::time_point> frame_started;
     std::optional<Clock::time_point> reply_since;
     Clock::time_point last_activity;
@@ -179,12 +182,37 @@ class FramedServer::Loop {
     auto connection = std::make_unique<Connection>();
     connection->fd.reset(fd);
     connection->last_activity = Clock::now();
+    if (server_.options_.auth) {
+      // The exchange must finish within the frame deadline, like a frame.
+      connection->auth = std::make_unique<auth::ServerHandshake>(server_.options_.auth,
+                                                                 server_.options_.auth_label);
+      connection->outbox = connection->auth->hello();
+      connection->frame_started = connection->last_activity;
+    }
     if (!watch(fd, EPOLLIN | EPOLLRDHUP)) {
       server_.open_.fetch_sub(1);
       owned_.fetch_sub(1);
       return;  // the UniqueFd closes it
     }
+    Connection& c = *connection;
     connections_.emplace(fd, std::move(connection));
+    if (!c.outbox.empty() && !flush(c)) close(fd);
+  }
+
+  // Runs the authentication over what arrived. False when it failed (close the connection).
+  bool authenticate(Connection& c, size_t* consumed) {
+    std::string out;
+    auto state = c.auth->feed(std::string_view(c.inbox.data(), c.have), consumed, &out);
+    c.outbox.append(out);
+    if (state == auth::ServerHandshake::State::kFailed) {
+      server_.unauthenticated_.fetch_add(1);
+      auth::countFailure(server_.options_.auth_listener);
+      LOG_EVERY_N(WARNING, 100) << server_.options_.name
+                                << ": closing a connection: " << c.auth->failure();
+      return false;
+    }
+    if (state == auth::ServerHandshake::State::kDone) c.auth.reset();
+    return true;
   }
 
   // One readiness event. False when the connection is to be closed.
@@ -228,7 +256,8 @@ class FramedServer::Loop {
   // Handles every whole frame received. False when the stream is invalid.
   bool process(Connection& c) {
     size_t consumed = 0;
-    while (consumed < c.have && !c.close_after) {
+    if (c.auth && !authenticate(c, &consumed)) return false;
+    while (!c.auth && consumed < c.have && !c.close_after) {
       std::string_view received(c.inbox.data() + consumed, c.have - consumed);
       FrameScan scan = server_.frame_length_(received);
       if (scan.kind == FrameScan::kInvalid) {
@@ -259,9 +288,12 @@ class FramedServer::Loop {
         c.inbox.resize(kReceiveChunk);
         c.inbox.shrink_to_fit();
       }
-      // What is left, if anything, is a next frame that started within this read.
-      c.frame_started.reset();
-      if (c.have > 0) c.frame_started = Clock::now();
+      // What is left, if anything, is a next frame that started within this read (an
+      // authentication in progress keeps its start: it is due as a whole).
+      if (!c.auth) {
+        c.frame_started.reset();
+        if (c.have > 0) c.frame_started = Clock::now();
+      }
     }
     return true;
   }

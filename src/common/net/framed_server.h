@@ -26,6 +26,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/auth/auth_failures.h"
+#include "common/auth/secret.h"
 #include "common/net/unique_fd.h"
 #include "mooncake/common/status.h"
 
@@ -38,6 +40,12 @@ struct FramedServerOptions {
   std::chrono::milliseconds frame_deadline{10000};  // a started frame / pending reply, whole
   std::chrono::milliseconds idle_timeout{600000};   // no frame in progress, nothing to send
   int backlog = 512;
+  // With a secret, every connection first runs the stream authentication (common/auth/
+  // stream_auth.h) under `auth_label`; frames reach the handler only after the peer proved the
+  // secret, and a failed proof closes the connection and counts against `auth_listener`.
+  auth::SecretRef auth;
+  std::string auth_label;
+  auth::Listener auth_listener = auth::Listener::kHandshake;
 };
 
 // What frame_length says about the bytes received so far.
@@ -80,6 +88,8 @@ class FramedServer {
   uint64_t timedOut() const { return timed_out_.load(); }
   uint64_t refused() const { return refused_.load(); }
   uint64_t invalid() const { return invalid_.load(); }
+  // Connections closed for a failed authentication since start.
+  uint64_t unauthenticated() const { return unauthenticated_.load(); }
 
  private:
   class Loop;
@@ -93,6 +103,7 @@ class FramedServer {
   std::atomic<uint64_t> timed_out_{0};
   std::atomic<uint64_t> refused_{0};
   std::atomic<uint64_t> invalid_{0};
+  std::atomic<uint64_t> unauthenticated_{0};
 };
 
 }  // namespace mooncake::net

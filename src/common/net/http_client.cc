@@ -2,13 +2,40 @@
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <mutex>
+#include <string_view>
+
+#include "common/auth/session_auth.h"
 
 namespace mooncake::net {
 namespace {
 
 size_t appendBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// Keeps the WWW-Authenticate header of the response.
+size_t keepHeader(char* data, size_t size, size_t count, void* user) {
+  std::string_view line(data, size * count);
+  constexpr std::string_view kName = "www-authenticate:";
+  if (line.size() > kName.size()) {
+    bool match = true;
+    for (size_t i = 0; i < kName.size() && match; ++i) {
+      match = std::tolower(static_cast<unsigned char>(line[i])) == kName[i];
+    }
+    if (match) {
+      std::string_view value = line.substr(kName.size());
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() &&
+             (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+        value.remove_suffix(1);
+      }
+      static_cast<std::string*>(user)->assign(value);
+    }
+  }
   return size * count;
 }
 
@@ -30,12 +57,15 @@ HttpClient::~HttpClient() {
 
 Result<HttpResponse> HttpClient::send(const std::string& method, const std::string& url,
                                       const std::string& body, std::chrono::milliseconds timeout,
-                                      std::chrono::milliseconds connect_timeout) {
+                                      std::chrono::milliseconds connect_timeout,
+                                      const std::vector<std::string>& extra_headers) {
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) return Status::error(ErrorCode::ERR_MEMORY, "curl_easy_init failed");
   curl_easy_reset(curl);
   HttpResponse response;
   struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  for (const std::string& header : extra_headers)
+    headers = curl_slist_append(headers, header.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -43,6 +73,8 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(connect_timeout.count()));
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, appendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keepHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.www_authenticate);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   if (method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
@@ -57,6 +89,28 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
   }
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;
+}
+
+Result<HttpResponse> HttpClient::sendAuthenticated(const std::string& method,
+                                                   const std::string& url, const std::string& body,
+                                                   std::chrono::milliseconds timeout,
+                                                   std::chrono::milliseconds connect_timeout,
+                                                   auth::SessionCredential& credential) {
+  for (int attempt = 0;; ++attempt) {
+    std::vector<std::string> headers;
+    std::string value = credential.current();
+    if (!value.empty()) headers.push_back("Authorization: " + value);
+    auto response = send(method, url, body, timeout, connect_timeout, headers);
+    if (!response.ok() || response->status != 401) return response;
+    std::string_view challenge = auth::challengeOf(response->www_authenticate);
+    // First request, or the server restarted: answer its challenge once.
+    if (attempt > 0 || challenge.empty() || !credential.answer(challenge)) return response;
+  }
+}
+
+std::string HttpClient::refusalHint(const auth::SessionCredential& credential) {
+  return credential.enabled() ? "it does not accept this process's MC_AUTH_SECRET"
+                              : "it requires authentication; run with the cluster's MC_AUTH_SECRET";
 }
 
 std::string HttpClient::urlEncode(const std::string& text) {

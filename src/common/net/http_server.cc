@@ -125,6 +125,8 @@ const char* reason(int status) {
       return "OK";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
     case 403:
       return "Forbidden";
     case 404:
@@ -150,8 +152,10 @@ FrameReply reply(const HttpServerResponse& response, bool keep_alive) {
   FrameReply out;
   out.bytes = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) +
               "\r\nContent-Type: " + response.content_type +
-              "\r\nContent-Length: " + std::to_string(response.body.size()) +
-              (keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+              "\r\nContent-Length: " + std::to_string(response.body.size());
+  for (const auto& [name, value] : response.headers) out.bytes += "\r\n" + name + ": " + value;
+  out.bytes +=
+      (keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
   out.bytes += response.body;
   out.close_after = !keep_alive;
   return out;
@@ -232,7 +236,17 @@ FrameReply HttpServer::serve(std::string_view frame) const {
   request.body = frame.substr(end + kHeadEnd.size());
   HttpServerResponse response;
   auto path = routes_.find(request.path);
-  if (path == routes_.end()) {
+  auto authorization = request.headers.find("authorization");
+  if (verifier_.enabled() && options_.open_paths.count(request.path) == 0 &&
+      !verifier_.verify(authorization == request.headers.end() ? std::string_view()
+                                                               : authorization->second)) {
+    response.status = 401;
+    response.body = options_.name +
+                    " requires authentication: run the client with the cluster's "
+                    "MC_AUTH_SECRET (or --auth_secret_file)";
+    response.headers.emplace_back("WWW-Authenticate",
+                                  std::string(auth::kScheme) + " " + verifier_.challenge());
+  } else if (path == routes_.end()) {
     response.status = 404;
     response.body = "no such endpoint: " + request.path;
   } else if (auto handler = path->second.find(request.method); handler == path->second.end()) {

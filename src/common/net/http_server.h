@@ -13,9 +13,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
+#include "common/auth/session_auth.h"
 #include "common/net/framed_server.h"
 #include "mooncake/common/status.h"
 
@@ -39,6 +43,7 @@ struct HttpServerResponse {
   int status = 200;
   std::string content_type = "text/plain";
   std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
   void set(std::string content, std::string type) {
     body = std::move(content);
     content_type = std::move(type);
@@ -53,6 +58,11 @@ struct HttpServerOptions {
   size_t max_body_bytes = 32u << 20;
   std::chrono::milliseconds request_deadline{10000};  // whole request, from its first byte
   std::chrono::milliseconds idle_timeout{30000};      // keep-alive connection with no request
+  // With a secret, a request for any path outside `open_paths` must carry a session credential
+  // (common/auth/session_auth.h); without one it is answered 401 with a challenge.
+  auth::SecretRef auth;
+  auth::Listener auth_listener = auth::Listener::kHttpMetadata;
+  std::set<std::string> open_paths;
 
   // A status endpoint that serves only GETs: one loop, bodies up to 64 KiB.
   static HttpServerOptions statusEndpoint(std::string name) {
@@ -68,7 +78,8 @@ class HttpServer {
  public:
   using Handler = std::function<void(const HttpServerRequest&, HttpServerResponse&)>;
 
-  explicit HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
+  explicit HttpServer(HttpServerOptions options)
+      : options_(std::move(options)), verifier_(options_.auth, "http", options_.auth_listener) {}
   ~HttpServer() { stop(); }
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -90,6 +101,7 @@ class HttpServer {
 
   const HttpServerOptions options_;
   std::map<std::string, std::map<std::string, Handler>> routes_;  // path -> method -> handler
+  mutable auth::SessionVerifier verifier_;
   std::unique_ptr<FramedServer> server_;
   uint16_t port_ = 0;
 };

@@ -62,6 +62,10 @@ Status Client::Impl::start() {
                            "the shared Transfer Engine is not initialized (initialize it first)");
     }
   } else {
+    if (options.auth_secret) {
+      engine_options.auth_secret = options.auth_secret;
+      own_engine = TransferEngine(engine_options);
+    }
     MC_RETURN_IF_ERROR(initEngine());
   }
   if (options.local_buffer_size > 0) {
@@ -152,7 +156,8 @@ Result<std::unique_ptr<Client>> Client::create(const ClientOptions& given) {
     }
     options.reserved_puts = *wanted;
   }
-  auto impl = std::make_unique<Impl>(options, randomClientId());
+  MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
+  auto impl = std::make_unique<Impl>(options, randomClientId(), std::move(secret));
   MC_RETURN_IF_ERROR(impl->start());
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }

@@ -103,11 +103,11 @@ inline uint64_t totalSize(std::span<const MemoryRun> runs) {
 }
 
 struct Client::Impl {
-  explicit Impl(const ClientOptions& o, std::string id)
+  Impl(const ClientOptions& o, std::string id, auth::SecretRef secret)
       : options(o),
         client_id(std::move(id)),
         engine(o.engine != nullptr ? *o.engine : own_engine),
-        master(o.master_server_address, o.rpc_timeout),
+        master(o.master_server_address, o.rpc_timeout, std::move(secret)),
         segment_memory(o.global_segment_size),
         staging(std::make_shared<StagingArea>(o.local_buffer_size)),
         locations(o.remembered_locations) {}

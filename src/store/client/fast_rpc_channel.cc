@@ -10,6 +10,7 @@
 #include <string_view>
 #include <thread>
 
+#include "common/auth/stream_auth.h"
 #include "store/proto/fast_rpc_frame.h"
 
 namespace mooncake::store {
@@ -78,6 +79,11 @@ Result<net::UniqueFd> FastRpcChannel::takeConnection() {
   net::setNoDelay(fd->get());
   net::setReceiveTimeout(fd->get(), timeout_);
   net::setSendTimeout(fd->get(), timeout_);
+  if (secret_) {
+    Status proved = auth::clientHandshake(fd->get(), secret_, kFastRpcAuthLabel,
+                                          "master fast RPC " + address_.toString(), timeout_);
+    if (!proved.ok()) return Status::storeError(StoreErrorCode::RPC_FAIL, proved.message());
+  }
   return fd;
 }
 
@@ -110,6 +116,10 @@ Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite
     return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
                               "master fast RPC " + address_.toString() + ": no answer within " +
                                   std::to_string(timeout_.count()) + " ms");
+  }
+  if (!secret_ && auth::looksLikeHello(std::string_view(inbox.data(), received))) {
+    *delivered = false;  // the master refused it unread
+    return failure("the master requires authentication; run with the cluster's MC_AUTH_SECRET");
   }
   if (got != Received::kAll) return failure("connection closed before the answer");
   fast_rpc::FrameHeader answer;

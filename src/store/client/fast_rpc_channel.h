@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/auth/secret.h"
 #include "common/net/socket.h"
 #include "common/net/unique_fd.h"
 #include "mooncake/common/status.h"
@@ -19,8 +20,9 @@ namespace mooncake::store {
 
 class FastRpcChannel {
  public:
-  FastRpcChannel(net::HostPort address, std::chrono::milliseconds timeout)
-      : address_(std::move(address)), timeout_(timeout) {}
+  // With a secret, each new connection proves it first.
+  FastRpcChannel(net::HostPort address, std::chrono::milliseconds timeout, auth::SecretRef secret)
+      : address_(std::move(address)), timeout_(timeout), secret_(std::move(secret)) {}
 
   // Sends one request and waits for its answer. `*delivered` says whether the master may have
   // run it: false when no connection could be made or the master does not know the method, so
@@ -40,6 +42,7 @@ class FastRpcChannel {
 
   const net::HostPort address_;
   const std::chrono::milliseconds timeout_;
+  const auth::SecretRef secret_;
   std::atomic<uint64_t> next_call_id_{1};
   std::mutex mutex_;
   std::vector<Idle> idle_;  // GUARDED_BY(mutex_)

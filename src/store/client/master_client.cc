@@ -84,8 +84,13 @@ class MasterClient::Stub {
   std::unique_ptr<proto::Master::Stub> stub;
 };
 
-MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds timeout)
-    : address_(address), timeout_(timeout), fast_rpc_wanted_(fastRpcWanted()) {
+MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds timeout,
+                           auth::SecretRef secret)
+    : address_(address),
+      timeout_(timeout),
+      secret_(secret),
+      credential_(std::move(secret), std::string(kGrpcAuthLabel)),
+      fast_rpc_wanted_(fastRpcWanted()) {
   constexpr std::string_view kHaScheme = "etcd://";
   if (address.rfind(kHaScheme, 0) == 0) {
     etcd_ =
@@ -139,7 +144,7 @@ std::shared_ptr<FastRpcChannel> MasterClient::fastChannel() {
   auto host = net::parseHostPort(leader, 0);
   if (!host.ok()) return nullptr;
   auto channel = std::make_shared<FastRpcChannel>(
-      net::HostPort{host->host, static_cast<uint16_t>(answer.port())}, timeout_);
+      net::HostPort{host->host, static_cast<uint16_t>(answer.port())}, timeout_, secret_);
   std::lock_guard lock(mutex_);
   if (leader_address_ != leader) return nullptr;  // the leader moved meanwhile
   fast_ = channel;
@@ -180,6 +185,7 @@ template <typename Method, typename Request, typename Response>
 Status MasterClient::callGrpc(Method method, const Request& request, Response* response) {
   grpc::Status status;
   std::string target;
+  bool answered_challenge = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::shared_ptr<Stub> stub;
     {
@@ -193,8 +199,30 @@ Status MasterClient::callGrpc(Method method, const Request& request, Response* r
     }
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + timeout_);
+    std::string credential = credential_.current();
+    if (!credential.empty()) context.AddMetadata("authorization", credential);
     status = (stub->stub.get()->*method)(&context, request, response);
     if (status.ok()) return Status::OK();
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+      // Refused unread, with a challenge: answer it once (first call, or a master that
+      // restarted or changed) and send the call again.
+      const auto& trailers = context.GetServerTrailingMetadata();
+      auto challenge = trailers.find(auth::kChallengeTrailer);
+      if (answered_challenge || challenge == trailers.end() || !credential_.enabled() ||
+          !credential_.answer(
+              std::string_view(challenge->second.data(), challenge->second.size()))) {
+        return Status::storeError(
+            StoreErrorCode::RPC_FAIL,
+            "master " + target + " refused the call: " +
+                (credential_.enabled()
+                     ? std::string("it does not accept this process's MC_AUTH_SECRET")
+                     : std::string("it requires authentication; run with the cluster's "
+                                   "MC_AUTH_SECRET (or --auth_secret_file)")));
+      }
+      answered_challenge = true;
+      --attempt;
+      continue;
+    }
     if (!etcd_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     if (!refreshLeader(target).ok()) break;
   }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/session_auth.h"
 #include "common/etcd/etcd_gateway.h"
 #include "mooncake/common/status.h"
 #include "mooncake/store/replicate_config.h"
@@ -34,7 +35,10 @@ enum class WriteKind { kPut, kUpsert };
 
 class MasterClient {
  public:
-  MasterClient(const std::string& address, std::chrono::milliseconds timeout);
+  // With a secret, calls prove it: a session credential on gRPC, a handshake per fast RPC
+  // connection.
+  MasterClient(const std::string& address, std::chrono::milliseconds timeout,
+               auth::SecretRef secret = {});
   ~MasterClient();
 
   Result<ClientStatus> ping(const std::string& client_id);
@@ -112,6 +116,8 @@ class MasterClient {
 
   const std::string address_;  // as configured: host:port, or etcd://h1:2379;h2:2379 for HA
   const std::chrono::milliseconds timeout_;
+  const auth::SecretRef secret_;
+  auth::SessionCredential credential_;       // gRPC
   std::unique_ptr<etcd::EtcdGateway> etcd_;  // HA only
   std::string cluster_id_;                   // HA only
   std::mutex mutex_;

@@ -5,13 +5,27 @@
 #include <sstream>
 #include <thread>
 
+#include "common/auth/auth_failures.h"
 #include "common/net/http_server.h"
 #include "store/master/master_service.h"
 
 namespace mooncake::store {
 
+namespace {
+
+net::HttpServerOptions adminOptions(auth::SecretRef secret) {
+  net::HttpServerOptions options = net::HttpServerOptions::statusEndpoint("master admin");
+  options.auth = std::move(secret);
+  options.auth_listener = auth::Listener::kMasterAdmin;
+  options.open_paths = {"/metrics", "/health", "/role"};
+  return options;
+}
+
+}  // namespace
+
 struct AdminHttpServer::State {
-  net::HttpServer server{net::HttpServerOptions::statusEndpoint("master admin")};
+  explicit State(auth::SecretRef secret) : server(adminOptions(std::move(secret))) {}
+  net::HttpServer server;
 };
 
 std::string renderPrometheusMetrics(MasterService& service) {
@@ -73,13 +87,22 @@ std::string renderPrometheusMetrics(MasterService& service) {
     out << "mooncake_master_segment_bytes_total{segment=\"" << s.te_endpoint << "\"} "
         << s.capacity_bytes << "\n";
   }
+  out << "# HELP mooncake_auth_failures_total Connections or requests refused for a missing or "
+         "wrong proof of the cluster secret, per listener.\n"
+      << "# TYPE mooncake_auth_failures_total counter\n";
+  for (int i = 0; i < static_cast<int>(auth::Listener::kCount); ++i) {
+    auto listener = static_cast<auth::Listener>(i);
+    out << "mooncake_auth_failures_total{port=\"" << auth::listenerName(listener) << "\"} "
+        << auth::failures(listener) << "\n";
+  }
   std::string latencies;
   service.renderLatencies(latencies);
   out << latencies;
   return out.str();
 }
 
-AdminHttpServer::AdminHttpServer(MasterService& service) : state_(std::make_unique<State>()) {
+AdminHttpServer::AdminHttpServer(MasterService& service, auth::SecretRef secret)
+    : state_(std::make_unique<State>(std::move(secret))) {
   net::HttpServer& server = state_->server;
   MasterService* svc = &service;
   server.route("GET", "/metrics",

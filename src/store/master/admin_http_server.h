@@ -5,12 +5,14 @@
 //   GET /query_key?key=K      JSON replicas of K (404 when absent or incomplete)
 //   GET /get_all_keys         one complete key per line
 //   GET /get_all_segments     JSON list of mounted segments with usage
+// With a cluster secret, the last three need a session credential (common/auth/session_auth.h).
 // Reads go through MasterService's thread-safe accessors. stop() joins the server thread.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "common/auth/secret.h"
 #include "mooncake/common/status.h"
 
 namespace mooncake::store {
@@ -19,7 +21,9 @@ class MasterService;
 
 class AdminHttpServer {
  public:
-  explicit AdminHttpServer(MasterService& service);
+  // With a secret, everything but /metrics, /health and /role requires a session credential
+  // (401 with a challenge otherwise).
+  AdminHttpServer(MasterService& service, auth::SecretRef secret);
   ~AdminHttpServer();
   AdminHttpServer(const AdminHttpServer&) = delete;
   AdminHttpServer& operator=(const AdminHttpServer&) = delete;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/auth/secret.h"
 #include "common/logging.h"
 #include "mooncake/metadata_server/http_metadata_server.h"
 #include "store/master/admin_http_server.h"
@@ -16,8 +17,12 @@
 namespace mooncake::store {
 
 struct MasterServer::Impl {
-  explicit Impl(const MasterServerOptions& o)
-      : options(o), service(o.service), rpc(service), fast_rpc(service) {}
+  Impl(const MasterServerOptions& o, auth::SecretRef s)
+      : options(o),
+        secret(std::move(s)),
+        service(o.service),
+        rpc(service, secret),
+        fast_rpc(service, secret) {}
 
   void maintain() {
     std::unique_lock lock(mutex);
@@ -29,6 +34,7 @@ struct MasterServer::Impl {
   }
 
   const MasterServerOptions options;
+  const auth::SecretRef secret;
   MasterService service;
   MasterRpcService rpc;
   FastRpcServer fast_rpc;
@@ -46,7 +52,8 @@ MasterServer::MasterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 
 Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOptions& options) {
   initLogging("mooncake_master");
-  auto impl = std::make_unique<Impl>(options);
+  MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
+  auto impl = std::make_unique<Impl>(options, std::move(secret));
   std::string address = options.rpc_address + ":" + std::to_string(options.rpc_port);
   grpc::ServerBuilder builder;
   // gRPC enables SO_REUSEPORT by default: a second master on the same port would then start
@@ -71,7 +78,7 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
     impl->service.setFastRpcPort(impl->fast_rpc.port());
   }
   if (options.enable_http_metadata_server) {
-    impl->http_metadata = std::make_unique<HttpMetadataServer>();
+    impl->http_metadata = std::make_unique<HttpMetadataServer>(options.auth_secret);
     Status status = impl->http_metadata->start(options.http_metadata_server_host,
                                                options.http_metadata_server_port);
     if (!status.ok()) {
@@ -81,7 +88,7 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
     }
   }
   if (options.enable_metric_reporting) {
-    impl->admin = std::make_unique<AdminHttpServer>(impl->service);
+    impl->admin = std::make_unique<AdminHttpServer>(impl->service, impl->secret);
     Status status = impl->admin->start(options.metrics_host, options.metrics_port);
     if (!status.ok()) {
       impl->server->Shutdown();
@@ -97,7 +104,8 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
                     : std::string())
             << (options.enable_http_metadata_server
                     ? ", HTTP metadata on port " + std::to_string(impl->http_metadata->port())
-                    : std::string());
+                    : std::string())
+            << (impl->secret ? "; clients must prove the cluster secret" : "");
   return std::unique_ptr<MasterServer>(new MasterServer(std::move(impl)));
 }
 

@@ -10,6 +10,8 @@
 #include <optional>
 #include <string_view>
 
+#include "common/auth/auth_failures.h"
+#include "common/auth/stream_auth.h"
 #include "common/logging.h"
 #include "common/metrics/latency_histogram.h"
 #include "common/net/socket.h"
@@ -164,6 +166,14 @@ void FastRpcServer::reapFinished() {
 
 void FastRpcServer::serve(Connection& connection) {
   const int fd = connection.fd.get();
+  if (secret_) {
+    Status proved = auth::serverHandshake(fd, secret_, kFastRpcAuthLabel, limits_.frame_deadline);
+    if (!proved.ok()) {
+      auth::countFailure(auth::Listener::kMasterFastRpc);
+      LOG_EVERY_N(WARNING, 100) << "master: fast RPC: closing a connection: " << proved.message();
+      return;
+    }
+  }
   // Bytes received and not yet handled: a request usually arrives whole, so one recv takes
   // both its header and its payload.
   std::string inbox(kReceiveChunk, '\0');

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "common/auth/secret.h"
 #include "common/net/unique_fd.h"
 #include "mooncake/common/status.h"
 #include "store/master/master_service.h"
@@ -35,8 +36,9 @@ struct FastRpcLimits {
 
 class FastRpcServer {
  public:
-  explicit FastRpcServer(MasterService& service, FastRpcLimits limits = {})
-      : service_(service), limits_(limits) {}
+  // With a secret, a connection is served only after its peer proved it (kFastRpcAuthLabel).
+  FastRpcServer(MasterService& service, auth::SecretRef secret, FastRpcLimits limits = {})
+      : service_(service), limits_(limits), secret_(std::move(secret)) {}
   ~FastRpcServer() { stop(); }
   FastRpcServer(const FastRpcServer&) = delete;
   FastRpcServer& operator=(const FastRpcServer&) = delete;
@@ -62,6 +64,7 @@ class FastRpcServer {
 
   MasterService& service_;
   const FastRpcLimits limits_;
+  const auth::SecretRef secret_;
   net::UniqueFd listen_fd_;
   uint16_t port_ = 0;
   std::thread acceptor_;

@@ -3,6 +3,15 @@
 // is the fast RPC protocol's method number (index + 1), so new methods go at the end.
 #pragma once
 
+#include <string_view>
+
+namespace mooncake::store {
+// What a proof of the cluster secret is for on each of the master's RPC ports
+// (common/auth/session_auth.h for gRPC, common/auth/stream_auth.h for fast RPC).
+constexpr std::string_view kGrpcAuthLabel = "master-grpc";
+constexpr std::string_view kFastRpcAuthLabel = "master-fast-rpc";
+}  // namespace mooncake::store
+
 #define MC_MASTER_METHODS(X)                                            \
   X(Ping, PingRequest, PingResponse)                                    \
   X(ServiceReady, Empty, ErrorResponse)                                 \

@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "common/auth/session_auth.h"
 #include "common/metrics/latency_histogram.h"
 #include "master.grpc.pb.h"
 #include "store/proto/master_handlers.h"
@@ -13,7 +14,12 @@ namespace mooncake::store {
 
 class MasterRpcService final : public proto::Master::CallbackService {
  public:
-  explicit MasterRpcService(MasterService& service) : service_(service) {}
+  // With a secret, every call must carry a session credential in its "authorization" metadata
+  // (common/auth/session_auth.h); without one it fails UNAUTHENTICATED with a challenge in the
+  // trailing metadata.
+  MasterRpcService(MasterService& service, auth::SecretRef secret)
+      : service_(service),
+        verifier_(std::move(secret), std::string(kGrpcAuthLabel), auth::Listener::kMasterGrpc) {}
 
 #define MC_GRPC_MASTER_METHOD(Name, Request, Response)                                     \
   grpc::ServerUnaryReactor* Name(grpc::CallbackServerContext* context,                     \
@@ -30,6 +36,14 @@ class MasterRpcService final : public proto::Master::CallbackService {
   grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context, std::string_view method,
                                   void (*handler)(MasterService&, const Request&, Response*),
                                   const Request& request, Response* response) {
+    if (verifier_.enabled() && !authenticated(context)) {
+      context->AddTrailingMetadata(auth::kChallengeTrailer, verifier_.challenge());
+      grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                   "this master requires authentication: run the client with the "
+                                   "cluster's MC_AUTH_SECRET (or --auth_secret_file)"));
+      return reactor;
+    }
     {
       ScopedLatency timer(service_.latency(method));
       handler(service_, request, response);
@@ -39,7 +53,15 @@ class MasterRpcService final : public proto::Master::CallbackService {
     return reactor;
   }
 
+  bool authenticated(grpc::CallbackServerContext* context) {
+    const auto& metadata = context->client_metadata();
+    auto it = metadata.find("authorization");
+    if (it == metadata.end()) return verifier_.verify({});
+    return verifier_.verify(std::string_view(it->second.data(), it->second.size()));
+  }
+
   MasterService& service_;
+  auth::SessionVerifier verifier_;
 };
 
 }  // namespace mooncake::store

@@ -49,6 +49,9 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
       presenceEntry("MC_LEGACY_RPC_PORT_BINDING",
                     "set (to anything): with a metadata service, bind the port in the name",
                     &o->legacy_rpc_port_binding),
+      secretEntry("MC_AUTH_SECRET",
+                  "cluster secret every peer must prove (at least 16 bytes); unset: no auth"),
+      secretEntry("MC_AUTH_SECRET_FILE", "file holding the cluster secret (wins over the value)"),
   };
 }
 

@@ -77,9 +77,10 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   if (!peer_to_peer && !options_.legacy_rpc_port_binding) name.port = 0;
   MC_ASSIGN_OR_RETURN(advertised_host_,
                       resolveAdvertisedHost(name.host, ip_or_host_name, peer_to_peer));
+  MC_ASSIGN_OR_RETURN(secret_, auth::resolveSecret(options_.auth_secret));
   MC_ASSIGN_OR_RETURN(std::unique_ptr<MetadataStore> store,
-                      createMetadataStore(connection, options_));
-  metadata_ = std::make_unique<TransferMetadata>(std::move(store), options_);
+                      createMetadataStore(connection, options_, secret_));
+  metadata_ = std::make_unique<TransferMetadata>(std::move(store), options_, secret_);
 
   // A loopback-only node listens on loopback only; anything else listens on every interface.
   std::string bind_host = net::isLoopbackHost(advertised_host_) ? advertised_host_ : "0.0.0.0";
@@ -93,7 +94,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   segment_name_ =
       metadata_->peerToPeer() ? net::HostPort{advertised_host_, rpc_port_}.toString() : name_text;
 
-  transport_ = std::make_unique<TcpTransport>(options_, bind_host, registry_, *this);
+  transport_ = std::make_unique<TcpTransport>(options_, bind_host, registry_, *this, secret_);
   SegmentDescriptor descriptor;
   MC_RETURN_IF_ERROR(transport_->start(descriptor));
   tcp_data_port_ = descriptor.tcp_data_port;
@@ -116,21 +117,23 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
 
   handshake_ = std::make_unique<HandshakeServer>(
       options_.handshake_max_length,
-      [this](FrameType type, const std::string& json) { return handleHandshake(type, json); });
+      [this](FrameType type, const std::string& json) { return handleHandshake(type, json); },
+      secret_);
   MC_RETURN_IF_ERROR(handshake_->start(std::move(listen_fd).value()));
 
   MC_RETURN_IF_ERROR(checkNameNotInUse());  // on failure the destructor stops what started
   MC_RETURN_IF_ERROR(republish());
   initialized_ = true;
-  if (bind_host == "0.0.0.0") {
-    // Nothing authenticates these ports yet: say so once per process.
+  if (bind_host == "0.0.0.0" && !secret_) {
+    // Nothing authenticates these ports: say so once per process.
     static std::once_flag warned;
     std::call_once(warned, [&] {
       LOG(WARNING) << "transfer_engine: rpc port " << rpc_port_ << " and data port "
                    << tcp_data_port_
                    << " listen on every interface without authentication: any process that "
-                      "reaches them can read and write this node's registered memory; advertise "
-                      "a loopback or trusted address (MC_TCP_BIND_ADDRESS) or firewall them";
+                      "reaches them can read and write this node's registered memory; set a "
+                      "cluster secret (MC_AUTH_SECRET), advertise a loopback or trusted address "
+                      "(MC_TCP_BIND_ADDRESS) or firewall them";
     });
   }
   LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
@@ -337,7 +340,7 @@ Status TransferEngineImpl::sendNotify(const std::string& segment_name,
   nlohmann::json body = {{"name", notify.name}, {"notify_msg", notify.message}};
   return handshakeCall(address, FrameType::kNotify, body.dump(),
                        std::chrono::seconds(options_.handshake_connect_timeout_sec),
-                       options_.handshake_max_length)
+                       options_.handshake_max_length, secret_)
       .status();
 }
 
@@ -353,7 +356,7 @@ Status TransferEngineImpl::probePeer(const net::HostPort& rpc_address) {
   MC_ASSIGN_OR_RETURN(std::string reply,
                       handshakeCall(rpc_address, FrameType::kProbe, "{}",
                                     std::chrono::seconds(options_.handshake_connect_timeout_sec),
-                                    options_.handshake_max_length));
+                                    options_.handshake_max_length, secret_));
   auto parsed = nlohmann::json::parse(reply, nullptr, false);
   // The peer is not trusted: a reply of any shape is an error, never an exception.
   auto status = parsed.is_object() ? parsed.find("status") : parsed.end();

@@ -98,6 +98,7 @@ class TransferEngineImpl : public SliceCompletion {
 
   BufferRegistry registry_;
   SegmentCache segments_;
+  auth::SecretRef secret_;  // resolved at init (options_.auth_secret or the environment)
   std::unique_ptr<TransferMetadata> metadata_;
   std::unique_ptr<HandshakeServer> handshake_;
   std::unique_ptr<Transport> transport_;

@@ -23,6 +23,9 @@ struct Frame {
 
 constexpr size_t kFrameHeaderBytes = sizeof(uint64_t);
 
+// What the rpc port's authentication proves (common/auth/stream_auth.h).
+constexpr std::string_view kAuthLabel = "te-handshake";
+
 std::string encodeFrame(FrameType type, std::string_view json);
 
 // Validates the length word. Errors: ERR_INVALID_ARGUMENT for a zero length or one above

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <string>
 
+#include "common/auth/secret.h"
 #include "common/net/socket.h"
 #include "transfer_engine/handshake/frame_codec.h"
 
@@ -14,6 +15,6 @@ namespace mooncake::te {
 // not JSON), ERR_REJECT_HANDSHAKE (the peer answered with a non-empty reply_msg: its reason).
 Result<std::string> handshakeCall(const net::HostPort& peer, FrameType type,
                                   const std::string& json, std::chrono::milliseconds timeout,
-                                  uint64_t max_frame_length);
+                                  uint64_t max_frame_length, const auth::SecretRef& secret);
 
 }  // namespace mooncake::te

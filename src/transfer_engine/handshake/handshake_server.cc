@@ -13,6 +13,9 @@ Status HandshakeServer::start(net::UniqueFd listen_fd) {
   options.max_connections = 1024;
   options.frame_deadline = std::chrono::seconds(5);
   options.idle_timeout = std::chrono::seconds(5);
+  options.auth = secret_;
+  options.auth_label = std::string(kAuthLabel);
+  options.auth_listener = auth::Listener::kHandshake;
   const uint64_t max_length = max_frame_length_;
   auto scan = [max_length](std::string_view received) -> net::FrameScan {
     if (received.size() < kFrameHeaderBytes) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/auth/secret.h"
 #include "common/net/framed_server.h"
 #include "common/net/unique_fd.h"
 #include "transfer_engine/handshake/frame_codec.h"
@@ -22,8 +23,11 @@ class HandshakeServer {
  public:
   using Handler = std::function<Result<std::string>(FrameType type, const std::string& json)>;
 
-  HandshakeServer(uint64_t max_frame_length, Handler handler)
-      : max_frame_length_(max_frame_length), handler_(std::move(handler)) {}
+  // With a secret, every connection authenticates first (kAuthLabel).
+  HandshakeServer(uint64_t max_frame_length, Handler handler, auth::SecretRef secret)
+      : max_frame_length_(max_frame_length),
+        handler_(std::move(handler)),
+        secret_(std::move(secret)) {}
   ~HandshakeServer() { stop(); }
   HandshakeServer(const HandshakeServer&) = delete;
   HandshakeServer& operator=(const HandshakeServer&) = delete;
@@ -37,6 +41,7 @@ class HandshakeServer {
 
   const uint64_t max_frame_length_;
   const Handler handler_;
+  const auth::SecretRef secret_;
   std::unique_ptr<net::FramedServer> server_;
 };
 

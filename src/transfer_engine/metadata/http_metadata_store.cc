@@ -11,10 +11,16 @@ Result<net::HttpResponse> HttpMetadataStore::call(const std::string& method, con
   std::string url = url_ + (url_.find('?') == std::string::npos ? "?key=" : "&key=") +
                     net::HttpClient::urlEncode(key);
   std::lock_guard lock(mutex_);
-  auto response = client_.send(method, url, body, kTimeout, kConnectTimeout);
+  auto response =
+      client_.sendAuthenticated(method, url, body, kTimeout, kConnectTimeout, credential_);
   if (!response.ok()) {
     return Status::error(ErrorCode::ERR_METADATA, "Error from http metadata server " + url_ + ": " +
                                                       response.status().message());
+  }
+  if (response->status == 401) {
+    return Status::error(ErrorCode::ERR_METADATA, "http metadata server " + url_ + " refused " +
+                                                      method + " " + key + ": " +
+                                                      net::HttpClient::refusalHint(credential_));
   }
   return response;
 }

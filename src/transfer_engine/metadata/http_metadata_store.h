@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "common/auth/session_auth.h"
 #include "common/net/http_client.h"
 #include "transfer_engine/metadata/metadata_store.h"
 
@@ -11,7 +12,9 @@ namespace mooncake::te {
 
 class HttpMetadataStore : public MetadataStore {
  public:
-  explicit HttpMetadataStore(std::string url) : url_(std::move(url)) {}
+  // With a secret, requests carry a session credential (common/auth/session_auth.h).
+  HttpMetadataStore(std::string url, auth::SecretRef secret)
+      : url_(std::move(url)), credential_(std::move(secret), "http") {}
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
   Status remove(const std::string& key) override;
@@ -24,6 +27,7 @@ class HttpMetadataStore : public MetadataStore {
   const std::string url_;
   std::mutex mutex_;
   net::HttpClient client_;  // GUARDED_BY(mutex_)
+  auth::SessionCredential credential_;
 };
 
 }  // namespace mooncake::te

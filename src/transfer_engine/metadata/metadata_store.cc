@@ -36,12 +36,14 @@ Result<MetadataConnection> parseMetadataConnection(const std::string& text) {
 }
 
 Result<std::unique_ptr<MetadataStore>> createMetadataStore(const MetadataConnection& connection,
-                                                           const TransferEngineOptions& options) {
+                                                           const TransferEngineOptions& options,
+                                                           const auth::SecretRef& secret) {
   switch (connection.backend) {
     case MetadataBackend::kP2PHandshake:
       return std::unique_ptr<MetadataStore>();
     case MetadataBackend::kHttp:
-      return std::unique_ptr<MetadataStore>(std::make_unique<HttpMetadataStore>(connection.url));
+      return std::unique_ptr<MetadataStore>(
+          std::make_unique<HttpMetadataStore>(connection.url, secret));
     case MetadataBackend::kEtcd: {
       MC_ASSIGN_OR_RETURN(auto store, EtcdMetadataStore::connect(connection.endpoints,
                                                                  options.metadata_lease_ttl_sec));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/auth/secret.h"
 #include "mooncake/common/status.h"
 #include "mooncake/transfer_engine/transfer_engine_options.h"
 
@@ -40,7 +41,9 @@ struct MetadataConnection {
 Result<MetadataConnection> parseMetadataConnection(const std::string& text);
 
 // Connects to the backend (nothing to connect for P2PHANDSHAKE, which yields nullptr).
+// `secret` authenticates requests to an HTTP metadata server (etcd and Redis have their own).
 Result<std::unique_ptr<MetadataStore>> createMetadataStore(const MetadataConnection& connection,
-                                                           const TransferEngineOptions& options);
+                                                           const TransferEngineOptions& options,
+                                                           const auth::SecretRef& secret = {});
 
 }  // namespace mooncake::te

@@ -6,10 +6,11 @@
 namespace mooncake::te {
 
 TransferMetadata::TransferMetadata(std::unique_ptr<MetadataStore> store,
-                                   const TransferEngineOptions& options)
+                                   const TransferEngineOptions& options, auth::SecretRef secret)
     : store_(std::move(store)),
       options_(options),
-      prefix_(metadataKeyPrefix(options.metadata_cluster_id)) {}
+      prefix_(metadataKeyPrefix(options.metadata_cluster_id)),
+      secret_(std::move(secret)) {}
 
 std::string TransferMetadata::describe() const {
   return store_ ? store_->describe() : "P2PHANDSHAKE";
@@ -73,7 +74,7 @@ Result<RemoteSegment> TransferMetadata::fetchFromPeer(const std::string& segment
   MC_ASSIGN_OR_RETURN(std::string reply,
                       handshakeCall(rpc, FrameType::kMetadata, own_descriptor_json,
                                     std::chrono::seconds(options_.handshake_connect_timeout_sec),
-                                    options_.handshake_max_length));
+                                    options_.handshake_max_length, secret_));
   RemoteSegment out;
   MC_ASSIGN_OR_RETURN(out.descriptor, decodeSegmentDescriptor(reply));
   out.host = rpc.host;

@@ -17,7 +17,9 @@ namespace mooncake::te {
 class TransferMetadata {
  public:
   // `store` is null in P2PHANDSHAKE mode.
-  TransferMetadata(std::unique_ptr<MetadataStore> store, const TransferEngineOptions& options);
+  // `secret` authenticates P2P handshakes (null: none).
+  TransferMetadata(std::unique_ptr<MetadataStore> store, const TransferEngineOptions& options,
+                   auth::SecretRef secret);
 
   bool peerToPeer() const { return store_ == nullptr; }
 
@@ -45,6 +47,7 @@ class TransferMetadata {
   const std::unique_ptr<MetadataStore> store_;
   const TransferEngineOptions options_;
   const std::string prefix_;
+  const auth::SecretRef secret_;
 };
 
 }  // namespace mooncake::te

@@ -8,6 +8,7 @@
 
 #include "common/net/http_client.h"
 #include "mooncake/store/client.h"
+#include "support/auth.h"
 #include "support/process.h"
 #include "support/servers.h"
 
@@ -69,9 +70,8 @@ class StoreClusterTest : public ::testing::Test {
   }
 
   std::string httpGet(const std::string& path) {
-    net::HttpClient http;
-    auto response = http.send("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + path, "",
-                              std::chrono::seconds(5), std::chrono::seconds(2));
+    auto response =
+        testing::httpCall("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + path);
     return response.ok() ? response->body : "";
   }
 

@@ -13,6 +13,7 @@
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "store/client/master_client.h"
 #include "store/proto/fast_rpc_frame.h"
+#include "support/auth.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -22,6 +23,10 @@ namespace {
 
 class MasterRpcTest : public ::testing::Test {
  protected:
+  // These tests speak gRPC and fast RPC frames themselves: the unauthenticated protocol
+  // (store_auth_test.cc covers the master with a secret).
+  testing::ScopedNoAuth no_auth_;
+
   void SetUp() override {
     rpc_port_ = testing::freeLoopbackPort();
     http_port_ = testing::freeLoopbackPort();

@@ -10,6 +10,7 @@
 
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
@@ -71,6 +72,7 @@ TEST(EngineErrorsTest, ASegmentNameUsedByALiveNodeIsRefusedAndADeadOnesIsTakenOv
 }
 
 TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServing) {
+  testing::ScopedNoAuth no_auth;  // raw frames of the unauthenticated protocol
   TransferEngine engine;
   ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
   net::HostPort rpc{"127.0.0.1", engine.getRpcPort()};
@@ -88,8 +90,8 @@ TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServi
   send_raw(std::string(reinterpret_cast<char*>(&huge), 8) + "xxxx");
   send_raw("\x05\x00\x00");  // truncated header
   // A well-formed frame of a type nobody serves is answered with a reason.
-  auto rejected =
-      te::handshakeCall(rpc, te::FrameType::kConnection, "{}", std::chrono::seconds(2), 1 << 20);
+  auto rejected = te::handshakeCall(rpc, te::FrameType::kConnection, "{}", std::chrono::seconds(2),
+                                    1 << 20, testing::processSecret());
   EXPECT_TRUE(rejected.status().is(ErrorCode::ERR_REJECT_HANDSHAKE));
   EXPECT_NE(rejected.status().message().find("Handshake request rejected by peer endpoint"),
             std::string::npos);
@@ -99,6 +101,7 @@ TEST(EngineErrorsTest, MalformedAndOversizedHandshakeFramesLeaveTheListenerServi
 // A client dripping a frame a byte at a time, and hundreds of idle connections, used to hold the
 // single-threaded handshake listener (its timeout was per recv): peers must still be answered.
 TEST(EngineErrorsTest, SlowAndIdleClientsDoNotStallTheHandshakePort) {
+  testing::ScopedNoAuth no_auth;  // raw frames of the unauthenticated protocol
   TransferEngine engine;
   ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
   net::HostPort rpc{"127.0.0.1", engine.getRpcPort()};
@@ -114,8 +117,8 @@ TEST(EngineErrorsTest, SlowAndIdleClientsDoNotStallTheHandshakePort) {
   for (size_t i = 0; i + 1 < frame.size(); ++i) {
     ASSERT_EQ(::send(drip->get(), &frame[i], 1, MSG_NOSIGNAL), 1);
     auto started = std::chrono::steady_clock::now();
-    auto reply =
-        te::handshakeCall(rpc, te::FrameType::kProbe, "{}", std::chrono::seconds(2), 1 << 20);
+    auto reply = te::handshakeCall(rpc, te::FrameType::kProbe, "{}", std::chrono::seconds(2),
+                                   1 << 20, nullptr);
     ASSERT_TRUE(reply.ok()) << i << ": " << reply.status().toString();
     // Answered promptly (well under the 2 s per-recv timeout that used to hold the port).
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
@@ -127,12 +130,13 @@ TEST(EngineErrorsTest, SlowAndIdleClientsDoNotStallTheHandshakePort) {
 }
 
 TEST(EngineErrorsTest, TargetRejectsOutOfRangeRequestsOnTheWire) {
+  testing::ScopedNoAuth no_auth;  // raw frames of the unauthenticated protocol
   auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   auto rpc = net::parseHostPort(peer.segment_name, 0);
   ASSERT_TRUE(rpc.ok());
-  auto reply =
-      te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2), 1 << 20);
+  auto reply = te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2),
+                                 1 << 20, nullptr);
   ASSERT_TRUE(reply.ok()) << reply.status().toString();
   auto descriptor = te::decodeSegmentDescriptor(*reply);
   ASSERT_TRUE(descriptor.ok());

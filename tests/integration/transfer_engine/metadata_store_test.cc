@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
 #include "support/servers.h"
@@ -23,7 +24,8 @@ class MetadataStoreContractTest : public ::testing::TestWithParam<Backend> {
     ASSERT_FALSE(server.empty());
     auto connection = parseMetadataConnection(server);
     ASSERT_TRUE(connection.ok());
-    auto store = createMetadataStore(*connection, TransferEngineOptions());
+    auto store =
+        createMetadataStore(*connection, TransferEngineOptions(), testing::processSecret());
     ASSERT_TRUE(store.ok()) << store.status().toString();
     store_ = std::move(store).value();
     prefix_ = "mooncake/contract-" + std::to_string(::getpid()) + "/";

@@ -13,6 +13,7 @@
 
 #include "common/net/http_client.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
 
@@ -134,18 +135,17 @@ TEST_F(SameHostDirectTest, ARewrittenDescriptorDoesNotOpenThePeersOtherMemory) {
   const std::string suffix = std::to_string(::getpid());
   start(/*peer_offers=*/true, metadata, "direct-victim-" + suffix, "direct-initiator-" + suffix);
   if (IsSkipped() || HasFatalFailure()) return;
-  // The attacker's PUT: the peer's one buffer now spans both 64 KiB guard zones around it.
-  net::HttpClient http;
+  // The attacker's PUT (an insider: with a cluster secret, the server refuses anyone else's):
+  // the peer's one buffer now spans both 64 KiB guard zones around it.
   const std::string url =
       metadata + "?key=" + net::HttpClient::urlEncode("mooncake/ram/" + peer_.segment_name);
-  auto published = http.send("GET", url, "", std::chrono::seconds(5), std::chrono::seconds(5));
+  auto published = testing::httpCall("GET", url);
   ASSERT_TRUE(published.ok() && published->status == 200);
   auto descriptor = nlohmann::json::parse(published->body);
   ASSERT_EQ(descriptor["buffers"].size(), 1u);
   descriptor["buffers"][0]["addr"] = peer_.buffer_addr - 65536;
   descriptor["buffers"][0]["length"] = kPeerBytes + 2 * 65536;
-  auto put =
-      http.send("PUT", url, descriptor.dump(), std::chrono::seconds(5), std::chrono::seconds(5));
+  auto put = testing::httpCall("PUT", url, descriptor.dump());
   ASSERT_TRUE(put.ok() && put->status == 200);
   ASSERT_TRUE(engine_->syncSegmentCache(peer_.segment_name).ok());
 

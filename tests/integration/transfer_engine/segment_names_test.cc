@@ -8,6 +8,7 @@
 #include "common/net/http_client.h"
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/auth.h"
 #include "support/backends.h"
 #include "support/process.h"
 #include "support/servers.h"
@@ -22,10 +23,8 @@ TransferEngineOptions loopbackOptions() {
 }
 
 nlohmann::json rpcMetaOf(const std::string& metadata, const std::string& name) {
-  net::HttpClient http;
-  auto reply =
-      http.send("GET", metadata + "?key=" + net::HttpClient::urlEncode("mooncake/rpc_meta/" + name),
-                "", std::chrono::seconds(5), std::chrono::seconds(5));
+  auto reply = testing::httpCall(
+      "GET", metadata + "?key=" + net::HttpClient::urlEncode("mooncake/rpc_meta/" + name));
   if (!reply.ok() || reply->status != 200) return nullptr;
   return nlohmann::json::parse(reply->body, nullptr, false);
 }

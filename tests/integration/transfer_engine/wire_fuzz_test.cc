@@ -8,6 +8,7 @@
 
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "support/auth.h"
 #include "support/engine_peer.h"
 #include "support/fuzz.h"
 #include "transfer_engine/handshake/frame_codec.h"
@@ -101,8 +102,8 @@ TEST(WireFuzzTest, DataPortHeadersNeverReachOutsideTheRegisteredBuffer) {
   ASSERT_TRUE(peer.error.empty()) << peer.error;
   auto rpc = net::parseHostPort(peer.segment_name, 0);
   ASSERT_TRUE(rpc.ok());
-  auto reply =
-      te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2), 1 << 20);
+  auto reply = te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2),
+                                 1 << 20, testing::processSecret());
   ASSERT_TRUE(reply.ok());
   auto descriptor = te::decodeSegmentDescriptor(*reply);
   ASSERT_TRUE(descriptor.ok());

@@ -55,10 +55,15 @@ TEST(ConfigTableTest, TransferEngineOptionsRejectInvertedPortRange) {
   EXPECT_NE(options.status().message().find("MC_MIN_RPC_PORT"), std::string::npos);
 }
 
-TEST(ConfigTableTest, DumpHidesRedisPassword) {
+TEST(ConfigTableTest, DumpHidesRedisPasswordAndTheAuthSecret) {
   TransferEngineOptions options;
-  options.redis_password = "secret";
-  EXPECT_EQ(options.dump().find("secret"), std::string::npos);
+  options.redis_password = "hunter2-password";
+  ::setenv("MC_AUTH_SECRET", "the-cluster-secret-value", 1);
+  std::string dump = options.dump();
+  ::unsetenv("MC_AUTH_SECRET");
+  EXPECT_EQ(dump.find("hunter2-password"), std::string::npos);
+  EXPECT_EQ(dump.find("the-cluster-secret-value"), std::string::npos);
+  EXPECT_NE(dump.find("MC_AUTH_SECRET = <set>"), std::string::npos) << dump;
 }
 
 }  // namespace

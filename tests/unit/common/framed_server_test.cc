@@ -124,7 +124,9 @@ TEST_F(FramedServerTest, ThousandsOfIdleConnectionsCostNoThreadAndAreClosedWhenI
     first_closed = testing::closedWithin(idle.front().get(), 200ms);
   }
   EXPECT_TRUE(first_closed);
-  EXPECT_TRUE(testing::closedWithin(idle.back().get(), 1s));
+  // The last one connected up to a second after the first (2,000 connects on a loaded machine):
+  // its idle timeout runs out that much later.
+  EXPECT_TRUE(testing::closedWithin(idle.back().get(), 3s));
   EXPECT_EQ(call(good.get(), "alive", 500ms), "alive");
 }
 

@@ -42,7 +42,7 @@ TEST(FastRpcFuzzTest, RandomFramesNeverTakeTheMasterDown) {
   auto random = testing::fuzzRandom("fast rpc");
   MasterService service{MasterOptions{}};
   ASSERT_TRUE(service.mountSegment("holder", {"seg", 0x100000, 64 << 20, "seg:1"}).ok());
-  FastRpcServer server(service);
+  FastRpcServer server(service, nullptr);
   ASSERT_TRUE(server.start("127.0.0.1", 0).ok());
   const net::HostPort address{"127.0.0.1", server.port()};
   const auto seeds = seedPayloads();

@@ -25,7 +25,7 @@ using namespace std::chrono_literals;
 class FastRpcServerTest : public ::testing::Test {
  protected:
   void start(FastRpcLimits limits) {
-    server_ = std::make_unique<FastRpcServer>(service_, limits);
+    server_ = std::make_unique<FastRpcServer>(service_, nullptr, limits);
     ASSERT_TRUE(server_->start("127.0.0.1", 0).ok());
   }
 

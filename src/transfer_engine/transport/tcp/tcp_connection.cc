@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/auth/stream_auth.h"
 #include "common/logging.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
 
@@ -157,6 +158,16 @@ void TcpConnection::sendLoop() {
     fail(connected.status());
     threads_exited_.fetch_add(1);
     return;
+  }
+  if (settings_.secret) {
+    Status proved =
+        auth::clientHandshake(connected->get(), settings_.secret, tcp::kAuthLabel,
+                              "data port " + peer_.toString(), settings_.connect_timeout);
+    if (!proved.ok()) {
+      fail(proved);
+      threads_exited_.fetch_add(1);
+      return;
+    }
   }
   net::setSendTimeout(connected->get(), settings_.stall_timeout);
   net::setReceiveTimeout(connected->get(), settings_.stall_timeout);

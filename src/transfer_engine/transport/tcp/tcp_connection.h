@@ -26,6 +26,7 @@
 #include <string>
 #include <thread>
 
+#include "common/auth/secret.h"
 #include "common/net/socket.h"
 #include "common/ring_queue.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
@@ -38,6 +39,7 @@ class TcpConnection {
   struct Settings {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds stall_timeout{30000};
+    auth::SecretRef secret;  // proves it on connect (tcp::kAuthLabel); null: no authentication
   };
 
   TcpConnection(net::HostPort peer, Settings settings, SliceCompletion& sink);

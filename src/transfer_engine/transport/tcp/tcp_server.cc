@@ -7,6 +7,8 @@
 
 #include <optional>
 
+#include "common/auth/auth_failures.h"
+#include "common/auth/stream_auth.h"
 #include "common/logging.h"
 #include "common/net/socket.h"
 #include "common/tsan_annotations.h"
@@ -149,6 +151,16 @@ bool TcpServer::answerReads(int fd, const tcp::RequestHeader& first, AckBuffer& 
 
 void TcpServer::serve(Session* session) {
   const int fd = session->fd.get();
+  if (secret_) {
+    Status proved = auth::serverHandshake(fd, secret_, tcp::kAuthLabel);
+    if (!proved.ok()) {
+      auth::countFailure(auth::Listener::kTransferData);
+      LOG_EVERY_N(WARNING, 100) << "tcp: closing a data connection: " << proved.message();
+      ::shutdown(fd, SHUT_RDWR);
+      session->finished.store(true);
+      return;
+    }
+  }
   AckBuffer acks;
   std::optional<tcp::RequestHeader> stashed;
   while (true) {

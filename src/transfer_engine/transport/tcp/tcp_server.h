@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "common/auth/secret.h"
 #include "common/net/unique_fd.h"
 #include "transfer_engine/engine/buffer_registry.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
@@ -24,7 +25,9 @@ class AckBuffer;
 
 class TcpServer {
  public:
-  explicit TcpServer(const BufferRegistry& registry) : registry_(registry) {}
+  // With a secret, a connection is served only after its peer proved it (tcp::kAuthLabel).
+  TcpServer(const BufferRegistry& registry, auth::SecretRef secret)
+      : registry_(registry), secret_(std::move(secret)) {}
   ~TcpServer() { stop(); }
   TcpServer(const TcpServer&) = delete;
   TcpServer& operator=(const TcpServer&) = delete;
@@ -48,6 +51,7 @@ class TcpServer {
   void reapFinished();
 
   const BufferRegistry& registry_;
+  const auth::SecretRef secret_;
   net::UniqueFd listen_fd_;
   std::atomic<bool> stopping_{false};
   std::thread accept_thread_;

@@ -5,8 +5,13 @@
 namespace mooncake::te {
 
 TcpTransport::TcpTransport(const TransferEngineOptions& options, std::string bind_host,
-                           const BufferRegistry& registry, SliceCompletion& sink)
-    : options_(options), bind_host_(std::move(bind_host)), sink_(sink), server_(registry) {}
+                           const BufferRegistry& registry, SliceCompletion& sink,
+                           auth::SecretRef secret)
+    : options_(options),
+      bind_host_(std::move(bind_host)),
+      secret_(secret),
+      sink_(sink),
+      server_(registry, std::move(secret)) {}
 
 Status TcpTransport::start(SegmentDescriptor& local_descriptor) {
   MC_ASSIGN_OR_RETURN(
@@ -96,6 +101,7 @@ TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) 
     TcpConnection::Settings settings;
     settings.connect_timeout = std::chrono::seconds(options_.handshake_connect_timeout_sec);
     settings.stall_timeout = std::chrono::seconds(options_.tcp_status_timeout_sec);
+    settings.secret = secret_;
     lane = std::make_unique<TcpConnection>(peer, settings, sink_);
   }
   return lane.get();

@@ -22,7 +22,7 @@ namespace mooncake::te {
 class TcpTransport : public Transport {
  public:
   TcpTransport(const TransferEngineOptions& options, std::string bind_host,
-               const BufferRegistry& registry, SliceCompletion& sink);
+               const BufferRegistry& registry, SliceCompletion& sink, auth::SecretRef secret);
   ~TcpTransport() override { stop(); }
 
   const char* name() const override { return "tcp"; }
@@ -47,6 +47,7 @@ class TcpTransport : public Transport {
 
   const TransferEngineOptions options_;
   const std::string bind_host_;
+  const auth::SecretRef secret_;
   SliceCompletion& sink_;
   TcpServer server_;
   std::mutex pools_mutex_;  // ACQUIRED_BEFORE(PeerPool::mutex)

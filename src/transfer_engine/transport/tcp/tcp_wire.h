@@ -9,8 +9,12 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 namespace mooncake::te::tcp {
+
+// What the data port's authentication proves (common/auth/stream_auth.h).
+constexpr std::string_view kAuthLabel = "te-data";
 
 constexpr uint8_t kOpRead = 0;
 constexpr uint8_t kOpWrite = 1;
