@@ -24,12 +24,12 @@ Status notInitialized() {
                        "the engine is not initialized (call initialize() first)");
 }
 
-// MC_TRANSFER_TIMEOUT: seconds a synchronous transfer may take (default 30, at least 5). A bad
-// value fails initialize(), like every other MC_* variable.
+// MC_TRANSFER_TIMEOUT: seconds a synchronous transfer may take, the whole call (default 30,
+// 1..86400). A bad value fails initialize(), like every other MC_* variable.
 Result<std::chrono::seconds> transferTimeout() {
   auto text = config::readEnv("MC_TRANSFER_TIMEOUT");
   if (!text) return std::chrono::seconds(30);
-  auto seconds = config::parseInt(*text, 5, 86400);
+  auto seconds = config::parseInt(*text, 1, 86400);
   if (!seconds.ok()) return seconds.status().withContext("MC_TRANSFER_TIMEOUT='" + *text + "'");
   return std::chrono::seconds(*seconds);
 }
@@ -250,12 +250,18 @@ Status EngineApi::wait(BatchID batch) {
   auto deadline = std::chrono::steady_clock::now() + transfer_timeout_;
   bool timed_out = false;
   while (true) {
-    MC_RETURN_IF_ERROR(
-        engine_.waitBatchTransferStatus(batch, status, std::chrono::milliseconds(200)));
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        deadline - std::chrono::steady_clock::now());
+    auto step = std::chrono::microseconds(std::chrono::milliseconds(200));
+    MC_RETURN_IF_ERROR(engine_.waitBatchTransferStatus(
+        batch, status, timed_out ? step : std::max(std::min(left, step), step / 200)));
     if (status.s != WAITING) break;
-    // Past the timeout keep waiting for the engine to fail the slices (bounded), since the
-    // batch cannot be freed while they are in flight; report the timeout then.
-    timed_out = timed_out || std::chrono::steady_clock::now() > deadline;
+    // Past the deadline the engine gives the slices up (their connections are closed), so the
+    // call returns within moments of it; again each round, for a slice that was being retried.
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      (void)engine_.abortBatch(batch);
+    }
   }
   MC_RETURN_IF_ERROR(engine_.freeBatchID(batch));
   if (timed_out) {

@@ -23,12 +23,17 @@ std::string EnginePeer::unregisterBuffer() {
 }
 
 EnginePeer startEnginePeer(const std::string& metadata_server, const std::string& name,
-                           uint64_t buffer_bytes, const std::vector<std::string>& env) {
+                           uint64_t buffer_bytes, const std::vector<std::string>& env,
+                           const std::vector<std::string>& launcher, const std::string& host) {
   EnginePeer peer;
-  peer.process = std::make_unique<ChildProcess>(
-      builtBinary("tests/te_test_peer"),
-      std::vector<std::string>{metadata_server, name, "127.0.0.1", std::to_string(buffer_bytes)},
-      env);
+  std::vector<std::string> args{metadata_server, name, host, std::to_string(buffer_bytes)};
+  std::string program = builtBinary("tests/te_test_peer");
+  if (!launcher.empty()) {
+    args.insert(args.begin(), program);
+    args.insert(args.begin(), launcher.begin() + 1, launcher.end());
+    program = launcher.front();
+  }
+  peer.process = std::make_unique<ChildProcess>(program, args, env);
   std::string line = peer.process->readLine(std::chrono::seconds(30));
   std::istringstream in(line);
   std::string word;

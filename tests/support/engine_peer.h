@@ -24,7 +24,11 @@ struct EnginePeer {
 // The byte the peer holds at `offset` of its registered buffer before anyone writes.
 unsigned char peerPatternByte(uint64_t offset);
 
+// `launcher`: a command the peer runs under (e.g. {"/usr/sbin/ip", "netns", "exec", "ns"});
+// `host`: the address it advertises.
 EnginePeer startEnginePeer(const std::string& metadata_server, const std::string& name,
-                           uint64_t buffer_bytes, const std::vector<std::string>& env = {});
+                           uint64_t buffer_bytes, const std::vector<std::string>& env = {},
+                           const std::vector<std::string>& launcher = {},
+                           const std::string& host = "127.0.0.1");
 
 }  // namespace mooncake::testing

@@ -147,18 +147,26 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
 }
 }  // namespace
 
-// Which of the master's listeners other machines can reach (none of them authenticates yet).
-void warnOpenListeners(const mooncake::store::MasterServer& server) {
+// Which of the master's listeners other machines can reach without authentication (said once
+// at start; nothing when a cluster secret is set). Ports as bound, or as configured for a
+// standby that binds them only once it leads.
+void warnOpenListeners(const mooncake::store::MasterServerOptions& options,
+                       const mooncake::store::MasterServer* server) {
   using mooncake::tools::isLoopbackAddress;
   std::vector<std::string> open;
-  auto add = [&open](const std::string& what, const std::string& host, uint16_t port) {
-    if (port != 0 && !isLoopbackAddress(host))
-      open.push_back(what + " " + host + ":" + std::to_string(port));
+  auto add = [&open](const std::string& what, const std::string& host, int port, bool on) {
+    if (on && !isLoopbackAddress(host)) {
+      open.push_back(what + " " + host + ":" + (port != 0 ? std::to_string(port) : "(picked)"));
+    }
   };
-  add("gRPC", FLAGS_rpc_address, server.rpcPort());
-  add("fast RPC", FLAGS_rpc_address, server.fastRpcPort());
-  add("metrics/admin", FLAGS_metrics_host, server.metricsPort());
-  add("HTTP metadata", FLAGS_http_metadata_server_host, server.httpMetadataPort());
+  add("gRPC", options.rpc_address, server ? server->rpcPort() : options.rpc_port, true);
+  add("fast RPC", options.rpc_address, server ? server->fastRpcPort() : options.fast_rpc_port,
+      options.enable_fast_rpc);
+  add("metrics/admin", options.metrics_host, server ? server->metricsPort() : options.metrics_port,
+      options.enable_metric_reporting);
+  add("HTTP metadata", options.http_metadata_server_host,
+      server ? server->httpMetadataPort() : options.http_metadata_server_port,
+      options.enable_http_metadata_server);
   mooncake::tools::warnUnauthenticated("mooncake_master", open);
 }
 
@@ -168,6 +176,7 @@ int runHa(const mooncake::store::MasterServerOptions& options) {
                  FLAGS_ha_backend_type.c_str());
     return 2;
   }
+  warnOpenListeners(options, nullptr);
   mooncake::store::HaOptions ha;
   ha.etcd_endpoints =
       FLAGS_ha_backend_connstring.empty() ? FLAGS_etcd_endpoints : FLAGS_ha_backend_connstring;
@@ -214,7 +223,7 @@ int main(int argc, char** argv) {
               FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->fastRpcPort(),
               (*server)->metricsPort());
   std::fflush(stdout);
-  warnOpenListeners(**server);
+  warnOpenListeners(options, server->get());
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   (*server)->stop();
   return 0;

@@ -101,6 +101,13 @@ class TransferEngine {
   // Requires: no other call on the same batch runs concurrently with this one.
   Status freeBatchID(BatchID batch_id);
 
+  // Beyond upstream: gives up on the batch's unfinished tasks (a caller whose deadline passed):
+  // they fail soon with ERR_SOCKET instead of when the network answers or the stall timeout
+  // (MC_TCP_STATUS_TIMEOUT_SEC) passes, and are not retried; the batch can then be freed. A
+  // connection carrying one of them is closed, so other batches' slices on it are retried on a
+  // new one. Safe to call again. Errors: ERR_INVALID_ARGUMENT for unknown ids.
+  Status abortBatch(BatchID batch_id);
+
   // OK when the peer's rpc port answers a probe; ERR_SOCKET (with the address) otherwise.
   Status probePeerAlive(SegmentHandle handle);
   Status probePeerAlive(const std::string& segment_name);

@@ -170,14 +170,23 @@ Result<uint16_t> boundPort(int fd) {
   return ntohs(reinterpret_cast<struct sockaddr_in6*>(&addr)->sin6_port);
 }
 
-Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds timeout) {
+bool peerIsDown(int error_number) {
+  return error_number == ECONNREFUSED || error_number == EHOSTUNREACH ||
+         error_number == ENETUNREACH || error_number == ETIMEDOUT;
+}
+
+Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds timeout,
+                            int* error_number) {
+  int ignored = 0;
+  int& failure = error_number != nullptr ? *error_number : ignored;
+  failure = 0;
   MC_ASSIGN_OR_RETURN(struct addrinfo * raw, resolve(address, false));
   std::unique_ptr<struct addrinfo, AddrInfoDeleter> info(raw);
   UniqueFd fd(::socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return socketError("socket()", errno);
   const std::string what = "connect to " + address.toString();
   if (::connect(fd.get(), info->ai_addr, info->ai_addrlen) != 0) {
-    if (errno != EINPROGRESS) return socketError(what, errno);
+    if (errno != EINPROGRESS) return socketError(what, failure = errno);
     struct pollfd pfd {
       fd.get(), POLLOUT, 0
     };
@@ -185,12 +194,12 @@ Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds t
     do {
       rc = ::poll(&pfd, 1, static_cast<int>(timeout.count()));
     } while (rc < 0 && errno == EINTR);
-    if (rc == 0) return socketError(what, ETIMEDOUT);
-    if (rc < 0) return socketError(what, errno);
+    if (rc == 0) return socketError(what, failure = ETIMEDOUT);
+    if (rc < 0) return socketError(what, failure = errno);
     int so_error = 0;
     socklen_t len = sizeof(so_error);
     ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
-    if (so_error != 0) return socketError(what, so_error);
+    if (so_error != 0) return socketError(what, failure = so_error);
   }
   int flags = ::fcntl(fd.get(), F_GETFL);
   ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);

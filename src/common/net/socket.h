@@ -36,8 +36,13 @@ Result<UniqueFd> listenTcpInRange(const std::string& host, uint16_t min_port, ui
 Result<uint16_t> boundPort(int fd);
 
 // Connects with a deadline. Errors name the address ("connect to 127.0.0.1:15001: connection
-// refused").
-Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds timeout);
+// refused"); `error_number`, when given, receives the errno of a failed connect (0 otherwise).
+Result<UniqueFd> connectTcp(const HostPort& address, std::chrono::milliseconds timeout,
+                            int* error_number = nullptr);
+
+// True for connect errors that say nothing listens there or the host cannot be reached
+// (refused, unreachable, timed out), as opposed to a local failure.
+bool peerIsDown(int error_number);
 
 // Writes/reads exactly the given bytes, retrying on EINTR and partial transfers. A closed peer
 // is an ERR_SOCKET "connection closed by peer".

@@ -28,10 +28,13 @@ Result<std::vector<bool>> Client::Impl::finishTasks(const TasksInFlight& tasks) 
   while (status.s == WAITING) {
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(
         deadline - std::chrono::steady_clock::now());
-    // Past the deadline keep waiting: the engine fails stalled slices by itself (bounded), and
-    // the batch cannot be freed while they are in flight.
-    timed_out = timed_out || left.count() <= 0;
-    auto wait = timed_out ? std::chrono::microseconds(std::chrono::seconds(1)) : left;
+    // Past the deadline the engine gives the slices up (closing their connections), so the call
+    // returns within moments of it (the batch cannot be freed while they are in flight).
+    if (left.count() <= 0) {
+      timed_out = true;
+      (void)engine.abortBatch(tasks.batch);
+    }
+    auto wait = timed_out ? std::chrono::microseconds(std::chrono::milliseconds(100)) : left;
     if (!engine.waitBatchTransferStatus(tasks.batch, status, wait).ok() || status.s != WAITING) {
       break;
     }
@@ -112,8 +115,17 @@ std::vector<std::string> Client::Impl::recentlyFailedHolders() {
 }
 
 void Client::Impl::markFailed(const std::string& endpoint) {
-  std::lock_guard lock(failed_mutex);
-  failed_holders[endpoint] = std::chrono::steady_clock::now();
+  const auto now = std::chrono::steady_clock::now();
+  bool news = false;
+  {
+    std::lock_guard lock(failed_mutex);
+    auto& when = failed_holders[endpoint];
+    news = now - when >= kFailedHolderMemory;  // not reported within the memory yet
+    when = now;
+  }
+  // The master declares a reported holder dead as soon as it also misses its pings, instead of
+  // after --client_ttl (MasterService::reportUnreachable).
+  if (news) (void)master.reportUnreachable(client_id, {endpoint});
 }
 
 Result<char*> Client::Impl::allocateStaging(size_t size, SegmentAllocator::Allocation& out) {

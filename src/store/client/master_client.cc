@@ -504,6 +504,16 @@ Result<std::vector<std::string>> MasterClient::batchReplicaClear(
   return std::vector<std::string>(response.keys().begin(), response.keys().end());
 }
 
+Status MasterClient::reportUnreachable(const std::string& client_id,
+                                       const std::vector<std::string>& endpoints) {
+  proto::ReportUnreachableRequest request;
+  request.set_client_id(client_id);
+  for (const std::string& endpoint : endpoints) request.add_te_endpoints(endpoint);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(ReportUnreachable), request, &response));
+  return fromError(response.error());
+}
+
 Result<uint64_t> MasterClient::removeByRegex(const std::string& pattern, bool force) {
   proto::RegexRequest request;
   request.set_pattern(pattern);

@@ -91,6 +91,8 @@ class MasterClient {
   Status remove(const std::string& key, bool force);
   Result<std::vector<Status>> batchRemove(const std::vector<std::string>& keys, bool force);
   Result<uint64_t> removeAll(bool force);
+  // Tells the master these holders did not answer (MasterService::reportUnreachable).
+  Status reportUnreachable(const std::string& client_id, const std::vector<std::string>& endpoints);
   // The keys cleared (see MasterService::batchReplicaClear).
   Result<std::vector<std::string>> batchReplicaClear(const std::string& client_id,
                                                      const std::vector<std::string>& keys,

@@ -433,12 +433,34 @@ ClientStatus MasterService::ping(const std::string& client_id) {
   return ClientStatus::kOk;
 }
 
+void MasterService::reportUnreachable(const std::vector<std::string>& te_endpoints) {
+  const Clock::time_point now = now_();
+  std::vector<std::string> owners;
+  for (const std::string& endpoint : te_endpoints) {
+    for (std::string& owner : segments_.ownersAt(endpoint)) owners.push_back(std::move(owner));
+  }
+  std::lock_guard lock(side_mutex_);
+  for (std::string& owner : owners) {
+    if (clients_.count(owner) > 0) suspects_[std::move(owner)] = now;
+  }
+}
+
 void MasterService::expireClients(Clock::time_point now) {
   std::vector<std::string> dead;
   {
     std::lock_guard lock(side_mutex_);
+    const auto ttl = std::chrono::seconds(options_.client_ttl_sec);
+    for (auto it = suspects_.begin(); it != suspects_.end();) {
+      it = now - it->second > ttl ? suspects_.erase(it) : std::next(it);
+    }
     for (auto it = clients_.begin(); it != clients_.end();) {
-      if (now - it->second > std::chrono::seconds(options_.client_ttl_sec)) {
+      const auto silent = now - it->second;
+      // Reported unreachable and silent since: dead now rather than after the whole TTL.
+      auto suspect = suspects_.find(it->first);
+      bool reported =
+          suspect != suspects_.end() && silent > kSuspectSilence && suspect->second > it->second;
+      if (silent > ttl || reported) {
+        if (suspect != suspects_.end()) suspects_.erase(suspect);
         dead.push_back(it->first);
         counters_.expired_clients.fetch_add(1, std::memory_order_relaxed);
         it = clients_.erase(it);

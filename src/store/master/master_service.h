@@ -161,6 +161,13 @@ class MasterService {
   // Liveness: OK for a known live client, NEED_REMOUNT for one the master does not know
   // (expired, or the master restarted).
   ClientStatus ping(const std::string& client_id);
+  // A client could not reach these holders (their Transfer Engine refused or did not answer).
+  // Not trusted on its own: a holder that was reported and has also missed its pings for
+  // kSuspectSilence is declared dead at the next tick instead of after --client_ttl, so its
+  // replicas stop being handed out in seconds. A holder that keeps pinging is left alone.
+  void reportUnreachable(const std::vector<std::string>& te_endpoints);
+  static constexpr std::chrono::seconds kSuspectSilence{2};
+
   // Periodic work: expire silent clients, reclaim abandoned puts, evict above the watermark.
   void tick();
   // Frees about `bytes` of unleased, unpinned objects, least recently used first (a merge of the
@@ -266,6 +273,8 @@ class MasterService {
   SegmentRegistry segments_;
   std::mutex side_mutex_;                                       // guards clients_ and abandoned_
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
+  // Clients reported unreachable, and when (reportUnreachable). GUARDED_BY(side_mutex_)
+  std::unordered_map<std::string, Clock::time_point> suspects_;
   std::vector<Abandoned> abandoned_;
   // Taken alone (never with a shard or side_mutex_ held).
   mutable std::mutex reservations_mutex_;

@@ -53,6 +53,18 @@ std::vector<SegmentId> SegmentRegistry::segmentsOf(const std::string& client_id)
   return out;
 }
 
+std::vector<std::string> SegmentRegistry::ownersAt(const std::string& te_endpoint) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [id, mounted] : segments_) {
+    if (mounted.info.te_endpoint == te_endpoint &&
+        std::find(out.begin(), out.end(), mounted.client_id) == out.end()) {
+      out.push_back(mounted.client_id);
+    }
+  }
+  return out;
+}
+
 std::vector<std::map<SegmentId, SegmentRegistry::Mounted>::iterator> SegmentRegistry::strategyOrder(
     bool local_first, const std::string& writer) {
   std::vector<std::map<SegmentId, Mounted>::iterator> order;

@@ -67,6 +67,8 @@ class SegmentRegistry {
   // client owns it).
   Status unmount(SegmentId segment, const std::string& client_id);
   std::vector<SegmentId> segmentsOf(const std::string& client_id) const;
+  // The clients owning segments readers open at `te_endpoint`.
+  std::vector<std::string> ownersAt(const std::string& te_endpoint) const;
   // Id of the mounted segment with the same endpoint and base, if any.
   std::optional<SegmentId> find(const SegmentInfo& info) const;
 

@@ -283,6 +283,13 @@ void BatchReplicaClear(MasterService& service, const proto::ReplicaClearRequest&
   setError(Status::OK(), response->mutable_error());
 }
 
+void ReportUnreachable(MasterService& service, const proto::ReportUnreachableRequest& request,
+                       proto::ErrorResponse* response) {
+  service.reportUnreachable(
+      std::vector<std::string>(request.te_endpoints().begin(), request.te_endpoints().end()));
+  setError(Status::OK(), response->mutable_error());
+}
+
 void GetFastRpcPort(MasterService& service, const proto::Empty&,
                     proto::FastRpcPortResponse* response) {
   response->set_port(service.fastRpcPort());

@@ -43,4 +43,5 @@ constexpr std::string_view kFastRpcAuthLabel = "master-fast-rpc";
   X(Reserve, ReserveRequest, ReserveResponse)                           \
   X(CommitReserved, CommitReservedRequest, CommitReservedResponse)      \
   X(ReleaseReserved, ReleaseReservedRequest, ErrorResponse)             \
-  X(BatchReplicaClear, ReplicaClearRequest, KeysResponse)
+  X(BatchReplicaClear, ReplicaClearRequest, KeysResponse)               \
+  X(ReportUnreachable, ReportUnreachableRequest, ErrorResponse)

@@ -70,8 +70,14 @@ struct Batch {
   std::unique_ptr<Task[]> tasks;             // fixed at allocation, so task pointers stay valid
   std::atomic<size_t> task_count{0};         // tasks published to status readers
   std::atomic<uint64_t> requested_bytes{0};  // sum of submitted request lengths
-  std::mutex submit_mutex;                   // serializes submitTransfer calls on this batch
-  std::vector<std::unique_ptr<Slice[]>> slice_chunks;  // one per submit; GUARDED_BY(submit_mutex)
+  // The caller gave up (abortBatch): failed slices are not retried.
+  std::atomic<bool> aborted{false};
+  std::mutex submit_mutex;  // serializes submitTransfer calls on this batch
+  struct SliceChunk {
+    std::unique_ptr<Slice[]> slices;
+    size_t count = 0;
+  };
+  std::vector<SliceChunk> slice_chunks;  // one per submit; GUARDED_BY(submit_mutex)
   std::mutex wait_mutex;  // orders final decrements with waiters and with freeBatchID
   std::condition_variable finished_cv;
 };

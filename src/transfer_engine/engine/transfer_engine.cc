@@ -111,6 +111,11 @@ Status TransferEngine::getBatchTransferStatus(BatchID batch_id, TransferStatus& 
   return impl_->getBatchTransferStatus(batch_id, status);
 }
 
+Status TransferEngine::abortBatch(BatchID batch_id) {
+  if (!impl_) return notInitialized();
+  return impl_->abortBatch(batch_id);
+}
+
 Status TransferEngine::waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
                                                std::chrono::microseconds timeout) {
   if (!impl_) return notInitialized();

@@ -82,6 +82,17 @@ Status TransferEngineImpl::freeBatchID(BatchID batch_id) {
   return Status::OK();
 }
 
+Status TransferEngineImpl::abortBatch(BatchID batch_id) {
+  Batch* batch = findBatch(batch_id);
+  if (batch == nullptr) return unknownBatch(batch_id);
+  batch->aborted.store(true);
+  std::lock_guard lock(batch->submit_mutex);
+  for (const Batch::SliceChunk& chunk : batch->slice_chunks) {
+    for (size_t i = 0; i < chunk.count; ++i) transport_->abandon(&chunk.slices[i]);
+  }
+  return Status::OK();
+}
+
 Status TransferEngineImpl::getTransferStatus(BatchID batch_id, size_t task_id,
                                              TransferStatus& status) {
   Batch* batch = findBatch(batch_id);
@@ -253,7 +264,7 @@ Status TransferEngineImpl::submitTransfer(BatchID batch_id,
   }
   batch->task_count.store(first_task + requests.size());
   Slice* base = slices.get();
-  batch->slice_chunks.push_back(std::move(slices));
+  batch->slice_chunks.push_back({std::move(slices), total_slices});
   dispatch(base, total_slices, targets, slice_request);
   return Status::OK();
 }
@@ -299,7 +310,8 @@ void TransferEngineImpl::onSliceDone(Slice* slice, const Status& status) {
     Batch::finishSlice(*task);  // last touch of the task
     return;
   }
-  if (isRetryable(status) && !stopping_.load() && slice->attempts + 1 < options_.retry_count) {
+  if (isRetryable(status) && !stopping_.load() && !task->batch->aborted.load() &&
+      slice->attempts + 1 < options_.retry_count) {
     ++slice->attempts;
     if (SegmentCache::Entry entry = segments_.get(slice->target_id)) {
       VLOG(2) << "transfer_engine: retrying slice (attempt " << slice->attempts + 1

@@ -53,6 +53,7 @@ class TransferEngineImpl : public SliceCompletion {
   Status waitBatchTransferStatus(BatchID batch_id, TransferStatus& status,
                                  std::chrono::microseconds timeout);
   Status freeBatchID(BatchID batch_id);
+  Status abortBatch(BatchID batch_id);
 
   Status probePeer(const net::HostPort& rpc_address);
   Status sendNotify(const std::string& segment_name, const TransferNotify& notify);

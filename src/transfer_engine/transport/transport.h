@@ -71,6 +71,10 @@ class Transport {
                      const std::function<bool()>& /*done*/) {
     return false;
   }
+  // The caller gave up on `slice` (its deadline passed): complete it soon with an error
+  // instead of when the network answers or the stall timeout passes. A transport may fail
+  // other slices with it (they are retried); one that always completes promptly does nothing.
+  virtual void abandon(Slice* /*slice*/) {}
 };
 
 }  // namespace mooncake::te

@@ -244,3 +244,49 @@ TEST(EngineRetryTest, StalledSlicesAreRetriedOnANewConnectionAndComplete) {
 
 }  // namespace
 }  // namespace mooncake
+
+namespace mooncake {
+namespace {
+
+// A peer that died (its port refuses connections): the first transfer fails within its short
+// connect back-off, and later ones within microseconds for the next two seconds (the peer is
+// remembered as down) instead of a retry budget of connects each; the error says why.
+TEST(EngineErrorsTest, ADeadPeerFailsTransfersAtOnceOnceItRefusedAConnection) {
+  auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  TransferEngineOptions options;
+  options.same_host_direct = false;
+  TransferEngine engine(options);
+  ASSERT_TRUE(engine.init("P2PHANDSHAKE", "127.0.0.1").ok());
+  std::vector<char> local(4096);
+  ASSERT_TRUE(engine.registerLocalMemory(local.data(), local.size()).ok());
+  auto target = engine.openSegment(peer.segment_name);
+  ASSERT_TRUE(target.ok());
+  TransferRequest read{TransferRequest::READ, local.data(), *target,
+                       peer.buffer_addr,      local.size(), 0};
+  auto transfer = [&](std::chrono::steady_clock::duration* took) {
+    auto started = std::chrono::steady_clock::now();
+    auto batch = engine.allocateBatchID(1);
+    EXPECT_TRUE(batch.ok());
+    EXPECT_TRUE(engine.submitTransfer(*batch, {read}).ok());
+    TransferStatus status;
+    EXPECT_TRUE(engine.waitBatchTransferStatus(*batch, status, std::chrono::seconds(30)).ok());
+    EXPECT_TRUE(engine.freeBatchID(*batch).ok());
+    *took = std::chrono::steady_clock::now() - started;
+    return status.s;
+  };
+  std::chrono::steady_clock::duration took;
+  ASSERT_EQ(transfer(&took), COMPLETED);
+
+  peer.process->signal(SIGKILL);
+  peer.process->wait(std::chrono::seconds(10));
+  EXPECT_EQ(transfer(&took), FAILED);
+  EXPECT_LT(took, std::chrono::milliseconds(900));  // was ~1 s of refused connects per lane
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(transfer(&took), FAILED);
+    EXPECT_LT(took, std::chrono::milliseconds(50)) << i;
+  }
+}
+
+}  // namespace
+}  // namespace mooncake

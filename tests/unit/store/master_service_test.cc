@@ -295,6 +295,35 @@ TEST_F(MasterServiceTest, SilentClientsLoseTheirSegmentsAndReplicas) {
   EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
 }
 
+// A holder a client reported unreachable is declared dead as soon as it has also been silent
+// for a couple of seconds, not after the whole client TTL; a reported holder that keeps
+// pinging (the reporter's own network, say) is left alone.
+TEST_F(MasterServiceTest, AReportedHolderThatAlsoStoppedPingingIsDeadWithinSeconds) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  ReplicateConfig on1;
+  on1.preferred_segments = {"node1"};
+  put("only1", 4096, 1, on1);
+  advance(std::chrono::milliseconds(500));
+  service_.reportUnreachable({"node1:15001", "node2:15001", "nobody:1"});
+  for (int i = 0; i < 3; ++i) {  // c2 keeps pinging, c1 went quiet
+    advance(std::chrono::seconds(1));
+    EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+    service_.tick();
+  }
+  EXPECT_FALSE(service_.existKey("only1"));  // 3.5 s of silence, far below client_ttl
+  EXPECT_EQ(service_.ping("c1"), ClientStatus::kNeedRemount);
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+  // A report that predates the holder's last ping says nothing about it now.
+  mount("c3", "node3", 0x100000, 1 << 20);
+  service_.reportUnreachable({"node3:15001"});
+  advance(std::chrono::milliseconds(10));
+  EXPECT_EQ(service_.ping("c3"), ClientStatus::kOk);
+  advance(std::chrono::seconds(3));
+  service_.tick();
+  EXPECT_EQ(service_.ping("c3"), ClientStatus::kOk);
+}
+
 TEST_F(MasterServiceTest, AbandonedPutsCanBeTakenOverAndTheirSpaceReturnsLater) {
   mount("c1", "node1", 0x100000, 1 << 20);
   ASSERT_TRUE(service_.putStart("crashed", "k", 8192, {}).ok());

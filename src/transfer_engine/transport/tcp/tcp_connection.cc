@@ -147,8 +147,15 @@ void TcpConnection::fail(const Status& cause, bool report) {
 }
 
 void TcpConnection::sendLoop() {
-  auto connected = net::connectTcp(peer_, settings_.connect_timeout);
+  if (settings_.down) {
+    fail(*settings_.down, /*report=*/false);
+    threads_exited_.fetch_add(1);
+    return;
+  }
+  int connect_errno = 0;
+  auto connected = net::connectTcp(peer_, settings_.connect_timeout, &connect_errno);
   if (!connected.ok()) {
+    peer_down_.store(net::peerIsDown(connect_errno));
     // Hold the slices briefly before handing them back for retry, so the retry budget spans
     // about a second of a restarting peer instead of a few milliseconds of refused connects.
     {

@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -40,6 +41,9 @@ class TcpConnection {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds stall_timeout{30000};
     auth::SecretRef secret;  // proves it on connect (tcp::kAuthLabel); null: no authentication
+    // Set: the peer was found down moments ago; fail every slice with this at once instead of
+    // connecting (they come back through the engine's retry path without a network wait).
+    std::optional<Status> down;
   };
 
   TcpConnection(net::HostPort peer, Settings settings, SliceCompletion& sink);
@@ -51,6 +55,11 @@ class TcpConnection {
   // slice itself (the caller may hold locks its completion path takes).
   bool push(Slice* const* slices, size_t count);
   bool dead() const { return dead_.load(); }
+  // The connect itself failed because nothing answered (refused, unreachable, timed out).
+  bool peerDown() const { return peer_down_.load(); }
+  // Kills the connection now: every slice it holds completes with `cause` (ERR_SOCKET: the
+  // engine retries those it still wants), even while connecting.
+  void abort(const Status& cause) { fail(cause); }
   // Connected, alive, and nothing queued, in flight or being read.
   bool idle();
   // Reads replies until done() or `until` (see Transport::drive). The caller must hold a pin.
@@ -107,6 +116,7 @@ class TcpConnection {
   // When the oldest pending reply became due (a reply resets it): the stall clock.
   std::chrono::steady_clock::time_point waiting_since_;  // GUARDED_BY(mutex_)
   std::atomic<bool> dead_{false};
+  std::atomic<bool> peer_down_{false};
   std::atomic<int> threads_exited_{0};
   std::atomic<int> drivers_{0};
   std::thread sender_;

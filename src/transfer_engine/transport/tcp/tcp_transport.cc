@@ -67,6 +67,20 @@ bool TcpTransport::drive(Slice* slice, std::chrono::steady_clock::time_point unt
   return drove;
 }
 
+void TcpTransport::abandon(Slice* slice) {
+  auto* pool = static_cast<PeerPool*>(slice->carrier_group.load());
+  if (pool == nullptr) return;
+  TcpConnection* lane = nullptr;
+  {
+    std::lock_guard lock(pool->mutex);  // as drive(): the pin keeps the lane alive
+    lane = static_cast<TcpConnection*>(slice->carrier.load());
+    if (lane == nullptr) return;
+    lane->pin();
+  }
+  lane->abort(Status::error(ErrorCode::ERR_SOCKET, "the caller's transfer deadline passed"));
+  lane->unpin();
+}
+
 TcpTransport::PeerPool* TcpTransport::poolFor(const net::HostPort& peer) {
   std::lock_guard lock(pools_mutex_);
   if (stopped_) return nullptr;
@@ -97,11 +111,19 @@ TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) 
   }
   auto& lane = pool->lanes[index];
   if (!lane || lane->dead()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (lane && lane->peerDown()) pool->down_until = now + kDownMemory;
     if (lane) pool->retiring.push_back(std::move(lane));
     TcpConnection::Settings settings;
     settings.connect_timeout = std::chrono::seconds(options_.handshake_connect_timeout_sec);
     settings.stall_timeout = std::chrono::seconds(options_.tcp_status_timeout_sec);
     settings.secret = secret_;
+    if (now < pool->down_until) {
+      settings.down = Status::error(
+          ErrorCode::ERR_SOCKET,
+          "tcp: " + peer.toString() + " refused or did not answer a connection less than " +
+              std::to_string(kDownMemory.count()) + " s ago; not trying again before then");
+    }
     lane = std::make_unique<TcpConnection>(peer, settings, sink_);
   }
   return lane.get();

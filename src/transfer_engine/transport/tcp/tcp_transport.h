@@ -32,6 +32,9 @@ class TcpTransport : public Transport {
   void submit(const RemoteSegment& target, Slice* const* slices, size_t count) override;
   bool drive(Slice* slice, std::chrono::steady_clock::time_point until,
              const std::function<bool()>& done) override;
+  // Kills the slice's connection: everything it carries fails now (other batches' slices are
+  // retried on a new one), even while it is still connecting.
+  void abandon(Slice* slice) override;
 
  private:
   struct PeerPool {
@@ -39,7 +42,14 @@ class TcpTransport : public Transport {
     std::vector<std::unique_ptr<TcpConnection>> lanes;     // GUARDED_BY(mutex)
     std::vector<std::unique_ptr<TcpConnection>> retiring;  // dead lanes; GUARDED_BY(mutex)
     size_t next_lane = 0;                                  // GUARDED_BY(mutex)
+    // A connect found the peer down: until then new lanes fail at once. GUARDED_BY(mutex)
+    std::chrono::steady_clock::time_point down_until;
   };
+
+  // How long a peer whose connect was refused (or unreachable) is taken as down: transfers to
+  // it fail in microseconds instead of a retry budget of connects each (a store client then
+  // reads another replica at once).
+  static constexpr std::chrono::seconds kDownMemory{2};
 
   PeerPool* poolFor(const net::HostPort& peer);
   // Returns a live lane, replacing a dead one. Requires pool->mutex.
