@@ -15,7 +15,7 @@ PACKAGES=(
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
   libcurl4-openssl-dev libhiredis-dev libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  etcd-server etcd-client redis-server iperf3 procps curl
+  etcd-server etcd-client redis-server iperf3 procps curl openssl iproute2
   pybind11-dev python3-dev python3-pytest python3-numpy
 )
 

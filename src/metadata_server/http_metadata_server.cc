@@ -15,7 +15,7 @@ namespace {
 // A key longer than this is refused (400); values are bounded by the server's body limit.
 constexpr size_t kMaxKeyBytes = 4096;
 
-net::HttpServerOptions serverOptions(auth::SecretRef secret) {
+net::HttpServerOptions serverOptions(auth::SecretRef secret, std::shared_ptr<net::TlsContext> tls) {
   net::HttpServerOptions options;
   options.name = "HTTP metadata server";
   options.threads = 2;
@@ -23,6 +23,7 @@ net::HttpServerOptions serverOptions(auth::SecretRef secret) {
   options.auth = std::move(secret);
   options.auth_listener = auth::Listener::kHttpMetadata;
   options.open_paths = {"/health"};
+  options.tls = std::move(tls);
   return options;
 }
 
@@ -30,6 +31,7 @@ net::HttpServerOptions serverOptions(auth::SecretRef secret) {
 
 struct HttpMetadataServer::State {
   std::optional<std::string> auth_secret;
+  std::string tls_cert_file, tls_key_file;
   std::unique_ptr<net::HttpServer> server;  // made by start()
   mutable std::shared_mutex mutex;
   std::unordered_map<std::string, std::string> entries;  // GUARDED_BY(mutex)
@@ -37,9 +39,12 @@ struct HttpMetadataServer::State {
   void route(net::HttpServer& server);
 };
 
-HttpMetadataServer::HttpMetadataServer(std::optional<std::string> auth_secret)
+HttpMetadataServer::HttpMetadataServer(std::optional<std::string> auth_secret,
+                                       std::string tls_cert_file, std::string tls_key_file)
     : state_(std::make_unique<State>()) {
   state_->auth_secret = std::move(auth_secret);
+  state_->tls_cert_file = std::move(tls_cert_file);
+  state_->tls_key_file = std::move(tls_key_file);
 }
 
 void HttpMetadataServer::State::route(net::HttpServer& server) {
@@ -106,10 +111,17 @@ Status HttpMetadataServer::start(const std::string& host, uint16_t port) {
   }
   MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(state_->auth_secret));
   const bool authenticated = secret != nullptr;
-  state_->server = std::make_unique<net::HttpServer>(serverOptions(std::move(secret)));
+  std::shared_ptr<net::TlsContext> tls;
+  if (!state_->tls_cert_file.empty() || !state_->tls_key_file.empty()) {
+    MC_ASSIGN_OR_RETURN(tls, net::TlsContext::server(state_->tls_cert_file, state_->tls_key_file));
+  }
+  const bool https = tls != nullptr;
+  state_->server =
+      std::make_unique<net::HttpServer>(serverOptions(std::move(secret), std::move(tls)));
   state_->route(*state_->server);
   MC_RETURN_IF_ERROR(state_->server->start(host, port, "HTTP metadata server"));
   LOG(INFO) << "http_metadata_server: serving on " << host << ":" << state_->server->port()
+            << (https ? " over HTTPS" : "")
             << (authenticated ? " (requests must prove the cluster secret)" : "");
   return Status::OK();
 }

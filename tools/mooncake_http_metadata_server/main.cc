@@ -14,6 +14,10 @@
 
 DEFINE_string(host, "0.0.0.0", "address to listen on");
 DEFINE_int32(port, 8080, "port to listen on");
+DEFINE_string(tls_cert_file, "",
+              "PEM certificate (chain): serve HTTPS only, with --tls_key_file (clients trust it "
+              "through MC_TLS_CA_FILE). Empty: plain HTTP");
+DEFINE_string(tls_key_file, "", "PEM private key of --tls_cert_file");
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -32,14 +36,20 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
-  mooncake::HttpMetadataServer server;
+  if (FLAGS_tls_cert_file.empty() != FLAGS_tls_key_file.empty()) {
+    std::fprintf(stderr,
+                 "mooncake_http_metadata_server: --tls_cert_file and --tls_key_file go "
+                 "together\n");
+    return 2;
+  }
+  mooncake::HttpMetadataServer server(std::nullopt, FLAGS_tls_cert_file, FLAGS_tls_key_file);
   mooncake::Status status = server.start(FLAGS_host, static_cast<uint16_t>(FLAGS_port));
   if (!status.ok()) {
     std::fprintf(stderr, "mooncake_http_metadata_server: %s\n", status.toString().c_str());
     return 1;
   }
-  std::printf("mooncake_http_metadata_server listening on http://%s:%u/metadata\n",
-              FLAGS_host.c_str(), server.port());
+  std::printf("mooncake_http_metadata_server listening on %s://%s:%u/metadata\n",
+              FLAGS_tls_cert_file.empty() ? "http" : "https", FLAGS_host.c_str(), server.port());
   if (!mooncake::tools::isLoopbackAddress(FLAGS_host)) {
     mooncake::tools::warnUnauthenticated(
         "mooncake_http_metadata_server",

@@ -26,6 +26,10 @@ DEFINE_bool(enable_fast_rpc, true,
             "through gRPC and prefer (a lookup costs ~20 us and far less CPU than over gRPC); "
             "clients fall back to gRPC when it is off or unreachable");
 DEFINE_int32(fast_rpc_port, 0, "port of the fast RPC listener (0 picks a free one)");
+DEFINE_string(tls_cert_file, "",
+              "PEM certificate (chain) for TLS on the gRPC port; with --tls_key_file. Clients "
+              "then need MC_TLS_CA_FILE. Empty: plain gRPC");
+DEFINE_string(tls_key_file, "", "PEM private key of --tls_cert_file");
 DEFINE_string(config_path, "",
               "upstream's master config file (JSON: keys are flag names); flags given on the "
               "command line win over it");
@@ -138,6 +142,11 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
   options.service.allocation_strategy = *strategy;
   options.enable_metric_reporting = FLAGS_enable_metric_reporting;
+  if (FLAGS_tls_cert_file.empty() != FLAGS_tls_key_file.empty()) {
+    return "--tls_cert_file and --tls_key_file go together";
+  }
+  options.tls_cert_file = FLAGS_tls_cert_file;
+  options.tls_key_file = FLAGS_tls_key_file;
   options.metrics_host = FLAGS_metrics_host;
   options.metrics_port = static_cast<uint16_t>(FLAGS_metrics_port);
   options.enable_http_metadata_server = FLAGS_enable_http_metadata_server;

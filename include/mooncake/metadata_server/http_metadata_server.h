@@ -25,7 +25,9 @@ class HttpMetadataServer {
 
   // `auth_secret`: nullopt takes the environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET;
   // neither: open to all); "" serves without authentication.
-  explicit HttpMetadataServer(std::optional<std::string> auth_secret = std::nullopt);
+  // `tls_cert_file` / `tls_key_file` (PEM, both or neither): serve HTTPS only.
+  explicit HttpMetadataServer(std::optional<std::string> auth_secret = std::nullopt,
+                              std::string tls_cert_file = "", std::string tls_key_file = "");
   ~HttpMetadataServer();
   HttpMetadataServer(const HttpMetadataServer&) = delete;
   HttpMetadataServer& operator=(const HttpMetadataServer&) = delete;

@@ -34,6 +34,11 @@ struct MasterServerOptions {
   // server and the admin endpoints that read keys (docs/SECURITY.md). nullopt: the
   // environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET; neither: no authentication).
   std::optional<std::string> auth_secret;
+  // --tls_cert_file / --tls_key_file: PEM files; both set, the gRPC port, the embedded HTTP
+  // metadata server and the admin port speak TLS only (clients trust it through
+  // MC_TLS_CA_FILE). Fast RPC stays plain TCP, authenticated by the secret (docs/SECURITY.md).
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class MasterServer {

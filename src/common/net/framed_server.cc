@@ -5,6 +5,8 @@
 #include "common/net/framed_server.h"
 
 #include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -97,6 +99,10 @@ class FramedServer::Loop {
     bool writing = false;       // EPOLLOUT armed (reading paused until the reply left)
     // The authentication in progress (null once done, or without a secret).
     std::unique_ptr<auth::ServerHandshake> auth;
+    // TLS session (null without TLS), and a read that waits for the socket to take a write.
+    std::unique_ptr<SSL, void (*)(SSL*)> ssl{nullptr, SSL_free};
+    bool read_wants_write = false;
+    bool write_wants_read = false;  // a TLS write that waits for the handshake to go on
     std::optional<Clock::time_point> frame_started;
     std::optional<Clock::time_point> reply_since;
     Clock::time_point last_activity;
@@ -182,6 +188,16 @@ class FramedServer::Loop {
     auto connection = std::make_unique<Connection>();
     connection->fd.reset(fd);
     connection->last_activity = Clock::now();
+    if (server_.options_.tls) {
+      connection->ssl.reset(SSL_new(server_.options_.tls->get()));
+      if (!connection->ssl || SSL_set_fd(connection->ssl.get(), fd) != 1) {
+        server_.open_.fetch_sub(1);
+        owned_.fetch_sub(1);
+        return;
+      }
+      SSL_set_accept_state(connection->ssl.get());
+      connection->frame_started = connection->last_activity;  // the TLS handshake is due too
+    }
     if (server_.options_.auth) {
       // The exchange must finish within the frame deadline, like a frame.
       connection->auth = std::make_unique<auth::ServerHandshake>(server_.options_.auth,
@@ -219,6 +235,12 @@ class FramedServer::Loop {
   bool serve(Connection& c, uint32_t events) {
     if (events & (EPOLLERR | EPOLLHUP)) return false;
     if (c.draining) return drain(c);
+    if ((events & EPOLLOUT) && c.read_wants_write) {
+      // A TLS read that had to write first: the socket takes writes again, read on.
+      c.read_wants_write = false;
+      if (!arm(c, false) || !receive(c) || !process(c) || !flush(c)) return false;
+      return !(c.peer_closed && c.sent >= c.outbox.size());
+    }
     if ((events & EPOLLOUT) && !flush(c)) return false;
     if ((events & (EPOLLIN | EPOLLRDHUP)) && !c.writing) {
       if (!receive(c) || !process(c) || !flush(c)) return false;
@@ -236,12 +258,19 @@ class FramedServer::Loop {
       size_t want = std::max(c.have + kReceiveChunk, std::min(c.need, 2 * c.have));
       if (c.inbox.size() < want) c.inbox.resize(want);
       const size_t room = c.inbox.size() - c.have;
-      ssize_t got = ::recv(c.fd.get(), c.inbox.data() + c.have, room, 0);
+      ssize_t got = 0;
+      if (c.ssl) {
+        int tls = readTls(c, room, &got);
+        if (tls <= 0) return tls == 0;  // 0: wait for the socket; -1: close
+      } else {
+        got = ::recv(c.fd.get(), c.inbox.data() + c.have, room, 0);
+      }
       if (got > 0) {
         c.have += static_cast<size_t>(got);
         c.last_activity = Clock::now();
         if (!c.frame_started) c.frame_started = c.last_activity;
-        if (static_cast<size_t>(got) < room) break;  // drained
+        // Drained (TLS: a record may hold more than one read takes).
+        if (static_cast<size_t>(got) < room && !(c.ssl && SSL_pending(c.ssl.get()) > 0)) break;
         continue;
       }
       if (got == 0) {
@@ -251,6 +280,59 @@ class FramedServer::Loop {
       return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
     }
     return true;
+  }
+
+  // One SSL_read into the inbox: 1 with `*got` bytes (0: the peer closed), 0 when the socket
+  // must be waited for, -1 when the connection failed.
+  int readTls(Connection& c, size_t room, ssize_t* got) {
+    ERR_clear_error();
+    int n = SSL_read(c.ssl.get(), c.inbox.data() + c.have,
+                     static_cast<int>(std::min<size_t>(room, 1 << 30)));
+    if (n > 0) {
+      *got = n;
+      return 1;
+    }
+    switch (SSL_get_error(c.ssl.get(), n)) {
+      case SSL_ERROR_WANT_READ:
+        return 0;
+      case SSL_ERROR_WANT_WRITE:
+        c.read_wants_write = true;
+        return arm(c, true) ? 0 : -1;
+      case SSL_ERROR_ZERO_RETURN:
+        *got = 0;
+        c.peer_closed = true;
+        return 0;
+      default:
+        LOG_EVERY_N(WARNING, 100) << server_.options_.name
+                                  << ": closing a TLS connection: " << tlsError();
+        return -1;
+    }
+  }
+
+  static std::string tlsError() {
+    unsigned long code = ERR_get_error();
+    if (code == 0) return "connection closed or not TLS";
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    return text;
+  }
+
+  // Sends from the outbox: bytes sent, 0 when the socket must be waited for, -1 on failure.
+  ssize_t send(Connection& c) {
+    const size_t left = c.outbox.size() - c.sent;
+    if (!c.ssl) {
+      ssize_t put = ::send(c.fd.get(), c.outbox.data() + c.sent, left, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (put > 0) return put;
+      return put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
+    }
+    ERR_clear_error();
+    int put = SSL_write(c.ssl.get(), c.outbox.data() + c.sent,
+                        static_cast<int>(std::min<size_t>(left, 1 << 30)));
+    if (put > 0) return put;
+    int error = SSL_get_error(c.ssl.get(), put);
+    // A write before the handshake finished waits for the client's next flight.
+    c.write_wants_read = error == SSL_ERROR_WANT_READ;
+    return error == SSL_ERROR_WANT_WRITE || error == SSL_ERROR_WANT_READ ? 0 : -1;
   }
 
   // Handles every whole frame received. False when the stream is invalid.
@@ -301,15 +383,14 @@ class FramedServer::Loop {
   // Sends what is pending. False when the connection is to be closed.
   bool flush(Connection& c) {
     while (c.sent < c.outbox.size()) {
-      ssize_t put = ::send(c.fd.get(), c.outbox.data() + c.sent, c.outbox.size() - c.sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
+      ssize_t put = send(c);
       if (put > 0) {
         c.sent += static_cast<size_t>(put);
         continue;
       }
-      if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      if (put == 0) {
         if (!c.reply_since) c.reply_since = Clock::now();
-        return arm(c, true);
+        return arm(c, !c.write_wants_read);
       }
       return false;
     }
@@ -321,6 +402,7 @@ class FramedServer::Loop {
       // Lingering close: the peer may still be sending (a refused upload); what it sends is
       // read and dropped until it closes or the frame deadline passes, so it gets to read the
       // answer instead of a reset.
+      if (c.ssl) (void)SSL_shutdown(c.ssl.get());  // close_notify, best effort
       ::shutdown(c.fd.get(), SHUT_WR);
       c.draining = true;
       c.frame_started = Clock::now();

@@ -28,6 +28,7 @@
 
 #include "common/auth/auth_failures.h"
 #include "common/auth/secret.h"
+#include "common/net/tls.h"
 #include "common/net/unique_fd.h"
 #include "mooncake/common/status.h"
 
@@ -46,6 +47,9 @@ struct FramedServerOptions {
   auth::SecretRef auth;
   std::string auth_label;
   auth::Listener auth_listener = auth::Listener::kHandshake;
+  // With a context, connections speak TLS (the handshake counts against the frame deadline);
+  // frames, replies and the authentication above run over the decrypted stream.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // What frame_length says about the bytes received so far.

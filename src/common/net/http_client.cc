@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/auth/session_auth.h"
+#include "common/config/env.h"
 
 namespace mooncake::net {
 namespace {
@@ -49,6 +50,7 @@ void globalInitOnce() {
 HttpClient::HttpClient() {
   globalInitOnce();
   curl_ = curl_easy_init();
+  ca_file_ = config::readEnv("MC_TLS_CA_FILE").value_or("");
 }
 
 HttpClient::~HttpClient() {
@@ -76,6 +78,7 @@ Result<HttpResponse> HttpClient::send(const std::string& method, const std::stri
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, keepHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.www_authenticate);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (!ca_file_.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file_.c_str());
   if (method == "GET") {
     curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (!body.empty() || method == "PUT" || method == "POST") {

@@ -49,7 +49,8 @@ class HttpClient {
   static std::string urlEncode(const std::string& text);
 
  private:
-  void* curl_;  // CURL*; void keeps curl.h out of includers
+  void* curl_;           // CURL*; void keeps curl.h out of includers
+  std::string ca_file_;  // MC_TLS_CA_FILE: certificates to trust for https:// URLs
 };
 
 }  // namespace mooncake::net

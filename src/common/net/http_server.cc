@@ -187,6 +187,7 @@ Status HttpServer::start(const std::string& host, uint16_t port, const std::stri
   options.max_connections = options_.max_connections;
   options.frame_deadline = options_.request_deadline;
   options.idle_timeout = options_.idle_timeout;
+  options.tls = options_.tls;
   server_ = std::make_unique<FramedServer>(
       options, [this](std::string_view received) { return scan(received); },
       [this](std::string_view frame) { return serve(frame); });

@@ -63,6 +63,8 @@ struct HttpServerOptions {
   auth::SecretRef auth;
   auth::Listener auth_listener = auth::Listener::kHttpMetadata;
   std::set<std::string> open_paths;
+  // With a context, the port speaks HTTPS only.
+  std::shared_ptr<TlsContext> tls;
 
   // A status endpoint that serves only GETs: one loop, bodies up to 64 KiB.
   static HttpServerOptions statusEndpoint(std::string name) {

@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "common/config/env.h"
 #include "common/config/parse.h"
 #include "common/logging.h"
@@ -71,15 +74,21 @@ std::vector<ReplicaDescriptor> fromProto(
 
 class MasterClient::Stub {
  public:
-  explicit Stub(const std::string& address) {
+  // `tls_roots`: PEM certificates to trust; empty: plain gRPC.
+  Stub(const std::string& address, const std::string& tls_roots) {
     // Its own connection: gRPC otherwise shares one subchannel between every channel to the
     // same address in the process, so several clients in one process would queue on one socket.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // gRPC's own retries would re-send calls the store revokes or retries itself.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
-    stub = proto::Master::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args));
+    std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+    if (!tls_roots.empty()) {
+      grpc::SslCredentialsOptions tls;
+      tls.pem_root_certs = tls_roots;
+      credentials = grpc::SslCredentials(tls);
+    }
+    stub = proto::Master::NewStub(grpc::CreateCustomChannel(address, credentials, args));
   }
   std::unique_ptr<proto::Master::Stub> stub;
 };
@@ -91,6 +100,18 @@ MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds
       secret_(secret),
       credential_(std::move(secret), std::string(kGrpcAuthLabel)),
       fast_rpc_wanted_(fastRpcWanted()) {
+  // MC_TLS_CA_FILE: the master's gRPC port speaks TLS; trust these certificates.
+  if (auto path = config::readEnv("MC_TLS_CA_FILE"); path && !path->empty()) {
+    std::ifstream in(*path, std::ios::binary);
+    std::ostringstream content;
+    if (in) content << in.rdbuf();
+    tls_roots_ = content.str();
+    if (!in || tls_roots_.find("-----BEGIN") == std::string::npos) {
+      tls_error_ = Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                      "MC_TLS_CA_FILE=" + *path + ": cannot read a PEM file there");
+      tls_roots_.clear();
+    }
+  }
   constexpr std::string_view kHaScheme = "etcd://";
   if (address.rfind(kHaScheme, 0) == 0) {
     etcd_ =
@@ -99,7 +120,7 @@ MasterClient::MasterClient(const std::string& address, std::chrono::milliseconds
     return;  // the first call looks the leader up
   }
   leader_address_ = address;
-  stub_ = std::make_shared<Stub>(address);
+  stub_ = std::make_shared<Stub>(address, tls_roots_);
 }
 
 MasterClient::~MasterClient() = default;
@@ -118,7 +139,7 @@ Status MasterClient::refreshLeader(const std::string& failed_address) {
     }
     leader_address_ = view->leader_address;
     epoch_.fetch_add(1, std::memory_order_acq_rel);
-    stub_ = std::make_shared<Stub>(leader_address_);
+    stub_ = std::make_shared<Stub>(leader_address_, tls_roots_);
     fast_.reset();
     next_fast_lookup_ = {};
   }
@@ -183,6 +204,7 @@ Status MasterClient::callOnce(const Rpc<StubMethod>& rpc, const Request& request
 // sends the call to the current leader once more.
 template <typename Method, typename Request, typename Response>
 Status MasterClient::callGrpc(Method method, const Request& request, Response* response) {
+  MC_RETURN_IF_ERROR(tls_error_);
   grpc::Status status;
   std::string target;
   bool answered_challenge = false;

@@ -120,6 +120,8 @@ class MasterClient {
   const std::chrono::milliseconds timeout_;
   const auth::SecretRef secret_;
   auth::SessionCredential credential_;       // gRPC
+  std::string tls_roots_;                    // MC_TLS_CA_FILE's certificates; empty: plain gRPC
+  Status tls_error_;                         // MC_TLS_CA_FILE could not be read
   std::unique_ptr<etcd::EtcdGateway> etcd_;  // HA only
   std::string cluster_id_;                   // HA only
   std::mutex mutex_;

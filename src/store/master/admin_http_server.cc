@@ -13,18 +13,20 @@ namespace mooncake::store {
 
 namespace {
 
-net::HttpServerOptions adminOptions(auth::SecretRef secret) {
+net::HttpServerOptions adminOptions(auth::SecretRef secret, std::shared_ptr<net::TlsContext> tls) {
   net::HttpServerOptions options = net::HttpServerOptions::statusEndpoint("master admin");
   options.auth = std::move(secret);
   options.auth_listener = auth::Listener::kMasterAdmin;
   options.open_paths = {"/metrics", "/health", "/role"};
+  options.tls = std::move(tls);
   return options;
 }
 
 }  // namespace
 
 struct AdminHttpServer::State {
-  explicit State(auth::SecretRef secret) : server(adminOptions(std::move(secret))) {}
+  State(auth::SecretRef secret, std::shared_ptr<net::TlsContext> tls)
+      : server(adminOptions(std::move(secret), std::move(tls))) {}
   net::HttpServer server;
 };
 
@@ -101,8 +103,9 @@ std::string renderPrometheusMetrics(MasterService& service) {
   return out.str();
 }
 
-AdminHttpServer::AdminHttpServer(MasterService& service, auth::SecretRef secret)
-    : state_(std::make_unique<State>(std::move(secret))) {
+AdminHttpServer::AdminHttpServer(MasterService& service, auth::SecretRef secret,
+                                 std::shared_ptr<net::TlsContext> tls)
+    : state_(std::make_unique<State>(std::move(secret), std::move(tls))) {
   net::HttpServer& server = state_->server;
   MasterService* svc = &service;
   server.route("GET", "/metrics",

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/auth/secret.h"
+#include "common/net/tls.h"
 #include "mooncake/common/status.h"
 
 namespace mooncake::store {
@@ -23,7 +24,8 @@ class AdminHttpServer {
  public:
   // With a secret, everything but /metrics, /health and /role requires a session credential
   // (401 with a challenge otherwise).
-  AdminHttpServer(MasterService& service, auth::SecretRef secret);
+  AdminHttpServer(MasterService& service, auth::SecretRef secret,
+                  std::shared_ptr<net::TlsContext> tls = nullptr);
   ~AdminHttpServer();
   AdminHttpServer(const AdminHttpServer&) = delete;
   AdminHttpServer& operator=(const AdminHttpServer&) = delete;

@@ -3,11 +3,14 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "common/auth/secret.h"
 #include "common/logging.h"
+#include "common/net/tls.h"
 #include "mooncake/metadata_server/http_metadata_server.h"
 #include "store/master/admin_http_server.h"
 #include "store/master/master_service.h"
@@ -35,6 +38,7 @@ struct MasterServer::Impl {
 
   const MasterServerOptions options;
   const auth::SecretRef secret;
+  std::shared_ptr<net::TlsContext> tls;  // the HTTP ports' (with --tls_cert_file)
   MasterService service;
   MasterRpcService rpc;
   FastRpcServer fast_rpc;
@@ -50,6 +54,21 @@ struct MasterServer::Impl {
 
 MasterServer::MasterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+namespace {
+
+Result<std::string> readPemFile(const std::string& path, const std::string& flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  if (in) content << in.rdbuf();
+  if (!in || content.str().find("-----BEGIN") == std::string::npos) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT,
+                         flag + "=" + path + ": cannot read a PEM file there");
+  }
+  return content.str();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOptions& options) {
   initLogging("mooncake_master");
   MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
@@ -61,7 +80,17 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Handlers answer in microseconds, so the server needs no deadline/census filters per call.
   builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &impl->bound_port);
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+    MC_ASSIGN_OR_RETURN(std::string cert, readPemFile(options.tls_cert_file, "--tls_cert_file"));
+    MC_ASSIGN_OR_RETURN(std::string key, readPemFile(options.tls_key_file, "--tls_key_file"));
+    grpc::SslServerCredentialsOptions tls;
+    tls.pem_key_cert_pairs.push_back({key, cert});
+    credentials = grpc::SslServerCredentials(tls);
+    MC_ASSIGN_OR_RETURN(impl->tls,
+                        net::TlsContext::server(options.tls_cert_file, options.tls_key_file));
+  }
+  builder.AddListeningPort(address, credentials, &impl->bound_port);
   builder.RegisterService(&impl->rpc);
   impl->server = builder.BuildAndStart();
   if (!impl->server || impl->bound_port == 0) {
@@ -78,7 +107,8 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
     impl->service.setFastRpcPort(impl->fast_rpc.port());
   }
   if (options.enable_http_metadata_server) {
-    impl->http_metadata = std::make_unique<HttpMetadataServer>(options.auth_secret);
+    impl->http_metadata = std::make_unique<HttpMetadataServer>(
+        options.auth_secret, options.tls_cert_file, options.tls_key_file);
     Status status = impl->http_metadata->start(options.http_metadata_server_host,
                                                options.http_metadata_server_port);
     if (!status.ok()) {
@@ -88,7 +118,7 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
     }
   }
   if (options.enable_metric_reporting) {
-    impl->admin = std::make_unique<AdminHttpServer>(impl->service, impl->secret);
+    impl->admin = std::make_unique<AdminHttpServer>(impl->service, impl->secret, impl->tls);
     Status status = impl->admin->start(options.metrics_host, options.metrics_port);
     if (!status.ok()) {
       impl->server->Shutdown();

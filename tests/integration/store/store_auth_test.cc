@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <regex>
 
 #include "common/net/http_client.h"
@@ -22,22 +23,27 @@ constexpr char kSecret[] = "store-auth-test-secret-00001";
 
 class StoreAuthTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    for (int attempt = 0; attempt < 3 && fast_port_ == 0; ++attempt) startMaster();
+  void SetUp() override {}
+
+  void start(const std::vector<std::string>& extra = {}) {
+    for (int attempt = 0; attempt < 3 && fast_port_ == 0; ++attempt) startMaster(extra);
     ASSERT_NE(fast_port_, 0) << "mooncake_master did not start (see its output above)";
   }
 
-  void startMaster() {
+  void startMaster(const std::vector<std::string>& extra) {
     rpc_port_ = testing::freeLoopbackPort();
     http_port_ = testing::freeLoopbackPort();
     metrics_port_ = testing::freeLoopbackPort();
+    std::vector<std::string> args{"--rpc_address=127.0.0.1",
+                                  "--port=" + std::to_string(rpc_port_),
+                                  "--enable_http_metadata_server",
+                                  "--http_metadata_server_host=127.0.0.1",
+                                  "--http_metadata_server_port=" + std::to_string(http_port_),
+                                  "--metrics_host=127.0.0.1",
+                                  "--metrics_port=" + std::to_string(metrics_port_)};
+    args.insert(args.end(), extra.begin(), extra.end());
     master_ = std::make_unique<testing::ChildProcess>(
-        testing::builtBinary("tools/mooncake_master"),
-        std::vector<std::string>{
-            "--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
-            "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
-            "--http_metadata_server_port=" + std::to_string(http_port_), "--metrics_host=127.0.0.1",
-            "--metrics_port=" + std::to_string(metrics_port_)},
+        testing::builtBinary("tools/mooncake_master"), args,
         std::vector<std::string>{std::string("MC_AUTH_SECRET=") + kSecret});
     // "mooncake_master listening on 127.0.0.1:P (fast RPC port F, metrics port M)"
     std::string line = master_->readLine(std::chrono::seconds(20));
@@ -50,7 +56,7 @@ class StoreAuthTest : public ::testing::Test {
   Result<std::unique_ptr<Client>> client(std::optional<std::string> secret) {
     ClientOptions options;
     options.local_hostname = "127.0.0.1";
-    options.metadata_server = "http://127.0.0.1:" + std::to_string(http_port_) + "/metadata";
+    options.metadata_server = scheme_ + "://127.0.0.1:" + std::to_string(http_port_) + "/metadata";
     options.master_server_address = "127.0.0.1:" + std::to_string(rpc_port_);
     options.global_segment_size = 16 << 20;
     options.local_buffer_size = 16 << 20;
@@ -68,10 +74,13 @@ class StoreAuthTest : public ::testing::Test {
   }
 
   uint16_t rpc_port_ = 0, http_port_ = 0, metrics_port_ = 0, fast_port_ = 0;
+  std::string scheme_ = "http";  // of the embedded HTTP metadata server
   std::unique_ptr<testing::ChildProcess> master_;
 };
 
 TEST_F(StoreAuthTest, ClientsWithTheSecretWorkAndOthersAreRefused) {
+  start();
+  if (HasFatalFailure()) return;
   auto owner = client(kSecret);
   ASSERT_TRUE(owner.ok()) << owner.status().toString();
   const std::string value(100000, 'v');
@@ -136,6 +145,47 @@ TEST_F(StoreAuthTest, ClientsWithTheSecretWorkAndOthersAreRefused) {
   ASSERT_TRUE(std::regex_search(
       metrics, match, std::regex("mooncake_auth_failures_total\\{port=\"master_grpc\"\\} (\\d+)")));
   EXPECT_GE(std::stoull(match[1]), 1u);  // the other secret's proof
+}
+
+// TLS on the gRPC and HTTP ports (--tls_cert_file/--tls_key_file): clients that trust the
+// certificate (MC_TLS_CA_FILE) work, over gRPC, fast RPC and HTTPS; a plain-text client cannot
+// talk to them.
+TEST_F(StoreAuthTest, TlsOnTheGrpcPortServesClientsThatTrustTheCertificate) {
+  testing::TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
+  const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                           cert +
+                           " -days 1 -subj /CN=localhost -addext "
+                           "subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << "openssl could not make a test certificate";
+  start({"--tls_cert_file=" + cert, "--tls_key_file=" + key});
+  scheme_ = "https";  // the embedded HTTP metadata server speaks TLS too
+  if (HasFatalFailure()) return;
+  auto secret = auth::Secret::fromText(kSecret, "test");
+  ASSERT_TRUE(secret.ok());
+  const std::string address = "127.0.0.1:" + std::to_string(rpc_port_);
+
+  MasterClient plain(address, std::chrono::seconds(2), *secret);
+  EXPECT_FALSE(plain.existKey("k").ok());
+
+  ::setenv("MC_TLS_CA_FILE", cert.c_str(), 1);
+  {
+    MasterClient trusting(address, std::chrono::seconds(5), *secret);
+    auto exists = trusting.existKey("k");
+    ASSERT_TRUE(exists.ok()) << exists.status().toString();
+    EXPECT_FALSE(*exists);
+    auto owner = client(kSecret);
+    ASSERT_TRUE(owner.ok()) << owner.status().toString();
+    const std::string value(5000, 't');
+    ASSERT_TRUE((*owner)->put("tls-key", value.data(), value.size()).ok());
+    EXPECT_EQ(*(*owner)->get("tls-key"), value);
+  }
+  ::setenv("MC_TLS_CA_FILE", (dir.path() + "/missing.pem").c_str(), 1);
+  MasterClient misconfigured(address, std::chrono::seconds(2), *secret);
+  auto failed = misconfigured.existKey("k");
+  ::unsetenv("MC_TLS_CA_FILE");
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("MC_TLS_CA_FILE"), std::string::npos);
 }
 
 }  // namespace

@@ -90,8 +90,8 @@ TEST_F(CutLinkTest, TransferTimeoutBoundsTheWholeCallOverACutLink) {
   // unreachable peer is taken as down have passed).
   bool recovered = testing::waitFor(
       [&] {
-        return api.transferSync(target, local, peer_.buffer_addr, 1 << 20,
-                                TransferRequest::READ) == 0;
+        return api.transferSync(target, local, peer_.buffer_addr, 1 << 20, TransferRequest::READ) ==
+               0;
       },
       std::chrono::seconds(15));
   EXPECT_TRUE(recovered);

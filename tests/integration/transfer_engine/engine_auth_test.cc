@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "common/auth/auth_failures.h"
@@ -230,6 +231,45 @@ TEST_F(EngineAuthTest, TheDataPortMovesNoByteForAnUnauthenticatedPeer) {
   EXPECT_LE(got.size(), size_t{24 + 32}) << "an answer came back to a forged proof";
 
   expectPeerUntouched();
+}
+
+// The HTTP metadata server over HTTPS (--tls_cert_file/--tls_key_file) with the secret: an
+// engine that trusts the certificate (MC_TLS_CA_FILE) publishes and reads through it.
+TEST_F(EngineAuthTest, TheMetadataServerOverHttpsServesEnginesThatTrustIt) {
+  testing::TempDir dir;
+  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
+  const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                           cert +
+                           " -days 1 -subj /CN=localhost -addext "
+                           "subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << "openssl could not make a test certificate";
+  const uint16_t port = testing::freeLoopbackPort();
+  testing::ChildProcess https_server(testing::builtBinary("tools/mooncake_http_metadata_server"),
+                                     {"--host=127.0.0.1", "--port=" + std::to_string(port),
+                                      "--tls_cert_file=" + cert, "--tls_key_file=" + key},
+                                     secretEnv());
+  ASSERT_TRUE(
+      testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(10)));
+  const std::string url = "https://127.0.0.1:" + std::to_string(port) + "/metadata";
+  ::setenv("MC_TLS_CA_FILE", cert.c_str(), 1);
+  TransferEngine target(optionsWith(kSecret)), initiator(optionsWith(kSecret));
+  const std::string suffix = std::to_string(::getpid());
+  Status a = target.init(url, "tls-target-" + suffix, "127.0.0.1");
+  Status b = initiator.init(url, "tls-initiator-" + suffix, "127.0.0.1");
+  ::unsetenv("MC_TLS_CA_FILE");
+  ASSERT_TRUE(a.ok()) << a.toString();
+  ASSERT_TRUE(b.ok()) << b.toString();
+  std::vector<char> remote(65536, 'r');
+  ASSERT_TRUE(target.registerLocalMemory(remote.data(), remote.size()).ok());
+  ASSERT_TRUE(initiator.registerLocalMemory(local_, kPeerBytes).ok());
+  auto opened = initiator.openSegment("tls-target-" + suffix);
+  ASSERT_TRUE(opened.ok()) << opened.status().toString();
+  auto buffers = initiator.getSegmentBuffers(*opened);
+  ASSERT_TRUE(buffers.ok());
+  ASSERT_EQ(buffers->size(), 1u);
+  // Without the certificate trusted, nothing reaches it.
+  TransferEngine untrusting(optionsWith(kSecret));
+  EXPECT_FALSE(untrusting.init(url, "tls-untrusting-" + suffix, "127.0.0.1").ok());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -144,6 +145,70 @@ TEST_F(HttpServerTest, SlowAndIdleClientsDoNotStopTheServer) {
     EXPECT_EQ(rest.find("200 OK"), std::string::npos);
   }
   EXPECT_GE(server_->server()->timedOut(), 16u);
+}
+
+}  // namespace
+}  // namespace mooncake::net
+
+namespace mooncake::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A self-signed certificate for 127.0.0.1 made with the openssl command, in a fresh directory.
+struct TestCertificate {
+  TestCertificate() {
+    char pattern[] = "/tmp/mc_tls_XXXXXX";
+    dir = ::mkdtemp(pattern) != nullptr ? pattern : "";
+    cert = dir + "/cert.pem";
+    key = dir + "/key.pem";
+    const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
+                             cert +
+                             " -days 1 -subj /CN=localhost -addext "
+                             "subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
+    ok = !dir.empty() && std::system(make.c_str()) == 0;
+  }
+  ~TestCertificate() {
+    if (!dir.empty()) (void)std::system(("rm -rf " + dir).c_str());
+  }
+  std::string dir, cert, key;
+  bool ok = false;
+};
+
+TEST(HttpServerTlsTest, ServesHttpsToClientsThatTrustItAndNothingElse) {
+  TestCertificate certificate;
+  ASSERT_TRUE(certificate.ok) << "openssl could not make a test certificate";
+  auto tls = TlsContext::server(certificate.cert, certificate.key);
+  ASSERT_TRUE(tls.ok()) << tls.status().toString();
+  HttpServerOptions options;
+  options.tls = *tls;
+  HttpServer server(options);
+  server.route("PUT", "/echo", [](const HttpServerRequest& request, HttpServerResponse& response) {
+    response.set(std::string(request.body), "application/octet-stream");
+  });
+  ASSERT_TRUE(server.start("127.0.0.1", 0, "test").ok());
+  const std::string https = "https://127.0.0.1:" + std::to_string(server.port()) + "/echo";
+
+  ::setenv("MC_TLS_CA_FILE", certificate.cert.c_str(), 1);
+  HttpClient trusting;
+  ::unsetenv("MC_TLS_CA_FILE");
+  std::string body(3 << 20, '\0');  // several TLS records each way
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i * 31 + 7);
+  for (int round = 0; round < 3; ++round) {  // a kept-alive connection, several requests
+    auto answer = trusting.send("PUT", https, body, 10s, 2s);
+    ASSERT_TRUE(answer.ok()) << answer.status().toString();
+    EXPECT_EQ(answer->status, 200);
+    EXPECT_TRUE(answer->body == body);
+  }
+  HttpClient untrusting;  // the system's CAs do not know this certificate
+  EXPECT_FALSE(untrusting.send("PUT", https, "x", 5s, 2s).ok());
+  auto plain = untrusting.send("PUT", "http://127.0.0.1:" + std::to_string(server.port()) + "/echo",
+                               "x", 5s, 2s);
+  EXPECT_TRUE(!plain.ok() || plain->status != 200);
+  // Still serving after both.
+  auto again = trusting.send("PUT", https, "after", 5s, 2s);
+  ASSERT_TRUE(again.ok()) << again.status().toString();
+  EXPECT_EQ(again->body, "after");
 }
 
 }  // namespace
