@@ -15,6 +15,7 @@
 #include "store/proto/fast_rpc_frame.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "support/test_certificate.h"
 
 namespace mooncake::store {
 namespace {
@@ -152,12 +153,11 @@ TEST_F(StoreAuthTest, ClientsWithTheSecretWorkAndOthersAreRefused) {
 // talk to them.
 TEST_F(StoreAuthTest, TlsOnTheGrpcPortServesClientsThatTrustTheCertificate) {
   testing::TempDir dir;
-  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-  const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
-                           cert +
-                           " -days 1 -subj /CN=localhost -addext "
-                           "subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1";
-  ASSERT_EQ(std::system(make.c_str()), 0) << "openssl could not make a test certificate";
+  testing::TestCertificate certificate;
+  ASSERT_TRUE(testing::makeTestCertificate(dir.path(), &certificate))
+      << "openssl could not make a test certificate";
+  const std::string& cert = certificate.cert;
+  const std::string& key = certificate.key;
   start({"--tls_cert_file=" + cert, "--tls_key_file=" + key});
   scheme_ = "https";  // the embedded HTTP metadata server speaks TLS too
   if (HasFatalFailure()) return;

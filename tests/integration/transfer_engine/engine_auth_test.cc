@@ -18,6 +18,7 @@
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "support/test_certificate.h"
 #include "transfer_engine/handshake/handshake_client.h"
 #include "transfer_engine/metadata/http_metadata_store.h"
 #include "transfer_engine/metadata/segment_descriptor.h"
@@ -237,12 +238,11 @@ TEST_F(EngineAuthTest, TheDataPortMovesNoByteForAnUnauthenticatedPeer) {
 // engine that trusts the certificate (MC_TLS_CA_FILE) publishes and reads through it.
 TEST_F(EngineAuthTest, TheMetadataServerOverHttpsServesEnginesThatTrustIt) {
   testing::TempDir dir;
-  const std::string cert = dir.path() + "/cert.pem", key = dir.path() + "/key.pem";
-  const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
-                           cert +
-                           " -days 1 -subj /CN=localhost -addext "
-                           "subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
-  ASSERT_EQ(std::system(make.c_str()), 0) << "openssl could not make a test certificate";
+  testing::TestCertificate certificate;
+  ASSERT_TRUE(testing::makeTestCertificate(dir.path(), &certificate))
+      << "openssl could not make a test certificate";
+  const std::string& cert = certificate.cert;
+  const std::string& key = certificate.key;
   const uint16_t port = testing::freeLoopbackPort();
   testing::ChildProcess https_server(testing::builtBinary("tools/mooncake_http_metadata_server"),
                                      {"--host=127.0.0.1", "--port=" + std::to_string(port),

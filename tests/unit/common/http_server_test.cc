@@ -12,6 +12,7 @@
 
 #include "common/net/http_client.h"
 #include "common/net/socket.h"
+#include "support/test_certificate.h"
 
 namespace mooncake::net {
 namespace {
@@ -155,22 +156,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A self-signed certificate for 127.0.0.1 made with the openssl command, in a fresh directory.
+// A self-signed certificate for 127.0.0.1 (support/test_certificate.h) in a fresh directory.
 struct TestCertificate {
   TestCertificate() {
     char pattern[] = "/tmp/mc_tls_XXXXXX";
     dir = ::mkdtemp(pattern) != nullptr ? pattern : "";
-    cert = dir + "/cert.pem";
-    key = dir + "/key.pem";
-    const std::string make = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
-                             cert +
-                             " -days 1 -subj /CN=localhost -addext "
-                             "subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
-    ok = !dir.empty() && std::system(make.c_str()) == 0;
+    ok = !dir.empty() && testing::makeTestCertificate(dir, &made);
+    cert = made.cert;
+    key = made.key;
   }
   ~TestCertificate() {
     if (!dir.empty()) (void)std::system(("rm -rf " + dir).c_str());
   }
+  testing::TestCertificate made;
   std::string dir, cert, key;
   bool ok = false;
 };
