@@ -284,7 +284,7 @@ TEST(EngineErrorsTest, ADeadPeerFailsTransfersAtOnceOnceItRefusedAConnection) {
   EXPECT_LT(took, std::chrono::milliseconds(900));  // was ~1 s of refused connects per lane
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(transfer(&took), FAILED);
-    EXPECT_LT(took, std::chrono::milliseconds(50)) << i;
+    EXPECT_LT(took, std::chrono::milliseconds(100)) << i;
   }
 }
 

@@ -147,11 +147,6 @@ void TcpConnection::fail(const Status& cause, bool report) {
 }
 
 void TcpConnection::sendLoop() {
-  if (settings_.down) {
-    fail(*settings_.down, /*report=*/false);
-    threads_exited_.fetch_add(1);
-    return;
-  }
   int connect_errno = 0;
   auto connected = net::connectTcp(peer_, settings_.connect_timeout, &connect_errno);
   if (!connected.ok()) {

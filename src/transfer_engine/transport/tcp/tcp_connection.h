@@ -23,7 +23,6 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 
@@ -41,9 +40,6 @@ class TcpConnection {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds stall_timeout{30000};
     auth::SecretRef secret;  // proves it on connect (tcp::kAuthLabel); null: no authentication
-    // Set: the peer was found down moments ago; fail every slice with this at once instead of
-    // connecting (they come back through the engine's retry path without a network wait).
-    std::optional<Status> down;
   };
 
   TcpConnection(net::HostPort peer, Settings settings, SliceCompletion& sink);

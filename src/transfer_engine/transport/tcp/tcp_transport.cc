@@ -114,16 +114,11 @@ TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) 
     const auto now = std::chrono::steady_clock::now();
     if (lane && lane->peerDown()) pool->down_until = now + kDownMemory;
     if (lane) pool->retiring.push_back(std::move(lane));
+    if (now < pool->down_until) return nullptr;
     TcpConnection::Settings settings;
     settings.connect_timeout = std::chrono::seconds(options_.handshake_connect_timeout_sec);
     settings.stall_timeout = std::chrono::seconds(options_.tcp_status_timeout_sec);
     settings.secret = secret_;
-    if (now < pool->down_until) {
-      settings.down = Status::error(
-          ErrorCode::ERR_SOCKET,
-          "tcp: " + peer.toString() + " refused or did not answer a connection less than " +
-              std::to_string(kDownMemory.count()) + " s ago; not trying again before then");
-    }
     lane = std::make_unique<TcpConnection>(peer, settings, sink_);
   }
   return lane.get();
@@ -147,6 +142,17 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
   for (size_t begin = 0; begin < count;) {
     size_t n = std::min(run, count - begin);
     TcpConnection* lane = laneFor(pool, peer);
+    if (lane == nullptr) {
+      // The peer is down: fail the rest here, without a connection (the engine's retries come
+      // straight back, so the whole budget costs microseconds).
+      lock.unlock();
+      Status down = Status::error(
+          ErrorCode::ERR_SOCKET,
+          "tcp: " + peer.toString() + " refused or did not answer a connection less than " +
+              std::to_string(kDownMemory.count()) + " s ago; not trying again before then");
+      for (size_t i = begin; i < count; ++i) sink_.onSliceDone(slices[i], down);
+      return;
+    }
     for (size_t i = begin; i < begin + n; ++i) {
       slices[i]->carrier_group.store(pool);
       slices[i]->carrier.store(lane);

@@ -52,7 +52,8 @@ class TcpTransport : public Transport {
   static constexpr std::chrono::seconds kDownMemory{2};
 
   PeerPool* poolFor(const net::HostPort& peer);
-  // Returns a live lane, replacing a dead one. Requires pool->mutex.
+  // Returns a live lane, replacing a dead one; null while the peer is taken as down (a lane's
+  // connect found it refusing or unreachable less than kDownMemory ago). Requires pool->mutex.
   TcpConnection* laneFor(PeerPool* pool, const net::HostPort& peer);
 
   const TransferEngineOptions options_;
