@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/logging.h"
+#include "transfer_engine/engine/advertised_host.h"
 #include "transfer_engine/handshake/handshake_client.h"
 #include "transfer_engine/transport/tcp/tcp_transport.h"
 
@@ -20,30 +21,17 @@ namespace {
 
 constexpr size_t kMaxQueuedNotifies = 65536;
 
-bool isIpLiteral(const std::string& host) {
-  unsigned char address[16];
-  return ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), address) == 1;
-}
-
 }  // namespace
 
 Result<std::string> TransferEngineImpl::resolveAdvertisedHost(const std::string& name_host,
                                                               const std::string& ip_or_host_name,
                                                               bool peer_to_peer) {
-  std::string host = !options_.tcp_bind_address.empty() ? options_.tcp_bind_address
-                     : !ip_or_host_name.empty()         ? ip_or_host_name
-                                                        : name_host;
-  // With a metadata service the segment name is only a name: unless it is an address, the node
-  // advertises the host's first non-loopback address (as upstream).
-  if (!peer_to_peer && options_.tcp_bind_address.empty() && ip_or_host_name.empty() &&
-      !isIpLiteral(host)) {
-    std::string lan = net::firstNonLoopbackIPv4();
-    if (!lan.empty()) {
-      LOG(INFO) << "transfer_engine: advertising " << lan
-                << " (the host's first non-loopback address; set MC_TCP_BIND_ADDRESS to choose)";
-      host = lan;
-    }
+  AdvertisedHost chosen =
+      chooseAdvertisedHost(options_.tcp_bind_address, ip_or_host_name, name_host, peer_to_peer);
+  std::string host = chosen.host;
+  if (host != name_host && chosen.origin.rfind("the first non-loopback", 0) == 0) {
+    LOG(INFO) << "transfer_engine: advertising " << host
+              << " (the host's first non-loopback address; set MC_TCP_BIND_ADDRESS to choose)";
   }
   Status resolvable = net::checkResolvable(host);
   if (!resolvable.ok()) {

@@ -1,0 +1,50 @@
+// mooncake_doctor's checks (docs/TROUBLESHOOTING.md): each looks at one thing a node needs before
+// it starts and says PASS, or WARN / FAIL with the cause and the fix in a sentence or two. They
+// take the inputs a node gets (metadata_server, local_server_name, master address, protocol)
+// and read the MC_* variables through the project's config layer, so they see what the engine
+// and the store client would see.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mooncake::doctor {
+
+enum class Verdict { kPass, kWarn, kFail };
+
+struct Finding {
+  std::string check;  // "address", "proxy", "metadata", ...
+  Verdict verdict = Verdict::kPass;
+  std::string message;  // what was found; for WARN/FAIL also the fix
+};
+
+struct Inputs {
+  std::string metadata_server = "P2PHANDSHAKE";
+  std::string local_server_name;      // host[:port]; empty: this host's name
+  std::string master_server_address;  // empty: no master check
+  std::string protocol = "tcp";
+  uint64_t segment_bytes = 0;  // memory this node will register (for the limits check)
+};
+
+// The address peers will be told to connect to (as the engine picks it): resolves, belongs to
+// this host, and is not loopback when the metadata service or the master is elsewhere.
+std::vector<Finding> checkAddress(const Inputs& inputs);
+// Proxy variables that would capture metadata requests, descriptor and memory limits, and the
+// cluster secret's configuration.
+std::vector<Finding> checkEnvironment(const Inputs& inputs);
+// The metadata service answers (HTTP /health, etcd, Redis), how fast, and for etcd whether it
+// advertises client URLs other nodes can use.
+std::vector<Finding> checkMetadataService(const Inputs& inputs);
+// The master answers a ping (and accepts this process's secret).
+std::vector<Finding> checkMaster(const Inputs& inputs);
+
+std::vector<Finding> runAll(const Inputs& inputs);
+
+// "PASS  address  ..." lines and a summary; or one JSON object.
+std::string renderText(const std::vector<Finding>& findings);
+std::string renderJson(const std::vector<Finding>& findings);
+// 0 all passed, 1 warnings, 2 failures.
+int exitCode(const std::vector<Finding>& findings);
+
+}  // namespace mooncake::doctor

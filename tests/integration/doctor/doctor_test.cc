@@ -1,0 +1,193 @@
+// mooncake_doctor's checks, each healthy and broken, against real servers where the check talks
+// to one (an HTTP metadata server, etcd bound to loopback, Redis, a master with and without a
+// secret), and the binary's exit codes and JSON.
+#include "doctor/doctor.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "common/net/socket.h"
+#include "support/auth.h"
+#include "support/backends.h"
+#include "support/process.h"
+#include "support/servers.h"
+
+namespace mooncake::doctor {
+namespace {
+
+// The findings of one check, for assertions.
+Finding only(const std::vector<Finding>& findings, const std::string& check) {
+  for (const Finding& f : findings) {
+    if (f.check == check) return f;
+  }
+  return {check, Verdict::kFail, "no finding for " + check};
+}
+
+Inputs p2p(const std::string& name = "127.0.0.1") {
+  Inputs inputs;
+  inputs.local_server_name = name;
+  return inputs;
+}
+
+TEST(DoctorTest, AddressChecks) {
+  EXPECT_EQ(only(checkAddress(p2p()), "address").verdict, Verdict::kPass);
+  // Loopback advertised while the metadata service is elsewhere (TEST-NET-1, never contacted).
+  Inputs remote = p2p();
+  remote.metadata_server = "http://192.0.2.1:8080/metadata";
+  ::setenv("MC_TCP_BIND_ADDRESS", "127.0.0.1", 1);
+  Finding loopback = only(checkAddress(remote), "address");
+  ::unsetenv("MC_TCP_BIND_ADDRESS");
+  EXPECT_EQ(loopback.verdict, Verdict::kFail);
+  EXPECT_NE(loopback.message.find("loopback"), std::string::npos) << loopback.message;
+  EXPECT_NE(loopback.message.find("MC_TCP_BIND_ADDRESS"), std::string::npos) << loopback.message;
+  // Another machine's address.
+  Finding foreign = only(checkAddress(p2p("192.0.2.1")), "address");
+  EXPECT_EQ(foreign.verdict, Verdict::kFail);
+  EXPECT_NE(foreign.message.find("not an address of this host"), std::string::npos)
+      << foreign.message;
+  Finding unresolvable = only(checkAddress(p2p("no-such-host.invalid")), "address");
+  EXPECT_EQ(unresolvable.verdict, Verdict::kFail);
+  EXPECT_NE(unresolvable.message.find("does not resolve"), std::string::npos);
+}
+
+TEST(DoctorTest, ProxyVariablesThatWouldCaptureMetadataRequestsAreNamed) {
+  testing::ScopedNoAuth no_auth;
+  Inputs inputs = p2p();
+  inputs.metadata_server = "http://127.0.0.1:1/metadata";
+  ::setenv("http_proxy", "http://127.0.0.1:3128", 1);
+  Finding proxied = only(checkEnvironment(inputs), "proxy");
+  ::setenv("no_proxy", "localhost,127.0.0.1", 1);
+  Finding bypassed = only(checkEnvironment(inputs), "proxy");
+  ::unsetenv("http_proxy");
+  ::unsetenv("no_proxy");
+  EXPECT_EQ(proxied.verdict, Verdict::kWarn);
+  EXPECT_NE(proxied.message.find("no_proxy"), std::string::npos) << proxied.message;
+  EXPECT_EQ(bypassed.verdict, Verdict::kPass) << bypassed.message;
+}
+
+TEST(DoctorTest, TheClusterSecretIsChecked) {
+  testing::ScopedNoAuth no_auth;
+  Inputs remote = p2p();
+  remote.master_server_address = "192.0.2.1:50051";
+  EXPECT_EQ(only(checkEnvironment(remote), "auth").verdict, Verdict::kWarn);
+  EXPECT_EQ(only(checkEnvironment(p2p()), "auth").verdict, Verdict::kPass);
+  ::setenv("MC_AUTH_SECRET", "short", 1);
+  Finding short_secret = only(checkEnvironment(p2p()), "auth");
+  ::setenv("MC_AUTH_SECRET", "a-good-long-cluster-secret", 1);
+  Finding good = only(checkEnvironment(remote), "auth");
+  ::unsetenv("MC_AUTH_SECRET");
+  EXPECT_EQ(short_secret.verdict, Verdict::kFail);
+  EXPECT_NE(short_secret.message.find("at least 16"), std::string::npos);
+  EXPECT_EQ(good.verdict, Verdict::kPass);
+}
+
+TEST(DoctorTest, MetadataServicesThatAnswerAndThatDoNot) {
+  EXPECT_EQ(only(checkMetadataService(p2p()), "metadata").verdict, Verdict::kPass);
+  Inputs http = p2p();
+  http.metadata_server = testing::metadataServerFor(testing::Backend::kHttp);
+  ASSERT_FALSE(http.metadata_server.empty());
+  Finding up = only(checkMetadataService(http), "metadata");
+  EXPECT_EQ(up.verdict, Verdict::kPass) << up.message;
+  Inputs dead = p2p();
+  dead.metadata_server =
+      "http://127.0.0.1:" + std::to_string(testing::freeLoopbackPort()) + "/metadata";
+  Finding down = only(checkMetadataService(dead), "metadata");
+  EXPECT_EQ(down.verdict, Verdict::kFail);
+  EXPECT_NE(down.message.find("mooncake_http_metadata_server"), std::string::npos) << down.message;
+  Inputs redis = p2p();
+  redis.metadata_server = testing::metadataServerFor(testing::Backend::kRedis);
+  ASSERT_FALSE(redis.metadata_server.empty());
+  EXPECT_EQ(only(checkMetadataService(redis), "metadata").verdict, Verdict::kPass);
+}
+
+// etcd listening and advertising on loopback only: fine for a node on the same host, the
+// guide's classic mistake for a node that advertises a network address.
+TEST(DoctorTest, EtcdAdvertisingOnlyLoopbackIsCaughtForNodesOnTheNetwork) {
+  testing::EtcdServer etcd;
+  ASSERT_TRUE(etcd.ok());
+  Inputs local = p2p();
+  local.metadata_server = "etcd://" + etcd.endpoint();
+  auto findings = checkMetadataService(local);
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(findings[0].verdict, Verdict::kPass) << findings[0].message;
+  EXPECT_EQ(findings[1].verdict, Verdict::kPass) << findings[1].message;
+  std::string lan = net::firstNonLoopbackIPv4();
+  if (lan.empty()) GTEST_SKIP() << "this host has no network address";
+  Inputs networked = p2p(lan);
+  networked.metadata_server = local.metadata_server;
+  findings = checkMetadataService(networked);
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(findings[1].verdict, Verdict::kFail);
+  EXPECT_NE(findings[1].message.find("--advertise-client-urls"), std::string::npos)
+      << findings[1].message;
+}
+
+TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
+  const std::string secret = "doctor-test-secret-00000001";
+  const uint16_t open_port = testing::freeLoopbackPort();
+  const uint16_t secured_port = testing::freeLoopbackPort();
+  auto master = [](uint16_t port, std::vector<std::string> env) {
+    return std::make_unique<testing::ChildProcess>(
+        testing::builtBinary("tools/mooncake_master"),
+        std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                                 "--metrics_port=0"},
+        env);
+  };
+  auto open = master(open_port, {"MC_AUTH_SECRET="});
+  auto secured = master(secured_port, {"MC_AUTH_SECRET=" + secret});
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return testing::portAccepts(open_port) && testing::portAccepts(secured_port); },
+      std::chrono::seconds(20)));
+  testing::ScopedNoAuth no_auth;
+  Inputs inputs = p2p();
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(open_port);
+  Finding up = only(checkMaster(inputs), "master");
+  EXPECT_EQ(up.verdict, Verdict::kPass) << up.message;
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(secured_port);
+  Finding refused = only(checkMaster(inputs), "master");
+  EXPECT_EQ(refused.verdict, Verdict::kFail);
+  EXPECT_NE(refused.message.find("MC_AUTH_SECRET"), std::string::npos) << refused.message;
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(testing::freeLoopbackPort());
+  Finding absent = only(checkMaster(inputs), "master");
+  EXPECT_EQ(absent.verdict, Verdict::kFail);
+  EXPECT_NE(absent.message.find("Start mooncake_master"), std::string::npos) << absent.message;
+}
+
+// The binary: JSON that agrees with its exit code; a failure exits 2.
+TEST(DoctorTest, TheBinaryReportsJsonAndExitCodes) {
+  auto run = [](const std::string& flags, int* code) {
+    std::string command = testing::builtBinary("tools/mooncake_doctor") + " --json " + flags;
+    FILE* pipe = ::popen(command.c_str(), "r");
+    std::string out;
+    char buffer[4096];
+    size_t got;
+    while (pipe != nullptr && (got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+      out.append(buffer, got);
+    }
+    int status = pipe != nullptr ? ::pclose(pipe) : -1;
+    *code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return nlohmann::json::parse(out, nullptr, false);
+  };
+  int code = -1;
+  auto healthy = run("--local_server_name=127.0.0.1", &code);
+  ASSERT_TRUE(healthy.is_object());
+  EXPECT_EQ(healthy["exit_code"], code);
+  EXPECT_LE(code, 1);  // a low open-files limit on the test machine may warn
+  auto broken = run("--local_server_name=127.0.0.1 --metadata_server=http://127.0.0.1:" +
+                        std::to_string(testing::freeLoopbackPort()) + "/metadata",
+                    &code);
+  ASSERT_TRUE(broken.is_object());
+  EXPECT_EQ(code, 2);
+  bool named = false;
+  for (const auto& check : broken["checks"]) {
+    named = named || (check["check"] == "metadata" && check["verdict"] == "FAIL");
+  }
+  EXPECT_TRUE(named) << broken.dump();
+}
+
+}  // namespace
+}  // namespace mooncake::doctor

@@ -1,0 +1,39 @@
+// mooncake_doctor: checks what a node needs before it starts (its advertised address, proxy
+// variables, limits, the cluster secret, the metadata service, the master) and prints one line
+// per check, PASS / WARN / FAIL, with the fix for every non-PASS. Exit code 0 / 1 (warnings) /
+// 2 (failures); --json for scripts.
+#include <gflags/gflags.h>
+
+#include <cstdio>
+
+#include "doctor/doctor.h"
+#include "tool_support/tool_flags.h"
+
+DEFINE_string(metadata_server, "P2PHANDSHAKE",
+              "the node's metadata service: P2PHANDSHAKE, http://h:p/metadata, etcd://h:p, "
+              "redis://h:p");
+DEFINE_string(local_server_name, "", "the node's local_server_name (default: this host's name)");
+DEFINE_string(master_server_address, "",
+              "the Store master (host:port or etcd://...); empty: not checked");
+DEFINE_string(protocol, "tcp", "the transport the node will use");
+DEFINE_uint64(global_segment_size, 0, "bytes the node will register (for the limits check)");
+DEFINE_bool(json, false, "print one JSON object instead of lines");
+
+int main(int argc, char** argv) {
+  mooncake::tools::parseToolFlags(
+      "mooncake_doctor",
+      "checks a node's configuration before it starts: advertised address, proxy variables, "
+      "limits, cluster secret, metadata service, master; one line per check with the fix",
+      &argc, &argv);
+  mooncake::doctor::Inputs inputs;
+  inputs.metadata_server = FLAGS_metadata_server;
+  inputs.local_server_name = FLAGS_local_server_name;
+  inputs.master_server_address = FLAGS_master_server_address;
+  inputs.protocol = FLAGS_protocol;
+  inputs.segment_bytes = FLAGS_global_segment_size;
+  auto findings = mooncake::doctor::runAll(inputs);
+  std::string report =
+      FLAGS_json ? mooncake::doctor::renderJson(findings) : mooncake::doctor::renderText(findings);
+  std::fputs(report.c_str(), stdout);
+  return mooncake::doctor::exitCode(findings);
+}
