@@ -25,6 +25,11 @@ struct Inputs {
   std::string master_server_address;  // empty: no master check
   std::string protocol = "tcp";
   uint64_t segment_bytes = 0;  // memory this node will register (for the limits check)
+  // RDMA: device names ("mlx5_0,mlx5_1"), a priority-matrix JSON file, and where sysfs is
+  // (a fake tree in tests).
+  std::string device_name;
+  std::string nic_priority_matrix;
+  std::string sysfs_root = "/sys";
 };
 
 // The address peers will be told to connect to (as the engine picks it): resolves, belongs to
@@ -38,6 +43,10 @@ std::vector<Finding> checkEnvironment(const Inputs& inputs);
 std::vector<Finding> checkMetadataService(const Inputs& inputs);
 // The master answers a ping (and accepts this process's secret).
 std::vector<Finding> checkMaster(const Inputs& inputs);
+
+// With --protocol=rdma or device names: the devices exist, their port (MC_IB_PORT) is ACTIVE,
+// the GID (MC_GID_INDEX, or what auto-probing picks) is a RoCE v2 IPv4 GID, MC_MTU fits.
+std::vector<Finding> checkRdma(const Inputs& inputs);
 
 std::vector<Finding> runAll(const Inputs& inputs);
 

@@ -20,7 +20,8 @@ const char* word(Verdict verdict) {
 
 std::vector<Finding> runAll(const Inputs& inputs) {
   std::vector<Finding> out;
-  for (auto check : {checkAddress, checkEnvironment, checkMetadataService, checkMaster}) {
+  for (auto check :
+       {checkAddress, checkEnvironment, checkRdma, checkMetadataService, checkMaster}) {
     for (Finding& finding : check(inputs)) out.push_back(std::move(finding));
   }
   return out;

@@ -17,6 +17,9 @@ DEFINE_string(master_server_address, "",
               "the Store master (host:port or etcd://...); empty: not checked");
 DEFINE_string(protocol, "tcp", "the transport the node will use");
 DEFINE_uint64(global_segment_size, 0, "bytes the node will register (for the limits check)");
+DEFINE_string(device_name, "", "RDMA devices the node will use (\"mlx5_0,mlx5_1\")");
+DEFINE_string(nic_priority_matrix, "", "the node's NIC priority matrix (JSON file)");
+DEFINE_string(sysfs_root, "/sys", "where sysfs is mounted (tests point it at a fake tree)");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
 
 int main(int argc, char** argv) {
@@ -31,6 +34,9 @@ int main(int argc, char** argv) {
   inputs.master_server_address = FLAGS_master_server_address;
   inputs.protocol = FLAGS_protocol;
   inputs.segment_bytes = FLAGS_global_segment_size;
+  inputs.device_name = FLAGS_device_name;
+  inputs.nic_priority_matrix = FLAGS_nic_priority_matrix;
+  inputs.sysfs_root = FLAGS_sysfs_root;
   auto findings = mooncake::doctor::runAll(inputs);
   std::string report =
       FLAGS_json ? mooncake::doctor::renderJson(findings) : mooncake::doctor::renderText(findings);

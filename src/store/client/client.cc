@@ -98,7 +98,10 @@ Status Client::Impl::initEngine() {
   for (int attempt = 0; attempt < kClientSetupRetries; ++attempt) {
     std::string candidate = net::HostPort{name->host, static_cast<uint16_t>(port(seed))}.toString();
     last = engine.init(options.metadata_server, candidate);
-    if (!last.is(ErrorCode::ERR_SOCKET)) return last;  // a taken port; anything else is final
+    // A taken port, or a name another client on this host picked first: try another port;
+    // anything else is final.
+    bool name_taken = last.message().find("is already used by a live node") != std::string::npos;
+    if (!last.is(ErrorCode::ERR_SOCKET) && !name_taken) return last;
   }
   return last.withContext("no free client port after " + std::to_string(kClientSetupRetries) +
                           " attempts");

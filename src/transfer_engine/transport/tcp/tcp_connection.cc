@@ -293,6 +293,9 @@ bool TcpConnection::readOne() {
   Slice* slice = nullptr;
   {
     std::lock_guard lock(mutex_);
+    // Another thread may have failed the connection since the reply looked ready (the sender
+    // on a broken send, or abort()): it took every slice in flight.
+    if (in_flight_.empty()) return false;
     slice = in_flight_.pop();
   }
   slice->carrier.store(nullptr);  // from here only this reader completes it
