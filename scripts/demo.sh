@@ -9,6 +9,8 @@
 #     every object is read again from its other replica.
 #  3. The same store demo from Python (mooncake.store, scripts/demo_store.py), against the same
 #     master.
+#  0. First, mooncake_doctor checks this host the way a node would start (its summary only;
+#     it never stops the demo).
 # Everything started here is stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +42,10 @@ free_port() {
     (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null || { echo $port; return; }
   done
 }
+
+echo "== 0. mooncake_doctor: is this host ready for a node? =="
+"$BUILD/tools/mooncake_doctor" --local_server_name=127.0.0.1 | tail -1 || true
+echo "demo: (every check with its fix: $BUILD/tools/mooncake_doctor --help; docs/TROUBLESHOOTING.md)"
 
 echo "== 1. Transfer Engine over TCP (P2PHANDSHAKE, loopback), then same-host direct =="
 BUFFER=$((256 << 20))

@@ -30,6 +30,7 @@ struct Inputs {
   std::string device_name;
   std::string nic_priority_matrix;
   std::string sysfs_root = "/sys";
+  std::vector<std::string> peers;  // segment names to reach (--peer)
 };
 
 // The address peers will be told to connect to (as the engine picks it): resolves, belongs to
@@ -47,6 +48,10 @@ std::vector<Finding> checkMaster(const Inputs& inputs);
 // With --protocol=rdma or device names: the devices exist, their port (MC_IB_PORT) is ACTIVE,
 // the GID (MC_GID_INDEX, or what auto-probing picks) is a RoCE v2 IPv4 GID, MC_MTU fits.
 std::vector<Finding> checkRdma(const Inputs& inputs);
+
+// For each --peer: its segment opens, its rpc port answers, and a read of up to 4 MiB of its
+// memory completes (time and throughput reported; nothing is written to it).
+std::vector<Finding> checkPeers(const Inputs& inputs);
 
 std::vector<Finding> runAll(const Inputs& inputs);
 

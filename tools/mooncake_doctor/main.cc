@@ -20,6 +20,9 @@ DEFINE_uint64(global_segment_size, 0, "bytes the node will register (for the lim
 DEFINE_string(device_name, "", "RDMA devices the node will use (\"mlx5_0,mlx5_1\")");
 DEFINE_string(nic_priority_matrix, "", "the node's NIC priority matrix (JSON file)");
 DEFINE_string(sysfs_root, "/sys", "where sysfs is mounted (tests point it at a fake tree)");
+DEFINE_string(peer, "",
+              "segment names of nodes this one must reach (\"a,b\"): open, probe, and read a "
+              "little of their memory (nothing is written)");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
 
 int main(int argc, char** argv) {
@@ -37,6 +40,13 @@ int main(int argc, char** argv) {
   inputs.device_name = FLAGS_device_name;
   inputs.nic_priority_matrix = FLAGS_nic_priority_matrix;
   inputs.sysfs_root = FLAGS_sysfs_root;
+  for (size_t start = 0; start < FLAGS_peer.size();) {
+    size_t comma = FLAGS_peer.find(',', start);
+    std::string name = FLAGS_peer.substr(start, comma - start);
+    if (!name.empty()) inputs.peers.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
   auto findings = mooncake::doctor::runAll(inputs);
   std::string report =
       FLAGS_json ? mooncake::doctor::renderJson(findings) : mooncake::doctor::renderText(findings);

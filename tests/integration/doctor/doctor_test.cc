@@ -13,6 +13,7 @@
 #include "common/net/socket.h"
 #include "support/auth.h"
 #include "support/backends.h"
+#include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
 
@@ -187,6 +188,30 @@ TEST(DoctorTest, TheBinaryReportsJsonAndExitCodes) {
     named = named || (check["check"] == "metadata" && check["verdict"] == "FAIL");
   }
   EXPECT_TRUE(named) << broken.dump();
+}
+
+}  // namespace
+}  // namespace mooncake::doctor
+
+namespace mooncake::doctor {
+namespace {
+
+// --peer: a live peer is opened, probed and read from (nothing written); a name nobody holds
+// fails with what to look at.
+TEST(DoctorTest, PeersAreReachedOrTheFailureSaysWhere) {
+  auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 8 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  Inputs inputs = p2p();
+  inputs.peers = {peer.segment_name, "127.0.0.1:" + std::to_string(testing::freeLoopbackPort())};
+  auto findings = checkPeers(inputs);
+  ASSERT_EQ(findings.size(), 2u);
+  EXPECT_EQ(findings[0].verdict, Verdict::kPass) << findings[0].message;
+  EXPECT_NE(findings[0].message.find("read 4194304 bytes"), std::string::npos)
+      << findings[0].message;
+  EXPECT_EQ(findings[1].verdict, Verdict::kFail);
+  EXPECT_NE(findings[1].message.find("Is the node running"), std::string::npos)
+      << findings[1].message;
+  EXPECT_EQ(peer.checkGuard(), "GUARD OK");  // nothing landed in the peer
 }
 
 }  // namespace
