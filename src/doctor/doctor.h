@@ -49,6 +49,10 @@ std::vector<Finding> checkMaster(const Inputs& inputs);
 // the GID (MC_GID_INDEX, or what auto-probing picks) is a RoCE v2 IPv4 GID, MC_MTU fits.
 std::vector<Finding> checkRdma(const Inputs& inputs);
 
+// The rpc port a P2P node binds is free (or held by a running engine, not another program);
+// MC_MIN_RPC_PORT..MC_MAX_RPC_PORT still has free ports.
+std::vector<Finding> checkPorts(const Inputs& inputs);
+
 // For each --peer: its segment opens, its rpc port answers, and a read of up to 4 MiB of its
 // memory completes (time and throughput reported; nothing is written to it).
 std::vector<Finding> checkPeers(const Inputs& inputs);

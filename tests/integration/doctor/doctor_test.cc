@@ -216,3 +216,37 @@ TEST(DoctorTest, PeersAreReachedOrTheFailureSaysWhere) {
 
 }  // namespace
 }  // namespace mooncake::doctor
+
+namespace mooncake::doctor {
+namespace {
+
+TEST(DoctorTest, TheRpcPortIsFreeHeldByAnEngineOrTakenByAnotherProgram) {
+  const uint16_t free_port = testing::freeLoopbackPort();
+  Inputs free_inputs = p2p("127.0.0.1:" + std::to_string(free_port));
+  EXPECT_EQ(only(checkPorts(free_inputs), "ports").verdict, Verdict::kPass);
+  // Another program: a plain listener.
+  auto squatter = net::listenTcp("127.0.0.1", 0, 1);
+  ASSERT_TRUE(squatter.ok());
+  const uint16_t taken = *net::boundPort(squatter->get());
+  Finding other = only(checkPorts(p2p("127.0.0.1:" + std::to_string(taken))), "ports");
+  EXPECT_EQ(other.verdict, Verdict::kFail);
+  EXPECT_NE(other.message.find("ss -ltnp"), std::string::npos) << other.message;
+  // A running engine of ours.
+  auto peer = testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20);
+  ASSERT_TRUE(peer.error.empty()) << peer.error;
+  Finding engine = only(checkPorts(p2p(peer.segment_name)), "ports");
+  EXPECT_EQ(engine.verdict, Verdict::kWarn);
+  EXPECT_NE(engine.message.find("already up"), std::string::npos) << engine.message;
+  // A range with no room.
+  ::setenv("MC_MIN_RPC_PORT", std::to_string(taken).c_str(), 1);
+  ::setenv("MC_MAX_RPC_PORT", std::to_string(taken).c_str(), 1);
+  auto findings = checkPorts(p2p());
+  ::unsetenv("MC_MIN_RPC_PORT");
+  ::unsetenv("MC_MAX_RPC_PORT");
+  ASSERT_FALSE(findings.empty());
+  EXPECT_EQ(findings.back().verdict, Verdict::kFail);
+  EXPECT_NE(findings.back().message.find("Widen the range"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mooncake::doctor
