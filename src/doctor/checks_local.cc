@@ -1,10 +1,5 @@
 // The checks that look only at this host: the advertised address, the environment, limits.
-#include <ifaddrs.h>
-#include <netdb.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-
-#include <cstring>
 
 #include "common/auth/secret.h"
 #include "common/config/env.h"
@@ -25,45 +20,6 @@ Finding fail(std::string check, std::string message) {
   return {std::move(check), Verdict::kFail, std::move(message)};
 }
 
-// Numeric addresses `host` resolves to.
-std::vector<std::string> resolve(const std::string& host) {
-  std::vector<std::string> out;
-  struct addrinfo hints {};
-  hints.ai_socktype = SOCK_STREAM;
-  struct addrinfo* found = nullptr;
-  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
-  for (auto* a = found; a != nullptr; a = a->ai_next) {
-    char text[NI_MAXHOST];
-    if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) ==
-        0) {
-      out.push_back(text);
-    }
-  }
-  ::freeaddrinfo(found);
-  return out;
-}
-
-// Numeric addresses of this host's interfaces.
-std::vector<std::string> localAddresses() {
-  std::vector<std::string> out;
-  struct ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return out;
-  for (auto* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr) continue;
-    int family = i->ifa_addr->sa_family;
-    if (family != AF_INET && family != AF_INET6) continue;
-    char text[NI_MAXHOST];
-    socklen_t length = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-    if (::getnameinfo(i->ifa_addr, length, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) == 0) {
-      std::string address = text;
-      if (auto percent = address.find('%'); percent != std::string::npos) address.resize(percent);
-      out.push_back(address);
-    }
-  }
-  ::freeifaddrs(list);
-  return out;
-}
-
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   for (const std::string& x : list) {
     if (x == item) return true;
@@ -77,7 +33,7 @@ std::vector<Finding> checkAddress(const Inputs& inputs) {
   std::vector<Finding> out;
   AdvertisedAddress advertised = advertisedAddress(inputs);
   const std::string& host = advertised.host;
-  std::vector<std::string> addresses = resolve(host);
+  std::vector<std::string> addresses = net::numericAddresses(host);
   if (addresses.empty()) {
     out.push_back(fail("address", "'" + host + "' (" + advertised.origin +
                                       ") does not resolve: peers could not connect. Use an IP "
@@ -94,7 +50,9 @@ std::vector<Finding> checkAddress(const Inputs& inputs) {
                                       "local_server_name to this host's network address"));
     return out;
   }
-  std::vector<std::string> mine = localAddresses();
+  std::vector<std::string> mine;
+  for (const net::InterfaceAddress& entry : net::interfaceAddresses())
+    mine.push_back(entry.address);
   bool local = false;
   for (const std::string& address : addresses) local = local || contains(mine, address);
   if (!local) {

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/config/env.h"
@@ -250,11 +251,12 @@ Status EngineApi::wait(BatchID batch) {
   auto deadline = std::chrono::steady_clock::now() + transfer_timeout_;
   bool timed_out = false;
   while (true) {
+    // Up to the deadline (at least 1 ms), at most 200 ms per round.
     auto left = std::chrono::duration_cast<std::chrono::microseconds>(
         deadline - std::chrono::steady_clock::now());
-    auto step = std::chrono::microseconds(std::chrono::milliseconds(200));
-    MC_RETURN_IF_ERROR(engine_.waitBatchTransferStatus(
-        batch, status, timed_out ? step : std::max(std::min(left, step), step / 200)));
+    std::chrono::microseconds step = std::chrono::milliseconds(200);
+    if (!timed_out) step = std::clamp(left, std::chrono::microseconds(1000), step);
+    MC_RETURN_IF_ERROR(engine_.waitBatchTransferStatus(batch, status, step));
     if (status.s != WAITING) break;
     // Past the deadline the engine gives the slices up (their connections are closed), so the
     // call returns within moments of it; again each round, for a slice that was being retried.

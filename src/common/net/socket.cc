@@ -305,19 +305,55 @@ Status checkResolvable(const std::string& host) {
   return Status::OK();
 }
 
-std::string firstNonLoopbackIPv4() {
+std::vector<InterfaceAddress> interfaceAddresses() {
+  std::vector<InterfaceAddress> out;
   struct ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return "";
-  std::string found;
-  for (struct ifaddrs* it = list; it != nullptr && found.empty(); it = it->ifa_next) {
-    if (it->ifa_addr == nullptr || it->ifa_addr->sa_family != AF_INET) continue;
-    if ((it->ifa_flags & IFF_UP) == 0 || (it->ifa_flags & IFF_LOOPBACK) != 0) continue;
-    char text[INET_ADDRSTRLEN] = {};
-    auto* addr = reinterpret_cast<struct sockaddr_in*>(it->ifa_addr);
-    if (::inet_ntop(AF_INET, &addr->sin_addr, text, sizeof(text)) != nullptr) found = text;
+  if (::getifaddrs(&list) != 0) return out;
+  for (struct ifaddrs* it = list; it != nullptr; it = it->ifa_next) {
+    if (it->ifa_addr == nullptr) continue;
+    const int family = it->ifa_addr->sa_family;
+    if (family != AF_INET && family != AF_INET6) continue;
+    char text[NI_MAXHOST];
+    socklen_t length = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    if (::getnameinfo(it->ifa_addr, length, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) != 0) {
+      continue;
+    }
+    InterfaceAddress entry;
+    entry.address = text;
+    if (auto percent = entry.address.find('%'); percent != std::string::npos) {
+      entry.address.resize(percent);
+    }
+    entry.ipv4 = family == AF_INET;
+    entry.up = (it->ifa_flags & IFF_UP) != 0;
+    entry.loopback = (it->ifa_flags & IFF_LOOPBACK) != 0;
+    out.push_back(std::move(entry));
   }
   ::freeifaddrs(list);
-  return found;
+  return out;
+}
+
+std::string firstNonLoopbackIPv4() {
+  for (const InterfaceAddress& entry : interfaceAddresses()) {
+    if (entry.ipv4 && entry.up && !entry.loopback) return entry.address;
+  }
+  return "";
+}
+
+std::vector<std::string> numericAddresses(const std::string& host) {
+  std::vector<std::string> out;
+  struct addrinfo hints {};
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
+  for (auto* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST];
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof(text), nullptr, 0, NI_NUMERICHOST) ==
+        0) {
+      out.push_back(text);
+    }
+  }
+  ::freeaddrinfo(found);
+  return out;
 }
 
 std::string localHostName() {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/net/unique_fd.h"
 #include "mooncake/common/status.h"
@@ -65,6 +66,18 @@ Status checkResolvable(const std::string& host);
 
 // First non-loopback IPv4 address of an up interface, or "" when there is none.
 std::string firstNonLoopbackIPv4();
+
+// The numeric addresses of this host's interfaces (IPv4 and IPv6, scope ids dropped).
+struct InterfaceAddress {
+  std::string address;
+  bool ipv4 = false;
+  bool up = false;
+  bool loopback = false;
+};
+std::vector<InterfaceAddress> interfaceAddresses();
+
+// The numeric addresses `host` resolves to (empty when it does not resolve).
+std::vector<std::string> numericAddresses(const std::string& host);
 
 // The host name of this machine.
 std::string localHostName();
