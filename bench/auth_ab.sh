@@ -28,7 +28,8 @@ start_stack() {  # on|off
   rpc=$(free_port); http=$(free_port)
   env "${env_args[@]}" "$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port="$rpc" \
     --metrics_port=0 --enable_http_metadata_server --http_metadata_server_host=127.0.0.1 \
-    --http_metadata_server_port="$http" >"$work/master-$side.log" 2>&1 &
+    --http_metadata_server_port="$http" --metadata_dir="$work/metadata-$side" \
+    >"$work/master-$side.log" 2>&1 &
   pids+=($!)
   wait_port "$rpc"
   store_flags[$side]="--local_hostname=127.0.0.1 --metadata_server=http://127.0.0.1:$http/metadata --master_server_address=127.0.0.1:$rpc"

@@ -18,10 +18,12 @@ Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi] [seco
 import ctypes
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -58,11 +60,13 @@ class Cluster:
     def __init__(self):
         self.rpc_port, self.http_port = free_port(), free_port()
         self.metrics_port = free_port()
+        self.metadata_dir = tempfile.mkdtemp(prefix="mc-bench-master-")
         self.master = subprocess.Popen(
             [f"{BUILD}/tools/mooncake_master", "--rpc_address=127.0.0.1", f"--port={self.rpc_port}",
              "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
              f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
-             f"--metrics_port={self.metrics_port}"],
+             f"--metrics_port={self.metrics_port}",
+             f"--metadata_dir={self.metadata_dir}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.rpc_port)
         self.flags = ["--local_hostname=127.0.0.1", f"--metadata_server={self.metadata}",
@@ -86,6 +90,7 @@ class Cluster:
         for p in (self.storage, self.master):
             p.kill()
             p.wait()
+        shutil.rmtree(self.metadata_dir, ignore_errors=True)
 
 
 def cpp_run(cluster, op, zero_copy, seconds, run_id):

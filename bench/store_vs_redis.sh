@@ -40,7 +40,8 @@ wait_port "$redis_port"
 rpc_port=$(free_port); http_port=$(free_port)
 "$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port="$rpc_port" --metrics_port=0 \
   --enable_http_metadata_server --http_metadata_server_host=127.0.0.1 \
-  --http_metadata_server_port="$http_port" >"$work/master.log" 2>&1 &
+  --http_metadata_server_port="$http_port" --metadata_dir="$work/master-metadata" \
+  >"$work/master.log" 2>&1 &
 pids+=($!)
 wait_port "$rpc_port"
 store_flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$http_port/metadata"

@@ -76,10 +76,12 @@ STORE_BENCH="$BUILD/tools/store_bench"
 rpc_port=$(free_port)
 http_port=$(free_port)
 metrics_port=$(free_port)
-"$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port=$rpc_port \
-  --enable_http_metadata_server --http_metadata_server_host=127.0.0.1 \
-  --http_metadata_server_port=$http_port --metrics_host=127.0.0.1 --metrics_port=$metrics_port \
-  >"$workdir/master.out" 2>"$workdir/master.log" &
+master_cmd=("$BUILD/tools/mooncake_master" --rpc_address=127.0.0.1 --port=$rpc_port
+  --enable_http_metadata_server --http_metadata_server_host=127.0.0.1
+  --http_metadata_server_port=$http_port --metrics_host=127.0.0.1 --metrics_port=$metrics_port
+  --metadata_dir="$workdir/master-metadata")
+"${master_cmd[@]}" >"$workdir/master.out" 2>"$workdir/master.log" &
+master_pid=$!
 pids+=($!)
 wait_for_line "$workdir/master.out" "listening" "$workdir/master.log"
 echo "demo: mooncake_master on 127.0.0.1:$rpc_port, metadata http://127.0.0.1:$http_port/metadata"
@@ -110,6 +112,17 @@ wait "${storage_pids[0]}" 2>/dev/null || true
 "${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
   2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
 echo "demo: every object was still readable from its other replica"
+echo "demo: kill -9 the master (pid $master_pid), then start it with the same command line"
+kill -9 "$master_pid"
+wait "$master_pid" 2>/dev/null || true
+"${master_cmd[@]}" >"$workdir/master2.out" 2>"$workdir/master2.log" &
+pids+=($!)
+wait_for_line "$workdir/master2.out" "listening" "$workdir/master2.log"
+grep -o 'master: recovered .*' "$workdir/master2.log" | sed 's/^/demo: /' || true
+sleep 1.5  # the storage clients' next heartbeat publishes their segments again
+"${driver[@]}" --operation=check --num_keys=300 --value_size=$((256 << 10)) \
+  2>>"$workdir/driver.log" || { tail -20 "$workdir/driver.log" >&2; exit 1; }
+echo "demo: every object is back, byte for byte (durable metadata in $workdir/master-metadata)"
 echo "demo: master metrics (http://127.0.0.1:$metrics_port/metrics):"
 curl -s "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mooncake_master_(objects|bytes_used|bytes_total|clients|put_end_total|evicted_objects_total) ' | sed 's/^/  /' || true
 

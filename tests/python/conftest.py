@@ -39,7 +39,7 @@ class Cluster:
         self.metrics_port = free_port()
         self.process = subprocess.Popen(
             [os.path.join(BUILD, "tools", "mooncake_master"), "--rpc_address=127.0.0.1",
-             f"--port={self.rpc_port}", "--enable_http_metadata_server",
+             f"--port={self.rpc_port}", "--metadata_dir=none", "--enable_http_metadata_server",
              "--http_metadata_server_host=127.0.0.1",
              f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
              f"--metrics_port={self.metrics_port}", *extra_flags],

@@ -27,6 +27,8 @@ def test_every_binary_has_help_and_version(tool):
 
 
 def start_master(*flags, env=None):
+    if not any(flag.startswith(("--metadata_dir", "--snapshot_backup_dir")) for flag in flags):
+        flags = ("--metadata_dir=none", *flags)
     return subprocess.Popen([MASTER, "--rpc_address=127.0.0.1", "--metrics_host=127.0.0.1",
                              *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
@@ -56,13 +58,39 @@ def test_tuning_flags_are_accepted_with_one_warning_each():
 
 
 @pytest.mark.parametrize("flag", ["--enable_offload", "--enable_cxl=true", "--root_fs_dir=/mnt",
-                                  "--enable_snapshot", "--quota_bytes=1000"])
+                                  "--quota_bytes=1000"])
 def test_feature_flags_for_what_this_build_lacks_stop_the_master(flag):
     result = subprocess.run([MASTER, flag, "--port=0", "--metrics_port=0"], capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 2
     assert "not available in this build" in result.stderr
     assert flag.split("=")[0] in result.stderr
+
+
+def test_upstream_snapshot_flags_name_the_metadata_directory(tmp_path):
+    directory = tmp_path / "snapshots"
+    port = free_port()
+    master = start_master(f"--port={port}", "--metrics_port=0",
+                          f"--snapshot_backup_dir={directory}", "--enable_snapshot",
+                          "--enable_snapshot_restore", "--enable_oplog",
+                          "--snapshot_interval_seconds=60")
+    wait_port(port)
+    # One directory per master: a second one on it stops with the reason.
+    other = subprocess.run([MASTER, "--rpc_address=127.0.0.1", f"--port={free_port()}",
+                            "--metrics_port=0", f"--metadata_dir={directory}"],
+                           capture_output=True, text=True, timeout=30)
+    out, err = stop(master)
+    assert f"metadata in {directory}" in out
+    assert "has no effect" not in err and "not available" not in err
+    assert (directory / "LOCK").exists()
+    assert other.returncode == 1
+    assert "is in use by another mooncake_master" in other.stderr
+
+
+def test_help_shows_where_metadata_is_kept():
+    result = subprocess.run([MASTER, "--help"], capture_output=True, text=True, timeout=30)
+    text = result.stdout + result.stderr
+    assert "-metadata_dir" in text and "mooncake/master-<port>" in text
 
 
 def test_config_path_json_with_the_command_line_winning(tmp_path):

@@ -3,12 +3,14 @@
 // Flags keep upstream's names and defaults. Serves until Ctrl-C / SIGTERM.
 #include <gflags/gflags.h>
 #include <glog/logging.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -65,6 +67,24 @@ DEFINE_string(etcd_endpoints, "", "legacy alias of --ha_backend_connstring");
 DEFINE_string(cluster_id, "",
               "HA cluster name; the leader is mooncake-store/<cluster_id>/master_view in etcd "
               "(default: $MC_STORE_CLUSTER_ID, else mooncake_cluster)");
+DEFINE_string(metadata_dir, "auto",
+              "durable metadata: the master's log and snapshots, so a restarted master (crash, "
+              "kill -9, upgrade) serves every object it had. 'auto': "
+              "$XDG_STATE_HOME/mooncake/master-<port> when XDG_STATE_HOME is set, else "
+              "/var/lib/mooncake/master-<port> as root, else "
+              "~/.local/state/mooncake/master-<port>; 'none': memory only (a restart forgets "
+              "every object). One directory per master");
+DEFINE_string(snapshot_backup_dir, "",
+              "upstream's name for the snapshot directory: the same as --metadata_dir when set");
+DEFINE_uint64(snapshot_interval_seconds, 600,
+              "write a metadata snapshot at least this often while the log has changes (also "
+              "whenever the log outgrows max(128 MiB, 4 x the last snapshot))");
+DEFINE_bool(enable_snapshot, false,
+            "upstream flag; metadata snapshots are always on here with --metadata_dir");
+DEFINE_bool(enable_snapshot_restore, false,
+            "upstream flag; a master always restores its --metadata_dir here");
+DEFINE_bool(enable_oplog, false,
+            "upstream flag; every metadata change is always logged here with --metadata_dir");
 DEFINE_bool(enable_metric_reporting, true, "serve /metrics and the admin endpoints");
 DEFINE_int32(metrics_port, 9003,
              "port of /metrics, /health, /query_key, /get_all_keys, "
@@ -96,6 +116,31 @@ std::optional<uint64_t> parseMilliseconds(const std::string& text) {
   return std::nullopt;
 }
 bool validPort(int value) { return value >= 0 && value <= 65535; }
+
+// --metadata_dir=auto: the state directory of this user (XDG), one per master port.
+std::string defaultMetadataDir(int port) {
+  std::string base;
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg != nullptr && *xdg != '\0') {
+    base = xdg;
+  } else if (::geteuid() == 0) {
+    base = "/var/lib";
+  } else if (home != nullptr && *home != '\0') {
+    base = std::string(home) + "/.local/state";
+  } else {
+    base = "/tmp";
+  }
+  return base + "/mooncake/master-" + std::to_string(port);
+}
+
+std::string metadataDirFromFlags(int port) {
+  std::string dir =
+      FLAGS_snapshot_backup_dir.empty() ? FLAGS_metadata_dir : FLAGS_snapshot_backup_dir;
+  if (dir == "none" || dir.empty()) return "";
+  if (dir == "auto") return defaultMetadataDir(port);
+  return dir;
+}
 
 std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
     const std::string& name) {
@@ -142,6 +187,13 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
   options.service.allocation_strategy = *strategy;
   options.enable_metric_reporting = FLAGS_enable_metric_reporting;
+  if (FLAGS_snapshot_interval_seconds == 0) return "--snapshot_interval_seconds must be above 0";
+  options.snapshot_interval = std::chrono::seconds(FLAGS_snapshot_interval_seconds);
+  if (port == 0 && FLAGS_metadata_dir == "auto" && FLAGS_snapshot_backup_dir.empty()) {
+    options.metadata_dir = "";  // a port picked at random names no stable directory
+  } else {
+    options.metadata_dir = metadataDirFromFlags(port);
+  }
   if (FLAGS_tls_cert_file.empty() != FLAGS_tls_key_file.empty()) {
     return "--tls_cert_file and --tls_key_file go together";
   }
@@ -187,11 +239,16 @@ int runHa(const mooncake::store::MasterServerOptions& options) {
   }
   warnOpenListeners(options, nullptr);
   mooncake::store::HaOptions ha;
+  // A leader's state is not yet handed to the next one, so a master that leads again must not
+  // restore its own older state (another leader may have reused the space since): each term
+  // starts empty, as before durable metadata.
+  mooncake::store::MasterServerOptions term_options = options;
+  term_options.metadata_dir.clear();
   ha.etcd_endpoints =
       FLAGS_ha_backend_connstring.empty() ? FLAGS_etcd_endpoints : FLAGS_ha_backend_connstring;
   ha.cluster_id = FLAGS_cluster_id;
   mooncake::Status status =
-      mooncake::store::runHighlyAvailableMaster(options, ha, [] { return g_stop.load(); });
+      mooncake::store::runHighlyAvailableMaster(term_options, ha, [] { return g_stop.load(); });
   if (!status.ok()) {
     std::fprintf(stderr, "mooncake_master: %s\n", status.toString().c_str());
     return status.is(mooncake::ErrorCode::ERR_INVALID_ARGUMENT) ? 2 : 1;
@@ -231,6 +288,9 @@ int main(int argc, char** argv) {
   std::printf("mooncake_master listening on %s:%u (fast RPC port %u, metrics port %u)\n",
               FLAGS_rpc_address.c_str(), (*server)->rpcPort(), (*server)->fastRpcPort(),
               (*server)->metricsPort());
+  if (!options.metadata_dir.empty()) {
+    std::printf("mooncake_master metadata in %s\n", options.metadata_dir.c_str());
+  }
   std::fflush(stdout);
   warnOpenListeners(options, server->get());
   while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -30,8 +30,6 @@ DEFINE_double(offload_cap_ratio, 0.5, "upstream offload flag; no effect here");
 DEFINE_uint64(promotion_admission_threshold, 2, "upstream promotion flag; no effect here");
 DEFINE_uint64(promotion_max_per_heartbeat, 1, "upstream promotion flag; no effect here");
 DEFINE_uint64(promotion_queue_limit, 50000, "upstream promotion flag; no effect here");
-DEFINE_string(snapshot_backup_dir, "", "upstream snapshot flag; no effect here");
-DEFINE_uint64(snapshot_interval_seconds, 600, "upstream snapshot flag; no effect here");
 DEFINE_uint64(snapshot_child_timeout_seconds, 300, "upstream snapshot flag; no effect here");
 DEFINE_uint32(snapshot_retention_count, 2, "upstream snapshot flag; no effect here");
 DEFINE_string(snapshot_object_store_type, "", "upstream snapshot flag; no effect here");
@@ -65,9 +63,6 @@ DEFINE_bool(enable_offload, false, "upstream SSD offload tier (not in this build
 DEFINE_string(root_fs_dir, "", "upstream disk tier directory (not in this build)");
 DEFINE_bool(promotion_on_hit, false, "upstream disk-to-memory promotion (not in this build)");
 DEFINE_bool(enable_cxl, false, "upstream CXL memory segments (not in this build)");
-DEFINE_bool(enable_snapshot, false, "upstream metadata snapshots (not in this build)");
-DEFINE_bool(enable_snapshot_restore, false, "upstream snapshot restore (not in this build)");
-DEFINE_bool(enable_oplog, false, "upstream operation log (not in this build)");
 DEFINE_bool(enable_kv_events, false, "upstream KV cache events (not in this build)");
 DEFINE_bool(enable_multi_tenants, false, "upstream multi-tenancy (not in this build)");
 DEFINE_uint64(quota_bytes, 0, "upstream per-tenant quota (not in this build)");
@@ -85,9 +80,6 @@ constexpr FeatureFlag kFeatureFlags[] = {
     {"root_fs_dir", "the disk tier"},
     {"promotion_on_hit", "disk-to-memory promotion"},
     {"enable_cxl", "CXL memory segments"},
-    {"enable_snapshot", "metadata snapshots"},
-    {"enable_snapshot_restore", "snapshot restore"},
-    {"enable_oplog", "the operation log"},
     {"enable_kv_events", "KV cache events"},
     {"enable_multi_tenants", "multi-tenancy"},
     {"quota_bytes", "tenant quotas"},

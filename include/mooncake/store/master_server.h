@@ -30,6 +30,14 @@ struct MasterServerOptions {
   std::string metrics_host = "0.0.0.0";               // --metrics_host
   uint16_t metrics_port = 9003;                       // --metrics_port (0 picks a free one)
   std::chrono::milliseconds maintenance_interval{100};
+  // Durable metadata (docs/STORE.md "Durable metadata"): the directory of the master's metadata
+  // log and snapshots. A master started on it again (after a crash, kill -9 or a restart) serves
+  // every object, segment and reservation it had. Empty: metadata lives in memory only (a
+  // restarted master starts empty). mooncake_master defaults it (--metadata_dir).
+  std::string metadata_dir;
+  // --snapshot_interval_seconds: a snapshot at least this often while the log has records
+  // (also whenever the log outgrows max(128 MiB, 4 x the last snapshot)).
+  std::chrono::seconds snapshot_interval{600};
   // The cluster secret every client must prove on gRPC, fast RPC, the embedded HTTP metadata
   // server and the admin endpoints that read keys (docs/SECURITY.md). nullopt: the
   // environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET; neither: no authentication).
@@ -59,6 +67,8 @@ class MasterServer {
  private:
   struct Impl;
   explicit MasterServer(std::unique_ptr<Impl> impl);
+  // Opens options.metadata_dir and rebuilds the service from it.
+  static Status recoverMetadata(Impl& impl);
   std::unique_ptr<Impl> impl_;
 };
 

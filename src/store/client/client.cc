@@ -114,7 +114,10 @@ void Client::Impl::heartbeat() {
     auto status = master.ping(client_id);
     if (status.ok()) last_ping_ok_ms.store(steadyMilliseconds());
     if (status.ok() && *status == ClientStatus::kNeedRemount) {
-      (void)reserved.drain();  // a master that does not know us does not know them either
+      // Give reservations back: a master restarted on its metadata still holds them (one that
+      // forgot them ignores the ids).
+      std::vector<uint64_t> stale = reserved.drain();
+      if (!stale.empty()) (void)master.releaseReserved(client_id, stale);
       // A restarted master with an embedded metadata server forgot our Transfer Engine
       // records: publish them before remounting, so readers can reach every replica placed
       // on the remounted segment.

@@ -29,6 +29,8 @@ namespace {
 // After the fast RPC listener could not be found or reached, gRPC carries the calls for this
 // long before the client looks again.
 constexpr std::chrono::seconds kFastRpcRetryInterval{5};
+// After the listener or the lookup failed (a master restarting): look again this soon.
+constexpr std::chrono::milliseconds kFastRpcRecheckInterval{250};
 
 bool fastRpcWanted() {
   auto text = config::readEnv("MC_STORE_MASTER_FAST_RPC");
@@ -82,6 +84,10 @@ class MasterClient::Stub {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     // gRPC's own retries would re-send calls the store revokes or retries itself.
     args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+    // A restarted master (durable metadata brings it back in well under a second) is reached
+    // again within ~100-500 ms, not after gRPC's default 1 s-and-growing reconnect backoff.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
     std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
     if (!tls_roots.empty()) {
       grpc::SslCredentialsOptions tls;
@@ -158,10 +164,12 @@ std::shared_ptr<FastRpcChannel> MasterClient::fastChannel() {
     leader = leader_address_;
   }
   proto::FastRpcPortResponse answer;
-  if (!callGrpc(&proto::Master::Stub::GetFastRpcPort, proto::Empty(), &answer).ok() ||
-      answer.port() == 0) {
-    return nullptr;  // an older master, or one started with --enable_fast_rpc=false
+  if (!callGrpc(&proto::Master::Stub::GetFastRpcPort, proto::Empty(), &answer).ok()) {
+    std::lock_guard lock(mutex_);
+    next_fast_lookup_ = std::chrono::steady_clock::now() + kFastRpcRecheckInterval;
+    return nullptr;  // no master right now
   }
+  if (answer.port() == 0) return nullptr;  // an older master, or --enable_fast_rpc=false
   auto host = net::parseHostPort(leader, 0);
   if (!host.ok()) return nullptr;
   auto channel = std::make_shared<FastRpcChannel>(
@@ -190,11 +198,10 @@ Status MasterClient::callOnce(const Rpc<StubMethod>& rpc, const Request& request
     bool delivered = false;
     Status status = channel->call(static_cast<uint32_t>(rpc.id), request, response, &delivered);
     if (status.ok() || delivered) return status;
-    LOG(WARNING) << status.message() << "; using gRPC for the next "
-                 << kFastRpcRetryInterval.count() << " s";
+    LOG_EVERY_N(WARNING, 20) << status.message() << "; using gRPC until it is back";
     std::lock_guard lock(mutex_);
     if (fast_ == channel) fast_.reset();
-    next_fast_lookup_ = std::chrono::steady_clock::now() + kFastRpcRetryInterval;
+    next_fast_lookup_ = std::chrono::steady_clock::now() + kFastRpcRecheckInterval;
   }
   return callGrpc(rpc.stub_method, request, response);
 }
@@ -244,6 +251,17 @@ Status MasterClient::callGrpc(Method method, const Request& request, Response* r
       answered_challenge = true;
       --attempt;
       continue;
+    }
+    if (!etcd_ && status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      // gRPC fails calls at once while it backs off between reconnects (seconds, growing), so
+      // a master restarted in a fraction of a second would stay unreachable that long: a new
+      // channel (at most every kFastRpcRecheckInterval) connects on the next call instead.
+      std::lock_guard lock(mutex_);
+      auto now = std::chrono::steady_clock::now();
+      if (stub_ == stub && now - stub_renewed_ >= kFastRpcRecheckInterval) {
+        stub_ = std::make_shared<Stub>(leader_address_, tls_roots_);
+        stub_renewed_ = now;
+      }
     }
     if (!etcd_ || status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     if (!refreshLeader(target).ok()) break;

@@ -130,6 +130,8 @@ class MasterClient {
   const bool fast_rpc_wanted_;            // MC_STORE_MASTER_FAST_RPC (default on)
   std::shared_ptr<FastRpcChannel> fast_;  // GUARDED_BY(mutex_)
   std::chrono::steady_clock::time_point next_fast_lookup_;  // GUARDED_BY(mutex_)
+  // When stub_ was last replaced after the master could not be reached (see callGrpc).
+  std::chrono::steady_clock::time_point stub_renewed_;  // GUARDED_BY(mutex_)
   std::atomic<uint64_t> epoch_{0};
 };
 

@@ -7,6 +7,7 @@
 
 #include "common/auth/auth_failures.h"
 #include "common/net/http_server.h"
+#include "store/master/durable/metadata_log.h"
 #include "store/master/master_service.h"
 
 namespace mooncake::store {
@@ -88,6 +89,24 @@ std::string renderPrometheusMetrics(MasterService& service) {
   for (const SegmentStats& s : segments) {
     out << "mooncake_master_segment_bytes_total{segment=\"" << s.te_endpoint << "\"} "
         << s.capacity_bytes << "\n";
+  }
+  if (const durable::MetadataLog* log = service.metadataLog()) {
+    gauge("mooncake_master_metadata_log_bytes",
+          "Bytes in the metadata log since the last snapshot.", log->logBytes());
+    gauge("mooncake_master_metadata_snapshot_bytes", "Size of the last metadata snapshot.",
+          log->snapshotBytes());
+    gauge("mooncake_master_metadata_log_failed",
+          "1 while the metadata log cannot be written (changes kept in memory only).",
+          log->failed() ? 1 : 0);
+    out << "# HELP mooncake_master_metadata_snapshots_total Metadata snapshots written.\n"
+        << "# TYPE mooncake_master_metadata_snapshots_total counter\n"
+        << "mooncake_master_metadata_snapshots_total " << log->snapshots() << "\n"
+        << "# HELP mooncake_master_metadata_lost_records_total Changes the metadata log could "
+           "not record.\n"
+        << "# TYPE mooncake_master_metadata_lost_records_total counter\n"
+        << "mooncake_master_metadata_lost_records_total " << log->lostRecords() << "\n";
+    gauge("mooncake_master_recovered_objects", "Objects restored from the metadata at start.",
+          service.restoreStats().objects);
   }
   out << "# HELP mooncake_auth_failures_total Connections or requests refused for a missing or "
          "wrong proof of the cluster secret, per listener.\n"

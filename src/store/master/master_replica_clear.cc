@@ -34,9 +34,11 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
         object.replicas.erase(on_segment, object.replicas.end());
       }
       if (object.replicas.empty()) {
+        logObject(shard, key, nullptr);
         shard.erase(it);
       } else {
         object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
+        logObject(shard, key, &object);
       }
     }
     releaseAll(freed);

@@ -29,7 +29,7 @@ Result<ReservedSpace> MasterService::reserve(const std::string& client_id, uint6
   Reservation reservation{client_id, size, config, std::move(placements), now_()};
   {
     std::lock_guard lock(reservations_mutex_);
-    reservations_.emplace(out.id, std::move(reservation));
+    logReservation(out.id, &reservations_.emplace(out.id, std::move(reservation)).first->second);
   }
   counters_.reservations.fetch_add(1, std::memory_order_relaxed);
   return out;
@@ -56,6 +56,7 @@ Status MasterService::commitReserved(const std::string& client_id, const std::st
     }
     reservation = std::move(it->second);
     reservations_.erase(it);
+    logReservation(reservation_id, nullptr);
   }
   if (shape != nullptr) *shape = {reservation.size, reservation.config};
   const Clock::time_point now = now_();
@@ -92,12 +93,13 @@ Status MasterService::commitReserved(const std::string& client_id, const std::st
       object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
       if (object.soft_pin)
         object.soft_pin_until = now + std::chrono::milliseconds(object.soft_pin_ttl_ms);
-      shard.insert(key, std::move(object));
+      logObject(shard, key, &shard.insert(key, std::move(object)));
     }
   }
   if (!writable.ok()) {
     std::lock_guard lock(reservations_mutex_);
-    reservations_.emplace(reservation_id, std::move(reservation));  // still the client's
+    logReservation(reservation_id,  // still the client's
+                   &reservations_.emplace(reservation_id, std::move(reservation)).first->second);
     return writable;
   }
   counters_.reserved_commits.fetch_add(1, std::memory_order_relaxed);
@@ -114,6 +116,7 @@ void MasterService::releaseReserved(const std::string& client_id,
       auto it = reservations_.find(id);
       if (it == reservations_.end() || it->second.client_id != client_id) continue;
       for (Placement& p : it->second.replicas) freed.push_back(std::move(p));
+      logReservation(id, nullptr);
       reservations_.erase(it);
     }
   }
@@ -139,6 +142,7 @@ void MasterService::dropReservations(const std::function<bool(const Reservation&
       for (Placement& p : it->second.replicas) {
         if (p.segment != gone) dropped.push_back(std::move(p));
       }
+      logReservation(it->first, nullptr);
       it = reservations_.erase(it);
     }
   }
@@ -148,8 +152,8 @@ void MasterService::dropReservations(const std::function<bool(const Reservation&
 void MasterService::quarantine(std::vector<Placement> replicas, Clock::time_point since) {
   if (replicas.empty()) return;
   std::lock_guard lock(side_mutex_);
-  abandoned_.push_back(
-      {std::move(replicas), since + std::chrono::seconds(options_.put_start_release_timeout_sec)});
+  abandonLocked(std::move(replicas),
+                since + std::chrono::seconds(options_.put_start_release_timeout_sec));
 }
 
 }  // namespace mooncake::store

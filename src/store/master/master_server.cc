@@ -13,6 +13,7 @@
 #include "common/net/tls.h"
 #include "mooncake/metadata_server/http_metadata_server.h"
 #include "store/master/admin_http_server.h"
+#include "store/master/durable/metadata_log.h"
 #include "store/master/master_service.h"
 #include "store/proto/fast_rpc_server.h"
 #include "store/proto/master_rpc_service.h"
@@ -26,6 +27,25 @@ struct MasterServer::Impl {
         service(o.service),
         rpc(service, secret),
         fast_rpc(service, secret) {}
+
+  // Snapshots when due (and once right after a recovery, to compact what was replayed).
+  void snapshotLoop() {
+    std::unique_lock lock(mutex);
+    bool compact = compact_after_start;
+    while (!cv.wait_for(lock, std::chrono::seconds(1), [this] { return stopping; })) {
+      if (!compact && !log->snapshotDue(options.snapshot_interval)) continue;
+      compact = false;
+      lock.unlock();
+      const auto started = std::chrono::steady_clock::now();
+      Status status = log->snapshot([this](const auto& write) { return service.dumpState(write); });
+      if (status.ok()) {
+        VLOG(1) << "master: metadata snapshot of " << log->snapshotBytes() << " bytes in "
+                << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+                << " s";
+      }
+      lock.lock();
+    }
+  }
 
   void maintain() {
     std::unique_lock lock(mutex);
@@ -50,6 +70,9 @@ struct MasterServer::Impl {
   std::condition_variable cv;
   bool stopping = false;  // GUARDED_BY(mutex)
   std::thread maintenance;
+  std::unique_ptr<durable::MetadataLog> log;  // with options.metadata_dir
+  bool compact_after_start = false;
+  std::thread snapshots;
 };
 
 MasterServer::MasterServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -69,10 +92,46 @@ Result<std::string> readPemFile(const std::string& path, const std::string& flag
 
 }  // namespace
 
+Status MasterServer::recoverMetadata(Impl& impl) {
+  durable::MetadataLogOptions log_options;
+  log_options.dir = impl.options.metadata_dir;
+  durable::RecoveredState state;
+  durable::RecoveryStats stats;
+  auto log = durable::MetadataLog::open(log_options, state, stats);
+  if (!log.ok()) return log.status().withContext("--metadata_dir");
+  impl.log = std::move(*log);
+  const auto started = std::chrono::steady_clock::now();
+  RestoreStats restored = impl.service.restore(state, impl.log.get());
+  const double seconds =
+      stats.seconds +
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  impl.compact_after_start = stats.log_records > 0;
+  if (stats.snapshot_records + stats.log_records == 0) {
+    LOG(INFO) << "master: metadata in " << impl.options.metadata_dir << " (empty)";
+    return Status::OK();
+  }
+  LOG(INFO) << "master: recovered " << restored.objects << " objects ("
+            << restored.incomplete_objects << " puts in progress), " << restored.segments
+            << " segments, " << restored.reservations << " reservations from "
+            << impl.options.metadata_dir << " in " << seconds << " s (" << stats.snapshot_records
+            << " snapshot and " << stats.log_records << " log records"
+            << (stats.torn_tails > 0
+                    ? ", " + std::to_string(stats.torn_tails) + " cut-short tail(s) skipped"
+                    : std::string())
+            << ")";
+  if (restored.dropped_replicas > 0 || stats.malformed > 0) {
+    LOG(WARNING) << "master: recovery dropped " << restored.dropped_replicas
+                 << " replica(s) on unknown segments or overlapping others and skipped "
+                 << stats.malformed << " malformed record(s)";
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOptions& options) {
   initLogging("mooncake_master");
   MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
   auto impl = std::make_unique<Impl>(options, std::move(secret));
+  if (!options.metadata_dir.empty()) MC_RETURN_IF_ERROR(recoverMetadata(*impl));
   std::string address = options.rpc_address + ":" + std::to_string(options.rpc_port);
   grpc::ServerBuilder builder;
   // gRPC enables SO_REUSEPORT by default: a second master on the same port would then start
@@ -99,7 +158,22 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
                              " (another mooncake_master? pick another --port)");
   }
   if (options.enable_fast_rpc) {
-    Status status = impl->fast_rpc.start(options.rpc_address, options.fast_rpc_port);
+    // With durable metadata, a restarted master takes the fast RPC port it had when free, so
+    // its clients' pooled connections reach it again without a lookup.
+    const std::string port_file =
+        options.metadata_dir.empty() ? "" : options.metadata_dir + "/fast_rpc_port";
+    uint16_t previous = 0;
+    if (options.fast_rpc_port == 0 && !port_file.empty()) {
+      std::ifstream in(port_file);
+      unsigned value = 0;
+      if (in >> value && value < 65536) previous = static_cast<uint16_t>(value);
+    }
+    Status status = previous != 0 ? impl->fast_rpc.start(options.rpc_address, previous)
+                                  : Status::error(ErrorCode::ERR_SOCKET, "no previous port");
+    if (!status.ok()) status = impl->fast_rpc.start(options.rpc_address, options.fast_rpc_port);
+    if (status.ok() && !port_file.empty()) {
+      std::ofstream(port_file, std::ios::trunc) << impl->fast_rpc.port() << "\n";
+    }
     if (!status.ok()) {
       impl->server->Shutdown();
       return status;
@@ -128,6 +202,7 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
   }
   Impl* raw = impl.get();
   impl->maintenance = std::thread([raw] { raw->maintain(); });
+  if (impl->log) impl->snapshots = std::thread([raw] { raw->snapshotLoop(); });
   LOG(INFO) << "master: serving gRPC on " << options.rpc_address << ":" << impl->bound_port
             << (options.enable_fast_rpc
                     ? ", fast RPC on port " + std::to_string(impl->fast_rpc.port())
@@ -149,6 +224,7 @@ void MasterServer::stop() {
   }
   impl_->cv.notify_all();
   impl_->maintenance.join();
+  if (impl_->snapshots.joinable()) impl_->snapshots.join();
   // Bounded: gRPC otherwise waits for every client to acknowledge the shutdown, and an idle
   // synchronous client channel (its calls go over fast RPC) reads nothing until its next call.
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(200));

@@ -62,6 +62,7 @@ MasterService::MasterService(const MasterOptions& options, std::function<Clock::
                                               .count())) {
   for (uint32_t i = 0; i < std::max<uint32_t>(1, options_.shard_count); ++i) {
     shards_.push_back(std::make_unique<Shard>());
+    shards_.back()->index = i;
   }
   // One histogram per RPC method (the list every transport is generated from), plus "other".
   for (const char* method : {
@@ -89,8 +90,8 @@ void MasterService::renderLatencies(std::string& out) const {
   }
 }
 
-MasterService::Object& MasterService::Shard::insert(const std::string& key, Object object) {
-  auto [it, inserted] = objects.emplace(key, std::move(object));
+MasterService::Object& MasterService::Shard::insert(std::string key, Object object) {
+  auto [it, inserted] = objects.emplace(std::move(key), std::move(object));
   (void)inserted;  // callers erase an existing key first
   it->second.lru_position = lru.insert(lru.end(), &it->first);
   return it->second;
@@ -132,11 +133,23 @@ void MasterService::releaseAll(const std::vector<Placement>& replicas) {
   for (const Placement& placement : replicas) segments_.release(placement);
 }
 
+void MasterService::dropStaleSegment(const std::string& client_id, const SegmentInfo& info) {
+  auto existing = segments_.find(info);
+  if (!existing) return;
+  auto owner = segments_.ownerOf(*existing);
+  if (!owner || *owner == client_id) return;
+  // Another process mounted this very memory before (a client restarted on the same port,
+  // its memory mapped at the same address): what it held is gone with it.
+  if (segments_.unmount(*existing, *owner).ok()) dropSegmentReplicas(*existing);
+}
+
 Result<SegmentId> MasterService::mountSegment(const std::string& client_id,
                                               const SegmentInfo& info) {
+  dropStaleSegment(client_id, info);
   MC_ASSIGN_OR_RETURN(SegmentId id, segments_.mount(client_id, info));
   std::lock_guard lock(side_mutex_);
   clients_[client_id] = now_();
+  must_remount_.erase(client_id);
   return id;
 }
 
@@ -144,6 +157,7 @@ Result<std::vector<SegmentId>> MasterService::remountSegments(
     const std::string& client_id, const std::vector<SegmentInfo>& segments) {
   std::vector<SegmentId> ids;
   for (const SegmentInfo& info : segments) {
+    dropStaleSegment(client_id, info);
     auto id = segments_.mount(client_id, info);
     if (!id.ok() && id.status().is(StoreErrorCode::SEGMENT_ALREADY_EXISTS)) {
       auto existing = segments_.find(info);
@@ -157,6 +171,7 @@ Result<std::vector<SegmentId>> MasterService::remountSegments(
   }
   std::lock_guard lock(side_mutex_);
   clients_[client_id] = now_();
+  must_remount_.erase(client_id);
   return ids;
 }
 
@@ -177,7 +192,12 @@ void MasterService::dropSegmentReplicas(SegmentId segment) {
     std::lock_guard lock(shard->mutex);
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
       auto& replicas = it->second.replicas;
-      std::erase_if(replicas, [segment](const Placement& p) { return p.segment == segment; });
+      if (std::erase_if(replicas, [segment](const Placement& p) { return p.segment == segment; }) ==
+          0) {
+        ++it;
+        continue;
+      }
+      logObject(*shard, it->first, replicas.empty() ? nullptr : &it->second);
       it = replicas.empty() ? shard->erase(it) : std::next(it);
     }
   }
@@ -197,10 +217,11 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
   // release timeout, in case its writer is only slow and still writing.
   {
     std::lock_guard lock(side_mutex_);
-    abandoned_.push_back(
-        {std::move(object.replicas),
-         object.put_started + std::chrono::seconds(options_.put_start_release_timeout_sec)});
+    abandonLocked(
+        std::move(object.replicas),
+        object.put_started + std::chrono::seconds(options_.put_start_release_timeout_sec));
   }
+  logObject(shard, key, nullptr);
   shard.erase(it);
   return Status::OK();
 }
@@ -260,7 +281,9 @@ Result<std::vector<ReplicaDescriptor>> MasterService::startWrite(
   object.put_started = now;
   object.last_access = now;
   object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
-  return describe(shard.insert(key, std::move(object)));
+  const Object& inserted = shard.insert(key, std::move(object));
+  logObject(shard, key, &inserted);
+  return describe(inserted);
 }
 
 Status MasterService::putEnd(const std::string& client_id, const std::string& key,
@@ -292,6 +315,7 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   shard.touch(object, now);
   counters_.put_ends.fetch_add(1, std::memory_order_relaxed);
   if (object.soft_pin) object.soft_pin_until = now + ms(object.soft_pin_ttl_ms);
+  logObject(shard, key, &object);
   return Status::OK();
 }
 
@@ -306,6 +330,7 @@ Status MasterService::putRevoke(const std::string& client_id, const std::string&
                     "complete objects are removed, not revoked");
   }
   releaseAll(it->second.replicas);
+  logObject(shard, key, nullptr);
   shard.erase(it);
   counters_.put_revokes.fetch_add(1, std::memory_order_relaxed);
   return Status::OK();
@@ -332,14 +357,16 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
         shard.touch(object, now);
         applyPins(object, config);
         counters_.upserts_in_place.fetch_add(1, std::memory_order_relaxed);
+        logObject(shard, key, &object);
         return describe(object);
       }
       // Readers may still be reading the old replicas: keep their space out of circulation
       // until the last lease ends, then the maintenance tick frees it.
       {
         std::lock_guard side(side_mutex_);
-        abandoned_.push_back({std::move(object.replicas), std::max(now, object.lease_until)});
+        abandonLocked(std::move(object.replicas), std::max(now, object.lease_until));
       }
+      logObject(shard, key, nullptr);
       shard.erase(it);
     }
   }
@@ -377,6 +404,7 @@ Status MasterService::remove(const std::string& key, bool force) {
     return keyError(StoreErrorCode::OBJECT_HAS_LEASE, key, "a reader holds a lease");
   }
   releaseAll(it->second.replicas);
+  logObject(shard, key, nullptr);
   shard.erase(it);
   return Status::OK();
 }
@@ -392,6 +420,7 @@ size_t MasterService::removeMatching(const std::function<bool(const std::string&
       bool removable = force || (object.complete && object.lease_until <= now);
       if (removable && match(it->first)) {
         releaseAll(object.replicas);
+        logObject(*shard, it->first, nullptr);
         it = shard->erase(it);
         ++removed;
       } else {
@@ -430,6 +459,9 @@ ClientStatus MasterService::ping(const std::string& client_id) {
   auto it = clients_.find(client_id);
   if (it == clients_.end()) return ClientStatus::kNeedRemount;
   it->second = now_();
+  if (!must_remount_.empty() && must_remount_.count(client_id) > 0) {
+    return ClientStatus::kNeedRemount;
+  }
   return ClientStatus::kOk;
 }
 
@@ -463,6 +495,7 @@ void MasterService::expireClients(Clock::time_point now) {
         if (suspect != suspects_.end()) suspects_.erase(suspect);
         dead.push_back(it->first);
         counters_.expired_clients.fetch_add(1, std::memory_order_relaxed);
+        must_remount_.erase(it->first);
         it = clients_.erase(it);
       } else {
         ++it;
@@ -489,8 +522,9 @@ void MasterService::reclaimAbandoned(Clock::time_point now) {
   {
     std::lock_guard lock(side_mutex_);
     for (auto it = abandoned_.begin(); it != abandoned_.end();) {
-      if (it->release_at <= now) {
-        due.insert(due.end(), it->replicas.begin(), it->replicas.end());
+      if (it->second.release_at <= now) {
+        due.insert(due.end(), it->second.replicas.begin(), it->second.replicas.end());
+        logAbandoned(it->first, nullptr);
         it = abandoned_.erase(it);
       } else {
         ++it;
@@ -578,6 +612,7 @@ uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_p
       counters_.evicted_objects.fetch_add(1, std::memory_order_relaxed);
       counters_.evicted_bytes.fetch_add(object_bytes, std::memory_order_relaxed);
       releaseAll(it->second.replicas);
+      logObject(shard, candidate.key, nullptr);
       shard.erase(it);
     }
     if (candidate.last_of_full_offer) break;  // the next round looks further into that shard

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/metrics/latency_histogram.h"
@@ -25,8 +26,24 @@
 #include "store/master/segment_registry.h"
 
 namespace mooncake::store {
+namespace durable {
+struct ObjectView;
+struct RecoveredState;
+class MetadataLog;
+class SnapshotSink;
+}  // namespace durable
 
 using Clock = std::chrono::steady_clock;
+
+// What restore() rebuilt.
+struct RestoreStats {
+  size_t segments = 0;
+  size_t objects = 0;
+  size_t incomplete_objects = 0;  // puts in progress at the crash (their writers may finish)
+  size_t reservations = 0;
+  size_t quarantined = 0;
+  size_t dropped_replicas = 0;  // on unknown segments or overlapping others (should be 0)
+};
 
 // What a reader needs to fetch one replica: the Transfer Engine segment and the address there.
 struct ReplicaDescriptor {
@@ -168,6 +185,17 @@ class MasterService {
   void reportUnreachable(const std::vector<std::string>& te_endpoints);
   static constexpr std::chrono::seconds kSuspectSilence{2};
 
+  // Durable metadata (docs/STORE.md "Durable metadata"). Before serving: rebuilds what a log
+  // recovered (segments, objects, reservations, quarantined space), then records every change
+  // in `log` (which must outlive the service). The owners of restored segments count as alive
+  // from now on; every restored object is leased for --default_kv_lease_ttl, as a reader may
+  // have been in the middle of reading it when the old master stopped.
+  RestoreStats restore(durable::RecoveredState& state, durable::MetadataLog* log);
+  // Adds the whole state to a snapshot, handing it to `write` piece by piece (one lock at a time).
+  Status dumpState(const std::function<Status(durable::SnapshotSink&)>& write);
+  const durable::MetadataLog* metadataLog() const { return log_; }
+  const RestoreStats& restoreStats() const { return restore_stats_; }
+
   // Periodic work: expire silent clients, reclaim abandoned puts, evict above the watermark.
   void tick();
   // Frees about `bytes` of unleased, unpinned objects, least recently used first (a merge of the
@@ -219,11 +247,13 @@ class MasterService {
   };
   // Objects and their recency order change together: go through insert/erase/touch.
   struct Shard {
+    size_t index = 0;
     mutable std::mutex mutex;
+    uint64_t lsn_count = 0;  // the metadata log's count for its objects; GUARDED_BY(mutex)
     std::unordered_map<std::string, Object> objects;  // GUARDED_BY(mutex)
     LruList lru;                                      // GUARDED_BY(mutex)
 
-    Object& insert(const std::string& key, Object object);
+    Object& insert(std::string key, Object object);
     std::unordered_map<std::string, Object>::iterator erase(
         std::unordered_map<std::string, Object>::iterator it);
     void touch(Object& object, Clock::time_point now);
@@ -239,6 +269,16 @@ class MasterService {
     std::vector<Placement> replicas;
     Clock::time_point created;
   };
+  // Metadata log records (no-ops without a log). Each requires the lock of what it records (the
+  // shard; reservations_mutex_; side_mutex_), so per entity the log order is the change order.
+  // A null entity records that it is gone.
+  void logObject(Shard& shard, const std::string& key, const Object* object);
+  void logReservation(uint64_t id, const Reservation* reservation);
+  void logAbandoned(uint64_t id, const Abandoned* abandoned);
+  // Requires side_mutex_. Keeps `replicas` out of circulation until `release_at`.
+  void abandonLocked(std::vector<Placement> replicas, Clock::time_point release_at);
+  int64_t wallMs(Clock::time_point at) const;
+  durable::ObjectView view(const Object& object) const;
 
   Shard& shardFor(const std::string& key);
   // putStart's work after validation: reserve space and record the incomplete object.
@@ -256,6 +296,9 @@ class MasterService {
   // moved to abandoned_.
   Status checkWritable(Shard& shard, const std::string& key, Clock::time_point now);
   void dropSegmentReplicas(SegmentId segment);
+  // A segment another client mounted at the same endpoint and base is that client's past
+  // incarnation: unmounted, with its replicas.
+  void dropStaleSegment(const std::string& client_id, const SegmentInfo& info);
   static bool evictable(const Object& object, bool take_soft, Clock::time_point now);
   uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now);
   void expireClients(Clock::time_point now);
@@ -273,13 +316,22 @@ class MasterService {
   SegmentRegistry segments_;
   std::mutex side_mutex_;                                       // guards clients_ and abandoned_
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
+  // Restored clients that have not remounted since: their pings answer NEED_REMOUNT, so they
+  // publish their Transfer Engine metadata again (an embedded metadata server forgot it).
+  // GUARDED_BY(side_mutex_)
+  std::unordered_set<std::string> must_remount_;
   // Clients reported unreachable, and when (reportUnreachable). GUARDED_BY(side_mutex_)
   std::unordered_map<std::string, Clock::time_point> suspects_;
-  std::vector<Abandoned> abandoned_;
+  std::unordered_map<uint64_t, Abandoned> abandoned_;  // by id; GUARDED_BY(side_mutex_)
+  uint64_t next_abandoned_id_ = 1;                     // GUARDED_BY(side_mutex_)
+  uint64_t side_lsn_count_ = 0;                        // GUARDED_BY(side_mutex_)
+  durable::MetadataLog* log_ = nullptr;                // set once, before serving
+  RestoreStats restore_stats_;                         // likewise
   // Taken alone (never with a shard or side_mutex_ held).
   mutable std::mutex reservations_mutex_;
   std::unordered_map<uint64_t, Reservation>
-      reservations_;  // by id; GUARDED_BY(reservations_mutex_)
+      reservations_;                    // by id; GUARDED_BY(reservations_mutex_)
+  uint64_t reservation_lsn_count_ = 0;  // GUARDED_BY(reservations_mutex_)
   MasterCounters counters_;
   // Seeded with the wall clock in ns, so a restarted master never hands out a version it
   // already gave (it would need more than one write per nanosecond to catch up).

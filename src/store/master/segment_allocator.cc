@@ -16,6 +16,7 @@ SegmentAllocator::SegmentAllocator(uint64_t base, uint64_t size) {
   blocks_[first].offset = 0;
   blocks_[first].units = units;
   insertFree(first);
+  adopt_cursor_ = first;
 }
 
 // Bins: units below 8 map to bins 0..7 exactly; above, bin = 8 * (exponent - 2) + the three
@@ -81,7 +82,50 @@ int SegmentAllocator::findNonEmptyBin(int from) const {
   return -1;
 }
 
+uint32_t SegmentAllocator::splitAfter(uint32_t index, uint64_t units) {
+  uint32_t tail = newBlock();
+  Block& block = blocks_[index];  // newBlock may have reallocated blocks_
+  Block& rest = blocks_[tail];
+  rest.offset = block.offset + units;
+  rest.units = block.units - units;
+  rest.prev_physical = index;
+  rest.next_physical = block.next_physical;
+  if (block.next_physical != kNone) blocks_[block.next_physical].prev_physical = tail;
+  block.next_physical = tail;
+  block.units = units;
+  return tail;
+}
+
+std::optional<SegmentAllocator::Allocation> SegmentAllocator::adopt(uint64_t address,
+                                                                    uint64_t size) {
+  if (adopt_cursor_ == kNone || size == 0 || address < base_ || (address - base_) % kAlignment ||
+      size % kAlignment) {
+    return std::nullopt;
+  }
+  const uint64_t offset = (address - base_) / kAlignment;
+  const uint64_t units = size / kAlignment;
+  uint32_t index = adopt_cursor_;
+  const Block& free_block = blocks_[index];
+  if (offset < free_block.offset || offset + units > free_block.offset + free_block.units) {
+    return std::nullopt;
+  }
+  removeFree(index);
+  if (offset > blocks_[index].offset) {
+    uint32_t rest = splitAfter(index, offset - blocks_[index].offset);
+    insertFree(index);  // the gap before the range stays free
+    index = rest;
+  }
+  adopt_cursor_ = kNone;
+  if (blocks_[index].units > units) {
+    adopt_cursor_ = splitAfter(index, units);
+    insertFree(adopt_cursor_);
+  }
+  used_ += units * kAlignment;
+  return Allocation{address, units * kAlignment, index};
+}
+
 std::optional<SegmentAllocator::Allocation> SegmentAllocator::allocate(uint64_t size) {
+  adopt_cursor_ = kNone;
   if (size == 0 || size > capacity_) return std::nullopt;
   uint64_t units = (size + kAlignment - 1) / kAlignment;
   // Exact-size reuse first: the head of the request's own class may already fit.
@@ -92,20 +136,7 @@ std::optional<SegmentAllocator::Allocation> SegmentAllocator::allocate(uint64_t 
     index = bin_heads_[bin];
   }
   removeFree(index);
-  if (blocks_[index].units > units) {
-    // Split: the tail stays free.
-    uint32_t tail = newBlock();
-    Block& block = blocks_[index];  // newBlock may have reallocated blocks_
-    Block& rest = blocks_[tail];
-    rest.offset = block.offset + units;
-    rest.units = block.units - units;
-    rest.prev_physical = index;
-    rest.next_physical = block.next_physical;
-    if (block.next_physical != kNone) blocks_[block.next_physical].prev_physical = tail;
-    block.next_physical = tail;
-    block.units = units;
-    insertFree(tail);
-  }
+  if (blocks_[index].units > units) insertFree(splitAfter(index, units));
   used_ += units * kAlignment;
   return Allocation{base_ + blocks_[index].offset * kAlignment, units * kAlignment, index};
 }
@@ -121,6 +152,7 @@ void SegmentAllocator::absorbNext(uint32_t index) {
 }
 
 void SegmentAllocator::free(const Allocation& allocation) {
+  adopt_cursor_ = kNone;
   uint32_t index = allocation.block;
   used_ -= blocks_[index].units * kAlignment;
   // Merge with a free successor, then into a free predecessor.

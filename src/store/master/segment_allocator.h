@@ -37,6 +37,11 @@ class SegmentAllocator {
   // Returns the allocation's space. Requires: `allocation` came from this allocator and was not
   // freed yet.
   void free(const Allocation& allocation);
+  // Rebuilding a segment's state (metadata recovery): marks [address, address + size) as
+  // allocated. Calls must come in ascending address order, right after construction (before
+  // any allocate or free); nullopt for a range that is unaligned, outside the segment or
+  // overlapping an earlier one.
+  std::optional<Allocation> adopt(uint64_t address, uint64_t size);
 
   uint64_t capacity() const { return capacity_; }
   uint64_t usedBytes() const { return used_; }
@@ -65,6 +70,8 @@ class SegmentAllocator {
   void removeFree(uint32_t index);
   // Merges the physical successor of `index` into it. Requires: neither is in a bin.
   void absorbNext(uint32_t index);
+  // Cuts block `index` (not in a bin) after `units`; returns the new tail block (not in a bin).
+  uint32_t splitAfter(uint32_t index, uint64_t units);
   int findNonEmptyBin(int from) const;
 
   uint64_t base_;
@@ -73,6 +80,7 @@ class SegmentAllocator {
   size_t free_blocks_ = 0;
   std::vector<Block> blocks_;
   std::vector<uint32_t> spare_blocks_;  // recycled Block slots
+  uint32_t adopt_cursor_ = kNone;       // the free block after the last adopted range
   std::array<uint32_t, kBinCount> bin_heads_;
   std::array<uint64_t, kBinCount / 64> bin_bitmap_{};
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "store/master/durable/metadata_log.h"
+
 namespace mooncake::store {
 
 Result<SegmentId> SegmentRegistry::mount(const std::string& client_id, const SegmentInfo& info) {
@@ -24,6 +26,11 @@ Result<SegmentId> SegmentRegistry::mount(const std::string& client_id, const Seg
   auto allocator = std::make_unique<SegmentAllocator>(info.base, info.size);
   capacity_ += allocator->capacity();
   segments_.emplace(id, Mounted{client_id, info, std::move(allocator)});
+  if (log_ != nullptr) {
+    std::string payload;
+    durable::encodeSegment(payload, id, {client_id, info});
+    log_->append(durable::RecordType::kSegment, log_->lsnOf(lsn_count_++), payload);
+  }
   return id;
 }
 
@@ -41,6 +48,11 @@ Status SegmentRegistry::unmount(SegmentId segment, const std::string& client_id)
   }
   capacity_ -= it->second.allocator->capacity();
   segments_.erase(it);
+  if (log_ != nullptr) {
+    std::string payload;
+    durable::encodeId(payload, segment);
+    log_->append(durable::RecordType::kSegmentGone, log_->lsnOf(lsn_count_++), payload);
+  }
   return Status::OK();
 }
 
@@ -130,6 +142,55 @@ std::optional<SegmentId> SegmentRegistry::find(const SegmentInfo& info) const {
     if (mounted.info.te_endpoint == info.te_endpoint && mounted.info.base == info.base) return id;
   }
   return std::nullopt;
+}
+
+void SegmentRegistry::setLog(durable::MetadataLog* log) {
+  std::lock_guard lock(mutex_);
+  log_ = log;
+}
+
+void SegmentRegistry::restoreSegment(SegmentId id, const std::string& client_id,
+                                     const SegmentInfo& info) {
+  std::lock_guard lock(mutex_);
+  auto allocator = std::make_unique<SegmentAllocator>(info.base, info.size);
+  capacity_ += allocator->capacity();
+  segments_.insert_or_assign(id, Mounted{client_id, info, std::move(allocator)});
+  next_id_ = std::max(next_id_, id + 1);
+}
+
+std::optional<Placement> SegmentRegistry::adoptRange(SegmentId id, uint64_t address,
+                                                     uint64_t size) {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(id);
+  if (it == segments_.end()) return std::nullopt;
+  auto allocation = it->second.allocator->adopt(address, size);
+  if (!allocation) return std::nullopt;
+  return Placement{id, *allocation, it->second.info.te_endpoint};
+}
+
+void SegmentRegistry::dumpTo(durable::SnapshotSink& sink) const {
+  std::lock_guard lock(mutex_);
+  const uint64_t lsn = log_ != nullptr ? log_->lsnOf(lsn_count_) : 0;
+  std::string payload;
+  for (const auto& [id, mounted] : segments_) {
+    payload.clear();
+    durable::encodeSegment(payload, id, {mounted.client_id, mounted.info});
+    sink.add(durable::RecordType::kSegment, lsn, payload);
+  }
+}
+
+std::vector<std::string> SegmentRegistry::owners() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [id, mounted] : segments_) out.push_back(mounted.client_id);
+  return out;
+}
+
+std::optional<std::string> SegmentRegistry::ownerOf(SegmentId segment) const {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(segment);
+  if (it == segments_.end()) return std::nullopt;
+  return it->second.client_id;
 }
 
 uint64_t SegmentRegistry::capacityBytes() const {

@@ -18,6 +18,10 @@
 #include "store/master/segment_allocator.h"
 
 namespace mooncake::store {
+namespace durable {
+class MetadataLog;
+class SnapshotSink;
+}  // namespace durable
 
 using SegmentId = uint64_t;
 
@@ -71,6 +75,8 @@ class SegmentRegistry {
   std::vector<std::string> ownersAt(const std::string& te_endpoint) const;
   // Id of the mounted segment with the same endpoint and base, if any.
   std::optional<SegmentId> find(const SegmentInfo& info) const;
+  // The client that mounted `segment` (nullopt: not mounted).
+  std::optional<std::string> ownerOf(SegmentId segment) const;
 
   // Places up to `count` replicas of `size` bytes on distinct segments: preferred names first,
   // then the writer's own segments (prefer_local or local_first), then the rest in the order
@@ -78,6 +84,17 @@ class SegmentRegistry {
   std::vector<Placement> allocate(const PlacementRequest& request);
   // Returns a placement's space; a no-op when its segment was unmounted meanwhile.
   void release(const Placement& placement);
+
+  // Durable metadata (docs/STORE.md): with a log, every mount and unmount is recorded.
+  void setLog(durable::MetadataLog* log);
+  // Recovery: a segment as the log knew it (ids stay), then its allocations (adoptRange, in
+  // ascending address order per segment, before anything else allocates).
+  void restoreSegment(SegmentId id, const std::string& client_id, const SegmentInfo& info);
+  std::optional<Placement> adoptRange(SegmentId id, uint64_t address, uint64_t size);
+  // Adds every segment to a snapshot.
+  void dumpTo(durable::SnapshotSink& sink) const;
+  // The clients owning segments.
+  std::vector<std::string> owners() const;
 
   uint64_t capacityBytes() const;
   uint64_t usedBytes() const;
@@ -100,6 +117,8 @@ class SegmentRegistry {
   const AllocationStrategy strategy_;
   std::minstd_rand random_{0x6d6f6f6e};  // GUARDED_BY(mutex_)
   uint64_t capacity_ = 0;                // GUARDED_BY(mutex_)
+  durable::MetadataLog* log_ = nullptr;  // GUARDED_BY(mutex_)
+  uint64_t lsn_count_ = 0;               // the log's count for mounts; GUARDED_BY(mutex_)
 };
 
 }  // namespace mooncake::store

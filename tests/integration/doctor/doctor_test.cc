@@ -135,7 +135,7 @@ TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
     return std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
-                                 "--metrics_port=0"},
+                                 "--metrics_port=0", "--metadata_dir=none"},
         env);
   };
   auto open = master(open_port, {"MC_AUTH_SECRET="});

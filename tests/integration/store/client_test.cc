@@ -34,7 +34,7 @@ class StoreClientTest : public ::testing::Test {
     master_ = std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{
-            "--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
+            "--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_), "--metadata_dir=none",
             "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
             "--http_metadata_server_port=" + std::to_string(http_port_), "--metrics_port=0"});
     bool exited = false;

@@ -34,7 +34,7 @@ class MasterRpcTest : public ::testing::Test {
     master_ = std::make_unique<testing::ChildProcess>(
         testing::builtBinary("tools/mooncake_master"),
         std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port_),
-                                 "--enable_http_metadata_server",
+                                 "--metadata_dir=none", "--enable_http_metadata_server",
                                  "--http_metadata_server_host=127.0.0.1",
                                  "--http_metadata_server_port=" + std::to_string(http_port_),
                                  "--default_kv_lease_ttl=200", "--metrics_host=127.0.0.1",
@@ -256,16 +256,16 @@ TEST_F(MasterRpcTest, AStalledMasterIsRpcTimeoutAndAnAbsentOneRpcFail) {
 
 TEST(MasterProcessTest, TakenPortFailsWithBindAddressAlreadyInUse) {
   uint16_t port = testing::freeLoopbackPort();
-  testing::ChildProcess first(
-      testing::builtBinary("tools/mooncake_master"),
-      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--metrics_port=0"});
+  testing::ChildProcess first(testing::builtBinary("tools/mooncake_master"),
+                              {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                               "--metrics_port=0", "--metadata_dir=none"});
   ASSERT_TRUE(
       testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
   testing::TempDir dir;
-  testing::ChildProcess second(
-      testing::builtBinary("tools/mooncake_master"),
-      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--metrics_port=0"}, {},
-      dir.path() + "/stderr");
+  testing::ChildProcess second(testing::builtBinary("tools/mooncake_master"),
+                               {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                                "--metrics_port=0", "--metadata_dir=none"},
+                               {}, dir.path() + "/stderr");
   EXPECT_EQ(second.wait(std::chrono::seconds(20)), 1);
   std::ifstream log(dir.path() + "/stderr");
   std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
@@ -327,9 +327,10 @@ TEST_F(MasterRpcTest, FastRpcAnswersLikeGrpcAndRejectsMalformedFrames) {
 // Clients fall back to gRPC when the master has no fast listener, and can be told to use gRPC.
 TEST_F(MasterRpcTest, ClientsUseGrpcWithoutTheFastListener) {
   uint16_t port = testing::freeLoopbackPort();
-  testing::ChildProcess grpc_only(testing::builtBinary("tools/mooncake_master"),
-                                  {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
-                                   "--enable_fast_rpc=false", "--metrics_port=0"});
+  testing::ChildProcess grpc_only(
+      testing::builtBinary("tools/mooncake_master"),
+      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--enable_fast_rpc=false",
+       "--metrics_port=0", "--metadata_dir=none"});
   ASSERT_TRUE(
       testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
   MasterClient client("127.0.0.1:" + std::to_string(port), std::chrono::seconds(5));

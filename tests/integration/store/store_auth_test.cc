@@ -36,6 +36,7 @@ class StoreAuthTest : public ::testing::Test {
     http_port_ = testing::freeLoopbackPort();
     metrics_port_ = testing::freeLoopbackPort();
     std::vector<std::string> args{"--rpc_address=127.0.0.1",
+                                  "--metadata_dir=none",
                                   "--port=" + std::to_string(rpc_port_),
                                   "--enable_http_metadata_server",
                                   "--http_metadata_server_host=127.0.0.1",
