@@ -49,6 +49,10 @@ DEFINE_double(eviction_ratio, 0.05, "share (0..1] of capacity one eviction pass 
 DEFINE_uint64(client_ttl, 10,
               "seconds without a ping before a client is declared dead and "
               "its segments unmounted");
+DEFINE_uint64(dead_client_grace_sec, 600,
+              "objects held by a client declared dead are hidden, not dropped, for this long: a "
+              "paused or cut-off client that comes back with its memory gets them back (a put "
+              "of one of their keys meanwhile replaces it); 0 drops them at once");
 DEFINE_uint64(put_start_discard_timeout_sec, 30,
               "an unfinished put older than this can be taken over by a new put of the key");
 DEFINE_uint64(put_start_release_timeout_sec, 600,
@@ -183,6 +187,7 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
   options.service.eviction_high_watermark_ratio = FLAGS_eviction_high_watermark_ratio;
   options.service.eviction_ratio = FLAGS_eviction_ratio;
   options.service.client_ttl_sec = FLAGS_client_ttl;
+  options.service.dead_client_grace_sec = FLAGS_dead_client_grace_sec;
   options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
   options.service.allocation_strategy = *strategy;

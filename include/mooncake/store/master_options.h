@@ -27,6 +27,10 @@ struct MasterOptions {
   double eviction_ratio = 0.05;
   // --client_ttl: seconds without a ping before a client is declared dead.
   uint64_t client_ttl_sec = 10;
+  // --dead_client_grace_sec: how long the objects of a client declared dead are kept, hidden,
+  // in case it comes back (a paused or cut-off process whose memory is intact); 0 drops them at
+  // once.
+  uint64_t dead_client_grace_sec = 600;
   // --put_start_discard_timeout_sec: an unfinished put older than this can be taken over.
   uint64_t put_start_discard_timeout_sec = 30;
   // --put_start_release_timeout_sec: an abandoned put's space is reused only after this long,

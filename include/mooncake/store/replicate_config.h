@@ -10,8 +10,8 @@
 namespace mooncake::store {
 
 struct ReplicateConfig {
-  // Copies on distinct segments. Best effort: fewer are placed when space is short; the put
-  // fails (NO_AVAILABLE_HANDLE) only when none fits.
+  // Copies on distinct segments. Best effort: fewer are placed when space is short even after
+  // eviction; the put fails (NO_AVAILABLE_HANDLE) only when none fits.
   size_t replica_num = 1;
   // Soft pin: eviction spares the object while anything else can go, for soft_pin_ttl_ms
   // (default: the master's --default_kv_soft_pin_ttl) from the moment it becomes readable.

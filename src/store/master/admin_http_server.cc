@@ -77,6 +77,13 @@ std::string renderPrometheusMetrics(MasterService& service) {
   counter("mooncake_master_evicted_bytes_total", "Bytes freed by eviction (all replicas).",
           c.evicted_bytes);
   counter("mooncake_master_expired_clients_total", "Clients declared dead.", c.expired_clients);
+  counter("mooncake_master_returned_clients_total",
+          "Clients declared dead that came back within --dead_client_grace_sec (their objects "
+          "with them).",
+          c.returned_clients);
+  gauge("mooncake_master_detached_segments",
+        "Segments of clients declared dead, kept (hidden) in case they come back.",
+        service.detachedSegmentCount());
   out << "# HELP mooncake_master_segment_bytes_used Allocated bytes per segment.\n"
       << "# TYPE mooncake_master_segment_bytes_used gauge\n";
   auto segments = service.segmentStats();

@@ -144,7 +144,11 @@ RestoreStats MasterService::restore(durable::RecoveredState& state, durable::Met
     return now + std::chrono::milliseconds(wall_ms - wall_now);
   };
   for (const auto& [id, entry] : state.segments) {
-    segments_.restoreSegment(id, entry.value.client_id, entry.value.info);
+    segments_.restoreSegment(id, entry.value.client_id, entry.value.info, entry.value.detached);
+    if (entry.value.detached) {
+      std::lock_guard lock(side_mutex_);
+      detached_since_[id] = now;  // the grace period restarts
+    }
     ++stats.segments;
   }
   // Every allocation, claimed in address order per segment.

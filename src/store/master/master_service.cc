@@ -116,7 +116,7 @@ std::vector<ReplicaDescriptor> MasterService::describe(const Object& object) {
   std::vector<ReplicaDescriptor> out;
   out.reserve(object.replicas.size());
   for (const Placement& p : object.replicas) {
-    out.push_back({p.te_endpoint, p.allocation.address, object.size});
+    if (!p.detached) out.push_back({p.te_endpoint, p.allocation.address, object.size});
   }
   return out;
 }
@@ -145,6 +145,12 @@ void MasterService::dropStaleSegment(const std::string& client_id, const Segment
 
 Result<SegmentId> MasterService::mountSegment(const std::string& client_id,
                                               const SegmentInfo& info) {
+  if (auto back = reattachIfAway(client_id, info)) {
+    std::lock_guard lock(side_mutex_);
+    clients_[client_id] = now_();
+    must_remount_.erase(client_id);
+    return *back;
+  }
   dropStaleSegment(client_id, info);
   MC_ASSIGN_OR_RETURN(SegmentId id, segments_.mount(client_id, info));
   std::lock_guard lock(side_mutex_);
@@ -157,6 +163,10 @@ Result<std::vector<SegmentId>> MasterService::remountSegments(
     const std::string& client_id, const std::vector<SegmentInfo>& segments) {
   std::vector<SegmentId> ids;
   for (const SegmentInfo& info : segments) {
+    if (auto back = reattachIfAway(client_id, info)) {
+      ids.push_back(*back);
+      continue;
+    }
     dropStaleSegment(client_id, info);
     auto id = segments_.mount(client_id, info);
     if (!id.ok() && id.status().is(StoreErrorCode::SEGMENT_ALREADY_EXISTS)) {
@@ -207,6 +217,13 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
   auto it = shard.objects.find(key);
   if (it == shard.objects.end()) return Status::OK();
   Object& object = it->second;
+  if (object.complete && !available(object)) {
+    // Every holder is away (declared dead, maybe paused): the new value replaces it.
+    releaseAll(object.replicas);
+    logObject(shard, key, nullptr);
+    shard.erase(it);
+    return Status::OK();
+  }
   if (object.complete) return keyError(StoreErrorCode::OBJECT_ALREADY_EXISTS, key, "exists");
   if (now - object.put_started < std::chrono::seconds(options_.put_start_discard_timeout_sec)) {
     return keyError(StoreErrorCode::OBJECT_ALREADY_EXISTS, key,
@@ -235,12 +252,20 @@ std::vector<Placement> MasterService::placeReplicas(const std::string& client_id
                            client_id,
                            config.prefer_alloc_in_same_node,
                            avoid};
-  auto placements = segments_.allocate(request);
-  if (!placements.empty()) return placements;
+  bool full = false;
+  auto placements = segments_.allocate(request, &full);
+  // Fewer replicas than asked for only when space is short even after eviction: evict when a
+  // segment that could take one more had no room (not when there are too few segments).
+  if (placements.size() >= request.count || !full) return placements;
   auto wanted = static_cast<uint64_t>(options_.eviction_ratio *
                                       static_cast<double>(segments_.capacityBytes()));
-  evict(std::max<uint64_t>(wanted, size * config.replica_num));
-  return segments_.allocate(request);
+  evict(std::max<uint64_t>(wanted, size * (request.count - placements.size())));
+  if (placements.empty()) return segments_.allocate(request);
+  PlacementRequest rest = request;
+  rest.count = request.count - placements.size();
+  for (const Placement& p : placements) rest.avoid.push_back(p.te_endpoint);
+  for (Placement& p : segments_.allocate(rest)) placements.push_back(std::move(p));
+  return placements;
 }
 
 Result<std::vector<ReplicaDescriptor>> MasterService::putStart(
@@ -348,7 +373,9 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
     if (it != shard.objects.end() && it->second.complete) {
       Object& object = it->second;
       Clock::time_point now = now_();
-      if (object.size == size && object.lease_until <= now) {
+      if (object.size == size && object.lease_until <= now &&
+          std::none_of(object.replicas.begin(), object.replicas.end(),
+                       [](const Placement& p) { return p.detached; })) {
         // No reader can be inside the old bytes (leases are what readers trust), so the
         // writer may overwrite them where they are.
         object.complete = false;
@@ -382,6 +409,11 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   Object& object = it->second;
   if (!object.complete) {
     return keyError(StoreErrorCode::REPLICA_IS_NOT_READY, key, "put still in progress");
+  }
+  if (!available(object)) {
+    return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key,
+                    "its holders were declared dead (back if they return within "
+                    "--dead_client_grace_sec)");
   }
   Clock::time_point now = now_();
   object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
@@ -448,73 +480,12 @@ MasterService::replicasByRegex(const std::string& pattern) {
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (const auto& [key, object] : shard->objects) {
-      if (object.complete && std::regex_search(key, regex)) out.emplace_back(key, describe(object));
-    }
-  }
-  return out;
-}
-
-ClientStatus MasterService::ping(const std::string& client_id) {
-  std::lock_guard lock(side_mutex_);
-  auto it = clients_.find(client_id);
-  if (it == clients_.end()) return ClientStatus::kNeedRemount;
-  it->second = now_();
-  if (!must_remount_.empty() && must_remount_.count(client_id) > 0) {
-    return ClientStatus::kNeedRemount;
-  }
-  return ClientStatus::kOk;
-}
-
-void MasterService::reportUnreachable(const std::vector<std::string>& te_endpoints) {
-  const Clock::time_point now = now_();
-  std::vector<std::string> owners;
-  for (const std::string& endpoint : te_endpoints) {
-    for (std::string& owner : segments_.ownersAt(endpoint)) owners.push_back(std::move(owner));
-  }
-  std::lock_guard lock(side_mutex_);
-  for (std::string& owner : owners) {
-    if (clients_.count(owner) > 0) suspects_[std::move(owner)] = now;
-  }
-}
-
-void MasterService::expireClients(Clock::time_point now) {
-  std::vector<std::string> dead;
-  {
-    std::lock_guard lock(side_mutex_);
-    const auto ttl = std::chrono::seconds(options_.client_ttl_sec);
-    for (auto it = suspects_.begin(); it != suspects_.end();) {
-      it = now - it->second > ttl ? suspects_.erase(it) : std::next(it);
-    }
-    for (auto it = clients_.begin(); it != clients_.end();) {
-      const auto silent = now - it->second;
-      // Reported unreachable and silent since: dead now rather than after the whole TTL.
-      auto suspect = suspects_.find(it->first);
-      bool reported =
-          suspect != suspects_.end() && silent > kSuspectSilence && suspect->second > it->second;
-      if (silent > ttl || reported) {
-        if (suspect != suspects_.end()) suspects_.erase(suspect);
-        dead.push_back(it->first);
-        counters_.expired_clients.fetch_add(1, std::memory_order_relaxed);
-        must_remount_.erase(it->first);
-        it = clients_.erase(it);
-      } else {
-        ++it;
+      if (object.complete && available(object) && std::regex_search(key, regex)) {
+        out.emplace_back(key, describe(object));
       }
     }
   }
-  if (!dead.empty()) {
-    dropReservations(
-        [&dead](const Reservation& r) {
-          return std::find(dead.begin(), dead.end(), r.client_id) != dead.end();
-        },
-        now);
-  }
-  for (const std::string& client : dead) {
-    for (SegmentId segment : segments_.segmentsOf(client)) {
-      // Unmount first so no new replica lands there, then forget the replicas it held.
-      if (segments_.unmount(segment, client).ok()) dropSegmentReplicas(segment);
-    }
-  }
+  return out;
 }
 
 void MasterService::reclaimAbandoned(Clock::time_point now) {
@@ -537,6 +508,7 @@ void MasterService::reclaimAbandoned(Clock::time_point now) {
 void MasterService::tick() {
   Clock::time_point now = now_();
   expireClients(now);
+  releaseDetached(now);
   const auto unused_limit = std::chrono::seconds(options_.put_start_discard_timeout_sec);
   dropReservations([&](const Reservation& r) { return now - r.created >= unused_limit; }, now);
   reclaimAbandoned(now);
@@ -564,8 +536,16 @@ uint64_t MasterService::evict(uint64_t bytes) {
   return freed;
 }
 
+bool MasterService::available(const Object& object) {
+  return std::any_of(object.replicas.begin(), object.replicas.end(),
+                     [](const Placement& p) { return !p.detached; });
+}
+
 bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_point now) {
-  if (!object.complete || object.hard_pin || object.lease_until > now) return false;
+  // Objects whose holders are all away hold no space in the pool: nothing to gain.
+  if (!object.complete || object.hard_pin || object.lease_until > now || !available(object)) {
+    return false;
+  }
   return take_soft || !(object.soft_pin && object.soft_pin_until > now);
 }
 
@@ -620,17 +600,12 @@ uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_p
   return freed;
 }
 
-size_t MasterService::liveClientCount() {
-  std::lock_guard lock(side_mutex_);
-  return clients_.size();
-}
-
 std::vector<std::string> MasterService::allKeys() const {
   std::vector<std::string> keys;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (const auto& [key, object] : shard->objects) {
-      if (object.complete) keys.push_back(key);
+      if (object.complete && available(object)) keys.push_back(key);
     }
   }
   return keys;

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -87,6 +88,7 @@ struct MasterCounters {
   std::atomic<uint64_t> evicted_objects{0};
   std::atomic<uint64_t> evicted_bytes{0};
   std::atomic<uint64_t> expired_clients{0};
+  std::atomic<uint64_t> returned_clients{0};  // came back within --dead_client_grace_sec
   std::atomic<uint64_t> no_space_errors{0};
   std::atomic<uint64_t> reservations{0};      // reserve() successes
   std::atomic<uint64_t> reserved_commits{0};  // puts completed by commitReserved
@@ -207,6 +209,7 @@ class MasterService {
   // Objects a reader's lease protects right now (a scan: for /metrics, not hot paths).
   size_t leasedObjectCount() const;
   size_t liveClientCount();
+  size_t detachedSegmentCount() const;
   std::vector<std::string> allKeys() const;
   std::vector<SegmentStats> segmentStats() const { return segments_.stats(); }
   const MasterCounters& counters() const { return counters_; }
@@ -300,6 +303,15 @@ class MasterService {
   // incarnation: unmounted, with its replicas.
   void dropStaleSegment(const std::string& client_id, const SegmentInfo& info);
   static bool evictable(const Object& object, bool take_soft, Clock::time_point now);
+  // True when a reader can reach a replica (not every holder is away).
+  static bool available(const Object& object);
+  // Sets the detached flag of every replica on `segment`.
+  void markSegmentReplicas(SegmentId segment, bool detached);
+  // A client declared dead mounting its segment again (same id, endpoint and base): the
+  // segment and its replicas come back. nullopt when that is not the case.
+  std::optional<SegmentId> reattachIfAway(const std::string& client_id, const SegmentInfo& info);
+  // Unmounts (dropping their replicas) segments detached for --dead_client_grace_sec.
+  void releaseDetached(Clock::time_point now);
   uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now);
   void expireClients(Clock::time_point now);
   static constexpr SegmentId kNoSegment = ~SegmentId{0};
@@ -314,12 +326,14 @@ class MasterService {
   const std::function<Clock::time_point()> now_;
   std::vector<std::unique_ptr<Shard>> shards_;
   SegmentRegistry segments_;
-  std::mutex side_mutex_;                                       // guards clients_ and abandoned_
+  mutable std::mutex side_mutex_;  // guards clients_, abandoned_ and the rest below
   std::unordered_map<std::string, Clock::time_point> clients_;  // last ping
   // Restored clients that have not remounted since: their pings answer NEED_REMOUNT, so they
   // publish their Transfer Engine metadata again (an embedded metadata server forgot it).
   // GUARDED_BY(side_mutex_)
   std::unordered_set<std::string> must_remount_;
+  // Segments of clients declared dead, and since when. GUARDED_BY(side_mutex_)
+  std::unordered_map<SegmentId, Clock::time_point> detached_since_;
   // Clients reported unreachable, and when (reportUnreachable). GUARDED_BY(side_mutex_)
   std::unordered_map<std::string, Clock::time_point> suspects_;
   std::unordered_map<uint64_t, Abandoned> abandoned_;  // by id; GUARDED_BY(side_mutex_)

@@ -25,12 +25,9 @@ Result<SegmentId> SegmentRegistry::mount(const std::string& client_id, const Seg
   SegmentId id = next_id_++;
   auto allocator = std::make_unique<SegmentAllocator>(info.base, info.size);
   capacity_ += allocator->capacity();
-  segments_.emplace(id, Mounted{client_id, info, std::move(allocator)});
-  if (log_ != nullptr) {
-    std::string payload;
-    durable::encodeSegment(payload, id, {client_id, info});
-    log_->append(durable::RecordType::kSegment, log_->lsnOf(lsn_count_++), payload);
-  }
+  auto [it, inserted] = segments_.emplace(id, Mounted{client_id, info, std::move(allocator)});
+  (void)inserted;
+  logSegment(id, &it->second);
   return id;
 }
 
@@ -46,14 +43,56 @@ Status SegmentRegistry::unmount(SegmentId segment, const std::string& client_id)
         StoreErrorCode::ILLEGAL_CLIENT,
         "unmount: segment " + std::to_string(segment) + " belongs to another client");
   }
-  capacity_ -= it->second.allocator->capacity();
+  if (!it->second.detached) capacity_ -= it->second.allocator->capacity();
   segments_.erase(it);
-  if (log_ != nullptr) {
-    std::string payload;
-    durable::encodeId(payload, segment);
-    log_->append(durable::RecordType::kSegmentGone, log_->lsnOf(lsn_count_++), payload);
-  }
+  logSegment(segment, nullptr);
   return Status::OK();
+}
+
+void SegmentRegistry::logSegment(SegmentId id, const Mounted* mounted) {
+  if (log_ == nullptr) return;
+  std::string payload;
+  if (mounted == nullptr) {
+    durable::encodeId(payload, id);
+    log_->append(durable::RecordType::kSegmentGone, log_->lsnOf(lsn_count_++), payload);
+    return;
+  }
+  durable::encodeSegment(payload, id, {mounted->client_id, mounted->info, mounted->detached});
+  log_->append(durable::RecordType::kSegment, log_->lsnOf(lsn_count_++), payload);
+}
+
+Status SegmentRegistry::detach(SegmentId segment) {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(segment);
+  if (it == segments_.end()) {
+    return Status::storeError(StoreErrorCode::SEGMENT_NOT_FOUND,
+                              "detach: no segment " + std::to_string(segment));
+  }
+  if (it->second.detached) return Status::OK();
+  it->second.detached = true;
+  capacity_ -= it->second.allocator->capacity();
+  logSegment(segment, &it->second);
+  return Status::OK();
+}
+
+Status SegmentRegistry::reattach(SegmentId segment) {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(segment);
+  if (it == segments_.end()) {
+    return Status::storeError(StoreErrorCode::SEGMENT_NOT_FOUND,
+                              "reattach: no segment " + std::to_string(segment));
+  }
+  if (!it->second.detached) return Status::OK();
+  it->second.detached = false;
+  capacity_ += it->second.allocator->capacity();
+  logSegment(segment, &it->second);
+  return Status::OK();
+}
+
+bool SegmentRegistry::isDetached(SegmentId segment) const {
+  std::lock_guard lock(mutex_);
+  auto it = segments_.find(segment);
+  return it != segments_.end() && it->second.detached;
 }
 
 std::vector<SegmentId> SegmentRegistry::segmentsOf(const std::string& client_id) const {
@@ -100,18 +139,23 @@ std::vector<std::map<SegmentId, SegmentRegistry::Mounted>::iterator> SegmentRegi
   return order;
 }
 
-std::vector<Placement> SegmentRegistry::allocate(const PlacementRequest& request) {
+std::vector<Placement> SegmentRegistry::allocate(const PlacementRequest& request, bool* full) {
+  if (full != nullptr) *full = false;
   std::lock_guard lock(mutex_);
   std::vector<Placement> out;
   std::vector<SegmentId> used;
   auto try_segment = [&](SegmentId id, Mounted& mounted) {
-    if (out.size() >= request.count || std::find(used.begin(), used.end(), id) != used.end() ||
+    if (mounted.detached || out.size() >= request.count ||
+        std::find(used.begin(), used.end(), id) != used.end() ||
         std::find(request.avoid.begin(), request.avoid.end(), mounted.info.te_endpoint) !=
             request.avoid.end()) {
       return;
     }
     auto allocation = mounted.allocator->allocate(request.size);
-    if (!allocation) return;
+    if (!allocation) {
+      if (full != nullptr) *full = true;
+      return;
+    }
     used.push_back(id);
     out.push_back(Placement{id, *allocation, mounted.info.te_endpoint});
   };
@@ -150,11 +194,11 @@ void SegmentRegistry::setLog(durable::MetadataLog* log) {
 }
 
 void SegmentRegistry::restoreSegment(SegmentId id, const std::string& client_id,
-                                     const SegmentInfo& info) {
+                                     const SegmentInfo& info, bool detached) {
   std::lock_guard lock(mutex_);
   auto allocator = std::make_unique<SegmentAllocator>(info.base, info.size);
-  capacity_ += allocator->capacity();
-  segments_.insert_or_assign(id, Mounted{client_id, info, std::move(allocator)});
+  if (!detached) capacity_ += allocator->capacity();
+  segments_.insert_or_assign(id, Mounted{client_id, info, std::move(allocator), detached});
   next_id_ = std::max(next_id_, id + 1);
 }
 
@@ -165,7 +209,7 @@ std::optional<Placement> SegmentRegistry::adoptRange(SegmentId id, uint64_t addr
   if (it == segments_.end()) return std::nullopt;
   auto allocation = it->second.allocator->adopt(address, size);
   if (!allocation) return std::nullopt;
-  return Placement{id, *allocation, it->second.info.te_endpoint};
+  return Placement{id, *allocation, it->second.info.te_endpoint, it->second.detached};
 }
 
 void SegmentRegistry::dumpTo(durable::SnapshotSink& sink) const {
@@ -174,7 +218,7 @@ void SegmentRegistry::dumpTo(durable::SnapshotSink& sink) const {
   std::string payload;
   for (const auto& [id, mounted] : segments_) {
     payload.clear();
-    durable::encodeSegment(payload, id, {mounted.client_id, mounted.info});
+    durable::encodeSegment(payload, id, {mounted.client_id, mounted.info, mounted.detached});
     sink.add(durable::RecordType::kSegment, lsn, payload);
   }
 }
@@ -182,7 +226,9 @@ void SegmentRegistry::dumpTo(durable::SnapshotSink& sink) const {
 std::vector<std::string> SegmentRegistry::owners() const {
   std::lock_guard lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [id, mounted] : segments_) out.push_back(mounted.client_id);
+  for (const auto& [id, mounted] : segments_) {
+    if (!mounted.detached) out.push_back(mounted.client_id);
+  }
   return out;
 }
 
@@ -201,7 +247,9 @@ uint64_t SegmentRegistry::capacityBytes() const {
 uint64_t SegmentRegistry::usedBytes() const {
   std::lock_guard lock(mutex_);
   uint64_t used = 0;
-  for (const auto& [id, mounted] : segments_) used += mounted.allocator->usedBytes();
+  for (const auto& [id, mounted] : segments_) {
+    if (!mounted.detached) used += mounted.allocator->usedBytes();
+  }
   return used;
 }
 
@@ -209,6 +257,7 @@ std::vector<SegmentStats> SegmentRegistry::stats() const {
   std::lock_guard lock(mutex_);
   std::vector<SegmentStats> out;
   for (const auto& [id, mounted] : segments_) {
+    if (mounted.detached) continue;  // its owner is away: not part of the pool now
     out.push_back({id, mounted.info.name, mounted.info.te_endpoint, mounted.allocator->usedBytes(),
                    mounted.allocator->capacity()});
   }
@@ -217,7 +266,9 @@ std::vector<SegmentStats> SegmentRegistry::stats() const {
 
 size_t SegmentRegistry::segmentCount() const {
   std::lock_guard lock(mutex_);
-  return segments_.size();
+  return static_cast<size_t>(
+      std::count_if(segments_.begin(), segments_.end(),
+                    [](const auto& entry) { return !entry.second.detached; }));
 }
 
 }  // namespace mooncake::store

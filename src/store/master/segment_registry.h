@@ -37,6 +37,7 @@ struct Placement {
   SegmentId segment = 0;
   SegmentAllocator::Allocation allocation;
   std::string te_endpoint;
+  bool detached = false;  // its segment's owner is away (MasterService: not handed to readers)
 };
 
 struct SegmentStats {
@@ -70,6 +71,12 @@ class SegmentRegistry {
   // Forgets the segment and its allocator. Errors: SEGMENT_NOT_FOUND, ILLEGAL_CLIENT (another
   // client owns it).
   Status unmount(SegmentId segment, const std::string& client_id);
+  // A segment whose owner was declared dead but may come back (a paused process): kept with its
+  // allocations, but no new replica goes there and it counts in no capacity or usage figure
+  // until reattach(). Errors: SEGMENT_NOT_FOUND.
+  Status detach(SegmentId segment);
+  Status reattach(SegmentId segment);
+  bool isDetached(SegmentId segment) const;
   std::vector<SegmentId> segmentsOf(const std::string& client_id) const;
   // The clients owning segments readers open at `te_endpoint`.
   std::vector<std::string> ownersAt(const std::string& te_endpoint) const;
@@ -81,7 +88,9 @@ class SegmentRegistry {
   // Places up to `count` replicas of `size` bytes on distinct segments: preferred names first,
   // then the writer's own segments (prefer_local or local_first), then the rest in the order
   // the strategy gives. May return fewer (or none).
-  std::vector<Placement> allocate(const PlacementRequest& request);
+  // `full`, when given, is set when a segment that could have taken a replica had no room
+  // (so eviction could place more).
+  std::vector<Placement> allocate(const PlacementRequest& request, bool* full = nullptr);
   // Returns a placement's space; a no-op when its segment was unmounted meanwhile.
   void release(const Placement& placement);
 
@@ -89,16 +98,17 @@ class SegmentRegistry {
   void setLog(durable::MetadataLog* log);
   // Recovery: a segment as the log knew it (ids stay), then its allocations (adoptRange, in
   // ascending address order per segment, before anything else allocates).
-  void restoreSegment(SegmentId id, const std::string& client_id, const SegmentInfo& info);
+  void restoreSegment(SegmentId id, const std::string& client_id, const SegmentInfo& info,
+                      bool detached);
   std::optional<Placement> adoptRange(SegmentId id, uint64_t address, uint64_t size);
   // Adds every segment to a snapshot.
   void dumpTo(durable::SnapshotSink& sink) const;
-  // The clients owning segments.
+  // The clients owning attached segments.
   std::vector<std::string> owners() const;
 
   uint64_t capacityBytes() const;
   uint64_t usedBytes() const;
-  size_t segmentCount() const;
+  size_t segmentCount() const;  // attached ones
   std::vector<SegmentStats> stats() const;
 
  private:
@@ -106,7 +116,10 @@ class SegmentRegistry {
     std::string client_id;
     SegmentInfo info;
     std::unique_ptr<SegmentAllocator> allocator;
+    bool detached = false;
   };
+  // Requires mutex_. Records the segment's state in the metadata log (nullptr: it is gone).
+  void logSegment(SegmentId id, const Mounted* mounted);
   // Requires mutex_. The non-preferred segments in the strategy's order.
   std::vector<std::map<SegmentId, Mounted>::iterator> strategyOrder(bool local_first,
                                                                     const std::string& writer);

@@ -109,6 +109,21 @@ TEST_F(MasterServiceTest, ReplicasLandOnDistinctSegmentsBestEffort) {
   EXPECT_EQ(preferred[0].te_endpoint, "node2:15001");
 }
 
+// A put that asks for two replicas when one segment is full of evictable objects evicts there
+// rather than settling for one replica (fewer only when space is short even after eviction).
+TEST_F(MasterServiceTest, AFullSegmentIsEvictedForTheReplicasAPutAsksFor) {
+  mount("c1", "node1", 0x100000, 64 << 10);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  ReplicateConfig on1;
+  on1.preferred_segments = {"node1"};
+  for (int i = 0; i < 16; ++i) put("fill" + std::to_string(i), 4096, 1, on1);  // node1 is full
+  advance(std::chrono::seconds(2));  // past the read leases
+  auto replicas = put("two", 4096, 2);
+  ASSERT_EQ(replicas.size(), 2u);
+  EXPECT_NE(replicas[0].te_endpoint, replicas[1].te_endpoint);
+  EXPECT_GT(service_.counters().evicted_objects.load(), 0u);
+}
+
 TEST_F(MasterServiceTest, PlacementStrategiesOrderTheSegments) {
   auto build = [](AllocationStrategy strategy) {
     MasterOptions o = options();
@@ -293,6 +308,52 @@ TEST_F(MasterServiceTest, SilentClientsLoseTheirSegmentsAndReplicas) {
   EXPECT_EQ(both->replicas[0].te_endpoint, "node2:15001");
   EXPECT_EQ(service_.ping("c1"), ClientStatus::kNeedRemount);
   EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+}
+
+// A client declared dead keeps its objects hidden for --dead_client_grace_sec: when it mounts
+// the same segment again they are back (minus keys written meanwhile); after the grace period
+// they are gone and the segment with them.
+TEST_F(MasterServiceTest, ADeadClientThatComesBackGetsItsObjectsBack) {
+  mount("c1", "node1", 0x100000, 1 << 20);
+  mount("c2", "node2", 0x100000, 1 << 20);
+  ReplicateConfig on1;
+  on1.preferred_segments = {"node1"};
+  auto kept = put("kept", 4096, 1, on1);
+  put("rewritten", 4096, 1, on1);
+  put("both", 4096, 2);
+  const uint64_t capacity = service_.capacityBytes();
+  advance(std::chrono::seconds(6));
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+  advance(std::chrono::seconds(6));  // c1 silent for 12 s > client_ttl
+  service_.tick();
+  EXPECT_EQ(service_.detachedSegmentCount(), 1u);
+  EXPECT_LT(service_.capacityBytes(), capacity);  // not part of the pool while away
+  EXPECT_TRUE(service_.getReplicaList("kept").status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_EQ(service_.getReplicaList("both")->replicas.size(), 1u);
+  ASSERT_TRUE(service_.putStart("c2", "rewritten", 8192, {}).ok());  // replaces the hidden one
+  ASSERT_TRUE(service_.putEnd("c2", "rewritten").ok());
+  // c1 comes back (same id, same memory): its segment and replicas return.
+  EXPECT_EQ(service_.ping("c1"), ClientStatus::kNeedRemount);
+  ASSERT_TRUE(service_.remountSegments("c1", {{"node1", 0x100000, 1 << 20, "node1:15001"}}).ok());
+  EXPECT_EQ(service_.detachedSegmentCount(), 0u);
+  EXPECT_EQ(service_.capacityBytes(), capacity);
+  auto back = service_.getReplicaList("kept");
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->replicas[0].address, kept[0].address);
+  EXPECT_EQ(service_.getReplicaList("both")->replicas.size(), 2u);
+  EXPECT_EQ(service_.getReplicaList("rewritten")->replicas[0].te_endpoint, "node2:15001");
+  EXPECT_EQ(service_.counters().returned_clients.load(), 1u);
+  // Away past the grace period: dropped for good.
+  advance(std::chrono::seconds(12));
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+  service_.tick();
+  EXPECT_EQ(service_.detachedSegmentCount(), 1u);
+  advance(std::chrono::seconds(601));
+  EXPECT_EQ(service_.ping("c2"), ClientStatus::kOk);
+  service_.tick();
+  EXPECT_EQ(service_.detachedSegmentCount(), 0u);
+  EXPECT_EQ(service_.segmentStats().size(), 1u);
+  EXPECT_FALSE(service_.existKey("kept"));
 }
 
 // A holder a client reported unreachable is declared dead as soon as it has also been silent

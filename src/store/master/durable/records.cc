@@ -183,13 +183,14 @@ void encodeSegment(std::string& out, SegmentId id, const DurableSegment& segment
   w.u64(segment.info.base);
   w.u64(segment.info.size);
   w.bytes(segment.info.te_endpoint);
+  w.flag(segment.detached);
 }
 
 bool decodeSegment(std::string_view payload, SegmentId& id, DurableSegment& segment) {
   ByteReader r(payload);
   return r.u64(id) && r.bytes(segment.client_id) && r.bytes(segment.info.name) &&
          r.u64(segment.info.base) && r.u64(segment.info.size) &&
-         r.bytes(segment.info.te_endpoint) && r.done();
+         r.bytes(segment.info.te_endpoint) && r.flag(segment.detached) && r.done();
 }
 
 void encodeId(std::string& out, uint64_t id) { ByteWriter(out).u64(id); }

@@ -77,6 +77,7 @@ struct DurableObject {
 struct DurableSegment {
   std::string client_id;
   SegmentInfo info;
+  bool detached = false;  // its owner was declared dead and may come back
 };
 
 struct DurableReservation {
