@@ -121,28 +121,11 @@ std::optional<uint64_t> parseMilliseconds(const std::string& text) {
 }
 bool validPort(int value) { return value >= 0 && value <= 65535; }
 
-// --metadata_dir=auto: the state directory of this user (XDG), one per master port.
-std::string defaultMetadataDir(int port) {
-  std::string base;
-  const char* xdg = std::getenv("XDG_STATE_HOME");
-  const char* home = std::getenv("HOME");
-  if (xdg != nullptr && *xdg != '\0') {
-    base = xdg;
-  } else if (::geteuid() == 0) {
-    base = "/var/lib";
-  } else if (home != nullptr && *home != '\0') {
-    base = std::string(home) + "/.local/state";
-  } else {
-    base = "/tmp";
-  }
-  return base + "/mooncake/master-" + std::to_string(port);
-}
-
 std::string metadataDirFromFlags(int port) {
   std::string dir =
       FLAGS_snapshot_backup_dir.empty() ? FLAGS_metadata_dir : FLAGS_snapshot_backup_dir;
   if (dir == "none" || dir.empty()) return "";
-  if (dir == "auto") return defaultMetadataDir(port);
+  if (dir == "auto") return mooncake::store::defaultMetadataDir(static_cast<uint16_t>(port));
   return dir;
 }
 

@@ -49,6 +49,11 @@ struct MasterServerOptions {
   std::string tls_key_file;
 };
 
+// mooncake_master's --metadata_dir=auto for a master on `port`:
+// $XDG_STATE_HOME/mooncake/master-<port> when XDG_STATE_HOME is set, else
+// /var/lib/mooncake/master-<port> for root, else ~/.local/state/mooncake/master-<port>.
+std::string defaultMetadataDir(uint16_t port);
+
 class MasterServer {
  public:
   // Errors: ERR_SOCKET "bind address already in use: host:port" for either listener;

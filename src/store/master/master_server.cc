@@ -1,6 +1,7 @@
 #include "mooncake/store/master_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "common/auth/secret.h"
+#include "common/config/env.h"
 #include "common/logging.h"
 #include "common/net/tls.h"
 #include "mooncake/metadata_server/http_metadata_server.h"
@@ -91,6 +93,22 @@ Result<std::string> readPemFile(const std::string& path, const std::string& flag
 }
 
 }  // namespace
+
+std::string defaultMetadataDir(uint16_t port) {
+  std::string base;
+  auto xdg = config::readEnv("XDG_STATE_HOME");
+  auto home = config::readEnv("HOME");
+  if (xdg && !xdg->empty()) {
+    base = *xdg;
+  } else if (::geteuid() == 0) {
+    base = "/var/lib";
+  } else if (home && !home->empty()) {
+    base = *home + "/.local/state";
+  } else {
+    base = "/tmp";
+  }
+  return base + "/mooncake/master-" + std::to_string(port);
+}
 
 Status MasterServer::recoverMetadata(Impl& impl) {
   durable::MetadataLogOptions log_options;
