@@ -232,6 +232,12 @@ int runHa(const mooncake::store::MasterServerOptions& options) {
   // starts empty, as before durable metadata.
   mooncake::store::MasterServerOptions term_options = options;
   term_options.metadata_dir.clear();
+  if (!gflags::GetCommandLineFlagInfoOrDie("metadata_dir").is_default ||
+      !FLAGS_snapshot_backup_dir.empty()) {
+    std::fprintf(stderr,
+                 "mooncake_master: WARNING: with --enable_ha the metadata directory is not used "
+                 "yet (each leadership term starts empty; docs/STORE.md \"Durable metadata\")\n");
+  }
   ha.etcd_endpoints =
       FLAGS_ha_backend_connstring.empty() ? FLAGS_etcd_endpoints : FLAGS_ha_backend_connstring;
   ha.cluster_id = FLAGS_cluster_id;
