@@ -382,7 +382,8 @@ void MetadataLog::prepareSpares() {
     uint64_t seq = 0;
     {
       std::lock_guard lock(stream.mutex);
-      if (stream.spare || stream.preparing_seq != 0 || failed()) continue;
+      // Streams no thread writes to yet get none (an idle master keeps no chunk files).
+      if (!stream.current || stream.spare || stream.preparing_seq != 0 || failed()) continue;
       seq = stream.next_seq++;
       stream.preparing_seq = seq;
     }
