@@ -70,6 +70,36 @@ std::vector<Finding> checkAddress(const Inputs& inputs) {
   return out;
 }
 
+namespace {
+
+// Transparent huge pages: the mode in brackets of sysfs's "always [madvise] never".
+std::string bracketed(const std::string& text) {
+  auto open = text.find('[');
+  auto close = text.find(']', open == std::string::npos ? 0 : open);
+  if (open == std::string::npos || close == std::string::npos) return "";
+  return text.substr(open + 1, close - open - 1);
+}
+
+// Large, long-lived segments profit from huge pages (fewer TLB misses, fewer RDMA translation
+// entries), but with defrag=always every fault that finds no free huge page compacts memory
+// synchronously: allocations stall for milliseconds, at random.
+Finding checkHugePages(const Inputs& inputs) {
+  const std::string base = inputs.sysfs_root + "/kernel/mm/transparent_hugepage/";
+  const std::string enabled = bracketed(readText(base + "enabled"));
+  const std::string defrag = bracketed(readText(base + "defrag"));
+  if (enabled.empty()) return pass("hugepages", "transparent huge pages: not in this kernel");
+  if (enabled == "always" && defrag == "always") {
+    return warn("hugepages",
+                "transparent huge pages enabled=always with defrag=always: page faults in "
+                "large segments may stall on memory compaction. Use defrag madvise or "
+                "defer+madvise (echo defer+madvise > " +
+                    base + "defrag)");
+  }
+  return pass("hugepages", "transparent huge pages: enabled=" + enabled + ", defrag=" + defrag);
+}
+
+}  // namespace
+
 std::vector<Finding> checkEnvironment(const Inputs& inputs) {
   std::vector<Finding> out;
   // libcurl (HTTP metadata, etcd) honours proxy variables: metadata requests would go through
@@ -123,6 +153,7 @@ std::vector<Finding> checkEnvironment(const Inputs& inputs) {
                                        "unlimited, or LimitMEMLOCK=infinity)"));
     }
   }
+  out.push_back(checkHugePages(inputs));
   auto secret = auth::processSecret();
   if (!secret.ok()) {
     out.push_back(fail("auth", secret.status().message()));

@@ -13,18 +13,10 @@
 #include "common/config/env.h"
 #include "common/config/parse.h"
 #include "doctor/doctor.h"
+#include "doctor/inputs.h"
 
 namespace mooncake::doctor {
 namespace {
-
-std::string readText(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  if (in) out << in.rdbuf();
-  std::string text = out.str();
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 std::vector<std::string> listDir(const std::string& path) {
   std::vector<std::string> out;

@@ -1,5 +1,8 @@
 #include "doctor/inputs.h"
 
+#include <fstream>
+#include <sstream>
+
 #include "common/config/env.h"
 #include "common/net/socket.h"
 #include "transfer_engine/engine/advertised_host.h"
@@ -50,6 +53,15 @@ std::vector<std::string> remoteServices(const Inputs& inputs) {
     }
   }
   return out;
+}
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream out;
+  if (in) out << in.rdbuf();
+  std::string text = out.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
 }
 
 }  // namespace mooncake::doctor

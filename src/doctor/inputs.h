@@ -23,4 +23,7 @@ std::string metadataHost(const Inputs& inputs);
 // "the metadata service at H" / "the master at H" for those not on loopback.
 std::vector<std::string> remoteServices(const Inputs& inputs);
 
+// A small file's text without trailing blanks ("" when it cannot be read): sysfs, proc.
+std::string readText(const std::string& path);
+
 }  // namespace mooncake::doctor

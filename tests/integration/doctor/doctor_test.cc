@@ -8,6 +8,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/net/socket.h"
@@ -68,6 +70,28 @@ TEST(DoctorTest, ProxyVariablesThatWouldCaptureMetadataRequestsAreNamed) {
   EXPECT_EQ(proxied.verdict, Verdict::kWarn);
   EXPECT_NE(proxied.message.find("no_proxy"), std::string::npos) << proxied.message;
   EXPECT_EQ(bypassed.verdict, Verdict::kPass) << bypassed.message;
+}
+
+TEST(DoctorTest, HugePageCompactionOnEveryFaultIsNamed) {
+  testing::ScopedNoAuth no_auth;
+  testing::TempDir sys;
+  Inputs inputs = p2p();
+  inputs.sysfs_root = sys.path();
+  EXPECT_NE(only(checkEnvironment(inputs), "hugepages").message.find("not in this kernel"),
+            std::string::npos);
+  const std::string thp = sys.path() + "/kernel/mm/transparent_hugepage";
+  std::filesystem::create_directories(thp);
+  std::ofstream(thp + "/enabled") << "[always] madvise never\n";
+  std::ofstream(thp + "/defrag") << "[always] defer defer+madvise madvise never\n";
+  Finding stalls = only(checkEnvironment(inputs), "hugepages");
+  EXPECT_EQ(stalls.verdict, Verdict::kWarn);
+  EXPECT_NE(stalls.message.find("defer+madvise > " + thp + "/defrag"), std::string::npos)
+      << stalls.message;
+  std::ofstream(thp + "/defrag") << "always defer [defer+madvise] madvise never\n";
+  Finding fine = only(checkEnvironment(inputs), "hugepages");
+  EXPECT_EQ(fine.verdict, Verdict::kPass);
+  EXPECT_NE(fine.message.find("enabled=always, defrag=defer+madvise"), std::string::npos)
+      << fine.message;
 }
 
 TEST(DoctorTest, TheClusterSecretIsChecked) {
