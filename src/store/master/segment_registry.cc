@@ -264,11 +264,4 @@ std::vector<SegmentStats> SegmentRegistry::stats() const {
   return out;
 }
 
-size_t SegmentRegistry::segmentCount() const {
-  std::lock_guard lock(mutex_);
-  return static_cast<size_t>(
-      std::count_if(segments_.begin(), segments_.end(),
-                    [](const auto& entry) { return !entry.second.detached; }));
-}
-
 }  // namespace mooncake::store

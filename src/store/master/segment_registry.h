@@ -108,7 +108,6 @@ class SegmentRegistry {
 
   uint64_t capacityBytes() const;
   uint64_t usedBytes() const;
-  size_t segmentCount() const;  // attached ones
   std::vector<SegmentStats> stats() const;
 
  private:

@@ -45,6 +45,15 @@ struct Opened {
   durable::RecoveryStats stats;
 };
 
+// Opens the log in `dir` as a master would (nothing checked).
+Result<std::unique_ptr<durable::MetadataLog>> tryOpen(const std::string& dir) {
+  durable::RecoveredState state;
+  durable::RecoveryStats stats;
+  durable::MetadataLogOptions options;
+  options.dir = dir;
+  return durable::MetadataLog::open(options, state, stats);
+}
+
 Opened openLog(const std::string& dir) {
   Opened opened;
   durable::MetadataLogOptions options;
@@ -243,11 +252,7 @@ TEST(MetadataLogTest, ASnapshotReplacesTheChunksItCovers) {
 TEST(MetadataLogTest, OneMasterPerDirectory) {
   TempDirectory dir;
   Opened first = openLog(dir.path());
-  durable::RecoveredState state;
-  durable::RecoveryStats stats;
-  durable::MetadataLogOptions options;
-  options.dir = dir.path();
-  auto second = durable::MetadataLog::open(options, state, stats);
+  auto second = tryOpen(dir.path());
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.status().message().find("in use by another mooncake_master (pid " +
                                            std::to_string(::getpid()) + ")"),
@@ -258,11 +263,7 @@ TEST(MetadataLogTest, OneMasterPerDirectory) {
 TEST(MetadataLogTest, ADamagedSnapshotStopsTheStartInsteadOfForgettingObjects) {
   TempDirectory dir;
   { std::ofstream(dir.path() + "/snapshot.mcs") << "not a snapshot at all, but 24+ bytes long"; }
-  durable::RecoveredState state;
-  durable::RecoveryStats stats;
-  durable::MetadataLogOptions options;
-  options.dir = dir.path();
-  auto log = durable::MetadataLog::open(options, state, stats);
+  auto log = tryOpen(dir.path());
   ASSERT_FALSE(log.ok());
   EXPECT_NE(log.status().message().find("is damaged"), std::string::npos);
 }
