@@ -36,6 +36,10 @@ EtcdServer::EtcdServer() {
 
 std::string EtcdServer::endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
 
+void EtcdServer::signal(int number) {
+  if (process_) process_->signal(number);
+}
+
 void EtcdServer::kill() {
   process_->signal(SIGKILL);
   process_->wait(std::chrono::seconds(5));

@@ -17,6 +17,8 @@ class EtcdServer {
   // "127.0.0.1:<client port>"
   std::string endpoint() const;
   void kill();
+  // SIGSTOP / SIGCONT: an etcd that stops answering without closing connections.
+  void signal(int number);
 
  private:
   TempDir dir_;

@@ -71,6 +71,11 @@ DEFINE_string(etcd_endpoints, "", "legacy alias of --ha_backend_connstring");
 DEFINE_string(cluster_id, "",
               "HA cluster name; the leader is mooncake-store/<cluster_id>/master_view in etcd "
               "(default: $MC_STORE_CLUSTER_ID, else mooncake_cluster)");
+DEFINE_uint32(ha_replication_port, 0,
+              "HA: the port standbys follow the leader's metadata changes on (0: any free "
+              "port; the leader publishes it in etcd)");
+DEFINE_int64(ha_lease_ttl_sec, 5,
+             "HA: the leader's etcd lease; a dead leader is replaced after about this long");
 DEFINE_string(metadata_dir, "auto",
               "durable metadata: the master's log and snapshots, so a restarted master (crash, "
               "kill -9, upgrade) serves every object it had. 'auto': "
@@ -227,17 +232,24 @@ int runHa(const mooncake::store::MasterServerOptions& options) {
   }
   warnOpenListeners(options, nullptr);
   mooncake::store::HaOptions ha;
-  // A leader's state is not yet handed to the next one, so a master that leads again must not
-  // restore its own older state (another leader may have reused the space since): each term
-  // starts empty, as before durable metadata.
+  // Standbys hold the leader's state (docs/STORE.md "HA"); the directory is not used.
   mooncake::store::MasterServerOptions term_options = options;
   term_options.metadata_dir.clear();
   if (!gflags::GetCommandLineFlagInfoOrDie("metadata_dir").is_default ||
       !FLAGS_snapshot_backup_dir.empty()) {
     std::fprintf(stderr,
                  "mooncake_master: WARNING: with --enable_ha the metadata directory is not used "
-                 "yet (each leadership term starts empty; docs/STORE.md \"Durable metadata\")\n");
+                 "(the standbys keep a copy of the leader's state; docs/STORE.md \"HA\")\n");
   }
+  if (FLAGS_ha_replication_port > 65535 || FLAGS_ha_lease_ttl_sec < 2 ||
+      FLAGS_ha_lease_ttl_sec > 3600) {
+    std::fprintf(stderr,
+                 "mooncake_master: --ha_replication_port must be 0..65535 and "
+                 "--ha_lease_ttl_sec 2..3600\n");
+    return 2;
+  }
+  ha.replication_port = static_cast<uint16_t>(FLAGS_ha_replication_port);
+  ha.lease_ttl_sec = FLAGS_ha_lease_ttl_sec;
   ha.etcd_endpoints =
       FLAGS_ha_backend_connstring.empty() ? FLAGS_etcd_endpoints : FLAGS_ha_backend_connstring;
   ha.cluster_id = FLAGS_cluster_id;

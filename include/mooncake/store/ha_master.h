@@ -1,8 +1,9 @@
 // mooncake_master with --enable_ha: several masters elect a leader through etcd (upstream's
 // scheme: a 5 s lease on mooncake-store/<cluster_id>/master_view = the leader's RPC address).
 // Only the leader serves; a standby campaigns until it wins; a leader that loses its lease stops
-// serving and stands by again. A new leader starts with an empty state (clients remount by
-// themselves; objects are not carried over, as upstream without its oplog).
+// serving and stands by again. Standbys follow the leader's metadata records and every reply
+// waits for the in-sync ones, so a standby that takes over serves every object the leader had
+// (docs/STORE.md "HA"); a master that was not in sync starts empty and says so.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct HaOptions {
   std::string etcd_endpoints;  // "h1:2379;h2:2379" (',' also separates)
   std::string cluster_id;      // empty: $MC_STORE_CLUSTER_ID, else "mooncake_cluster"
   int64_t lease_ttl_sec = 5;
+  uint16_t replication_port = 0;  // where standbys follow the leader (0: any free port)
 };
 
 // The cluster id a master or client uses when none is given.

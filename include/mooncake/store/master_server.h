@@ -16,6 +16,11 @@
 
 namespace mooncake::store {
 
+namespace durable {
+struct RecoveredState;
+}
+class ReplicationHub;
+
 struct MasterServerOptions {
   std::string rpc_address = "0.0.0.0";  // --rpc_address
   uint16_t rpc_port = 50051;            // --port (0 picks a free port)
@@ -59,6 +64,14 @@ class MasterServer {
   // Errors: ERR_SOCKET "bind address already in use: host:port" for either listener;
   // ERR_INVALID_ARGUMENT for an unusable secret.
   static Result<std::unique_ptr<MasterServer>> start(const MasterServerOptions& options);
+  // For runHighlyAvailableMaster: serves `state` (a replica of the previous leader's metadata;
+  // empty for a fresh start; options.metadata_dir is not used) and streams every change to
+  // `hub`'s standbys, every reply waiting for the in-sync ones. `hub` must outlive the server.
+  static Result<std::unique_ptr<MasterServer>> startLeader(const MasterServerOptions& options,
+                                                           durable::RecoveredState& state,
+                                                           ReplicationHub& hub);
+  // Adds the whole metadata to `state` (after stop(): a leader stepping down keeps its state).
+  Status copyState(durable::RecoveredState& state);
   ~MasterServer();
   MasterServer(const MasterServer&) = delete;
   MasterServer& operator=(const MasterServer&) = delete;
@@ -74,6 +87,8 @@ class MasterServer {
   explicit MasterServer(std::unique_ptr<Impl> impl);
   // Opens options.metadata_dir and rebuilds the service from it.
   static Status recoverMetadata(Impl& impl);
+  // Opens the listeners and starts the threads of a prepared server.
+  static Result<std::unique_ptr<MasterServer>> serve(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

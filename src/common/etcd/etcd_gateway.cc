@@ -163,4 +163,19 @@ Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::stri
   return succeeded != reply.end() && succeeded->is_boolean() && succeeded->get<bool>();
 }
 
+Result<bool> EtcdGateway::putIfUnchanged(const std::string& key, const std::string& value,
+                                         const std::string& guard_key, int64_t guard_revision) {
+  json put = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
+  json request = {{"compare", json::array({{{"key", base64Encode(guard_key)},
+                                            {"target", "MOD"},
+                                            {"result", "EQUAL"},
+                                            {"mod_revision", std::to_string(guard_revision)}}})},
+                  {"success", json::array({{{"requestPut", put}}})}};
+  MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/txn", request.dump()));
+  json reply = json::parse(body, nullptr, false);
+  if (!reply.is_object()) return etcdError(describe(), "txn reply is not JSON");
+  auto succeeded = reply.find("succeeded");
+  return succeeded != reply.end() && succeeded->is_boolean() && succeeded->get<bool>();
+}
+
 }  // namespace mooncake::etcd

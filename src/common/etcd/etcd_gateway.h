@@ -42,6 +42,10 @@ class EtcdGateway {
   // Atomically creates `key` unless it exists. True when this call created it.
   Result<bool> createIfAbsent(const std::string& key, const std::string& value, int64_t lease_id);
 
+  // Puts key=value only while `guard_key`'s mod revision is `guard_revision` (one transaction;
+  // e.g. only while the caller still holds the key it won an election with). False: it was not.
+  Result<bool> putIfUnchanged(const std::string& key, const std::string& value,
+                              const std::string& guard_key, int64_t guard_revision);
   std::string describe() const;
 
  private:

@@ -97,7 +97,12 @@ std::string renderPrometheusMetrics(MasterService& service) {
     out << "mooncake_master_segment_bytes_total{segment=\"" << s.te_endpoint << "\"} "
         << s.capacity_bytes << "\n";
   }
-  if (const durable::MetadataLog* log = service.metadataLog()) {
+  if (const ReplicationGate* gate = service.replicationGate()) {
+    gauge("mooncake_master_ha_in_sync_standbys",
+          "Standby masters that hold every change this leader answered (replies wait for them).",
+          gate->inSyncStandbys());
+  }
+  if (const durable::MetadataLog* log = service.metadataLog(); log && !log->dir().empty()) {
     gauge("mooncake_master_metadata_log_bytes",
           "Bytes in the metadata log since the last snapshot.", log->logBytes());
     gauge("mooncake_master_metadata_snapshot_bytes", "Size of the last metadata snapshot.",

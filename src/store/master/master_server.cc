@@ -16,6 +16,7 @@
 #include "mooncake/metadata_server/http_metadata_server.h"
 #include "store/master/admin_http_server.h"
 #include "store/master/durable/metadata_log.h"
+#include "store/master/ha/replication_hub.h"
 #include "store/master/master_service.h"
 #include "store/proto/fast_rpc_server.h"
 #include "store/proto/master_rpc_service.h"
@@ -150,6 +151,44 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
   MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
   auto impl = std::make_unique<Impl>(options, std::move(secret));
   if (!options.metadata_dir.empty()) MC_RETURN_IF_ERROR(recoverMetadata(*impl));
+  return serve(std::move(impl));
+}
+
+Result<std::unique_ptr<MasterServer>> MasterServer::startLeader(const MasterServerOptions& options,
+                                                                durable::RecoveredState& state,
+                                                                ReplicationHub& hub) {
+  initLogging("mooncake_master");
+  MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
+  MasterServerOptions leader_options = options;
+  leader_options.metadata_dir.clear();
+  auto impl = std::make_unique<Impl>(leader_options, std::move(secret));
+  // Numbered above every record of the replica, as a restart on a directory would be.
+  impl->log = durable::MetadataLog::inMemory((state.max_lsn >> 40) + 1, &hub);
+  RestoreStats restored = impl->service.restore(state, impl->log.get());
+  if (restored.objects + restored.segments > 0) {
+    LOG(INFO) << "master: took over " << restored.objects << " objects ("
+              << restored.incomplete_objects << " puts in progress), " << restored.segments
+              << " segments, " << restored.reservations << " reservations";
+  }
+  impl->service.setReplicationGate(&hub);
+  Impl* raw = impl.get();
+  MC_RETURN_IF_ERROR(hub.start([raw](const auto& write) { return raw->service.dumpState(write); })
+                         .withContext("HA replication listener"));
+  return serve(std::move(impl));
+}
+
+Status MasterServer::copyState(durable::RecoveredState& state) {
+  Status status = impl_->service.dumpState([&state](durable::SnapshotSink& sink) {
+    durable::applyFrames(sink.buffer(), state);
+    sink.buffer().clear();
+    return Status::OK();
+  });
+  state.compact();
+  return status;
+}
+
+Result<std::unique_ptr<MasterServer>> MasterServer::serve(std::unique_ptr<Impl> impl) {
+  const MasterServerOptions& options = impl->options;
   std::string address = options.rpc_address + ":" + std::to_string(options.rpc_port);
   grpc::ServerBuilder builder;
   // gRPC enables SO_REUSEPORT by default: a second master on the same port would then start
@@ -220,7 +259,9 @@ Result<std::unique_ptr<MasterServer>> MasterServer::start(const MasterServerOpti
   }
   Impl* raw = impl.get();
   impl->maintenance = std::thread([raw] { raw->maintain(); });
-  if (impl->log) impl->snapshots = std::thread([raw] { raw->snapshotLoop(); });
+  if (impl->log && !options.metadata_dir.empty()) {
+    impl->snapshots = std::thread([raw] { raw->snapshotLoop(); });
+  }
   LOG(INFO) << "master: serving gRPC on " << options.rpc_address << ":" << impl->bound_port
             << (options.enable_fast_rpc
                     ? ", fast RPC on port " + std::to_string(impl->fast_rpc.port())

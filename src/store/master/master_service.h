@@ -94,6 +94,18 @@ struct MasterCounters {
   std::atomic<uint64_t> reserved_commits{0};  // puts completed by commitReserved
 };
 
+// Holds replies back until the records behind them are safe elsewhere (an HA leader's
+// standbys have them; ha/replication_hub.h).
+class ReplicationGate {
+ public:
+  virtual ~ReplicationGate() = default;
+  // Blocks until the records this thread appended are replicated. False: they may never be
+  // (the leader is stepping down); the reply must not be sent.
+  virtual bool awaitReplicated() = 0;
+  // Standbys every reply waits for now (for /metrics).
+  virtual size_t inSyncStandbys() const = 0;
+};
+
 class MasterService {
  public:
   explicit MasterService(const MasterOptions& options,
@@ -196,6 +208,10 @@ class MasterService {
   // Adds the whole state to a snapshot, handing it to `write` piece by piece (one lock at a time).
   Status dumpState(const std::function<Status(durable::SnapshotSink&)>& write);
   const durable::MetadataLog* metadataLog() const { return log_; }
+  // The RPC layers call awaitReplicated() after each handler, before replying.
+  void setReplicationGate(ReplicationGate* gate) { gate_ = gate; }
+  bool awaitReplicated() { return gate_ == nullptr || gate_->awaitReplicated(); }
+  const ReplicationGate* replicationGate() const { return gate_; }
   const RestoreStats& restoreStats() const { return restore_stats_; }
 
   // Periodic work: expire silent clients, reclaim abandoned puts, evict above the watermark.
@@ -340,6 +356,7 @@ class MasterService {
   uint64_t next_abandoned_id_ = 1;                     // GUARDED_BY(side_mutex_)
   uint64_t side_lsn_count_ = 0;                        // GUARDED_BY(side_mutex_)
   durable::MetadataLog* log_ = nullptr;                // set once, before serving
+  ReplicationGate* gate_ = nullptr;                    // likewise
   RestoreStats restore_stats_;                         // likewise
   // Taken alone (never with a shard or side_mutex_ held).
   mutable std::mutex reservations_mutex_;

@@ -227,6 +227,9 @@ void FastRpcServer::serve(Connection& connection) {
       ScopedLatency timer(service_.latency(method.name));
       if (!method.run(service_, payload, &answer)) response.code = fast_rpc::kMalformedRequest;
     }
+    // An HA leader answers once its standbys have what the call changed; one stepping down
+    // answers nothing (the client retries at the next leader).
+    if (!service_.awaitReplicated()) return;
     // Keep whatever followed this frame for the next round.
     std::memmove(inbox.data(), inbox.data() + frame, have - frame);
     have -= frame;

@@ -49,6 +49,11 @@ class MasterRpcService final : public proto::Master::CallbackService {
       handler(service_, request, response);
     }
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (!service_.awaitReplicated()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                   "this master is stepping down: ask the new leader"));
+      return reactor;
+    }
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }

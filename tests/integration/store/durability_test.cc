@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "integration/store/cluster_fixture.h"
+#include "integration/store/verifying_workload.h"
 
 namespace mooncake::store {
 namespace {
@@ -140,54 +141,12 @@ TEST_F(MasterRestartTest, KilledAtRandomPointsLosesNothingAndNeverServesWrongByt
     writers.push_back(pureClient(std::chrono::milliseconds(1000)));
     ASSERT_TRUE(writers.back());
   }
-  // Per key: the value a successful put left (nullopt: removed or never written) and every
-  // value ever attempted (what an uncertain outcome may have left).
-  struct KeyState {
-    std::optional<std::string> confirmed;
-    bool uncertain = false;
-    std::vector<std::string> attempted;
-  };
-  std::vector<std::map<std::string, KeyState>> states(kWriters);
+  std::vector<Client*> raw;
+  for (auto& writer : writers) raw.push_back(writer.get());
+  VerifyingWorkload workload(raw, kKeysPerWriter);
   std::mt19937_64 random(42);
-  uint64_t completed = 0, recovered = 0, wrong = 0;
   for (int cycle = 0; cycle < 20; ++cycle) {
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> threads;
-    for (int w = 0; w < kWriters; ++w) {
-      threads.emplace_back([&, w] {
-        std::mt19937_64 mine(cycle * 100 + w);
-        uint64_t serial = 0;
-        while (!stop.load()) {
-          std::string key = "w" + std::to_string(w) + "/" + std::to_string(mine() % kKeysPerWriter);
-          KeyState& state = states[w][key];
-          if (mine() % 4 == 0) {
-            Status removed = writers[w]->remove(key, true);
-            if (removed.ok() || removed.is(StoreErrorCode::OBJECT_NOT_FOUND)) {
-              state.confirmed.reset();
-              state.uncertain = false;
-            } else {
-              state.uncertain = true;
-            }
-            continue;
-          }
-          std::string v = value(4096 + mine() % 60000, (cycle << 20) + (w << 16) + ++serial);
-          state.attempted.push_back(v);
-          ReplicateConfig config;
-          config.replica_num = 1 + mine() % 2;
-          // Plain puts of values up to 64 KiB go onto space the master reserved ahead (held
-          // across the restart); a put of an existing key changes nothing; upserts rewrite.
-          const bool plain = mine() % 2 == 0;
-          Status put = plain ? writers[w]->put(key, v.data(), v.size(), config)
-                             : writers[w]->upsert(key, v.data(), v.size(), config);
-          if (!put.ok()) {
-            state.uncertain = true;
-          } else if (!plain || (!state.confirmed && !state.uncertain)) {
-            state.confirmed = v;
-            state.uncertain = false;
-          }
-        }
-      });
-    }
+    workload.start(cycle);
     std::this_thread::sleep_for(std::chrono::milliseconds(100 + random() % 400));
     const auto killed = std::chrono::steady_clock::now();
     restartMaster();
@@ -197,51 +156,19 @@ TEST_F(MasterRestartTest, KilledAtRandomPointsLosesNothingAndNeverServesWrongByt
     // Clients reach the restarted master at once (no reconnect backoff).
     EXPECT_LT(answering, std::chrono::seconds(2));
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // remounts; writers go on
-    stop.store(true);
-    for (auto& t : threads) t.join();
+    workload.stop();
     std::printf("[ durability ] kill %d: clients served again %lld ms after the kill\n", cycle,
                 static_cast<long long>(
                     std::chrono::duration_cast<std::chrono::milliseconds>(answering).count()));
-    for (int w = 0; w < kWriters; ++w) {
-      for (auto& [key, state] : states[w]) {
-        auto read = writers[w]->get(key);
-        if (state.confirmed && !state.uncertain) {
-          ++completed;
-          if (!read.ok()) {
-            ADD_FAILURE() << "cycle " << cycle << ": " << key
-                          << " lost: " << read.status().toString();
-            continue;
-          }
-          ++recovered;
-          if (*read != *state.confirmed) {
-            ++wrong;
-            ADD_FAILURE() << "cycle " << cycle << ": " << key << " read wrong bytes";
-          }
-        } else if (read.ok()) {
-          bool known = std::find(state.attempted.begin(), state.attempted.end(), *read) !=
-                       state.attempted.end();
-          if (!known) {
-            ++wrong;
-            ADD_FAILURE() << "cycle " << cycle << ": " << key << " read bytes never written";
-          }
-          state.confirmed = *read;  // settle it for the next cycle
-        } else {
-          EXPECT_TRUE(read.status().is(StoreErrorCode::OBJECT_NOT_FOUND) ||
-                      read.status().is(StoreErrorCode::REPLICA_IS_NOT_READY))
-              << key << ": " << read.status().toString();
-          state.confirmed.reset();
-        }
-        state.uncertain = false;
-        if (state.confirmed) state.attempted = {*state.confirmed};
-      }
-    }
+    workload.check(cycle);
   }
   std::printf(
       "[ durability ] 20 kills: %llu completed objects checked, %llu recovered, %llu wrong\n",
-      static_cast<unsigned long long>(completed), static_cast<unsigned long long>(recovered),
-      static_cast<unsigned long long>(wrong));
-  EXPECT_EQ(completed, recovered);
-  EXPECT_EQ(wrong, 0u);
+      static_cast<unsigned long long>(workload.completed),
+      static_cast<unsigned long long>(workload.recovered),
+      static_cast<unsigned long long>(workload.wrong));
+  EXPECT_EQ(workload.completed, workload.recovered);
+  EXPECT_EQ(workload.wrong, 0u);
   uint64_t reserved = 0;
   for (const auto& writer : writers) reserved += writer->writeStats().reserved;
   std::printf("[ durability ] %llu puts went onto reserved space\n",

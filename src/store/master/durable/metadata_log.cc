@@ -152,10 +152,23 @@ std::optional<ChunkName> parseChunkName(const std::string& name) {
 
 }  // namespace
 
+void appendFrame(std::string& out, RecordType type, uint64_t lsn, std::string_view payload) {
+  size_t at = out.size();
+  out.resize(at + frameSize(payload.size()), '\0');
+  writeFrame(out.data() + at, type, lsn, payload);
+}
+
+size_t applyFrames(std::string_view data, RecoveredState& state) {
+  size_t consumed = 0;
+  parseFrames(data, [&](RecordType type, uint64_t lsn, std::string_view payload) {
+    if (type != RecordType::kSnapshotHeader) state.apply(type, lsn, payload);
+    consumed = static_cast<size_t>(payload.data() - data.data()) + (payload.size() + 7) / 8 * 8;
+  });
+  return consumed;
+}
+
 void SnapshotSink::add(RecordType type, uint64_t lsn, std::string_view payload) {
-  size_t at = buffer_.size();
-  buffer_.resize(at + frameSize(payload.size()), '\0');
-  writeFrame(buffer_.data() + at, type, lsn, payload);
+  appendFrame(buffer_, type, lsn, payload);
 }
 
 struct MetadataLog::Chunk {
@@ -194,6 +207,16 @@ MetadataLog::~MetadataLog() {
     if (stream->spare) ::unlink(stream->spare->path.c_str());  // never written
   }
   if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::unique_ptr<MetadataLog> MetadataLog::inMemory(uint64_t run, RecordTap* tap) {
+  MetadataLogOptions options;
+  options.streams = 0;
+  std::unique_ptr<MetadataLog> log(new MetadataLog(options));
+  log->streams_.clear();
+  log->run_ = run;
+  log->tap_ = tap;
+  return log;
 }
 
 Result<std::unique_ptr<MetadataLog>> MetadataLog::open(const MetadataLogOptions& options,
@@ -395,6 +418,8 @@ void MetadataLog::prepareSpares() {
 }
 
 uint64_t MetadataLog::append(RecordType type, uint64_t lsn, std::string_view payload) {
+  if (tap_ != nullptr) tap_->publish(type, lsn, payload);
+  if (streams_.empty()) return lsn;  // inMemory
   // Each thread keeps to one stream (threads beyond the stream count share them).
   thread_local const MetadataLog* t_log = nullptr;
   thread_local size_t t_stream = 0;
@@ -430,6 +455,7 @@ uint64_t MetadataLog::logBytes() const {
 }
 
 bool MetadataLog::snapshotDue(std::chrono::seconds interval) const {
+  if (streams_.empty()) return false;
   if (failed()) return true;
   uint64_t bytes = logBytes();
   if (bytes >= std::max(kMinSnapshotTrigger, kSnapshotGrowth * snapshotBytes())) return true;
@@ -438,6 +464,7 @@ bool MetadataLog::snapshotDue(std::chrono::seconds interval) const {
 }
 
 Status MetadataLog::snapshot(const Dump& dump) {
+  if (streams_.empty()) return Status::OK();  // inMemory: nothing to compact
   std::lock_guard snapshot_lock(snapshot_mutex_);
   // From here on records go to new chunks; the dump below covers everything before.
   std::vector<uint64_t> first_seq(streams_.size());

@@ -46,6 +46,20 @@ struct RecoveryStats {
   double seconds = 0;
 };
 
+// Receives every record appended to a log, inside append (so under the writer's entity lock:
+// records of one entity reach it in change order). The HA leader's replication (ha/).
+class RecordTap {
+ public:
+  virtual ~RecordTap() = default;
+  virtual void publish(RecordType type, uint64_t lsn, std::string_view payload) = 0;
+};
+
+// Appends one frame (the log's format: length, type, lsn, CRC-32C, payload) to `out`.
+void appendFrame(std::string& out, RecordType type, uint64_t lsn, std::string_view payload);
+// Applies every whole frame of `data` to `state` (snapshot headers are skipped). Returns the
+// bytes consumed; less than data.size() when the rest is not a whole valid frame.
+size_t applyFrames(std::string_view data, RecoveredState& state);
+
 // Frames buffered for a snapshot file (MetadataLog::snapshot).
 class SnapshotSink {
  public:
@@ -63,6 +77,9 @@ class MetadataLog {
   // master holds it), ERR_INVALID_ARGUMENT for a damaged snapshot (named; nothing is deleted).
   static Result<std::unique_ptr<MetadataLog>> open(const MetadataLogOptions& options,
                                                    RecoveredState& state, RecoveryStats& stats);
+  // A log without a directory: records only go to `tap` (an HA leader without
+  // --metadata_dir). `run` numbers its records as open() would (above every recovered one).
+  static std::unique_ptr<MetadataLog> inMemory(uint64_t run, RecordTap* tap);
   ~MetadataLog();
   MetadataLog(const MetadataLog&) = delete;
   MetadataLog& operator=(const MetadataLog&) = delete;
@@ -85,6 +102,9 @@ class MetadataLog {
   // True when a snapshot is due: the log has grown past max(128 MiB, 4 x the last snapshot) or
   // `interval` has passed with records in the log, or the log failed.
   bool snapshotDue(std::chrono::seconds interval) const;
+
+  // Every record appended from now on also goes to `tap` (set before serving; null: none).
+  void setTap(RecordTap* tap) { tap_ = tap; }
 
   bool failed() const { return failed_.load(std::memory_order_relaxed); }
   uint64_t lostRecords() const { return lost_records_.load(std::memory_order_relaxed); }
@@ -120,6 +140,7 @@ class MetadataLog {
   void syncOnce();
 
   const MetadataLogOptions options_;
+  RecordTap* tap_ = nullptr;
   int lock_fd_ = -1;
   std::vector<std::unique_ptr<Stream>> streams_;
   uint64_t run_ = 1;                    // set by open(), then constant

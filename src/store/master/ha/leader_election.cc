@@ -99,6 +99,11 @@ Status LeaderElection::lead(const std::function<bool()>& stopping) {
   return Status::OK();
 }
 
+Status LeaderElection::publish(const std::string& key, const std::string& value) {
+  if (lease_id_ == 0) return Status::error(ErrorCode::ERR_METADATA, "not leading");
+  return gateway_.put(key, value, lease_id_);
+}
+
 void LeaderElection::resign() {
   if (lease_id_ == 0) return;
   Status revoked = gateway_.revokeLease(lease_id_);

@@ -47,6 +47,8 @@ class LeaderElection {
   // expired, the key changed hands, or renewals failed for longer than the TTL minus a safety
   // second, after which a standby may already lead) or stopping() is true.
   Status lead(const std::function<bool()>& stopping);
+  // While leading: puts key=value attached to the leader's lease (gone with the leadership).
+  Status publish(const std::string& key, const std::string& value);
   // Gives leadership up at once: revokes the lease, so standbys need not wait for the TTL.
   void resign();
 
