@@ -99,7 +99,14 @@ Status runHighlyAvailableMaster(const MasterServerOptions& server_options,
     }
     ReplicationFollower follower({context.endpoints, context.cluster_id, context.self, secret});
     follower.start();
-    auto elected = election.campaign(stopping);
+    // A master holding a state to take over campaigns at once; one that would start empty
+    // gives it a head start (unless no master ever led this cluster).
+    auto eager = [&] {
+      if (follower.holdsWholeCopy() || kept) return true;
+      auto record = gateway.get(replicaSetKey(context.cluster_id));
+      return record.ok() && !*record;
+    };
+    auto elected = election.campaign(stopping, eager);
     std::optional<LeaderReplica> followed = follower.stop();
     standby.reset();
     if (!elected.ok()) break;  // stopped

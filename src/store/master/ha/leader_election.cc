@@ -37,10 +37,31 @@ bool LeaderElection::sleepUnless(const std::function<bool()>& stopping,
   return !stopping();
 }
 
-Result<int64_t> LeaderElection::campaign(const std::function<bool()>& stopping) {
+Result<int64_t> LeaderElection::campaign(const std::function<bool()>& stopping,
+                                         const std::function<bool()>& eager) {
   const std::string key = masterViewKey(options_.cluster_id);
   std::string last_seen;
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point vacant_since = Clock::time_point::max();  // max: not vacant
   while (!stopping()) {
+    if (eager && !eager()) {
+      auto view = gateway_.get(key);
+      const bool vacant = view.ok() && (!*view || (*view)->value.empty());
+      const auto now = Clock::now();
+      if (!vacant) {
+        vacant_since = Clock::time_point::max();
+      } else if (vacant_since == Clock::time_point::max()) {
+        vacant_since = now;
+      }
+      if (!vacant || now - vacant_since < options_.hold_back) {
+        if (view.ok() && *view && (*view)->value != last_seen) {
+          last_seen = (*view)->value;
+          LOG(INFO) << "master: standby; the leader is " << last_seen;
+        }
+        if (!sleepUnless(stopping, std::chrono::milliseconds(100))) break;
+        continue;
+      }
+    }
     auto lease = gateway_.grantLease(options_.lease_ttl_sec);
     if (lease.ok()) {
       auto won = gateway_.createIfAbsent(key, options_.self_address, *lease);

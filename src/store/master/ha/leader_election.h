@@ -23,6 +23,8 @@ struct LeaderElectionOptions {
   std::string self_address;   // host:port clients reach this master's gRPC service at
   int64_t lease_ttl_sec = 5;  // upstream's DEFAULT_MASTER_VIEW_LEASE_TTL_SEC
   std::chrono::milliseconds poll_interval{500};
+  // A candidate that is not eager (see campaign) lets the view key stay vacant this long first.
+  std::chrono::milliseconds hold_back{2000};
 };
 
 std::string masterViewKey(const std::string& cluster_id);
@@ -42,7 +44,10 @@ class LeaderElection {
 
   // Blocks until this process is the leader (returns the view version) or stopping() is true
   // (returns ERR_INVALID_ARGUMENT "stopped"). etcd being unreachable is retried, not an error.
-  Result<int64_t> campaign(const std::function<bool()>& stopping);
+  // While `eager` (when given) says false, the candidate only runs once the view key has been
+  // vacant for hold_back: a master with the state to take over wins before one without.
+  Result<int64_t> campaign(const std::function<bool()>& stopping,
+                           const std::function<bool()>& eager = nullptr);
   // Renews the lease every TTL/3 while leading. Returns when leadership is lost (the lease
   // expired, the key changed hands, or renewals failed for longer than the TTL minus a safety
   // second, after which a standby may already lead) or stopping() is true.

@@ -16,8 +16,9 @@
 namespace mooncake::store {
 namespace {
 
-// Tombstones are dropped this often once the stream is past the dump (see kDumpEnd).
-constexpr uint64_t kCompactEvery = 1 << 16;
+// Tombstones are dropped after this many stream bytes once past the dump (see kDumpEnd):
+// a compaction visits every entity, so it must stay rare next to the records it follows.
+constexpr uint64_t kCompactEveryBytes = 256ull << 20;
 // Frames cut across live messages wait here; more than a frame's worth is a damaged stream.
 constexpr size_t kMaxPending = 80 << 20;
 
@@ -47,7 +48,7 @@ std::optional<LeaderReplica> ReplicationFollower::stop() {
   replica_->state.compact();
   std::optional<LeaderReplica> out(std::move(*replica_));
   replica_.reset();
-  whole_ = false;
+  whole_.store(false);
   return out;
 }
 
@@ -77,18 +78,8 @@ void ReplicationFollower::run() {
 Status ReplicationFollower::follow(const std::string& address) {
   MC_ASSIGN_OR_RETURN(net::HostPort host_port, net::parseHostPort(address, 0));
   MC_ASSIGN_OR_RETURN(net::UniqueFd fd, net::connectTcp(host_port, std::chrono::seconds(1)));
-  if (options_.secret) {
-    MC_RETURN_IF_ERROR(
-        auth::clientHandshake(fd.get(), options_.secret, replication::kAuthLabel, address));
-  }
-  std::string hello(replication::kHelloMagic);
-  const auto id_length = static_cast<uint32_t>(options_.self_address.size());
-  hello.append(reinterpret_cast<const char*>(&id_length), sizeof(id_length));
-  hello += options_.self_address;
-  MC_RETURN_IF_ERROR(net::sendAll(fd.get(), hello.data(), hello.size()));
-  net::setNoDelay(fd.get());
-  net::setReceiveTimeout(fd.get(), replication::kSilenceLimit);
   {
+    // From here stop() can cut the connection short (a paused leader answers nothing).
     std::lock_guard lock(fd_mutex_);
     if (stopping_.load()) return Status::OK();
     fd_ = fd.get();
@@ -100,6 +91,17 @@ Status ReplicationFollower::follow(const std::string& address) {
       self->fd_ = -1;
     }
   } unpublish{this};
+  if (options_.secret) {
+    MC_RETURN_IF_ERROR(auth::clientHandshake(fd.get(), options_.secret, replication::kAuthLabel,
+                                             address, replication::kSilenceLimit));
+  }
+  std::string hello(replication::kHelloMagic);
+  const auto id_length = static_cast<uint32_t>(options_.self_address.size());
+  hello.append(reinterpret_cast<const char*>(&id_length), sizeof(id_length));
+  hello += options_.self_address;
+  MC_RETURN_IF_ERROR(net::sendAll(fd.get(), hello.data(), hello.size()));
+  net::setNoDelay(fd.get());
+  net::setReceiveTimeout(fd.get(), replication::kSilenceLimit);
 
   auto ack = [&](uint64_t position) { return net::sendAll(fd.get(), &position, sizeof(position)); };
   std::string body;
@@ -125,7 +127,7 @@ Status ReplicationFollower::follow(const std::string& address) {
         replica_ = std::make_unique<LeaderReplica>();
         replica_->term = static_cast<int64_t>(term);
         replica_->leader = address;
-        whole_ = false;
+        whole_.store(false);
         in_term = true;
         term_.store(static_cast<int64_t>(term));
         LOG(INFO) << "master: standby: copying the leader's state (term " << term << ", stream at "
@@ -145,7 +147,7 @@ Status ReplicationFollower::follow(const std::string& address) {
         std::memcpy(positions, body.data(), sizeof(positions));
         applied = positions[0];
         dump_head = positions[1];
-        whole_ = true;
+        whole_.store(true);
         applied_records_.store(replica_->state.records);
         LOG(INFO) << "master: standby: have the leader's state (" << replica_->state.liveObjects()
                   << " objects); following its changes";
@@ -165,7 +167,7 @@ Status ReplicationFollower::follow(const std::string& address) {
         std::string rest(data.substr(used));
         pending.swap(rest);
         if (pending.size() > kMaxPending) return streamError("a frame that never ends");
-        if (applied >= dump_head && since_compact >= kCompactEvery * 64) {
+        if (applied >= dump_head && since_compact >= kCompactEveryBytes) {
           replica_->state.compact();
           since_compact = 0;
         }

@@ -46,7 +46,8 @@ class ReplicationFollower {
   // (and everything after it up to where the stream stopped).
   std::optional<LeaderReplica> stop();
 
-  // For the standby's status page.
+  // True while it holds a whole copy of a leader's state (it may be behind, or dropped).
+  bool holdsWholeCopy() const { return whole_.load(); }
   int64_t followedTerm() const { return term_.load(); }
   uint64_t appliedRecords() const { return applied_records_.load(); }
 
@@ -62,7 +63,7 @@ class ReplicationFollower {
   int fd_ = -1;  // the connection in use; GUARDED_BY(fd_mutex_)
   // The follower thread's own until stop() joined it.
   std::unique_ptr<LeaderReplica> replica_;
-  bool whole_ = false;  // replica_ holds a whole dump and its stream
+  std::atomic<bool> whole_{false};  // replica_ holds a whole dump and its stream
   std::atomic<int64_t> term_{0};
   std::atomic<uint64_t> applied_records_{0};
 };

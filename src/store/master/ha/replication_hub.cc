@@ -358,7 +358,9 @@ void ReplicationHub::manage() {
     } else {
       uint64_t lowest = head;
       for (const auto& standby : standbys_) lowest = std::min(lowest, standby->sent);
-      if (lowest - base_ >= kTrimStep) {
+      // Cut in pieces of at least half the buffer, so the bytes moved stay proportional to
+      // the bytes streamed even when a standby lags far behind.
+      if (lowest - base_ >= std::max<uint64_t>(kTrimStep, buffer_.size() / 2)) {
         buffer_.erase(0, lowest - base_);
         base_ = lowest;
       }
