@@ -28,6 +28,10 @@ class ReplicationTest : public ::testing::Test {
     ASSERT_TRUE(etcd_.ok()) << "etcd did not start";
     cluster_ = "replication-" + std::to_string(std::random_device()());
   }
+  // The hub's threads call back into the fixture: stop them before its members go.
+  void TearDown() override {
+    if (hub_) hub_->stop();
+  }
 
   static MasterOptions options() {
     MasterOptions o;
