@@ -48,6 +48,13 @@ void MasterService::logObject(Shard& shard, const std::string& key, const Object
   log_->append(durable::RecordType::kObject, log_->lsnOf(shard.lsn_count++), t_payload);
 }
 
+void MasterService::logCompletion(Shard& shard, const std::string& key, const Object& object) {
+  if (log_ == nullptr) return;
+  t_payload.clear();
+  durable::encodeCompletion(t_payload, key, object.version);
+  log_->append(durable::RecordType::kObjectComplete, log_->lsnOf(shard.lsn_count++), t_payload);
+}
+
 void MasterService::logReservation(uint64_t id, const Reservation* reservation) {
   if (log_ == nullptr) return;
   t_payload.clear();
@@ -155,8 +162,8 @@ RestoreStats MasterService::restore(durable::RecoveredState& state, durable::Met
   struct Holder {
     std::vector<std::optional<Placement>> slots;
   };
-  using ObjectEntry = decltype(state.objects)::iterator;
-  std::vector<std::pair<ObjectEntry, durable::Versioned<durable::DurableObject>*>> objects;
+  using ObjectIt = decltype(state.objects)::iterator;
+  std::vector<std::pair<ObjectIt, durable::ObjectEntry*>> objects;
   objects.reserve(state.objects.size());
   bool ordered = true;
   for (auto it = state.objects.begin(); it != state.objects.end(); ++it) {

@@ -340,7 +340,12 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   shard.touch(object, now);
   counters_.put_ends.fetch_add(1, std::memory_order_relaxed);
   if (object.soft_pin) object.soft_pin_until = now + ms(object.soft_pin_ttl_ms);
-  logObject(shard, key, &object);
+  // A soft pin's deadline starts here, and failed replicas were dropped: whole record then.
+  if (object.soft_pin || !failed_endpoints.empty()) {
+    logObject(shard, key, &object);
+  } else {
+    logCompletion(shard, key, object);
+  }
   return Status::OK();
 }
 

@@ -292,6 +292,8 @@ class MasterService {
   // shard; reservations_mutex_; side_mutex_), so per entity the log order is the change order.
   // A null entity records that it is gone.
   void logObject(Shard& shard, const std::string& key, const Object* object);
+  // A put's end that changed nothing but `complete` (half the bytes of a whole record).
+  void logCompletion(Shard& shard, const std::string& key, const Object& object);
   void logReservation(uint64_t id, const Reservation* reservation);
   void logAbandoned(uint64_t id, const Abandoned* abandoned);
   // Requires side_mutex_. Keeps `replicas` out of circulation until `release_at`.

@@ -130,6 +130,70 @@ TEST(DurableRecordsTest, EveryRecordDecodesToWhatWasEncoded) {
   EXPECT_EQ(s.info.base, 1u << 30);
 }
 
+// A put's end is a small completion record; it may be replayed before the object's own record
+// (another stream), and must not complete a newer object of the key or a removed one.
+TEST(DurableRecordsTest, CompletionsFoldIntoTheirObjectInAnyOrder) {
+  auto incomplete = [](const std::string& key, uint64_t version) {
+    durable::DurableObject object;
+    object.size = 100;
+    object.version = version;
+    object.owner = "writer";
+    object.replicas = {{1, 4096, 128}};
+    std::string payload;
+    durable::encodeObject(payload, key, object);
+    return payload;
+  };
+  auto completion = [](const std::string& key, uint64_t version) {
+    std::string payload;
+    durable::encodeCompletion(payload, key, version);
+    return payload;
+  };
+  std::string key;
+  uint64_t version = 0;
+  ASSERT_TRUE(durable::decodeCompletion(completion("k", 7), key, version));
+  EXPECT_EQ(key, "k");
+  EXPECT_EQ(version, 7u);
+  EXPECT_FALSE(durable::decodeCompletion(completion("k", 7) + "x", key, version));
+
+  durable::RecoveredState state;
+  using durable::RecordType;
+  // Completion first, then the object it completes.
+  state.apply(RecordType::kObjectComplete, 11, completion("a", 1));
+  state.apply(RecordType::kObject, 10, incomplete("a", 1));
+  // Object, completion: the usual order.
+  state.apply(RecordType::kObject, 20, incomplete("b", 2));
+  state.apply(RecordType::kObjectComplete, 21, completion("b", 2));
+  // A completion of an older version, before a newer put of the key: stays incomplete.
+  state.apply(RecordType::kObjectComplete, 31, completion("c", 3));
+  state.apply(RecordType::kObject, 32, incomplete("c", 4));
+  // A completed put, then removed: gone.
+  state.apply(RecordType::kObject, 40, incomplete("d", 5));
+  state.apply(RecordType::kObjectComplete, 41, completion("d", 5));
+  std::string gone;
+  durable::encodeKey(gone, "d");
+  state.apply(RecordType::kObjectGone, 42, gone);
+  // A record between the put's start and its end (a replica dropped), replayed after the end.
+  state.apply(RecordType::kObject, 60, incomplete("f", 8));
+  state.apply(RecordType::kObjectComplete, 62, completion("f", 8));
+  state.apply(RecordType::kObject, 61, incomplete("f", 8));
+  // A completion whose object never shows up leaves nothing.
+  state.apply(RecordType::kObjectComplete, 70, completion("g", 9));
+  // A snapshot stamps an object with the number its next record gets.
+  state.apply(RecordType::kObject, 50, incomplete("e", 6));
+  state.apply(RecordType::kObjectComplete, 50, completion("e", 6));
+  state.compact();
+  EXPECT_TRUE(state.objects.at("a").value.complete);
+  EXPECT_TRUE(state.objects.at("b").value.complete);
+  EXPECT_FALSE(state.objects.at("c").value.complete);
+  EXPECT_EQ(state.objects.count("d"), 0u);
+  EXPECT_TRUE(state.objects.at("e").value.complete);
+  EXPECT_TRUE(state.objects.at("f").value.complete);
+  EXPECT_EQ(state.objects.at("f").lsn, 61u);
+  EXPECT_EQ(state.objects.count("g"), 0u);
+  EXPECT_EQ(state.objects.size(), 5u);
+  EXPECT_EQ(state.malformed, 0u);
+}
+
 TEST(DurableRecordsTest, TheHighestSequenceNumberWinsInAnyOrder) {
   durable::RecoveredState state;
   std::string gone;

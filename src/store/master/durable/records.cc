@@ -175,6 +175,17 @@ bool decodeKey(std::string_view payload, std::string& key) {
   return r.bytes(key) && r.done();
 }
 
+void encodeCompletion(std::string& out, std::string_view key, uint64_t version) {
+  ByteWriter w(out);
+  w.bytes(key);
+  w.u64(version);
+}
+
+bool decodeCompletion(std::string_view payload, std::string& key, uint64_t& version) {
+  ByteReader r(payload);
+  return r.bytes(key) && r.u64(version) && r.done();
+}
+
 void encodeSegment(std::string& out, SegmentId id, const DurableSegment& segment) {
   ByteWriter w(out);
   w.u64(id);

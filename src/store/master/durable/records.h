@@ -24,6 +24,8 @@ enum class RecordType : uint8_t {
   kReservationGone = 6,
   kAbandoned = 7,
   kAbandonedGone = 8,
+  // A put's end when nothing else changed: the key and the version that became complete.
+  kObjectComplete = 9,
   kSnapshotHeader = 100,
 };
 
@@ -112,6 +114,8 @@ void encodeObject(std::string& out, std::string_view key, const DurableObject& o
 bool decodeObject(std::string_view payload, std::string& key, DurableObject& object);
 void encodeKey(std::string& out, std::string_view key);  // kObjectGone
 bool decodeKey(std::string_view payload, std::string& key);
+void encodeCompletion(std::string& out, std::string_view key, uint64_t version);
+bool decodeCompletion(std::string_view payload, std::string& key, uint64_t& version);
 void encodeSegment(std::string& out, SegmentId id, const DurableSegment& segment);
 bool decodeSegment(std::string_view payload, SegmentId& id, DurableSegment& segment);
 void encodeId(std::string& out, uint64_t id);  // the *Gone records of numbered entities

@@ -31,13 +31,46 @@ void RecoveredState::apply(RecordType type, uint64_t lsn, std::string_view paylo
     case RecordType::kObject: {
       std::string key;
       DurableObject object;
-      if ((ok = decodeObject(payload, key, object)))
-        put(objects, key, lsn, false, std::move(object));
+      if ((ok = decodeObject(payload, key, object))) {
+        auto [it, inserted] = objects.try_emplace(std::move(key));
+        ObjectEntry& entry = it->second;
+        if (inserted || entry.placeholder || lsn >= entry.lsn) {
+          entry.lsn = lsn;
+          entry.gone = false;
+          entry.placeholder = false;
+          entry.value = std::move(object);
+          entry.foldCompletion();
+        }
+      }
       break;
     }
     case RecordType::kObjectGone: {
       std::string key;
-      if ((ok = decodeKey(payload, key))) put(objects, key, lsn, true, DurableObject{});
+      if ((ok = decodeKey(payload, key))) {
+        auto [it, inserted] = objects.try_emplace(std::move(key));
+        ObjectEntry& entry = it->second;
+        if (inserted || entry.placeholder || lsn >= entry.lsn) {
+          entry.lsn = lsn;
+          entry.gone = true;
+          entry.placeholder = false;
+          entry.value = DurableObject{};
+        }
+      }
+      break;
+    }
+    case RecordType::kObjectComplete: {
+      std::string key;
+      uint64_t version = 0;
+      if ((ok = decodeCompletion(payload, key, version))) {
+        auto [it, inserted] = objects.try_emplace(std::move(key));
+        ObjectEntry& entry = it->second;
+        if (inserted) entry.placeholder = true;
+        if (lsn >= entry.completed_lsn) {
+          entry.completed_lsn = lsn;
+          entry.completed_version = version;
+          entry.foldCompletion();
+        }
+      }
       break;
     }
     case RecordType::kSegment: {
@@ -85,7 +118,9 @@ void RecoveredState::apply(RecordType type, uint64_t lsn, std::string_view paylo
 }
 
 void RecoveredState::compact() {
-  dropGone(objects);
+  for (auto it = objects.begin(); it != objects.end();) {
+    it = it->second.gone || it->second.placeholder ? objects.erase(it) : std::next(it);
+  }
   dropGone(segments);
   dropGone(reservations);
   dropGone(abandoned);
@@ -93,7 +128,7 @@ void RecoveredState::compact() {
 
 size_t RecoveredState::liveObjects() const {
   size_t count = 0;
-  for (const auto& [key, entry] : objects) count += entry.gone ? 0 : 1;
+  for (const auto& [key, entry] : objects) count += entry.gone || entry.placeholder ? 0 : 1;
   return count;
 }
 

@@ -20,8 +20,24 @@ struct Versioned {
   T value;
 };
 
+// An object's entry also remembers the newest completion record of the key (a put's end): it
+// completes the object record of its version that is not newer than it, whichever of the two
+// is replayed first (streams are read one after another).
+struct ObjectEntry : Versioned<DurableObject> {
+  uint64_t completed_lsn = 0;
+  uint64_t completed_version = 0;
+  bool placeholder = false;  // only a completion so far
+
+  void foldCompletion() {
+    if (!gone && !placeholder && completed_lsn >= lsn && completed_version == value.version &&
+        completed_lsn != 0) {
+      value.complete = true;
+    }
+  }
+};
+
 struct RecoveredState {
-  std::unordered_map<std::string, Versioned<DurableObject>> objects;
+  std::unordered_map<std::string, ObjectEntry> objects;
   std::map<SegmentId, Versioned<DurableSegment>> segments;
   std::unordered_map<uint64_t, Versioned<DurableReservation>> reservations;
   std::unordered_map<uint64_t, Versioned<DurableAbandoned>> abandoned;
@@ -31,7 +47,7 @@ struct RecoveredState {
 
   // Applies one record. A record of an unknown type counts as malformed.
   void apply(RecordType type, uint64_t lsn, std::string_view payload);
-  // Drops tombstones (once every record has been applied).
+  // Drops tombstones and completions without an object (once every record has been applied).
   void compact();
   size_t liveObjects() const;
 };
