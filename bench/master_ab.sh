@@ -38,19 +38,5 @@ for rep in $(seq "$REPS"); do
     done
   done
 done
-python3 - "$results" <<'PY'
-import json, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    side, batch, text = line.split(" ", 2)
-    for key, value in json.loads(text).items():
-        if key.endswith("_per_sec"):
-            rows.setdefault((batch, key), {}).setdefault(side, []).append(value)
-print("| batch | metric | A (median) | B (median) | B / A |")
-print("| ---: | --- | ---: | ---: | ---: |")
-for (batch, key), sides in sorted(rows.items()):
-    a, b = statistics.median(sides["A"]), statistics.median(sides["B"])
-    if a:
-        print(f"| {batch} | {key} | {a:.0f} | {b:.0f} | {b / a:.2f}x |")
-PY
+python3 bench/ab_summary.py "$results"
 rm -f "$results"

@@ -146,15 +146,18 @@ Status EtcdGateway::remove(const std::string& key) {
   return call("/v3/kv/deleterange", json{{"key", base64Encode(key)}}.dump()).status();
 }
 
-Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::string& value,
-                                         int64_t lease_id) {
+Result<bool> EtcdGateway::putIf(const std::string& compare_key, const char* target,
+                                const std::string& expected, const std::string& key,
+                                const std::string& value, int64_t lease_id) {
   json put = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
   if (lease_id != 0) put["lease"] = std::to_string(lease_id);
-  // create_revision == 0 means "the key does not exist".
-  json request = {{"compare", json::array({{{"key", base64Encode(key)},
-                                            {"target", "CREATE"},
-                                            {"result", "EQUAL"},
-                                            {"create_revision", "0"}}})},
+  // target CREATE compares create_revision, MOD mod_revision.
+  const std::string field = std::string(target) == "CREATE" ? "create_revision" : "mod_revision";
+  json compare = {{"key", base64Encode(compare_key)},
+                  {"target", target},
+                  {"result", "EQUAL"},
+                  {field, expected}};
+  json request = {{"compare", json::array({compare})},
                   {"success", json::array({{{"requestPut", put}}})}};
   MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/txn", request.dump()));
   json reply = json::parse(body, nullptr, false);
@@ -163,19 +166,15 @@ Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::stri
   return succeeded != reply.end() && succeeded->is_boolean() && succeeded->get<bool>();
 }
 
+Result<bool> EtcdGateway::createIfAbsent(const std::string& key, const std::string& value,
+                                         int64_t lease_id) {
+  // create_revision == 0 means "the key does not exist".
+  return putIf(key, "CREATE", "0", key, value, lease_id);
+}
+
 Result<bool> EtcdGateway::putIfUnchanged(const std::string& key, const std::string& value,
                                          const std::string& guard_key, int64_t guard_revision) {
-  json put = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
-  json request = {{"compare", json::array({{{"key", base64Encode(guard_key)},
-                                            {"target", "MOD"},
-                                            {"result", "EQUAL"},
-                                            {"mod_revision", std::to_string(guard_revision)}}})},
-                  {"success", json::array({{{"requestPut", put}}})}};
-  MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/txn", request.dump()));
-  json reply = json::parse(body, nullptr, false);
-  if (!reply.is_object()) return etcdError(describe(), "txn reply is not JSON");
-  auto succeeded = reply.find("succeeded");
-  return succeeded != reply.end() && succeeded->is_boolean() && succeeded->get<bool>();
+  return putIf(guard_key, "MOD", std::to_string(guard_revision), key, value, 0);
 }
 
 }  // namespace mooncake::etcd

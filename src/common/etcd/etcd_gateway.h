@@ -49,6 +49,11 @@ class EtcdGateway {
   std::string describe() const;
 
  private:
+  // Puts key=value in a transaction whose one comparison is `compare_key`'s revision of
+  // `target` (CREATE or MOD) equal to `expected`; true when it held.
+  Result<bool> putIf(const std::string& compare_key, const char* target,
+                     const std::string& expected, const std::string& key, const std::string& value,
+                     int64_t lease_id);
   // POSTs to the first endpoint that answers, starting at the last good one.
   Result<std::string> call(const std::string& path, const std::string& body);
 

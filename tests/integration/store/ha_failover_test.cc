@@ -85,6 +85,15 @@ class HaFailoverTest : public ::testing::Test {
     return ok ? leader : nullptr;
   }
 
+  // Master 0 leads, master 1 stands by, one storage process holds 64 MiB.
+  void startCluster() {
+    startMaster(masters_[0]);
+    ASSERT_TRUE(
+        testing::waitFor([&] { return role(masters_[0]) == "leader"; }, std::chrono::seconds(20)));
+    startMaster(masters_[1]);
+    startStorageClient(64 << 20);
+  }
+
   std::string etcdUrl() const { return "etcd://" + etcd_.endpoint(); }
 
   void startStorageClient(uint64_t segment_bytes) {
@@ -118,11 +127,7 @@ class HaFailoverTest : public ::testing::Test {
 };
 
 TEST_F(HaFailoverTest, LeaderKilledTenTimesUnderLoadLosesNothing) {
-  startMaster(masters_[0]);
-  ASSERT_TRUE(
-      testing::waitFor([&] { return role(masters_[0]) == "leader"; }, std::chrono::seconds(20)));
-  startMaster(masters_[1]);
-  startStorageClient(64 << 20);
+  ASSERT_NO_FATAL_FAILURE(startCluster());
   startStorageClient(64 << 20);
   std::vector<std::unique_ptr<Client>> writers;
   for (int w = 0; w < 2; ++w) {
@@ -174,11 +179,7 @@ TEST_F(HaFailoverTest, LeaderKilledTenTimesUnderLoadLosesNothing) {
 // second; then the leader drops it from master_replicas and goes on alone. When it resumes, it
 // copies the state again, is in sync again, and can take over without losing anything.
 TEST_F(HaFailoverTest, APausedStandbyIsDroppedThenRejoins) {
-  startMaster(masters_[0]);
-  ASSERT_TRUE(
-      testing::waitFor([&] { return role(masters_[0]) == "leader"; }, std::chrono::seconds(20)));
-  startMaster(masters_[1]);
-  startStorageClient(64 << 20);
+  ASSERT_NO_FATAL_FAILURE(startCluster());
   auto writer = pureClient();
   ASSERT_TRUE(writer);
   Master* leader = leaderWithStandby();
@@ -211,11 +212,7 @@ TEST_F(HaFailoverTest, APausedStandbyIsDroppedThenRejoins) {
 }
 
 TEST_F(HaFailoverTest, AnEtcdOutageLosesNothing) {
-  startMaster(masters_[0]);
-  ASSERT_TRUE(
-      testing::waitFor([&] { return role(masters_[0]) == "leader"; }, std::chrono::seconds(20)));
-  startMaster(masters_[1]);
-  startStorageClient(64 << 20);
+  ASSERT_NO_FATAL_FAILURE(startCluster());
   auto writer = pureClient();
   ASSERT_TRUE(writer);
   ASSERT_NE(leaderWithStandby(), nullptr);
