@@ -9,27 +9,21 @@
 #include <string>
 #include <vector>
 
+#include "transfer_engine/engine/startup_checks.h"
+
 namespace mooncake::doctor {
 
-enum class Verdict { kPass, kWarn, kFail };
+// The engine's own startup checks (transfer_engine/engine/startup_checks.h) are the doctor's
+// first ones; the types are theirs.
+using Verdict = te::Verdict;
+using Finding = te::Finding;
 
-struct Finding {
-  std::string check;  // "address", "proxy", "metadata", ...
-  Verdict verdict = Verdict::kPass;
-  std::string message;  // what was found; for WARN/FAIL also the fix
-};
-
-struct Inputs {
-  std::string metadata_server = "P2PHANDSHAKE";
-  std::string local_server_name;      // host[:port]; empty: this host's name
-  std::string master_server_address;  // empty: no master check
-  std::string protocol = "tcp";
-  uint64_t segment_bytes = 0;  // memory this node will register (for the limits check)
-  // RDMA: device names ("mlx5_0,mlx5_1"), a priority-matrix JSON file, and where sysfs is
-  // (a fake tree in tests).
+// A node's configuration (metadata_server, local_server_name, master, protocol, segment
+// bytes, sysfs_root: a fake tree in tests) plus what only the doctor asks about.
+struct Inputs : te::NodeConfig {
+  // RDMA: device names ("mlx5_0,mlx5_1") and a priority-matrix JSON file.
   std::string device_name;
   std::string nic_priority_matrix;
-  std::string sysfs_root = "/sys";
   std::vector<std::string> peers;  // segment names to reach (--peer)
 };
 

@@ -4,10 +4,13 @@
 
 #include <arpa/inet.h>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/logging.h"
 #include "transfer_engine/engine/advertised_host.h"
+#include "transfer_engine/engine/startup_checks.h"
 #include "transfer_engine/handshake/handshake_client.h"
 #include "transfer_engine/transport/tcp/tcp_transport.h"
 
@@ -47,6 +50,28 @@ Result<std::string> TransferEngineImpl::resolveAdvertisedHost(const std::string&
   }
   return host;
 }
+
+namespace {
+
+// The cheap checks mooncake_doctor also runs (startup_checks.h), logged with their fixes; each
+// message once per process (a process may start several engines).
+void logStartupFindings(const std::string& metadata_conn_string, const std::string& name) {
+  NodeConfig node;
+  node.metadata_server = metadata_conn_string;
+  node.local_server_name = name;
+  static std::mutex mutex;
+  static std::set<std::string> logged;
+  for (const Finding& finding : startupChecks(node)) {
+    if (finding.verdict == Verdict::kPass) continue;
+    std::lock_guard lock(mutex);
+    if (!logged.insert(finding.message).second) continue;
+    LOG(WARNING) << "transfer_engine: " << (finding.verdict == Verdict::kFail ? "FAIL " : "WARN ")
+                 << finding.check << ": " << finding.message
+                 << " (mooncake_doctor checks this too)";
+  }
+}
+
+}  // namespace
 
 Status TransferEngineImpl::init(const std::string& metadata_conn_string,
                                 const std::string& local_server_name,
@@ -124,6 +149,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
                       "(MC_TCP_BIND_ADDRESS) or firewall them";
     });
   }
+  logStartupFindings(metadata_conn_string, name_text);
   LOG(INFO) << "transfer_engine: segment '" << segment_name_ << "' ready, rpc " << advertised_host_
             << ":" << rpc_port_ << ", tcp data port " << tcp_data_port_ << ", metadata "
             << metadata_->describe();

@@ -3,16 +3,21 @@
 // secret), and the binary's exit codes and JSON.
 #include "doctor/doctor.h"
 
+#include <glog/logging.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "common/net/socket.h"
+#include "mooncake/transfer_engine/transfer_engine.h"
 #include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
@@ -34,6 +39,51 @@ Inputs p2p(const std::string& name = "127.0.0.1") {
   Inputs inputs;
   inputs.local_server_name = name;
   return inputs;
+}
+
+// Warnings the process logs, for assertions.
+class WarningSink : public google::LogSink {
+ public:
+  void send(google::LogSeverity severity, const char*, const char*, int, const struct ::tm*,
+            const char* message, size_t length) override {
+    if (severity != google::GLOG_WARNING) return;
+    std::lock_guard lock(mutex_);
+    lines_.emplace_back(message, length);
+  }
+  bool saw(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    return std::any_of(lines_.begin(), lines_.end(), [&](const std::string& line) {
+      return line.find(text) != std::string::npos;
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+// The engine runs the doctor's cheap checks at init and logs the same message: a soft limit of
+// 1000 open files (this process lowers its own) is named, with the fix, when an engine starts.
+TEST(DoctorTest, TheEngineLogsTheDoctorsStartupFindings) {
+  struct rlimit saved {};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 1000) GTEST_SKIP() << "hard limit";
+  struct rlimit lowered = saved;
+  lowered.rlim_cur = 1000;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  Finding expected = only(checkEnvironment(p2p()), "limits");
+  EXPECT_EQ(expected.verdict, Verdict::kWarn);
+  WarningSink sink;
+  google::AddLogSink(&sink);
+  {
+    TransferEngine engine;
+    Status status = engine.init("P2PHANDSHAKE", "127.0.0.1");
+    EXPECT_TRUE(status.ok()) << status.toString();
+  }
+  google::RemoveLogSink(&sink);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_NE(expected.message.find("open files limited to 1000"), std::string::npos);
+  EXPECT_TRUE(sink.saw("WARN limits: " + expected.message)) << expected.message;
 }
 
 TEST(DoctorTest, AddressChecks) {
