@@ -25,6 +25,7 @@ struct Inputs : te::NodeConfig {
   std::string device_name;
   std::string nic_priority_matrix;
   std::vector<std::string> peers;  // segment names to reach (--peer)
+  bool fix = false;                // --fix: remove stale records
 };
 
 // The address peers will be told to connect to (as the engine picks it): resolves, belongs to
@@ -36,6 +37,9 @@ std::vector<Finding> checkEnvironment(const Inputs& inputs);
 // The metadata service answers (HTTP /health, etcd, Redis), how fast, and for etcd whether it
 // advertises client URLs other nodes can use.
 std::vector<Finding> checkMetadataService(const Inputs& inputs);
+// Node records (rpc_meta, with their segment descriptors) whose rpc port refuses or does not
+// answer; with `fix`, they are removed (nothing else is ever removed).
+std::vector<Finding> checkStaleRecords(const Inputs& inputs);
 // The master answers a ping (and accepts this process's secret).
 std::vector<Finding> checkMaster(const Inputs& inputs);
 

@@ -1,5 +1,6 @@
 #include "mooncake/metadata_server/http_metadata_server.h"
 
+#include <algorithm>
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
@@ -64,6 +65,23 @@ void HttpMetadataServer::State::route(net::HttpServer& server) {
   server.route(
       "GET", "/metadata",
       [state, keyOf](const net::HttpServerRequest& request, net::HttpServerResponse& response) {
+        if (!request.hasParam("key") && request.hasParam("prefix")) {
+          // Beyond upstream's server: the keys under a prefix, one per line, sorted
+          // (mooncake_doctor's stale-record check).
+          const std::string prefix = request.param("prefix");
+          std::vector<std::string> keys;
+          {
+            std::shared_lock lock(state->mutex);
+            for (const auto& [k, v] : state->entries) {
+              if (k.compare(0, prefix.size(), prefix) == 0) keys.push_back(k);
+            }
+          }
+          std::sort(keys.begin(), keys.end());
+          std::string body;
+          for (const std::string& k : keys) body += k + "\n";
+          response.set(body, "text/plain");
+          return;
+        }
         std::string key = keyOf(request, response);
         if (key.empty()) return;
         std::shared_lock lock(state->mutex);

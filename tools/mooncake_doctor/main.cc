@@ -24,6 +24,9 @@ DEFINE_string(peer, "",
               "segment names of nodes this one must reach (\"a,b\"): open, probe, and read a "
               "little of their memory (nothing is written)");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
+DEFINE_bool(fix, false,
+            "remove node records (rpc_meta and segment descriptor) whose rpc port refuses or "
+            "does not answer; without it the doctor changes nothing");
 
 int main(int argc, char** argv) {
   mooncake::tools::parseToolFlags(
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
   inputs.device_name = FLAGS_device_name;
   inputs.nic_priority_matrix = FLAGS_nic_priority_matrix;
   inputs.sysfs_root = FLAGS_sysfs_root;
+  inputs.fix = FLAGS_fix;
   for (size_t start = 0; start < FLAGS_peer.size();) {
     size_t comma = FLAGS_peer.find(',', start);
     std::string name = FLAGS_peer.substr(start, comma - start);

@@ -136,6 +136,32 @@ Result<std::optional<KeyValue>> EtcdGateway::get(const std::string& key) {
   return std::optional<KeyValue>(std::move(out));
 }
 
+Result<std::vector<std::string>> EtcdGateway::listKeys(const std::string& prefix) {
+  // The range [prefix, prefix with its last byte + 1): every key that starts with it.
+  std::string end = prefix;
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xFF) end.pop_back();
+  if (end.empty()) {
+    end = std::string(1, '\0');  // etcd: from the key to the end of the keyspace
+  } else {
+    end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  }
+  json request = {
+      {"key", base64Encode(prefix)}, {"range_end", base64Encode(end)}, {"keys_only", true}};
+  MC_ASSIGN_OR_RETURN(std::string body, call("/v3/kv/range", request.dump()));
+  json reply = json::parse(body, nullptr, false);
+  if (!reply.is_object()) return etcdError(describe(), "range reply is not JSON");
+  std::vector<std::string> keys;
+  auto kvs = reply.find("kvs");
+  if (kvs == reply.end() || !kvs->is_array()) return keys;
+  for (const json& kv : *kvs) {
+    auto key = kv.find("key");
+    if (key == kv.end() || !key->is_string()) continue;
+    MC_ASSIGN_OR_RETURN(std::string decoded, base64Decode(key->get<std::string>()));
+    keys.push_back(std::move(decoded));
+  }
+  return keys;
+}
+
 Status EtcdGateway::put(const std::string& key, const std::string& value, int64_t lease_id) {
   json request = {{"key", base64Encode(key)}, {"value", base64Encode(value)}};
   if (lease_id != 0) request["lease"] = std::to_string(lease_id);

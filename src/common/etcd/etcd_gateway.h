@@ -36,6 +36,8 @@ class EtcdGateway {
   Status revokeLease(int64_t lease_id);
 
   Result<std::optional<KeyValue>> get(const std::string& key);
+  // Every key that starts with `prefix` (keys only), in key order.
+  Result<std::vector<std::string>> listKeys(const std::string& prefix);
   // lease_id 0: no lease.
   Status put(const std::string& key, const std::string& value, int64_t lease_id);
   Status remove(const std::string& key);

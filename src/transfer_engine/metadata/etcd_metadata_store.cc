@@ -90,4 +90,8 @@ void EtcdMetadataStore::keepAliveLoop() {
   }
 }
 
+Result<std::vector<std::string>> EtcdMetadataStore::listKeys(const std::string& prefix) {
+  return gateway_.listKeys(prefix);
+}
+
 }  // namespace mooncake::te

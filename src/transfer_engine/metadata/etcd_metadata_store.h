@@ -31,6 +31,7 @@ class EtcdMetadataStore : public MetadataStore {
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
   Status remove(const std::string& key) override;
+  Result<std::vector<std::string>> listKeys(const std::string& prefix) override;
   std::string describe() const override;
 
   // The lease id; exposed for tests that check keys disappear with it.

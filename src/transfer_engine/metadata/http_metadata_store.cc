@@ -7,8 +7,9 @@ constexpr std::chrono::milliseconds kConnectTimeout{1500};
 }  // namespace
 
 Result<net::HttpResponse> HttpMetadataStore::call(const std::string& method, const std::string& key,
-                                                  const std::string& body) {
-  std::string url = url_ + (url_.find('?') == std::string::npos ? "?key=" : "&key=") +
+                                                  const std::string& body,
+                                                  const std::string& parameter) {
+  std::string url = url_ + (url_.find('?') == std::string::npos ? "?" : "&") + parameter + "=" +
                     net::HttpClient::urlEncode(key);
   std::lock_guard lock(mutex_);
   auto response =
@@ -54,6 +55,26 @@ Status HttpMetadataStore::remove(const std::string& key) {
                              " answered http=" + std::to_string(response.status));
   }
   return Status::OK();
+}
+
+Result<std::vector<std::string>> HttpMetadataStore::listKeys(const std::string& prefix) {
+  MC_ASSIGN_OR_RETURN(net::HttpResponse response, call("GET", prefix, "", "prefix"));
+  if (response.status != 200) {
+    return Status::error(ErrorCode::ERR_METADATA,
+                         "http metadata server " + url_ +
+                             " cannot list keys (http=" + std::to_string(response.status) +
+                             "; upstream's server cannot, mooncake_master's and "
+                             "mooncake_http_metadata_server can)");
+  }
+  std::vector<std::string> keys;
+  size_t at = 0;
+  while (at < response.body.size()) {
+    size_t end = response.body.find('\n', at);
+    if (end == std::string::npos) end = response.body.size();
+    if (end > at) keys.push_back(response.body.substr(at, end - at));
+    at = end + 1;
+  }
+  return keys;
 }
 
 }  // namespace mooncake::te

@@ -18,11 +18,13 @@ class HttpMetadataStore : public MetadataStore {
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
   Status remove(const std::string& key) override;
+  Result<std::vector<std::string>> listKeys(const std::string& prefix) override;
   std::string describe() const override { return "http metadata server " + url_; }
 
  private:
+  // `key` goes in as ?<parameter>= ("key", or "prefix" for a listing).
   Result<net::HttpResponse> call(const std::string& method, const std::string& key,
-                                 const std::string& body);
+                                 const std::string& body, const std::string& parameter = "key");
 
   const std::string url_;
   std::mutex mutex_;

@@ -23,6 +23,9 @@ class MetadataStore {
   virtual Status put(const std::string& key, const std::string& value) = 0;
   // Removing an absent key is not an error.
   virtual Status remove(const std::string& key) = 0;
+  // Every key starting with `prefix` (mooncake_doctor's stale-record check). Errors:
+  // ERR_METADATA, also for an HTTP metadata server that cannot list (upstream's cannot).
+  virtual Result<std::vector<std::string>> listKeys(const std::string& prefix) = 0;
   // "etcd 127.0.0.1:2379", for messages.
   virtual std::string describe() const = 0;
 };

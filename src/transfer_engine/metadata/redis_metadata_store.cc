@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+
 #include "common/net/socket.h"
 
 namespace mooncake::te {
@@ -114,6 +116,42 @@ Status RedisMetadataStore::put(const std::string& key, const std::string& value)
 Status RedisMetadataStore::remove(const std::string& key) {
   std::lock_guard lock(mutex_);
   return command({"DEL", key}).status();
+}
+
+Result<std::vector<std::string>> RedisMetadataStore::listKeys(const std::string& prefix) {
+  std::lock_guard lock(mutex_);
+  // SCAN, not KEYS: a large keyspace is walked in steps instead of blocking the server.
+  std::string pattern;
+  for (char c : prefix) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '*';
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    if (context_ == nullptr || context_->err != 0) MC_RETURN_IF_ERROR(reconnect());
+    const char* args[] = {"SCAN", cursor.c_str(), "MATCH", pattern.c_str(), "COUNT", "1000"};
+    size_t lengths[] = {4, cursor.size(), 5, pattern.size(), 5, 4};
+    std::unique_ptr<redisReply, ReplyDeleter> reply(
+        static_cast<redisReply*>(redisCommandArgv(context_, 6, args, lengths)));
+    if (!reply) return redisError(endpoint_, context_ != nullptr ? context_->errstr : "no reply");
+    if (reply->type == REDIS_REPLY_ERROR) return redisError(endpoint_, reply->str);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY) {
+      return redisError(endpoint_, "unexpected SCAN reply");
+    }
+    cursor.assign(reply->element[0]->str, reply->element[0]->len);
+    const redisReply* batch = reply->element[1];
+    for (size_t i = 0; i < batch->elements; ++i) {
+      if (batch->element[i]->type == REDIS_REPLY_STRING) {
+        keys.emplace_back(batch->element[i]->str, batch->element[i]->len);
+      }
+    }
+  } while (cursor != "0");
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 }  // namespace mooncake::te

@@ -22,6 +22,7 @@ class RedisMetadataStore : public MetadataStore {
   Result<std::optional<std::string>> get(const std::string& key) override;
   Status put(const std::string& key, const std::string& value) override;
   Status remove(const std::string& key) override;
+  Result<std::vector<std::string>> listKeys(const std::string& prefix) override;
   std::string describe() const override { return "redis " + endpoint_; }
 
  private:

@@ -18,11 +18,14 @@
 
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "mooncake/transfer_engine/transfer_engine_options.h"
 #include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
 #include "support/process.h"
 #include "support/servers.h"
+#include "transfer_engine/metadata/metadata_store.h"
+#include "transfer_engine/metadata/segment_descriptor.h"
 
 namespace mooncake::doctor {
 namespace {
@@ -320,6 +323,57 @@ TEST(DoctorTest, TheRpcPortIsFreeHeldByAnEngineOrTakenByAnotherProgram) {
   ASSERT_FALSE(findings.empty());
   EXPECT_EQ(findings.back().verdict, Verdict::kFail);
   EXPECT_NE(findings.back().message.find("Widen the range"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mooncake::doctor
+
+namespace mooncake::doctor {
+namespace {
+
+// A node that died without removing its records is named (and only it), and --fix removes its
+// records and nothing else; on each backend that keeps records (HTTP, etcd, Redis).
+TEST(DoctorTest, StaleNodeRecordsAreNamedAndRemovedOnlyWithFix) {
+  for (testing::Backend backend :
+       {testing::Backend::kHttp, testing::Backend::kEtcd, testing::Backend::kRedis}) {
+    SCOPED_TRACE(testing::backendName(backend));
+    Inputs inputs;
+    inputs.metadata_server = testing::metadataServerFor(backend);
+    ASSERT_FALSE(inputs.metadata_server.empty());
+    const std::string suffix = std::to_string(::getpid()) + "-" + testing::backendName(backend);
+    auto live = testing::startEnginePeer(inputs.metadata_server, "live-" + suffix, 1 << 20);
+    ASSERT_TRUE(live.error.empty()) << live.error;
+    auto connection = te::parseMetadataConnection(inputs.metadata_server);
+    auto options = TransferEngineOptions::fromEnvironment();
+    ASSERT_TRUE(connection.ok() && options.ok());
+    auto store = te::createMetadataStore(*connection, *options, nullptr);
+    ASSERT_TRUE(store.ok()) << store.status().toString();
+    const std::string prefix = te::metadataKeyPrefix(options->metadata_cluster_id);
+    const std::string dead = "dead-" + suffix;
+    ASSERT_TRUE((*store)
+                    ->put(te::rpcMetaKey(prefix, dead),
+                          te::encodeRpcMeta({"127.0.0.1", testing::freeLoopbackPort()}))
+                    .ok());
+    ASSERT_TRUE((*store)->put(te::segmentKey(prefix, dead), "{}").ok());
+
+    Finding found = only(checkStaleRecords(inputs), "stale");
+    EXPECT_EQ(found.verdict, Verdict::kWarn) << found.message;
+    EXPECT_NE(found.message.find(dead), std::string::npos) << found.message;
+    EXPECT_EQ(found.message.find("live-" + suffix), std::string::npos) << found.message;
+    EXPECT_NE(found.message.find("--fix"), std::string::npos);
+    // Without --fix nothing changed.
+    EXPECT_TRUE((*store)->get(te::rpcMetaKey(prefix, dead)).value().has_value());
+
+    inputs.fix = true;
+    Finding fixed = only(checkStaleRecords(inputs), "stale");
+    EXPECT_EQ(fixed.verdict, Verdict::kPass) << fixed.message;
+    EXPECT_NE(fixed.message.find(dead), std::string::npos) << fixed.message;
+    EXPECT_FALSE((*store)->get(te::rpcMetaKey(prefix, dead)).value().has_value());
+    EXPECT_FALSE((*store)->get(te::segmentKey(prefix, dead)).value().has_value());
+    EXPECT_TRUE((*store)->get(te::rpcMetaKey(prefix, live.segment_name)).value().has_value());
+    inputs.fix = false;
+    EXPECT_EQ(only(checkStaleRecords(inputs), "stale").verdict, Verdict::kPass);
+  }
 }
 
 }  // namespace
