@@ -16,6 +16,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "common/auth/secret.h"
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "mooncake/transfer_engine/transfer_engine_options.h"
@@ -346,7 +347,9 @@ TEST(DoctorTest, StaleNodeRecordsAreNamedAndRemovedOnlyWithFix) {
     auto connection = te::parseMetadataConnection(inputs.metadata_server);
     auto options = TransferEngineOptions::fromEnvironment();
     ASSERT_TRUE(connection.ok() && options.ok());
-    auto store = te::createMetadataStore(*connection, *options, nullptr);
+    auto secret = auth::processSecret();  // the test runs with and without MC_AUTH_SECRET
+    ASSERT_TRUE(secret.ok());
+    auto store = te::createMetadataStore(*connection, *options, *secret);
     ASSERT_TRUE(store.ok()) << store.status().toString();
     const std::string prefix = te::metadataKeyPrefix(options->metadata_cluster_id);
     const std::string dead = "dead-" + suffix;

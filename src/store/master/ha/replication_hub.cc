@@ -51,6 +51,7 @@ struct ReplicationHub::Standby {
   bool dropping = false;    // to be removed once master_replicas no longer names it
   bool closed = false;      // its connection ended
   std::optional<Clock::time_point> behind_since;
+  std::mutex send_mutex;  // one writer of live messages at a time: its sender or a reply
   std::thread sender;
   std::thread reader;
 
@@ -111,7 +112,34 @@ void ReplicationHub::publish(durable::RecordType type, uint64_t lsn, std::string
   durable::appendFrame(buffer_, type, lsn, payload);
   t_hub = id_;
   t_position = headLocked();
-  data_cv_.notify_all();
+  if (catching_up_.load(std::memory_order_relaxed) > 0) data_cv_.notify_all();
+}
+
+Status ReplicationHub::flush(Standby& standby, bool* sent_any) {
+  thread_local std::string chunk;
+  *sent_any = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ || standby.dropping || standby.closed) {
+      return Status::error(ErrorCode::ERR_SOCKET, "standby gone");
+    }
+    const uint64_t available = headLocked() - standby.sent;
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(available, kMaxLiveMessage));
+    if (take == 0) return Status::OK();
+    chunk.assign(buffer_.data() + (standby.sent - base_), take);
+  }
+  MC_RETURN_IF_ERROR(sendMessage(standby.fd.get(), replication::kLive, chunk.data(), chunk.size()));
+  std::lock_guard lock(mutex_);
+  standby.sent += chunk.size();
+  *sent_any = true;
+  return Status::OK();
+}
+
+void ReplicationHub::recountLocked() {
+  registered_.store(standbys_.size(), std::memory_order_release);
+  catching_up_.store(
+      std::count_if(standbys_.begin(), standbys_.end(), [](const auto& s) { return !s->waited(); }),
+      std::memory_order_relaxed);
 }
 
 bool ReplicationHub::ackedLocked(uint64_t position) const {
@@ -126,6 +154,28 @@ bool ReplicationHub::awaitReplicated() {
   if (t_hub != id_) return true;  // this thread published nothing since its last reply
   const uint64_t want = t_position;
   t_hub = 0;
+  // Push the stream to the standbys that replies wait for from this thread, rather than waking
+  // their sender threads: one thread hand-off less per call. A standby whose stream another
+  // thread is writing gets these records from that thread's next message or its sender.
+  std::vector<std::shared_ptr<Standby>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& standby : standbys_) {
+      if (standby->waited() && standby->sent < want) targets.push_back(standby);
+    }
+  }
+  for (const auto& standby : targets) {
+    std::unique_lock send_lock(standby->send_mutex, std::try_to_lock);
+    if (!send_lock.owns_lock()) {
+      data_cv_.notify_all();  // its sender finishes what the current writer leaves
+      continue;
+    }
+    bool sent_any = true;
+    while (sent_any && flush(*standby, &sent_any).ok()) {
+      std::lock_guard lock(mutex_);
+      if (standby->sent >= want) break;
+    }
+  }
   std::unique_lock lock(mutex_);
   ack_cv_.wait(lock, [&] { return stopping_ || ackedLocked(want); });
   return !stopping_;
@@ -194,7 +244,7 @@ void ReplicationHub::serve(net::UniqueFd fd) {
     // From here on every record goes to the buffer; the dump covers everything before.
     standby->live_start = standby->sent = standby->acked = headLocked();
     standbys_.push_back(standby);
-    registered_.store(standbys_.size(), std::memory_order_release);
+    recountLocked();
     standby->sender = std::thread([this, standby] { sendLoop(standby); });
     standby->reader = std::thread([this, standby] { readAcks(standby); });
   }
@@ -225,23 +275,20 @@ void ReplicationHub::sendLoop(const std::shared_ptr<Standby>& standby) {
     std::lock_guard lock(mutex_);
     standby->stage = Standby::Stage::kCatchingUp;
   }
-  std::string chunk;
   while (status.ok()) {
+    bool timed_out = false;
     {
       std::unique_lock lock(mutex_);
-      data_cv_.wait_for(lock, replication::kKeepaliveInterval, [&] {
+      timed_out = !data_cv_.wait_for(lock, replication::kKeepaliveInterval, [&] {
         return stopping_ || standby->dropping || standby->closed || headLocked() > standby->sent;
       });
       if (stopping_ || standby->dropping || standby->closed) break;
-      const uint64_t available = headLocked() - standby->sent;
-      const size_t take = static_cast<size_t>(std::min<uint64_t>(available, kMaxLiveMessage));
-      chunk.assign(buffer_.data() + (standby->sent - base_), take);
     }
-    status = chunk.empty() ? sendMessage(fd, replication::kKeepalive, nullptr, 0)
-                           : sendMessage(fd, replication::kLive, chunk.data(), chunk.size());
-    if (status.ok() && !chunk.empty()) {
-      std::lock_guard lock(mutex_);
-      standby->sent += chunk.size();
+    std::lock_guard send_lock(standby->send_mutex);
+    bool sent_any = false;
+    status = flush(*standby, &sent_any);
+    if (status.ok() && !sent_any && timed_out) {
+      status = sendMessage(fd, replication::kKeepalive, nullptr, 0);
     }
   }
   if (!status.ok()) VLOG(1) << "master: replication to " << standby->id << ": " << status.message();
@@ -347,7 +394,7 @@ void ReplicationHub::manage() {
         ++it;
       }
     }
-    registered_.store(standbys_.size(), std::memory_order_release);
+    recountLocked();
     in_sync_count_.store(std::count_if(standbys_.begin(), standbys_.end(), [](const auto& s) {
       return s->stage == Standby::Stage::kInSync;
     }));

@@ -70,10 +70,14 @@ class ReplicationHub final : public durable::RecordTap, public ReplicationGate {
   void acceptLoop();
   void serve(net::UniqueFd fd);
   void sendLoop(const std::shared_ptr<Standby>& standby);
+  // Sends the standby what it has not been sent (up to kMaxLiveMessage). Requires its
+  // send_mutex, not mutex_. Sets *sent_any.
+  Status flush(Standby& standby, bool* sent_any);
   void readAcks(const std::shared_ptr<Standby>& standby);
   void manage();
   // Requires mutex_.
   bool ackedLocked(uint64_t position) const;
+  void recountLocked();  // registered_ and catching_up_
   uint64_t headLocked() const { return base_ + buffer_.size(); }
 
   const ReplicationHubOptions options_;
@@ -95,6 +99,9 @@ class ReplicationHub final : public durable::RecordTap, public ReplicationGate {
   bool stopping_ = false;                         // GUARDED_BY(mutex_)
   std::atomic<bool> stopped_{false};              // stopping_, read without the lock
   std::atomic<size_t> registered_{0};             // standbys_.size(), read without the lock
+  // Standbys still dumping or catching up: only their sender threads need waking per record
+  // (replies push the stream to the others themselves).
+  std::atomic<size_t> catching_up_{0};
   std::atomic<size_t> in_sync_count_{0};
 };
 
