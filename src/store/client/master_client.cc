@@ -283,6 +283,27 @@ Result<ClientStatus> MasterClient::ping(const std::string& client_id) {
   return static_cast<ClientStatus>(response.client_status());
 }
 
+Result<std::string> MasterClient::probeFastRpc(const std::string& client_id) {
+  proto::FastRpcPortResponse answer;
+  MC_RETURN_IF_ERROR(callGrpc(&proto::Master::Stub::GetFastRpcPort, proto::Empty(), &answer));
+  if (answer.port() == 0) return std::string();
+  std::string leader;
+  {
+    std::lock_guard lock(mutex_);
+    leader = leader_address_;
+  }
+  MC_ASSIGN_OR_RETURN(net::HostPort host, net::parseHostPort(leader, 0));
+  const net::HostPort address{host.host, static_cast<uint16_t>(answer.port())};
+  FastRpcChannel channel(address, timeout_, secret_);
+  proto::PingRequest request;
+  request.set_client_id(client_id);
+  proto::PingResponse response;
+  bool delivered = false;
+  MC_RETURN_IF_ERROR(channel.call(static_cast<uint32_t>(fast_rpc::MethodId::kPing), request,
+                                  &response, &delivered));
+  return address.toString();
+}
+
 Result<SegmentId> MasterClient::mountSegment(const std::string& client_id,
                                              const SegmentInfo& segment) {
   proto::MountSegmentRequest request;

@@ -42,6 +42,10 @@ class MasterClient {
   ~MasterClient();
 
   Result<ClientStatus> ping(const std::string& client_id);
+  // For mooncake_doctor: the address of the master's fast RPC listener ("" when it has none),
+  // after a ping over it answered. Errors name that address (a firewall that only opens
+  // --port makes every client fall back to gRPC).
+  Result<std::string> probeFastRpc(const std::string& client_id);
   Result<SegmentId> mountSegment(const std::string& client_id, const SegmentInfo& segment);
   Result<std::vector<SegmentId>> remountSegments(const std::string& client_id,
                                                  const std::vector<SegmentInfo>& segments);

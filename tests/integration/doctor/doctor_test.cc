@@ -6,6 +6,7 @@
 #include <glog/logging.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/auth/secret.h"
 #include "common/net/socket.h"
@@ -205,6 +207,87 @@ TEST(DoctorTest, EtcdAdvertisingOnlyLoopbackIsCaughtForNodesOnTheNetwork) {
       << findings[1].message;
 }
 
+// Forwards connections to 127.0.0.1:<its port> to `target` byte for byte (what a gateway that
+// only exposes one port of a host does).
+class PortForwarder {
+ public:
+  explicit PortForwarder(net::HostPort target) : target_(std::move(target)) {
+    auto fd = net::listenTcp("127.0.0.1", 0, 16);
+    EXPECT_TRUE(fd.ok());
+    port_ = *net::boundPort(fd->get());
+    listen_ = std::move(*fd);
+    acceptor_ = std::thread([this] {
+      while (true) {
+        int client = ::accept(listen_.get(), nullptr, nullptr);
+        if (client < 0) return;
+        auto upstream = net::connectTcp(target_, std::chrono::seconds(2));
+        if (!upstream.ok()) {
+          ::close(client);
+          continue;
+        }
+        int server = upstream->release();
+        std::lock_guard lock(mutex_);
+        fds_.push_back(client);
+        fds_.push_back(server);
+        pumps_.emplace_back([client, server] { pump(client, server); });
+        pumps_.emplace_back([client, server] { pump(server, client); });
+      }
+    });
+  }
+  ~PortForwarder() {
+    ::shutdown(listen_.get(), SHUT_RDWR);
+    acceptor_.join();
+    {
+      std::lock_guard lock(mutex_);
+      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
+    }
+    for (auto& t : pumps_) t.join();
+    for (int fd : fds_) ::close(fd);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  static void pump(int from, int to) {
+    char buffer[16384];
+    while (true) {
+      ssize_t n = ::recv(from, buffer, sizeof(buffer), 0);
+      if (n <= 0 || !net::sendAll(to, buffer, static_cast<size_t>(n)).ok()) break;
+    }
+    ::shutdown(to, SHUT_WR);
+  }
+
+  net::HostPort target_;
+  net::UniqueFd listen_;
+  uint16_t port_ = 0;
+  std::thread acceptor_;
+  std::mutex mutex_;
+  std::vector<int> fds_;
+  std::vector<std::thread> pumps_;
+};
+
+TEST(DoctorTest, AFastRpcPortClientsCannotReachIsNamed) {
+  // The master listens on 127.0.0.2; the doctor reaches its gRPC port only through a forwarder
+  // on 127.0.0.1, where nothing listens on the fast RPC port the master names.
+  const uint16_t port = testing::freeLoopbackPort();
+  testing::ChildProcess master(testing::builtBinary("tools/mooncake_master"),
+                               {"--rpc_address=127.0.0.2", "--port=" + std::to_string(port),
+                                "--metrics_port=0", "--metadata_dir=none"},
+                               {"MC_AUTH_SECRET="});
+  ASSERT_TRUE(testing::waitFor(
+      [&] {
+        return net::connectTcp({"127.0.0.2", port}, std::chrono::seconds(1)).ok();
+      },
+      std::chrono::seconds(20)));
+  PortForwarder forwarder({"127.0.0.2", port});
+  testing::ScopedNoAuth no_auth;
+  Inputs inputs = p2p();
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(forwarder.port());
+  EXPECT_EQ(only(checkMaster(inputs), "master").verdict, Verdict::kPass);
+  Finding fast = only(checkMaster(inputs), "fast_rpc");
+  EXPECT_EQ(fast.verdict, Verdict::kWarn) << fast.message;
+  EXPECT_NE(fast.message.find("--fast_rpc_port"), std::string::npos) << fast.message;
+}
+
 TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
   const std::string secret = "doctor-test-secret-00000001";
   const uint16_t open_port = testing::freeLoopbackPort();
@@ -226,10 +309,26 @@ TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
   inputs.master_server_address = "127.0.0.1:" + std::to_string(open_port);
   Finding up = only(checkMaster(inputs), "master");
   EXPECT_EQ(up.verdict, Verdict::kPass) << up.message;
+  Finding fast = only(checkMaster(inputs), "fast_rpc");
+  EXPECT_EQ(fast.verdict, Verdict::kPass) << fast.message;
+  EXPECT_NE(fast.message.find("fast RPC at 127.0.0.1:"), std::string::npos) << fast.message;
   inputs.master_server_address = "127.0.0.1:" + std::to_string(secured_port);
   Finding refused = only(checkMaster(inputs), "master");
   EXPECT_EQ(refused.verdict, Verdict::kFail);
   EXPECT_NE(refused.message.find("MC_AUTH_SECRET"), std::string::npos) << refused.message;
+  // A master without the fast RPC listener: clients use gRPC, which is not a fault.
+  const uint16_t grpc_only_port = testing::freeLoopbackPort();
+  testing::ChildProcess grpc_only(
+      testing::builtBinary("tools/mooncake_master"),
+      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(grpc_only_port), "--metrics_port=0",
+       "--metadata_dir=none", "--enable_fast_rpc=false"},
+      {"MC_AUTH_SECRET="});
+  ASSERT_TRUE(testing::waitFor([&] { return testing::portAccepts(grpc_only_port); },
+                               std::chrono::seconds(20)));
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(grpc_only_port);
+  Finding none = only(checkMaster(inputs), "fast_rpc");
+  EXPECT_EQ(none.verdict, Verdict::kPass) << none.message;
+  EXPECT_NE(none.message.find("no fast RPC listener"), std::string::npos) << none.message;
   inputs.master_server_address = "127.0.0.1:" + std::to_string(testing::freeLoopbackPort());
   Finding absent = only(checkMaster(inputs), "master");
   EXPECT_EQ(absent.verdict, Verdict::kFail);
