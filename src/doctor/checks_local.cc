@@ -11,15 +11,9 @@
 namespace mooncake::doctor {
 namespace {
 
-Finding pass(std::string check, std::string message) {
-  return {std::move(check), Verdict::kPass, std::move(message)};
-}
-Finding warn(std::string check, std::string message) {
-  return {std::move(check), Verdict::kWarn, std::move(message)};
-}
-Finding fail(std::string check, std::string message) {
-  return {std::move(check), Verdict::kFail, std::move(message)};
-}
+constexpr auto pass = &Finding::pass;
+constexpr auto warn = &Finding::warn;
+constexpr auto fail = &Finding::fail;
 
 }  // namespace
 

@@ -13,15 +13,9 @@
 namespace mooncake::te {
 namespace {
 
-Finding pass(std::string check, std::string message) {
-  return {std::move(check), Verdict::kPass, std::move(message)};
-}
-Finding warn(std::string check, std::string message) {
-  return {std::move(check), Verdict::kWarn, std::move(message)};
-}
-Finding fail(std::string check, std::string message) {
-  return {std::move(check), Verdict::kFail, std::move(message)};
-}
+constexpr auto pass = &Finding::pass;
+constexpr auto warn = &Finding::warn;
+constexpr auto fail = &Finding::fail;
 
 bool contains(const std::vector<std::string>& list, const std::string& item) {
   for (const std::string& x : list) {

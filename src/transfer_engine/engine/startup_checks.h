@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mooncake::te {
@@ -17,6 +18,16 @@ struct Finding {
   std::string check;  // "address", "proxy", "limits", ...
   Verdict verdict = Verdict::kPass;
   std::string message;  // what was found; for WARN/FAIL also the fix
+
+  static Finding pass(std::string check, std::string message) {
+    return {std::move(check), Verdict::kPass, std::move(message)};
+  }
+  static Finding warn(std::string check, std::string message) {
+    return {std::move(check), Verdict::kWarn, std::move(message)};
+  }
+  static Finding fail(std::string check, std::string message) {
+    return {std::move(check), Verdict::kFail, std::move(message)};
+  }
 };
 
 // What a node is configured with (the engine's init arguments, a store client's options).
