@@ -65,11 +65,11 @@ Opened openLog(const std::string& dir) {
   return opened;
 }
 
-std::string objectRecord(const std::string& key, uint64_t version) {
+std::string objectRecord(const std::string& key, uint64_t version, bool complete = true) {
   durable::DurableObject object;
   object.size = 100;
   object.version = version;
-  object.complete = true;
+  object.complete = complete;
   object.owner = "writer";
   object.replicas = {{1, 4096, 128}};
   std::string payload;
@@ -134,14 +134,7 @@ TEST(DurableRecordsTest, EveryRecordDecodesToWhatWasEncoded) {
 // (another stream), and must not complete a newer object of the key or a removed one.
 TEST(DurableRecordsTest, CompletionsFoldIntoTheirObjectInAnyOrder) {
   auto incomplete = [](const std::string& key, uint64_t version) {
-    durable::DurableObject object;
-    object.size = 100;
-    object.version = version;
-    object.owner = "writer";
-    object.replicas = {{1, 4096, 128}};
-    std::string payload;
-    durable::encodeObject(payload, key, object);
-    return payload;
+    return objectRecord(key, version, false);
   };
   auto completion = [](const std::string& key, uint64_t version) {
     std::string payload;

@@ -23,6 +23,17 @@ void dropGone(Map& map) {
 
 }  // namespace
 
+void RecoveredState::putObject(std::string key, uint64_t lsn, bool gone, DurableObject value) {
+  auto [it, inserted] = objects.try_emplace(std::move(key));
+  ObjectEntry& entry = it->second;
+  if (!inserted && !entry.placeholder && lsn < entry.lsn) return;  // an older state
+  entry.lsn = lsn;
+  entry.gone = gone;
+  entry.placeholder = false;
+  entry.value = std::move(value);
+  entry.foldCompletion();  // (a gone entry is never completed)
+}
+
 void RecoveredState::apply(RecordType type, uint64_t lsn, std::string_view payload) {
   ++records;
   if (lsn > max_lsn) max_lsn = lsn;
@@ -32,30 +43,13 @@ void RecoveredState::apply(RecordType type, uint64_t lsn, std::string_view paylo
       std::string key;
       DurableObject object;
       if ((ok = decodeObject(payload, key, object))) {
-        auto [it, inserted] = objects.try_emplace(std::move(key));
-        ObjectEntry& entry = it->second;
-        if (inserted || entry.placeholder || lsn >= entry.lsn) {
-          entry.lsn = lsn;
-          entry.gone = false;
-          entry.placeholder = false;
-          entry.value = std::move(object);
-          entry.foldCompletion();
-        }
+        putObject(std::move(key), lsn, false, std::move(object));
       }
       break;
     }
     case RecordType::kObjectGone: {
       std::string key;
-      if ((ok = decodeKey(payload, key))) {
-        auto [it, inserted] = objects.try_emplace(std::move(key));
-        ObjectEntry& entry = it->second;
-        if (inserted || entry.placeholder || lsn >= entry.lsn) {
-          entry.lsn = lsn;
-          entry.gone = true;
-          entry.placeholder = false;
-          entry.value = DurableObject{};
-        }
-      }
+      if ((ok = decodeKey(payload, key))) putObject(std::move(key), lsn, true, DurableObject{});
       break;
     }
     case RecordType::kObjectComplete: {

@@ -47,6 +47,8 @@ struct RecoveredState {
 
   // Applies one record. A record of an unknown type counts as malformed.
   void apply(RecordType type, uint64_t lsn, std::string_view payload);
+  // An object's state (or its removal, `gone`) at `lsn`, unless a newer one is known.
+  void putObject(std::string key, uint64_t lsn, bool gone, DurableObject value);
   // Drops tombstones and completions without an object (once every record has been applied).
   void compact();
   size_t liveObjects() const;
