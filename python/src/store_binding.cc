@@ -250,6 +250,9 @@ void bindStore(py::module_& module) {
             return s.setupFromConfig(values);
           },
           py::arg("config"))
+      .def("setup_dummy", &DistributedStore::setupDummy, py::arg("mem_pool_size"),
+           py::arg("local_buffer_size"), py::arg("server_address"), Release())
+      .def("alloc_from_mem_pool", &DistributedStore::allocFromMemPool, py::arg("size"), Release())
       .def("close", &DistributedStore::close, Release())
       .def("get_hostname", &DistributedStore::hostname, Release())
       .def("health_check", &DistributedStore::healthCheck, Release())

@@ -53,8 +53,9 @@ std::string trimmed(const std::string& text) {
 template <typename Call, typename Fallback>
 auto DistributedStore::withClient(Call&& call, Fallback&& not_set_up) {
   std::shared_lock lock(mutex_);
-  if (!client_) return not_set_up();
-  return call(*client_);
+  if (client_) return call(*client_);
+  if (dummy_) return call(*dummy_);
+  return not_set_up();
 }
 
 // The arguments upstream's setup has whose features this build lacks: their defaults pass,
@@ -87,7 +88,7 @@ int DistributedStore::setup(const StoreSetup& setup) {
     return code(unsupported);
   }
   std::unique_lock lock(mutex_);
-  if (client_) {
+  if (client_ || dummy_) {
     LOG(WARNING) << "store: setup() on a store that is set up; close() it first";
     return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
   }
@@ -161,12 +162,42 @@ int DistributedStore::setupFromConfig(const std::map<std::string, std::string>& 
 int DistributedStore::close() {
   std::unique_lock lock(mutex_);
   client_.reset();  // unmounts, stops the heartbeat and the engine
+  dummy_.reset();   // its daemon lets go of its memory when the connections close
   return 0;
+}
+
+int DistributedStore::setupDummy(uint64_t mem_pool_size, uint64_t local_buffer_size,
+                                 const std::string& server_address) {
+  std::unique_lock lock(mutex_);
+  if (client_ || dummy_) {
+    LOG(WARNING) << "store: setup_dummy() on a store that is set up; close() it first";
+    return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
+  }
+  store::DummyClientOptions options;
+  options.mem_pool_size = mem_pool_size;
+  options.local_buffer_size = local_buffer_size;
+  options.server_address = server_address;
+  auto dummy = store::DummyClient::create(options);
+  if (!dummy.ok()) {
+    LOG(ERROR) << "store: setup_dummy failed: " << dummy.status().toString();
+    return code(dummy.status());
+  }
+  dummy_ = std::move(dummy).value();
+  return 0;
+}
+
+uint64_t DistributedStore::allocFromMemPool(uint64_t size) {
+  std::shared_lock lock(mutex_);
+  if (!dummy_) {
+    LOG(ERROR) << "store: alloc_from_mem_pool needs a dummy client (setup_dummy)";
+    return 0;
+  }
+  return dummy_->allocFromMemPool(size);
 }
 
 std::vector<store::ReplicaLocation> DistributedStore::replicaLocations(const std::string& key) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         auto found = c.getReplicaLocations(key);
         if (!found.ok()) logFailure("get_replica_desc", key, found.status());
         return found.ok() ? std::move(found).value() : std::vector<store::ReplicaLocation>();
@@ -178,7 +209,7 @@ std::map<std::string, std::vector<store::ReplicaLocation>> DistributedStore::bat
     const std::vector<std::string>& keys) {
   using Map = std::map<std::string, std::vector<store::ReplicaLocation>>;
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         Map out;
         auto found = c.batchGetReplicaLocations(keys);
         for (size_t i = 0; i < found.size() && i < keys.size(); ++i) {
@@ -192,7 +223,7 @@ std::map<std::string, std::vector<store::ReplicaLocation>> DistributedStore::bat
 std::vector<std::string> DistributedStore::batchReplicaClear(const std::vector<std::string>& keys,
                                                              const std::string& segment_name) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         auto cleared = c.batchReplicaClear(keys, segment_name);
         if (!cleared.ok()) {
           LOG(WARNING) << "store: batch_replica_clear: " << cleared.status().toString();
@@ -205,13 +236,15 @@ std::vector<std::string> DistributedStore::batchReplicaClear(const std::vector<s
 
 int DistributedStore::healthCheck() const {
   std::shared_lock lock(mutex_);
-  if (!client_) return 1;
-  return client_->masterReachable() ? 0 : 2;
+  if (client_) return client_->masterReachable() ? 0 : 2;
+  if (dummy_) return dummy_->masterReachable() ? 0 : 2;
+  return 1;
 }
 
 std::string DistributedStore::hostname() const {
   std::shared_lock lock(mutex_);
-  return client_ ? client_->segmentName() : std::string();
+  if (client_) return client_->segmentName();
+  return dummy_ ? dummy_->segmentName() : std::string();
 }
 
 int DistributedStore::put(const std::string& key, std::string_view value,
@@ -226,36 +259,34 @@ int DistributedStore::upsert(const std::string& key, std::string_view value,
 
 int DistributedStore::putParts(const std::string& key, const std::vector<std::string_view>& parts,
                                const store::ReplicateConfig& config) {
-  return withClient([&](store::Client& c) { return code(c.putParts(key, parts, config)); },
+  return withClient([&](auto& c) { return code(c.putParts(key, parts, config)); },
                     [] { return code(notSetUp()); });
 }
 
 int DistributedStore::upsertParts(const std::string& key,
                                   const std::vector<std::string_view>& parts,
                                   const store::ReplicateConfig& config) {
-  return withClient([&](store::Client& c) { return code(c.upsertParts(key, parts, config)); },
+  return withClient([&](auto& c) { return code(c.upsertParts(key, parts, config)); },
                     [] { return code(notSetUp()); });
 }
 
 int DistributedStore::putBatch(const std::vector<std::string>& keys,
                                const std::vector<std::string_view>& values,
                                const store::ReplicateConfig& config) {
-  return withClient(
-      [&](store::Client& c) { return firstFailure(c.batchPut(keys, values, config)); },
-      [] { return code(notSetUp()); });
+  return withClient([&](auto& c) { return firstFailure(c.batchPut(keys, values, config)); },
+                    [] { return code(notSetUp()); });
 }
 
 int DistributedStore::upsertBatch(const std::vector<std::string>& keys,
                                   const std::vector<std::string_view>& values,
                                   const store::ReplicateConfig& config) {
-  return withClient(
-      [&](store::Client& c) { return firstFailure(c.batchUpsert(keys, values, config)); },
-      [] { return code(notSetUp()); });
+  return withClient([&](auto& c) { return firstFailure(c.batchUpsert(keys, values, config)); },
+                    [] { return code(notSetUp()); });
 }
 
 int DistributedStore::registerBuffer(uint64_t address, uint64_t size) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         Status status = c.registerBuffer(reinterpret_cast<void*>(address), size);
         if (status.ok()) {
           std::lock_guard lock(regions_mutex_);
@@ -268,7 +299,7 @@ int DistributedStore::registerBuffer(uint64_t address, uint64_t size) {
 
 int DistributedStore::unregisterBuffer(uint64_t address) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         Status status = c.unregisterBuffer(reinterpret_cast<void*>(address));
         if (status.ok()) {
           std::lock_guard lock(regions_mutex_);
@@ -280,6 +311,12 @@ int DistributedStore::unregisterBuffer(uint64_t address) {
 }
 
 uint64_t DistributedStore::registeredCapacity(uint64_t address) const {
+  {
+    std::shared_lock lock(mutex_);
+    if (dummy_) {
+      if (uint64_t shared = dummy_->sharedCapacity(address); shared > 0) return shared;
+    }
+  }
   std::lock_guard lock(regions_mutex_);
   auto it = regions_.upper_bound(address);
   if (it == regions_.begin()) return 0;
@@ -343,7 +380,7 @@ DistributedStore::Grid DistributedStore::getIntoRangesByBuffer(
     }
   }
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         auto statuses = c.batchGetIntoRanges(keys, ranges);
         for (size_t r = 0; r < statuses.size(); ++r) {
           auto [i, j] = where[r];
@@ -361,7 +398,7 @@ DistributedStore::Grid DistributedStore::getIntoRangesByBuffer(
 int DistributedStore::putFrom(const std::string& key, uint64_t address, uint64_t size,
                               const store::ReplicateConfig& config) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         return code(c.putFrom(key, reinterpret_cast<const void*>(address), size, config));
       },
       [] { return code(notSetUp()); });
@@ -370,7 +407,7 @@ int DistributedStore::putFrom(const std::string& key, uint64_t address, uint64_t
 int DistributedStore::upsertFrom(const std::string& key, uint64_t address, uint64_t size,
                                  const store::ReplicateConfig& config) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         return code(c.upsertFrom(key, reinterpret_cast<const void*>(address), size, config));
       },
       [] { return code(notSetUp()); });
@@ -378,7 +415,7 @@ int DistributedStore::upsertFrom(const std::string& key, uint64_t address, uint6
 
 int64_t DistributedStore::getInto(const std::string& key, uint64_t address, uint64_t size) {
   return withClient(
-      [&](store::Client& c) -> int64_t {
+      [&](auto& c) -> int64_t {
         auto read = c.getInto(key, reinterpret_cast<void*>(address), size);
         if (read.ok()) return static_cast<int64_t>(*read);
         logFailure("get_into", key, read.status());
@@ -392,7 +429,7 @@ std::vector<int> DistributedStore::batchPutFrom(const std::vector<std::string>& 
                                                 const std::vector<uint64_t>& sizes,
                                                 const store::ReplicateConfig& config) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         return codes(c.batchPutFrom(keys, pointers(addresses),
                                     std::vector<size_t>(sizes.begin(), sizes.end()), config));
       },
@@ -404,7 +441,7 @@ std::vector<int> DistributedStore::batchUpsertFrom(const std::vector<std::string
                                                    const std::vector<uint64_t>& sizes,
                                                    const store::ReplicateConfig& config) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         return codes(c.batchUpsertFrom(keys, pointers(addresses),
                                        std::vector<size_t>(sizes.begin(), sizes.end()), config));
       },
@@ -415,7 +452,7 @@ std::vector<int64_t> DistributedStore::batchGetInto(const std::vector<std::strin
                                                     const std::vector<uint64_t>& addresses,
                                                     const std::vector<uint64_t>& sizes) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         std::vector<void*> buffers;
         for (uint64_t a : addresses) buffers.push_back(reinterpret_cast<void*>(a));
         std::vector<int64_t> out;
@@ -477,7 +514,7 @@ std::vector<int> DistributedStore::batchPutFromMultiBuffers(
     const std::vector<std::string>& keys, const std::vector<std::vector<uint64_t>>& addresses,
     const std::vector<std::vector<uint64_t>>& sizes, const store::ReplicateConfig& config) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         std::vector<int64_t> results;
         MultiBufferCall call = splitMultiBuffers(keys, addresses, sizes, results);
         std::vector<Status> written = c.batchPutFromMultiBuffers(call.keys, call.runs, config);
@@ -491,7 +528,7 @@ std::vector<int64_t> DistributedStore::batchGetIntoMultiBuffers(
     const std::vector<std::string>& keys, const std::vector<std::vector<uint64_t>>& addresses,
     const std::vector<std::vector<uint64_t>>& sizes) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         std::vector<int64_t> results;
         MultiBufferCall call = splitMultiBuffers(keys, addresses, sizes, results);
         auto read = c.batchGetIntoMultiBuffers(call.keys, call.runs);
@@ -515,7 +552,7 @@ int64_t DistributedStore::getIntoRanges(const std::string& key,
     return static_cast<int>(StoreErrorCode::INVALID_PARAMS);
   }
   return withClient(
-      [&](store::Client& c) -> int64_t {
+      [&](auto& c) -> int64_t {
         std::vector<store::Client::Range> ranges;
         for (size_t i = 0; i < addresses.size(); ++i) {
           ranges.push_back({offsets[i], sizes[i], reinterpret_cast<void*>(addresses[i])});
@@ -530,7 +567,7 @@ int64_t DistributedStore::getIntoRanges(const std::string& key,
 
 std::shared_ptr<store::ObjectBuffer> DistributedStore::getBuffer(const std::string& key) {
   return withClient(
-      [&](store::Client& c) -> std::shared_ptr<store::ObjectBuffer> {
+      [&](auto& c) -> std::shared_ptr<store::ObjectBuffer> {
         auto buffer = c.getBuffer(key);
         if (buffer.ok()) return std::move(buffer).value();
         logFailure("get_buffer", key, buffer.status());
@@ -543,7 +580,7 @@ std::vector<std::shared_ptr<store::ObjectBuffer>> DistributedStore::batchGetBuff
     const std::vector<std::string>& keys) {
   using Buffers = std::vector<std::shared_ptr<store::ObjectBuffer>>;
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         Buffers out;
         auto buffers = c.batchGetBuffer(keys);
         for (size_t i = 0; i < buffers.size(); ++i) {
@@ -561,7 +598,7 @@ std::vector<std::shared_ptr<store::ObjectBuffer>> DistributedStore::batchGetBuff
 
 int DistributedStore::isExist(const std::string& key) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         auto exists = c.isExist(key);
         return exists.ok() ? (*exists ? 1 : 0) : code(exists.status());
       },
@@ -570,7 +607,7 @@ int DistributedStore::isExist(const std::string& key) {
 
 std::vector<int> DistributedStore::batchIsExist(const std::vector<std::string>& keys) {
   return withClient(
-      [&](store::Client& c) {
+      [&](auto& c) {
         std::vector<int> out;
         for (const auto& exists : c.batchIsExist(keys)) {
           out.push_back(exists.ok() ? (*exists ? 1 : 0) : code(exists.status()));
@@ -582,7 +619,7 @@ std::vector<int> DistributedStore::batchIsExist(const std::vector<std::string>& 
 
 int64_t DistributedStore::getSize(const std::string& key) {
   return withClient(
-      [&](store::Client& c) -> int64_t {
+      [&](auto& c) -> int64_t {
         auto size = c.getSize(key);
         return size.ok() ? static_cast<int64_t>(*size) : code(size.status());
       },
@@ -590,13 +627,13 @@ int64_t DistributedStore::getSize(const std::string& key) {
 }
 
 int DistributedStore::remove(const std::string& key, bool force) {
-  return withClient([&](store::Client& c) { return code(c.remove(key, force)); },
+  return withClient([&](auto& c) { return code(c.remove(key, force)); },
                     [] { return code(notSetUp()); });
 }
 
 int64_t DistributedStore::removeByRegex(const std::string& pattern, bool force) {
   return withClient(
-      [&](store::Client& c) -> int64_t {
+      [&](auto& c) -> int64_t {
         auto removed = c.removeByRegex(pattern, force);
         return removed.ok() ? static_cast<int64_t>(*removed) : code(removed.status());
       },
@@ -605,7 +642,7 @@ int64_t DistributedStore::removeByRegex(const std::string& pattern, bool force) 
 
 int64_t DistributedStore::removeAll(bool force) {
   return withClient(
-      [&](store::Client& c) -> int64_t {
+      [&](auto& c) -> int64_t {
         auto removed = c.removeAll(force);
         return removed.ok() ? static_cast<int64_t>(*removed) : code(removed.status());
       },
@@ -613,7 +650,7 @@ int64_t DistributedStore::removeAll(bool force) {
 }
 
 std::vector<int> DistributedStore::batchRemove(const std::vector<std::string>& keys, bool force) {
-  return withClient([&](store::Client& c) { return codes(c.batchRemove(keys, force)); },
+  return withClient([&](auto& c) { return codes(c.batchRemove(keys, force)); },
                     [&] { return std::vector<int>(keys.size(), code(notSetUp())); });
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "mooncake/store/client.h"
+#include "store/client/daemon/dummy_client.h"
 
 namespace mooncake::python_api {
 
@@ -52,6 +53,13 @@ class DistributedStore {
   // master_server_addr (or master_server_address), protocol, rdma_devices (or device_name).
   // Unknown keys are ignored with a warning; a bad value fails with INVALID_PARAMS.
   int setupFromConfig(const std::map<std::string, std::string>& config);
+  // Upstream's setup_dummy: the store calls go to the node's mooncake_client at
+  // `server_address` ("127.0.0.1:50052"), with `mem_pool_size` bytes of shared memory for
+  // alloc_from_mem_pool and `local_buffer_size` bytes of shared staging (docs/STORE.md).
+  int setupDummy(uint64_t mem_pool_size, uint64_t local_buffer_size,
+                 const std::string& server_address);
+  // Dummy pool memory (address), or 0 when there is no room or this is not a dummy.
+  uint64_t allocFromMemPool(uint64_t size);
   // Unmounts and frees everything; the object can be set up again. 0 also when not set up.
   int close();
   std::string hostname() const;
@@ -140,15 +148,17 @@ class DistributedStore {
   std::vector<int> batchRemove(const std::vector<std::string>& keys, bool force);
 
  private:
-  // Runs `call` on the client under the shared lock, or returns `not_set_up` when there is none.
+  // Runs `call` on the client (a store::Client or a store::DummyClient, which have the same
+  // calls) under the shared lock, or returns `not_set_up` when there is none.
   template <typename Call, typename Fallback>
   auto withClient(Call&& call, Fallback&& not_set_up);
 
   // Bytes registered at [start, start + size) via registerBuffer, for get_into_ranges.
   uint64_t registeredCapacity(uint64_t address) const;
 
-  mutable std::shared_mutex mutex_;        // shared: calls; exclusive: setup/close
-  std::unique_ptr<store::Client> client_;  // GUARDED_BY(mutex_)
+  mutable std::shared_mutex mutex_;            // shared: calls; exclusive: setup/close
+  std::unique_ptr<store::Client> client_;      // GUARDED_BY(mutex_)
+  std::unique_ptr<store::DummyClient> dummy_;  // GUARDED_BY(mutex_); set instead of client_
   mutable std::mutex regions_mutex_;
   std::map<uint64_t, uint64_t> regions_;  // start -> size; GUARDED_BY(regions_mutex_)
 };

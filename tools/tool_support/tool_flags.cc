@@ -12,6 +12,7 @@
 #endif
 
 #include "common/auth/secret.h"
+#include "common/config/parse.h"
 
 DEFINE_string(auth_secret_file, "",
               "file holding the cluster secret every peer must prove (at least 16 bytes; "
@@ -102,6 +103,15 @@ void warnUnauthenticated(const char* tool, const std::vector<std::string>& liste
                "(--auth_secret_file or MC_AUTH_SECRET), bind them to a trusted address or "
                "firewall them\n",
                tool, list.c_str());
+}
+
+uint64_t sizeFlagOrExit(const char* tool, const char* flag, const std::string& text) {
+  auto size = config::parseSize(text);
+  if (!size.ok()) {
+    std::fprintf(stderr, "%s: --%s: %s\n", tool, flag, size.status().message().c_str());
+    std::exit(2);
+  }
+  return *size;
 }
 
 }  // namespace mooncake::tools

@@ -3,6 +3,7 @@
 // prints the version. Everything else is gflags as usual.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@ namespace mooncake::tools {
 // takes --auth_secret_file (exported as MC_AUTH_SECRET_FILE for the components it starts); a
 // secret that cannot be used (unreadable, too short) stops the tool with exit code 2.
 void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv);
+
+// Bytes from a size flag as upstream writes them ("4 GB", "512MB", "1GiB", "4096"); prints
+// "<tool>: --<flag>: <why>" and exits 2 when the text is not a size.
+uint64_t sizeFlagOrExit(const char* tool, const char* flag, const std::string& text);
 
 // True for 127.0.0.0/8, ::1 and "localhost": an address only this machine reaches.
 bool isLoopbackAddress(const std::string& host);

@@ -91,6 +91,14 @@ Status Client::Impl::start() {
 Status Client::Impl::initEngine() {
   auto name = net::parseHostPort(options.local_hostname, 0);
   if (!name.ok()) return name.status();
+  if (name->host == "0.0.0.0" || name->host == "::" || name->host.empty()) {
+    // A wildcard is where to listen, not a name peers can use: this host's name instead (the
+    // engine advertises MC_TCP_BIND_ADDRESS or the first non-loopback address for it).
+    name->host = net::localHostName();
+    LOG(INFO) << "store: local_hostname '" << options.local_hostname << "' is a wildcard; using "
+              << "this host's name '" << name->host << "'";
+    if (name->port != 0) return engine.init(options.metadata_server, name->toString());
+  }
   if (name->port != 0) return engine.init(options.metadata_server, options.local_hostname);
   std::random_device seed;
   std::uniform_int_distribution<int> port(kClientMinPort, kClientMaxPort);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/byte_codec.h"
 #include "mooncake/store/replicate_config.h"
 #include "store/master/segment_registry.h"
 
@@ -29,34 +30,8 @@ enum class RecordType : uint8_t {
   kSnapshotHeader = 100,
 };
 
-// Appends little-endian varints and length-prefixed strings.
-class ByteWriter {
- public:
-  explicit ByteWriter(std::string& out) : out_(out) {}
-  void u64(uint64_t value);
-  void i64(int64_t value) { u64(static_cast<uint64_t>(value)); }
-  void fixed64(uint64_t value);  // 8 bytes: for values that are large anyway (versions)
-  void flag(bool value) { out_.push_back(value ? 1 : 0); }
-  void bytes(std::string_view value);
-
- private:
-  std::string& out_;
-};
-
-// Reads what ByteWriter wrote; every read fails (returns false) past the end.
-class ByteReader {
- public:
-  explicit ByteReader(std::string_view in) : in_(in) {}
-  bool u64(uint64_t& value);
-  bool i64(int64_t& value);
-  bool fixed64(uint64_t& value);
-  bool flag(bool& value);
-  bool bytes(std::string& value);
-  bool done() const { return in_.empty(); }
-
- private:
-  std::string_view in_;
-};
+using mooncake::ByteReader;
+using mooncake::ByteWriter;
 
 struct DurablePlacement {
   SegmentId segment = 0;

@@ -1,0 +1,352 @@
+// DummyClient: placing caller memory in the shared file, and the calls, each one request to the
+// node daemon (daemon_wire.h).
+#include "store/client/daemon/dummy_client.h"
+
+#include <cstring>
+
+#include "common/net/socket.h"
+
+namespace mooncake::store {
+
+using daemon::FileRange;
+using daemon::FileRun;
+using daemon::Op;
+using daemon::SharedArena;
+
+namespace {
+
+Status lengthMismatch() {
+  return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                            "keys, buffers and sizes differ in length");
+}
+
+Status notRegistered(const void* buffer, size_t size) {
+  char text[96];
+  std::snprintf(text, sizeof(text), "[%p, +%zu)", buffer, size);
+  return Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
+                       std::string("memory ") + text +
+                           " is neither from alloc_from_mem_pool nor registered with "
+                           "register_buffer");
+}
+
+Status malformedReply() {
+  return Status::storeError(StoreErrorCode::RPC_FAIL, "malformed reply from the node daemon");
+}
+
+}  // namespace
+
+// One call's caller memory in the shared file: pool memory as it is, registered memory outside
+// the pool through staging blocks (copied in before a write, copied back after a read).
+class DummyClient::Request {
+ public:
+  explicit Request(const DummyClient& owner) : owner_(owner) {}
+
+  // The file run for caller memory, staged when it is outside the shared file.
+  Result<FileRun> place(void* buffer, size_t size, bool copy_in) {
+    if (auto offset = owner_.arena_->offsetOf(buffer, size)) return FileRun{*offset, size};
+    if (!owner_.registeredOutsidePool(buffer, size)) return notRegistered(buffer, size);
+    MC_ASSIGN_OR_RETURN(SharedArena::Block block, owner_.arena_->allocateStaging(size));
+    if (copy_in && size > 0) std::memcpy(block.data(), buffer, size);
+    FileRun run{block.offset(), size};
+    staged_.push_back({buffer, block.data()});
+    blocks_.push_back(std::move(block));
+    return run;
+  }
+  // After a read: `bytes` into the caller's `buffer` from its staging copy (nothing when the
+  // buffer was in the shared file).
+  void copyBack(void* buffer, uint64_t bytes) const {
+    for (const auto& [caller, staging] : staged_) {
+      if (caller == buffer && bytes > 0) std::memcpy(caller, staging, bytes);
+    }
+  }
+
+ private:
+  const DummyClient& owner_;
+  std::vector<std::pair<void*, char*>> staged_;
+  std::vector<SharedArena::Block> blocks_;
+};
+
+Result<std::unique_ptr<DummyClient>> DummyClient::create(const DummyClientOptions& options) {
+  auto address = net::parseHostPort(options.server_address, 50052);
+  if (!address.ok() || address->port == 0) {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "setup_dummy: server_address '" + options.server_address +
+                                  "' is not host:port of a mooncake_client");
+  }
+  if (!net::isLoopbackHost(address->host) && address->host != "localhost") {
+    return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                              "setup_dummy: server_address '" + options.server_address +
+                                  "' is not on this host; a dummy shares memory with the "
+                                  "mooncake_client of its own node (127.0.0.1:<port>)");
+  }
+  MC_ASSIGN_OR_RETURN(auto arena,
+                      SharedArena::create(options.mem_pool_size, options.local_buffer_size));
+  auto channel = std::make_unique<daemon::DaemonChannel>(daemon::socketName(address->port), arena,
+                                                         options.reply_timeout);
+  MC_RETURN_IF_ERROR(channel->connect());
+  return std::unique_ptr<DummyClient>(new DummyClient(std::move(arena), std::move(channel)));
+}
+
+bool DummyClient::registeredOutsidePool(const void* buffer, size_t size) const {
+  auto start = reinterpret_cast<uint64_t>(buffer);
+  std::lock_guard lock(regions_mutex_);
+  auto it = regions_.upper_bound(start);
+  if (it == regions_.begin()) return false;
+  --it;
+  return start - it->first <= it->second && size <= it->second - (start - it->first);
+}
+
+Status DummyClient::registerBuffer(void* buffer, size_t size) {
+  if (buffer == nullptr || size == 0) {
+    return Status::error(ErrorCode::ERR_INVALID_ARGUMENT, "register_buffer: null or empty buffer");
+  }
+  if (arena_->offsetOf(buffer, size)) return Status::OK();  // pool memory is shared already
+  auto start = reinterpret_cast<uint64_t>(buffer);
+  std::lock_guard lock(regions_mutex_);
+  auto next = regions_.lower_bound(start);
+  bool overlaps =
+      (next != regions_.end() && next->first < start + size) ||
+      (next != regions_.begin() && std::prev(next)->first + std::prev(next)->second > start);
+  if (overlaps) {
+    return Status::error(ErrorCode::ERR_ADDRESS_OVERLAPPED,
+                         "register_buffer: the range overlaps a registered buffer");
+  }
+  regions_[start] = size;
+  return Status::OK();
+}
+
+Status DummyClient::unregisterBuffer(void* buffer) {
+  if (arena_->offsetOf(buffer, 0)) return Status::OK();
+  std::lock_guard lock(regions_mutex_);
+  if (regions_.erase(reinterpret_cast<uint64_t>(buffer)) == 0) {
+    return Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
+                         "unregister_buffer: no buffer registered at this address");
+  }
+  return Status::OK();
+}
+
+std::vector<Status> DummyClient::write(const std::vector<std::string>& keys,
+                                       const std::vector<std::vector<MemoryRun>>& runs,
+                                       const ReplicateConfig& config, bool upsert) {
+  std::vector<Status> out(keys.size());
+  Request request(*this);
+  std::string body;
+  ByteWriter entries(body);
+  std::vector<size_t> sent;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::vector<FileRun> placed;
+    for (const MemoryRun& run : runs[i]) {
+      auto file_run = request.place(run.buffer, run.size, /*copy_in=*/true);
+      if (!file_run.ok()) {
+        out[i] = file_run.status();
+        break;
+      }
+      placed.push_back(*file_run);
+    }
+    if (!out[i].ok()) continue;
+    entries.bytes(keys[i]);
+    daemon::writeRuns(entries, placed);
+    sent.push_back(i);
+  }
+  if (sent.empty()) return out;
+  std::string payload;
+  ByteWriter writer(payload);
+  writer.u64(upsert ? 1 : 0);
+  daemon::writeConfig(writer, config);
+  writer.u64(sent.size());
+  payload += body;
+  auto reply = channel_->call(Op::kWrite, payload);
+  ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
+  for (size_t i : sent) {
+    if (!reply.ok()) {
+      out[i] = reply.status();
+    } else if (!daemon::readStatus(in, out[i])) {
+      out[i] = malformedReply();
+    }
+  }
+  return out;
+}
+
+std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& keys,
+                                                const std::vector<std::vector<MemoryRun>>& runs,
+                                                std::vector<uint64_t>* needed) {
+  std::vector<Result<uint64_t>> out(keys.size(), uint64_t{0});
+  if (needed != nullptr) needed->assign(keys.size(), 0);
+  Request request(*this);
+  std::string body;
+  ByteWriter entries(body);
+  std::vector<size_t> sent;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    std::vector<FileRun> placed;
+    for (const MemoryRun& run : runs[i]) {
+      auto file_run = request.place(run.buffer, run.size, /*copy_in=*/false);
+      if (!file_run.ok()) {
+        out[i] = file_run.status();
+        break;
+      }
+      placed.push_back(*file_run);
+    }
+    if (!out[i].ok()) continue;
+    entries.bytes(keys[i]);
+    daemon::writeRuns(entries, placed);
+    sent.push_back(i);
+  }
+  if (sent.empty()) return out;
+  std::string payload;
+  ByteWriter writer(payload);
+  writer.u64(sent.size());
+  payload += body;
+  auto reply = channel_->call(Op::kRead, payload);
+  ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
+  for (size_t i : sent) {
+    Status status;
+    uint64_t value = 0;
+    if (!reply.ok()) {
+      out[i] = reply.status();
+      continue;
+    }
+    if (!daemon::readStatus(in, status) || !in.u64(value)) {
+      out[i] = malformedReply();
+      continue;
+    }
+    if (!status.ok()) {
+      out[i] = status;
+      if (needed != nullptr && status.is(StoreErrorCode::BUFFER_OVERFLOW)) (*needed)[i] = value;
+      continue;
+    }
+    out[i] = value;
+    uint64_t left = value;  // the object fills the runs in order
+    for (const MemoryRun& run : runs[i]) {
+      uint64_t bytes = std::min<uint64_t>(left, run.size);
+      request.copyBack(run.buffer, bytes);
+      left -= bytes;
+    }
+  }
+  return out;
+}
+
+}  // namespace mooncake::store
+
+namespace mooncake::store {
+
+std::vector<std::vector<Status>> DummyClient::batchGetIntoRanges(
+    const std::vector<std::string>& keys, const std::vector<std::vector<Client::Range>>& ranges) {
+  if (keys.size() != ranges.size()) {
+    return std::vector<std::vector<Status>>(keys.size(), std::vector<Status>{lengthMismatch()});
+  }
+  std::vector<std::vector<Status>> out(keys.size());
+  Request request(*this);
+  std::string payload;
+  ByteWriter writer(payload);
+  writer.flag(false);  // batch
+  writer.u64(keys.size());
+  std::vector<std::vector<size_t>> sent(keys.size());  // per key: the ranges placed
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out[i].resize(ranges[i].size());
+    std::vector<FileRange> placed;
+    for (size_t r = 0; r < ranges[i].size(); ++r) {
+      const Client::Range& range = ranges[i][r];
+      auto run = request.place(range.buffer, range.length, /*copy_in=*/false);
+      if (!run.ok()) {
+        out[i][r] = run.status();
+        continue;
+      }
+      placed.push_back({range.offset, range.length, run->offset});
+      sent[i].push_back(r);
+    }
+    writer.bytes(keys[i]);
+    daemon::writeRanges(writer, placed);
+  }
+  auto reply = channel_->call(Op::kReadRanges, payload);
+  ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    uint64_t count = 0;
+    bool parsed = reply.ok() && in.u64(count) && count == sent[i].size();
+    for (size_t r : sent[i]) {
+      Status status = reply.ok() ? malformedReply() : reply.status();
+      if (parsed && !daemon::readStatus(in, status)) parsed = false;
+      out[i][r] = parsed ? status : (reply.ok() ? malformedReply() : reply.status());
+      if (out[i][r].ok()) request.copyBack(ranges[i][r].buffer, ranges[i][r].length);
+    }
+  }
+  return out;
+}
+
+Result<uint64_t> DummyClient::getIntoRanges(const std::string& key,
+                                            const std::vector<Client::Range>& ranges) {
+  Request request(*this);
+  std::vector<FileRange> placed;
+  for (const Client::Range& range : ranges) {
+    MC_ASSIGN_OR_RETURN(FileRun run, request.place(range.buffer, range.length, false));
+    placed.push_back({range.offset, range.length, run.offset});
+  }
+  std::string payload;
+  ByteWriter writer(payload);
+  writer.flag(true);  // single
+  writer.u64(1);
+  writer.bytes(key);
+  daemon::writeRanges(writer, placed);
+  MC_ASSIGN_OR_RETURN(std::string reply, channel_->call(Op::kReadRanges, payload));
+  ByteReader in(reply);
+  Status status;
+  uint64_t total = 0;
+  if (!daemon::readStatus(in, status) || !in.u64(total)) return malformedReply();
+  if (!status.ok()) return status;
+  for (const Client::Range& range : ranges) request.copyBack(range.buffer, range.length);
+  return total;
+}
+
+std::vector<Result<std::shared_ptr<ObjectBuffer>>> DummyClient::readStaged(
+    const std::vector<std::string>& keys) {
+  using Outcome = Result<std::shared_ptr<ObjectBuffer>>;
+  std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::INTERNAL_ERROR, ""));
+  std::vector<uint64_t> room(keys.size(), size_guess_.load());
+  std::vector<size_t> pending(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) pending[i] = i;
+  // Twice at most: at the guess, then at the size the daemon reported for a short guess.
+  for (int attempt = 0; attempt < 2 && !pending.empty(); ++attempt) {
+    std::vector<std::string> batch_keys;
+    std::vector<std::vector<MemoryRun>> runs;
+    std::vector<std::shared_ptr<SharedArena::Block>> blocks;
+    std::vector<size_t> batch;
+    std::vector<size_t> next;
+    for (size_t i : pending) {
+      auto block = arena_->allocateStaging(room[i]);
+      if (!block.ok()) {
+        // No room for the guess: an object smaller than it may still fit.
+        auto size = attempt == 0 ? getSize(keys[i]) : Result<uint64_t>(block.status());
+        if (size.ok() && *size < room[i]) {
+          room[i] = *size;
+          next.push_back(i);
+        } else {
+          out[i] = size.ok() ? block.status() : size.status();
+        }
+        continue;
+      }
+      blocks.push_back(std::make_shared<SharedArena::Block>(std::move(block).value()));
+      runs.push_back({{blocks.back()->data(), room[i]}});
+      batch_keys.push_back(keys[i]);
+      batch.push_back(i);
+    }
+    std::vector<uint64_t> needed;
+    auto results = read(batch_keys, runs, &needed);
+    pending = std::move(next);
+    for (size_t b = 0; b < batch.size(); ++b) {
+      size_t i = batch[b];
+      if (results[b].ok()) {
+        size_guess_.store(std::max<uint64_t>(*results[b], 1));
+        auto block = blocks[b];
+        out[i] = std::make_shared<ObjectBuffer>(block->data(), *results[b], arena_,
+                                                [block] { block->release(); });
+      } else if (needed[b] > room[i] && attempt == 0) {
+        room[i] = needed[b];
+        pending.push_back(i);
+      } else {
+        out[i] = results[b].status();
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mooncake::store
