@@ -115,9 +115,54 @@ def make_store(cluster, segment=64 << 20, local_buffer=32 << 20):
     return store
 
 
-@pytest.fixture
-def store(cluster):
-    s = make_store(cluster)
+class NodeDaemon:
+    """A real mooncake_client (the node daemon) serving dummy clients, on a free port."""
+
+    def __init__(self, cluster, segment="64MB", env=None, port=None):
+        self.port = port or free_port()
+        self.process = subprocess.Popen(
+            [os.path.join(BUILD, "tools", "mooncake_client"), "--host=127.0.0.1",
+             f"--metadata_server={cluster.metadata}", f"--master_server_address={cluster.master}",
+             f"--port={self.port}", f"--global_segment_size={segment}"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=dict(env or os.environ, MC_TCP_BIND_ADDRESS="127.0.0.1"))
+        line = self.process.stdout.readline()  # printed once it serves
+        if "serving dummy clients" not in line:
+            self.process.kill()
+            raise RuntimeError(f"mooncake_client did not start: {line!r}")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def node_daemon(cluster):
+    d = NodeDaemon(cluster)
+    yield d
+    d.stop()
+
+
+def make_dummy(daemon, pool=64 << 20, local_buffer=32 << 20):
+    from mooncake.store import MooncakeDistributedStore
+    store = MooncakeDistributedStore()
+    rc = store.setup_dummy(pool, local_buffer, daemon.address)
+    assert rc == 0, f"setup_dummy returned {rc}"
+    return store
+
+
+# Every test that takes `store` runs twice: on a real client and on a dummy client of a node
+# daemon, so the two can never drift apart.
+@pytest.fixture(params=["real", "dummy"])
+def store(request, cluster):
+    if request.param == "real":
+        s = make_store(cluster)
+    else:
+        s = make_dummy(request.getfixturevalue("node_daemon"))
     yield s
     s.remove_all(True)
     s.close()

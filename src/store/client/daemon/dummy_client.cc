@@ -41,29 +41,33 @@ class DummyClient::Request {
  public:
   explicit Request(const DummyClient& owner) : owner_(owner) {}
 
-  // The file run for caller memory, staged when it is outside the shared file.
-  Result<FileRun> place(void* buffer, size_t size, bool copy_in) {
-    if (auto offset = owner_.arena_->offsetOf(buffer, size)) return FileRun{*offset, size};
+  // Caller memory in the shared file: where it is, and its staging copy (null when the memory
+  // is in the file itself).
+  struct Placed {
+    FileRun run;
+    void* caller = nullptr;
+    char* staging = nullptr;
+    // After a read: `bytes` of the staging copy into the caller's memory.
+    void copyBack(uint64_t bytes) const {
+      if (staging != nullptr && bytes > 0) std::memcpy(caller, staging, bytes);
+    }
+  };
+
+  Result<Placed> place(void* buffer, size_t size, bool copy_in) {
+    if (auto offset = owner_.arena_->offsetOf(buffer, size)) {
+      return Placed{{*offset, size}, buffer, nullptr};
+    }
     if (!owner_.registeredOutsidePool(buffer, size)) return notRegistered(buffer, size);
     MC_ASSIGN_OR_RETURN(SharedArena::Block block, owner_.arena_->allocateStaging(size));
     if (copy_in && size > 0) std::memcpy(block.data(), buffer, size);
-    FileRun run{block.offset(), size};
-    staged_.push_back({buffer, block.data()});
+    Placed placed{{block.offset(), size}, buffer, block.data()};
     blocks_.push_back(std::move(block));
-    return run;
-  }
-  // After a read: `bytes` into the caller's `buffer` from its staging copy (nothing when the
-  // buffer was in the shared file).
-  void copyBack(void* buffer, uint64_t bytes) const {
-    for (const auto& [caller, staging] : staged_) {
-      if (caller == buffer && bytes > 0) std::memcpy(caller, staging, bytes);
-    }
+    return placed;
   }
 
  private:
   const DummyClient& owner_;
-  std::vector<std::pair<void*, char*>> staged_;
-  std::vector<SharedArena::Block> blocks_;
+  std::vector<SharedArena::Block> blocks_;  // the staging copies, returned with the request
 };
 
 Result<std::unique_ptr<DummyClient>> DummyClient::create(const DummyClientOptions& options) {
@@ -136,12 +140,12 @@ std::vector<Status> DummyClient::write(const std::vector<std::string>& keys,
   for (size_t i = 0; i < keys.size(); ++i) {
     std::vector<FileRun> placed;
     for (const MemoryRun& run : runs[i]) {
-      auto file_run = request.place(run.buffer, run.size, /*copy_in=*/true);
-      if (!file_run.ok()) {
-        out[i] = file_run.status();
+      auto where = request.place(run.buffer, run.size, /*copy_in=*/true);
+      if (!where.ok()) {
+        out[i] = where.status();
         break;
       }
-      placed.push_back(*file_run);
+      placed.push_back(where->run);
     }
     if (!out[i].ok()) continue;
     entries.bytes(keys[i]);
@@ -176,15 +180,17 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
   std::string body;
   ByteWriter entries(body);
   std::vector<size_t> sent;
+  std::vector<std::vector<Request::Placed>> where(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     std::vector<FileRun> placed;
     for (const MemoryRun& run : runs[i]) {
-      auto file_run = request.place(run.buffer, run.size, /*copy_in=*/false);
-      if (!file_run.ok()) {
-        out[i] = file_run.status();
+      auto spot = request.place(run.buffer, run.size, /*copy_in=*/false);
+      if (!spot.ok()) {
+        out[i] = spot.status();
         break;
       }
-      placed.push_back(*file_run);
+      placed.push_back(spot->run);
+      where[i].push_back(*spot);
     }
     if (!out[i].ok()) continue;
     entries.bytes(keys[i]);
@@ -216,9 +222,9 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
     }
     out[i] = value;
     uint64_t left = value;  // the object fills the runs in order
-    for (const MemoryRun& run : runs[i]) {
-      uint64_t bytes = std::min<uint64_t>(left, run.size);
-      request.copyBack(run.buffer, bytes);
+    for (const Request::Placed& spot : where[i]) {
+      uint64_t bytes = std::min<uint64_t>(left, spot.run.length);
+      spot.copyBack(bytes);
       left -= bytes;
     }
   }
@@ -241,18 +247,20 @@ std::vector<std::vector<Status>> DummyClient::batchGetIntoRanges(
   writer.flag(false);  // batch
   writer.u64(keys.size());
   std::vector<std::vector<size_t>> sent(keys.size());  // per key: the ranges placed
+  std::vector<std::vector<Request::Placed>> where(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     out[i].resize(ranges[i].size());
     std::vector<FileRange> placed;
     for (size_t r = 0; r < ranges[i].size(); ++r) {
       const Client::Range& range = ranges[i][r];
-      auto run = request.place(range.buffer, range.length, /*copy_in=*/false);
-      if (!run.ok()) {
-        out[i][r] = run.status();
+      auto spot = request.place(range.buffer, range.length, /*copy_in=*/false);
+      if (!spot.ok()) {
+        out[i][r] = spot.status();
         continue;
       }
-      placed.push_back({range.offset, range.length, run->offset});
+      placed.push_back({range.offset, range.length, spot->run.offset});
       sent[i].push_back(r);
+      where[i].push_back(*spot);
     }
     writer.bytes(keys[i]);
     daemon::writeRanges(writer, placed);
@@ -262,11 +270,12 @@ std::vector<std::vector<Status>> DummyClient::batchGetIntoRanges(
   for (size_t i = 0; i < keys.size(); ++i) {
     uint64_t count = 0;
     bool parsed = reply.ok() && in.u64(count) && count == sent[i].size();
-    for (size_t r : sent[i]) {
+    for (size_t n = 0; n < sent[i].size(); ++n) {
+      size_t r = sent[i][n];
       Status status = reply.ok() ? malformedReply() : reply.status();
       if (parsed && !daemon::readStatus(in, status)) parsed = false;
       out[i][r] = parsed ? status : (reply.ok() ? malformedReply() : reply.status());
-      if (out[i][r].ok()) request.copyBack(ranges[i][r].buffer, ranges[i][r].length);
+      if (out[i][r].ok()) where[i][n].copyBack(ranges[i][r].length);
     }
   }
   return out;
@@ -276,9 +285,11 @@ Result<uint64_t> DummyClient::getIntoRanges(const std::string& key,
                                             const std::vector<Client::Range>& ranges) {
   Request request(*this);
   std::vector<FileRange> placed;
+  std::vector<Request::Placed> where;
   for (const Client::Range& range : ranges) {
-    MC_ASSIGN_OR_RETURN(FileRun run, request.place(range.buffer, range.length, false));
-    placed.push_back({range.offset, range.length, run.offset});
+    MC_ASSIGN_OR_RETURN(Request::Placed spot, request.place(range.buffer, range.length, false));
+    placed.push_back({range.offset, range.length, spot.run.offset});
+    where.push_back(spot);
   }
   std::string payload;
   ByteWriter writer(payload);
@@ -292,7 +303,7 @@ Result<uint64_t> DummyClient::getIntoRanges(const std::string& key,
   uint64_t total = 0;
   if (!daemon::readStatus(in, status) || !in.u64(total)) return malformedReply();
   if (!status.ok()) return status;
-  for (const Client::Range& range : ranges) request.copyBack(range.buffer, range.length);
+  for (size_t r = 0; r < ranges.size(); ++r) where[r].copyBack(ranges[r].length);
   return total;
 }
 
