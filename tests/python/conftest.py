@@ -119,6 +119,7 @@ class NodeDaemon:
     """A real mooncake_client (the node daemon) serving dummy clients, on a free port."""
 
     def __init__(self, cluster, segment="64MB", env=None, port=None):
+        self.cluster = cluster
         self.port = port or free_port()
         self.process = subprocess.Popen(
             [os.path.join(BUILD, "tools", "mooncake_client"), "--host=127.0.0.1",
@@ -141,10 +142,14 @@ class NodeDaemon:
 
 
 @pytest.fixture(scope="session")
-def node_daemon(cluster):
-    d = NodeDaemon(cluster)
+def node_daemon():
+    """A daemon on a master of its own: its segment stays out of the tests that count the
+    segments of `cluster`."""
+    c = Cluster()
+    d = NodeDaemon(c)
     yield d
     d.stop()
+    c.stop()
 
 
 def make_dummy(daemon, pool=64 << 20, local_buffer=32 << 20):
@@ -166,3 +171,11 @@ def store(request, cluster):
     yield s
     s.remove_all(True)
     s.close()
+
+
+@pytest.fixture
+def store_cluster(request, store):
+    """The cluster `store` belongs to (a dummy's daemon has a master of its own)."""
+    if request.node.callspec.params.get("store") == "dummy":
+        return request.getfixturevalue("node_daemon").cluster
+    return request.getfixturevalue("cluster")

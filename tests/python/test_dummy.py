@@ -5,7 +5,7 @@ import ctypes
 import os
 import time
 
-from conftest import NodeDaemon, make_dummy, make_store
+from conftest import Cluster, NodeDaemon, make_dummy, make_store
 from mooncake.store import MooncakeDistributedStore, ReplicateConfig
 
 INVALID_PARAMS = -600
@@ -13,7 +13,7 @@ RPC_FAIL = -900
 BUFFER_OVERFLOW = -10
 
 
-def test_setup_dummy_needs_a_daemon_on_this_host(cluster):
+def test_setup_dummy_needs_a_daemon_on_this_host():
     store = MooncakeDistributedStore()
     started = time.monotonic()
     assert store.setup_dummy(1 << 20, 1 << 20, "127.0.0.1:1") == RPC_FAIL
@@ -43,10 +43,10 @@ def test_pool_memory_is_zero_copy_and_runs_out(node_daemon):
         store.close()
 
 
-def test_dummies_and_real_clients_see_the_same_objects(cluster, node_daemon):
+def test_dummies_and_real_clients_see_the_same_objects(node_daemon):
     dummy_a = make_dummy(node_daemon)
     dummy_b = make_dummy(node_daemon)
-    real = make_store(cluster)
+    real = make_store(node_daemon.cluster)
     try:
         assert dummy_a.get_hostname() == dummy_b.get_hostname()  # the daemon's segment
         assert dummy_a.get_hostname() != real.get_hostname()
@@ -70,7 +70,8 @@ def test_dummies_and_real_clients_see_the_same_objects(cluster, node_daemon):
             s.close()
 
 
-def test_a_dummy_outlives_its_daemon(cluster):
+def test_a_dummy_outlives_its_daemon():
+    cluster = Cluster()  # its own: the killed daemon's segment stays behind until its lease ends
     daemon = NodeDaemon(cluster)
     store = make_dummy(daemon)
     holder = make_store(cluster)  # the object lives here, not in the daemon's segment
@@ -94,3 +95,4 @@ def test_a_dummy_outlives_its_daemon(cluster):
         store.close()
         holder.close()
         daemon.stop()
+        cluster.stop()

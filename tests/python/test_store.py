@@ -204,8 +204,8 @@ def test_replicate_config():
     assert "replica_num=1" in repr(config)
 
 
-def test_replicas_placement_and_two_stores_in_one_process(cluster, store):
-    other = make_store(cluster)
+def test_replicas_placement_and_two_stores_in_one_process(store_cluster, store):
+    other = make_store(store_cluster)
     try:
         config = ReplicateConfig()
         config.replica_num = 2
@@ -269,7 +269,8 @@ def test_concurrent_threads_share_one_store(store):
     assert failures == []
 
 
-def test_two_processes(cluster, store):
+def test_two_processes(store_cluster, store):
+    cluster = store_cluster
     script = f"""
 import sys
 sys.path.insert(0, {PYTHON_DIR!r})
