@@ -13,7 +13,13 @@ one key over LAYERS buffers of BLOCK bytes) against the same bytes moved as one 
 (batch_put_from / batch_get_into), BATCH keys per call, and counts the master's calls per batch
 from its /metrics.
 
-Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi] [seconds] [reps]
+With "--dummy" first, it measures a dummy client (setup_dummy, served by a mooncake_client node
+daemon) against a real client doing the same work in the same run: 1 MiB put_from/get_into on
+pool memory (the dummy's alloc_from_mem_pool, the real client's registered buffer) and 4 KiB
+put/get, 2 threads, and the daemon's CPU time per operation. Both are pure clients (no segment of
+their own), so every byte goes to or from the storage process.
+
+Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dummy] [seconds] [reps]
 """
 import ctypes
 import json
@@ -243,15 +249,146 @@ def main_multi(seconds, reps):
                       "master_calls_per_batch": {f"{l} {o}": v for (l, o), v in calls.items()}}))
 
 
+class Daemon:
+    """A mooncake_client node daemon with no segment of its own (a pure client, as the real client
+    it is compared with)."""
+
+    def __init__(self, cluster):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [f"{BUILD}/tools/mooncake_client", "--host=127.0.0.1",
+             f"--metadata_server={cluster.metadata}",
+             f"--master_server_address={cluster.address}", f"--port={self.port}",
+             "--global_segment_size=0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env=dict(os.environ, MC_TCP_BIND_ADDRESS="127.0.0.1"))
+        if "serving dummy clients" not in self.process.stdout.readline():
+            raise RuntimeError("mooncake_client did not start")
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+
+
+DUMMY_CASES = [("put_from", 1 << 20, 100), ("get_into", 1 << 20, 100),
+               ("put", 4096, 4096), ("get", 4096, 4096)]
+
+
+def dummy_run(cluster, daemon, kind, case, seconds, run_id, threads_count):
+    """(operations per second, bytes per second, daemon CPU seconds per operation) of
+    `threads_count` threads on a real or dummy client."""
+    op, size, keys = case
+    store = MooncakeDistributedStore()
+    if kind == "dummy":
+        assert store.setup_dummy(threads_count * size + (1 << 20), 64 << 20, daemon.address()) == 0
+        areas = [store.alloc_from_mem_pool(size) for _ in range(threads_count)]
+        assert all(areas)
+        keep = None
+    else:
+        assert store.setup("127.0.0.1", cluster.metadata, 0, 64 << 20, "tcp", "",
+                           cluster.address) == 0
+        keep = [ctypes.create_string_buffer(size) for _ in range(threads_count)]
+        areas = [ctypes.addressof(k) for k in keep]
+        for area in areas:
+            assert store.register_buffer(area, size) == 0
+    value = os.urandom(size)
+    for area in areas:
+        ctypes.memmove(area, value, size)
+    prefix = f"dm{run_id}"
+    if op in ("get", "get_into"):
+        for i in range(keys):
+            assert store.put(f"{prefix}/{i}", value) == 0
+    done = [0] * threads_count
+    deadline = time.time() + seconds
+
+    def worker(t):
+        i = t
+        while time.time() < deadline:
+            if op == "put_from":
+                ok = store.put_from(f"{prefix}/fresh/{i}", areas[t], size) == 0
+            elif op == "put":
+                ok = store.put(f"{prefix}/fresh/{i}", value) == 0
+            elif op == "get_into":
+                ok = store.get_into(f"{prefix}/{i % keys}", areas[t], size) == size
+            else:
+                ok = len(store.get(f"{prefix}/{i % keys}")) == size
+            assert ok, f"{kind} {op} failed"
+            done[t] += 1
+            i += threads_count
+
+    cpu_before = daemon.cpu_seconds()
+    started = time.time()
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.time() - started
+    daemon_cpu = daemon.cpu_seconds() - cpu_before
+    store.remove_by_regex(f"^{prefix}/", True)
+    store.close()
+    del keep
+    ops = sum(done)
+    return ops / elapsed, ops * size / elapsed, daemon_cpu / max(ops, 1)
+
+
+def main_dummy(seconds, reps):
+    cluster = Cluster()
+    daemon = Daemon(cluster)
+    daemon.address = lambda: f"127.0.0.1:{daemon.port}"
+    configs = [(threads, kind, case) for threads in (1, THREADS) for case in DUMMY_CASES
+               for kind in ("real", "dummy")]
+    samples = {(t, kind, case[0]): [] for t, kind, case in configs}
+    cpu = {(t, case[0]): [] for t, _, case in configs}
+    try:
+        run_id = 0
+        for rep in range(reps):
+            for threads, kind, case in configs:
+                ops, rate, per_op = dummy_run(cluster, daemon, kind, case, seconds, run_id,
+                                              threads)
+                samples[(threads, kind, case[0])].append(ops)
+                if kind == "dummy":
+                    cpu[(threads, case[0])].append(per_op)
+                run_id += 1
+                print(f"rep {rep + 1}: {threads} threads {kind} {case[0]} {case[1]} B: "
+                      f"{ops:.0f} ops/s, {rate / 1e9:.3f} GB/s", file=sys.stderr)
+    finally:
+        daemon.stop()
+        cluster.stop()
+    print(f"| pure clients (median of {reps} x {seconds:g} s) | threads | real client "
+          f"| dummy client | dummy / real | daemon CPU per op |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for threads in (1, THREADS):
+        for op, size, _ in DUMMY_CASES:
+            real = statistics.median(samples[(threads, "real", op)])
+            dummy = statistics.median(samples[(threads, "dummy", op)])
+            if size >= 1 << 20:
+                shown = [f"{o * size / 1e9:.3f} GB/s" for o in (real, dummy)]
+            else:
+                shown = [f"{o:.0f} ops/s" for o in (real, dummy)]
+            print(f"| {op} {size >> 10} KiB | {threads} | {shown[0]} | {shown[1]} "
+                  f"| {dummy / real:.2f}x | {statistics.median(cpu[(threads, op)]) * 1e6:.1f} us |")
+    print(json.dumps({"bench": "python_store_bench --dummy", "seconds": seconds, "reps": reps,
+                      "ops_per_sec": {f"{t} {k} {o}": v for (t, k, o), v in samples.items()},
+                      "daemon_cpu_per_op": {f"{t} {o}": v for (t, o), v in cpu.items()}}))
+
+
 def main():
     args = sys.argv[1:]
-    multi = bool(args) and args[0] == "multi"
-    if multi:
+    mode = args[0] if args and args[0] in ("multi", "--dummy") else ""
+    if mode:
         args = args[1:]
     seconds = float(args[0]) if len(args) > 0 else 5
     reps = int(args[1]) if len(args) > 1 else 3
-    if multi:
+    if mode == "multi":
         return main_multi(seconds, reps)
+    if mode == "--dummy":
+        return main_dummy(seconds, reps)
     cluster = Cluster()
     configs = [(lang, op, zc) for zc in (False, True) for op in ("put", "get")
                for lang in ("C++", "Python")]

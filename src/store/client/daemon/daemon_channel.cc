@@ -16,6 +16,11 @@ bool closedByPeer(int fd) {
 
 constexpr std::chrono::milliseconds kFrameTimeout{10000};
 
+// How long a call looks for the daemon's answer before it sleeps: a metadata call or a small
+// get through the daemon answers within about this.
+constexpr std::chrono::microseconds kLookForReply{100};
+constexpr uint64_t kLookBytesLimit = 64 * 1024;
+
 }  // namespace
 
 Status DaemonChannel::unreachable(const Status& cause) const {
@@ -64,7 +69,7 @@ Result<net::UniqueFd> DaemonChannel::open() {
   return std::move(fd).value();
 }
 
-Result<std::string> DaemonChannel::call(Op op, std::string_view payload) {
+Result<std::string> DaemonChannel::call(Op op, std::string_view payload, uint64_t bytes) {
   net::UniqueFd fd;
   {
     std::lock_guard lock(mutex_);
@@ -80,7 +85,10 @@ Result<std::string> DaemonChannel::call(Op op, std::string_view payload) {
   Status done = sendFrame(fd.get(), static_cast<uint32_t>(op), payload);
   FrameHeader header;
   std::string reply;
-  if (done.ok()) done = recvFrame(fd.get(), header, reply, reply_timeout_, kFrameTimeout);
+  if (done.ok()) {
+    done = recvFrame(fd.get(), header, reply, reply_timeout_, kFrameTimeout, nullptr,
+                     bytes <= kLookBytesLimit ? kLookForReply : std::chrono::microseconds(0));
+  }
   if (!done.ok()) return unreachable(done);  // the connection goes with fd
   {
     std::lock_guard lock(mutex_);

@@ -32,7 +32,9 @@ class DaemonChannel {
   // One request and its reply. RPC_FAIL naming the daemon when it cannot be reached or the
   // connection broke; NOT_SUPPORTED for an op the daemon does not know; INVALID_PARAMS for a
   // request it refused as malformed.
-  Result<std::string> call(Op op, std::string_view payload);
+  // `bytes` is what the request moves: a large one is not looked for before sleeping (the
+  // daemon's copy needs the core more than this thread does).
+  Result<std::string> call(Op op, std::string_view payload, uint64_t bytes = 0);
   // The daemon's Transfer Engine segment name (what get_hostname() says).
   std::string daemonSegment() const;
 

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "common/net/socket.h"
 
@@ -162,10 +163,26 @@ Status sendFrame(int fd, uint32_t code, std::string_view payload, int pass_fd) {
   return Status::OK();
 }
 
+// Looks for readable bytes for up to `look` (yielding the core in between) without sleeping.
+bool lookForBytes(int fd, std::chrono::microseconds look) {
+  if (look.count() <= 0) return false;
+  const auto until = std::chrono::steady_clock::now() + look;
+  do {
+    char byte;
+    ssize_t got = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
+    std::this_thread::yield();
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
 Status recvFrame(int fd, FrameHeader& header, std::string& payload,
                  std::chrono::milliseconds first_byte_timeout,
-                 std::chrono::milliseconds frame_timeout, net::UniqueFd* received_fd) {
-  MC_RETURN_IF_ERROR(awaitReadable(fd, first_byte_timeout, "a reply"));
+                 std::chrono::milliseconds frame_timeout, net::UniqueFd* received_fd,
+                 std::chrono::microseconds look_first) {
+  if (!lookForBytes(fd, look_first)) {
+    MC_RETURN_IF_ERROR(awaitReadable(fd, first_byte_timeout, "a reply"));
+  }
   MC_RETURN_IF_ERROR(
       readExact(fd, reinterpret_cast<char*>(&header), sizeof(header), frame_timeout, received_fd));
   if (header.payload_length > kMaxPayload) {

@@ -85,9 +85,14 @@ Status sendFrame(int fd, uint32_t code, std::string_view payload, int pass_fd = 
 // forever), `frame_timeout` the rest of it. A descriptor that came with the frame goes to
 // `received_fd` (closed when it is null). ERR_SOCKET on a closed connection ("closed by peer"),
 // a timeout, or a frame above kMaxPayload.
+//
+// With `look_first`, the caller looks for the frame that long (yielding the core) before it
+// sleeps: a wake-up costs tens of microseconds on a busy or virtual host, more than a quick
+// answer takes (docs/BENCHMARKS.md "Node daemon").
 Status recvFrame(int fd, FrameHeader& header, std::string& payload,
                  std::chrono::milliseconds first_byte_timeout,
-                 std::chrono::milliseconds frame_timeout, net::UniqueFd* received_fd = nullptr);
+                 std::chrono::milliseconds frame_timeout, net::UniqueFd* received_fd = nullptr,
+                 std::chrono::microseconds look_first = std::chrono::microseconds(0));
 
 // A stretch of the dummy's file: the daemon maps it and checks it lies inside.
 struct FileRun {

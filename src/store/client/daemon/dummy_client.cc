@@ -137,9 +137,11 @@ std::vector<Status> DummyClient::write(const std::vector<std::string>& keys,
   std::string body;
   ByteWriter entries(body);
   std::vector<size_t> sent;
+  uint64_t bytes = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
     std::vector<FileRun> placed;
     for (const MemoryRun& run : runs[i]) {
+      bytes += run.size;
       auto where = request.place(run.buffer, run.size, /*copy_in=*/true);
       if (!where.ok()) {
         out[i] = where.status();
@@ -159,7 +161,7 @@ std::vector<Status> DummyClient::write(const std::vector<std::string>& keys,
   daemon::writeConfig(writer, config);
   writer.u64(sent.size());
   payload += body;
-  auto reply = channel_->call(Op::kWrite, payload);
+  auto reply = channel_->call(Op::kWrite, payload, bytes);
   ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
   for (size_t i : sent) {
     if (!reply.ok()) {
@@ -181,9 +183,11 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
   ByteWriter entries(body);
   std::vector<size_t> sent;
   std::vector<std::vector<Request::Placed>> where(keys.size());
+  uint64_t bytes = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
     std::vector<FileRun> placed;
     for (const MemoryRun& run : runs[i]) {
+      bytes += run.size;
       auto spot = request.place(run.buffer, run.size, /*copy_in=*/false);
       if (!spot.ok()) {
         out[i] = spot.status();
@@ -202,7 +206,7 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
   ByteWriter writer(payload);
   writer.u64(sent.size());
   payload += body;
-  auto reply = channel_->call(Op::kRead, payload);
+  auto reply = channel_->call(Op::kRead, payload, bytes);
   ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
   for (size_t i : sent) {
     Status status;
