@@ -152,6 +152,8 @@ TEST_F(NodeDaemonTest, DeadDummiesLeaveNothingBehind) {
   constexpr int kCycles = 1000;
   for (int i = 0; i < kCycles; ++i) cycle();
   ASSERT_TRUE(settled());
+  // The status port's own connection (the metrics read just now) may still be closing.
+  testing::waitFor([&] { return openFds(daemon_pid) <= fds_before; }, 5s);
   const size_t fds_after = openFds(daemon_pid);
   const uint64_t rss_after = rssKiB(daemon_pid);
   std::printf("%d dummy attach/kill -9 cycles: daemon fds %zu -> %zu, RSS %llu -> %llu KiB\n",
