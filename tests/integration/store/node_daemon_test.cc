@@ -15,6 +15,7 @@
 
 #include "cluster_fixture.h"
 #include "store/client/daemon/daemon_wire.h"
+#include "support/fuzz.h"
 #include "support/key_values.h"
 
 namespace mooncake::store {
@@ -291,6 +292,115 @@ TEST_F(NodeDaemonTest, MalformedRequestsAreRefusedAndTheDaemonCarriesOn) {
   std::string reply;
   EXPECT_FALSE(recvFrame(fd->get(), header, reply, 10s, 10s).ok());
   EXPECT_GE((*daemon)->stats().malformed, 2u);
+}
+
+// Mutated requests of every op against an in-process daemon (ASan/UBSan builds run it too):
+// the daemon answers each one or closes that connection, and keeps serving.
+TEST_F(NodeDaemonTest, FuzzedRequestsNeverTakeTheDaemonDown) {
+  auto client = pureClient();
+  ASSERT_NE(client, nullptr);
+  NodeDaemonOptions options;
+  options.port = testing::freeLoopbackPort();
+  auto daemon = NodeDaemon::start(*client, options);
+  ASSERT_TRUE(daemon.ok()) << daemon.status().toString();
+  using namespace daemon;
+  constexpr uint64_t kFile = 1 << 20;
+  auto attach = [&]() -> net::UniqueFd {
+    auto fd = connectDaemon((*daemon)->socketName());
+    if (!fd.ok()) return {};
+    int file = ::memfd_create("fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (::ftruncate(file, kFile) != 0) return {};
+    (void)::fcntl(file, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
+    std::string hello;
+    ByteWriter writer(hello);
+    writer.bytes("");
+    writer.u64(kFile);
+    writer.u64(1);
+    Status sent = sendFrame(fd->get(), static_cast<uint32_t>(Op::kHello), hello, file);
+    ::close(file);
+    FrameHeader header;
+    std::string reply;
+    if (!sent.ok() || !recvFrame(fd->get(), header, reply, 10s, 10s).ok()) return {};
+    return std::move(fd).value();
+  };
+  // One valid request per op: the corpus the mutations start from.
+  std::vector<std::pair<Op, std::string>> corpus;
+  auto add = [&](Op op, const std::function<void(ByteWriter&)>& fill) {
+    std::string payload;
+    ByteWriter writer(payload);
+    fill(writer);
+    corpus.emplace_back(op, payload);
+  };
+  add(Op::kWrite, [](ByteWriter& w) {
+    w.u64(0);
+    writeConfig(w, {});
+    w.u64(1);
+    w.bytes("fuzz/key");
+    writeRuns(w, {{0, 4096}});
+  });
+  add(Op::kRead, [](ByteWriter& w) {
+    w.u64(2);
+    w.bytes("fuzz/key");
+    writeRuns(w, {{4096, 4096}});
+    w.bytes("fuzz/other");
+    writeRuns(w, {{8192, 100}, {9000, 100}});
+  });
+  add(Op::kReadRanges, [](ByteWriter& w) {
+    w.flag(false);
+    w.u64(1);
+    w.bytes("fuzz/key");
+    writeRanges(w, {{0, 10, 0}, {100, 10, 4096}});
+  });
+  add(Op::kIsExist, [](ByteWriter& w) { writeStrings(w, {"fuzz/key", "x"}); });
+  add(Op::kGetSize, [](ByteWriter& w) { w.bytes("fuzz/key"); });
+  add(Op::kRemove, [](ByteWriter& w) {
+    w.flag(true);
+    w.flag(false);
+    writeStrings(w, {"fuzz/key"});
+  });
+  add(Op::kRemoveByRegex, [](ByteWriter& w) {
+    w.bytes("^fuzz/");
+    w.flag(true);
+  });
+  add(Op::kLocations, [](ByteWriter& w) {
+    w.flag(false);
+    writeStrings(w, {"fuzz/key"});
+  });
+  add(Op::kReplicaClear, [](ByteWriter& w) {
+    writeStrings(w, {"fuzz/key"});
+    w.bytes("");
+  });
+  add(Op::kStatus, [](ByteWriter&) {});
+  auto random = testing::fuzzRandom("node daemon requests");
+  const auto until = std::chrono::steady_clock::now() + testing::fuzzDuration() / 3;
+  net::UniqueFd fd = attach();
+  ASSERT_TRUE(fd.valid());
+  uint64_t requests = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    const auto& [op, base] = corpus[random() % corpus.size()];
+    std::string payload = testing::mutate(base, random);
+    uint32_t code =
+        random() % 16 == 0 ? static_cast<uint32_t>(random() % 20) : static_cast<uint32_t>(op);
+    if (code == static_cast<uint32_t>(Op::kHello)) code = static_cast<uint32_t>(Op::kStatus);
+    FrameHeader header;
+    std::string reply;
+    bool answered = sendFrame(fd.get(), code, payload).ok() &&
+                    recvFrame(fd.get(), header, reply, 30s, 10s).ok();
+    ++requests;
+    if (!answered) fd = attach();  // the daemon closed it: allowed, and it must still serve
+    ASSERT_TRUE(fd.valid()) << "the daemon stopped serving after " << requests << " requests";
+  }
+  auto fresh = attach();
+  ASSERT_TRUE(fresh.valid());
+  ASSERT_TRUE(sendFrame(fresh.get(), static_cast<uint32_t>(Op::kStatus), "").ok());
+  FrameHeader header;
+  std::string reply;
+  ASSERT_TRUE(recvFrame(fresh.get(), header, reply, 10s, 10s).ok());
+  EXPECT_EQ(header.code, static_cast<uint32_t>(ReplyCode::kOk));
+  std::printf("%llu fuzzed requests, %llu refused as malformed\n",
+              static_cast<unsigned long long>(requests),
+              static_cast<unsigned long long>((*daemon)->stats().malformed));
+  EXPECT_GT((*daemon)->stats().malformed, 0u);
 }
 
 }  // namespace
