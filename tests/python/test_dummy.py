@@ -3,6 +3,7 @@ daemon's lifecycle). The calls both kinds share run in every test that takes the
 once per kind (conftest.py)."""
 import ctypes
 import os
+import socket
 import time
 
 from conftest import Cluster, NodeDaemon, make_dummy, make_store
@@ -22,6 +23,15 @@ def test_setup_dummy_needs_a_daemon_on_this_host():
     assert store.setup_dummy(1 << 20, 1 << 20, "not an address") == INVALID_PARAMS
     assert store.setup_dummy(0, 0, "127.0.0.1:50052") == INVALID_PARAMS
     assert store.alloc_from_mem_pool(4096) == 0  # not a dummy
+
+
+def test_the_daemon_may_be_named_by_this_hosts_name(node_daemon):
+    store = MooncakeDistributedStore()
+    assert store.setup_dummy(1 << 20, 1 << 20, f"{socket.gethostname()}:{node_daemon.port}") == 0
+    assert store.put("dummy/by-name", b"ok") == 0
+    assert store.get("dummy/by-name") == b"ok"
+    store.remove("dummy/by-name", True)
+    store.close()
 
 
 def test_pool_memory_is_zero_copy_and_runs_out(node_daemon):

@@ -29,6 +29,19 @@ Status notRegistered(const void* buffer, size_t size) {
                            "register_buffer");
 }
 
+// The daemon's address may be loopback or any name or address of this host (upstream's dummy
+// reached it over TCP, so configurations name the node's own address too).
+bool onThisHost(const std::string& host) {
+  if (net::isLoopbackHost(host) || host == net::localHostName()) return true;
+  auto resolved = net::numericAddresses(host);
+  for (const net::InterfaceAddress& local : net::interfaceAddresses()) {
+    for (const std::string& address : resolved) {
+      if (address == local.address) return true;
+    }
+  }
+  return false;
+}
+
 Status malformedReply() {
   return Status::storeError(StoreErrorCode::RPC_FAIL, "malformed reply from the node daemon");
 }
@@ -77,11 +90,11 @@ Result<std::unique_ptr<DummyClient>> DummyClient::create(const DummyClientOption
                               "setup_dummy: server_address '" + options.server_address +
                                   "' is not host:port of a mooncake_client");
   }
-  if (!net::isLoopbackHost(address->host) && address->host != "localhost") {
+  if (!onThisHost(address->host)) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS,
                               "setup_dummy: server_address '" + options.server_address +
-                                  "' is not on this host; a dummy shares memory with the "
-                                  "mooncake_client of its own node (127.0.0.1:<port>)");
+                                  "' is not an address of this host; a dummy shares memory with "
+                                  "the mooncake_client of its own node (127.0.0.1:<port>)");
   }
   MC_ASSIGN_OR_RETURN(auto arena,
                       SharedArena::create(options.mem_pool_size, options.local_buffer_size));
