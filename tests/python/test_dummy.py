@@ -106,3 +106,25 @@ def test_a_dummy_outlives_its_daemon():
         holder.close()
         daemon.stop()
         cluster.stop()
+
+
+def test_the_daemon_through_the_package_and_upstream_style_flags(node_daemon):
+    """python3 -m mooncake.mooncake_client takes "--flag value" as upstream's launchers pass."""
+    import subprocess
+    import sys
+    from conftest import PYTHON_DIR
+    cluster = node_daemon.cluster
+    port = node_daemon.port  # taken: the second daemon must say so and stop
+    env = dict(os.environ, PYTHONPATH=PYTHON_DIR, MC_TCP_BIND_ADDRESS="127.0.0.1")
+    done = subprocess.run(
+        [sys.executable, "-m", "mooncake.mooncake_client", "--host", "127.0.0.1",
+         "--metadata_server", cluster.metadata, "--master_server_address", cluster.master,
+         "--port", str(port), "--global_segment_size", "16 MB"],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode != 0
+    assert "bind address already in use" in done.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "mooncake.mooncake_client", "--global_segment_size", "4 parsecs"],
+        capture_output=True, text=True, timeout=60, env=env)
+    assert bad.returncode == 2
+    assert "--global_segment_size" in bad.stderr

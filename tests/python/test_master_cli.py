@@ -10,7 +10,7 @@ from conftest import BUILD, free_port, wait_port
 
 MASTER = os.path.join(BUILD, "tools", "mooncake_master")
 TOOLS = ["mooncake_master", "mooncake_http_metadata_server", "transfer_engine_bench",
-         "store_bench", "mooncake_doctor"]
+         "store_bench", "mooncake_doctor", "mooncake_client"]
 
 
 @pytest.mark.parametrize("tool", TOOLS)

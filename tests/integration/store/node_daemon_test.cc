@@ -43,6 +43,16 @@ class NodeDaemonTest : public StoreClusterTest {
 
   static std::string address(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
+  // A new dummy's hello announcing a file of `size` bytes (the file goes with the frame).
+  static std::string helloPayload(uint64_t size) {
+    std::string payload;
+    ByteWriter writer(payload);
+    writer.bytes("");
+    writer.u64(size);
+    writer.u64(static_cast<uint64_t>(::getpid()));
+    return payload;
+  }
+
   std::unique_ptr<testing::ChildProcess> worker(const std::vector<std::string>& args) {
     return std::make_unique<testing::ChildProcess>(testing::builtBinary("tests/dummy_worker"),
                                                    args);
@@ -237,14 +247,7 @@ TEST_F(NodeDaemonTest, MalformedRequestsAreRefusedAndTheDaemonCarriesOn) {
     EXPECT_TRUE(received.ok()) << received.toString();
     return std::make_pair(static_cast<ReplyCode>(header.code), reply);
   };
-  auto hello = [](uint64_t size) {
-    std::string payload;
-    ByteWriter writer(payload);
-    writer.bytes("");
-    writer.u64(size);
-    writer.u64(static_cast<uint64_t>(::getpid()));
-    return payload;
-  };
+  auto hello = helloPayload;
   auto helloStatus = [](const std::string& reply) {
     ByteReader in(reply);
     Status status;
@@ -311,12 +314,8 @@ TEST_F(NodeDaemonTest, FuzzedRequestsNeverTakeTheDaemonDown) {
     int file = ::memfd_create("fuzz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (::ftruncate(file, kFile) != 0) return {};
     (void)::fcntl(file, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW);
-    std::string hello;
-    ByteWriter writer(hello);
-    writer.bytes("");
-    writer.u64(kFile);
-    writer.u64(1);
-    Status sent = sendFrame(fd->get(), static_cast<uint32_t>(Op::kHello), hello, file);
+    Status sent =
+        sendFrame(fd->get(), static_cast<uint32_t>(Op::kHello), helloPayload(kFile), file);
     ::close(file);
     FrameHeader header;
     std::string reply;

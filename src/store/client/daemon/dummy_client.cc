@@ -5,20 +5,18 @@
 #include <cstring>
 
 #include "common/net/socket.h"
+#include "store/client/daemon/dummy_errors.h"
 
 namespace mooncake::store {
 
 using daemon::FileRange;
 using daemon::FileRun;
+using daemon::lengthMismatch;
+using daemon::malformedReply;
 using daemon::Op;
 using daemon::SharedArena;
 
 namespace {
-
-Status lengthMismatch() {
-  return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                            "keys, buffers and sizes differ in length");
-}
 
 Status notRegistered(const void* buffer, size_t size) {
   char text[96];
@@ -40,10 +38,6 @@ bool onThisHost(const std::string& host) {
     }
   }
   return false;
-}
-
-Status malformedReply() {
-  return Status::storeError(StoreErrorCode::RPC_FAIL, "malformed reply from the node daemon");
 }
 
 }  // namespace
@@ -76,6 +70,40 @@ class DummyClient::Request {
     Placed placed{{block.offset(), size}, buffer, block.data()};
     blocks_.push_back(std::move(block));
     return placed;
+  }
+
+  // Every key's runs placed, and the request entries (key, runs) of the keys that could be.
+  struct PlacedKeys {
+    std::string entries;
+    std::vector<size_t> sent;                // keys in `entries`, in order
+    std::vector<Status> failed;              // per key: why it was left out
+    std::vector<std::vector<Placed>> where;  // per key, per run
+    uint64_t bytes = 0;                      // the request moves this much
+  };
+  PlacedKeys placeKeys(const std::vector<std::string>& keys,
+                       const std::vector<std::vector<MemoryRun>>& runs, bool copy_in) {
+    PlacedKeys out;
+    out.failed.resize(keys.size());
+    out.where.resize(keys.size());
+    ByteWriter entries(out.entries);
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::vector<FileRun> placed;
+      for (const MemoryRun& run : runs[i]) {
+        out.bytes += run.size;
+        auto spot = place(run.buffer, run.size, copy_in);
+        if (!spot.ok()) {
+          out.failed[i] = spot.status();
+          break;
+        }
+        placed.push_back(spot->run);
+        out.where[i].push_back(*spot);
+      }
+      if (!out.failed[i].ok()) continue;
+      entries.bytes(keys[i]);
+      daemon::writeRuns(entries, placed);
+      out.sent.push_back(i);
+    }
+    return out;
   }
 
  private:
@@ -145,38 +173,19 @@ Status DummyClient::unregisterBuffer(void* buffer) {
 std::vector<Status> DummyClient::write(const std::vector<std::string>& keys,
                                        const std::vector<std::vector<MemoryRun>>& runs,
                                        const ReplicateConfig& config, bool upsert) {
-  std::vector<Status> out(keys.size());
   Request request(*this);
-  std::string body;
-  ByteWriter entries(body);
-  std::vector<size_t> sent;
-  uint64_t bytes = 0;
-  for (size_t i = 0; i < keys.size(); ++i) {
-    std::vector<FileRun> placed;
-    for (const MemoryRun& run : runs[i]) {
-      bytes += run.size;
-      auto where = request.place(run.buffer, run.size, /*copy_in=*/true);
-      if (!where.ok()) {
-        out[i] = where.status();
-        break;
-      }
-      placed.push_back(where->run);
-    }
-    if (!out[i].ok()) continue;
-    entries.bytes(keys[i]);
-    daemon::writeRuns(entries, placed);
-    sent.push_back(i);
-  }
-  if (sent.empty()) return out;
+  auto placed = request.placeKeys(keys, runs, /*copy_in=*/true);
+  std::vector<Status> out = placed.failed;
+  if (placed.sent.empty()) return out;
   std::string payload;
   ByteWriter writer(payload);
   writer.u64(upsert ? 1 : 0);
   daemon::writeConfig(writer, config);
-  writer.u64(sent.size());
-  payload += body;
-  auto reply = channel_->call(Op::kWrite, payload, bytes);
+  writer.u64(placed.sent.size());
+  payload += placed.entries;
+  auto reply = channel_->call(Op::kWrite, payload, placed.bytes);
   ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
-  for (size_t i : sent) {
+  for (size_t i : placed.sent) {
     if (!reply.ok()) {
       out[i] = reply.status();
     } else if (!daemon::readStatus(in, out[i])) {
@@ -192,36 +201,18 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
   std::vector<Result<uint64_t>> out(keys.size(), uint64_t{0});
   if (needed != nullptr) needed->assign(keys.size(), 0);
   Request request(*this);
-  std::string body;
-  ByteWriter entries(body);
-  std::vector<size_t> sent;
-  std::vector<std::vector<Request::Placed>> where(keys.size());
-  uint64_t bytes = 0;
+  auto placed = request.placeKeys(keys, runs, /*copy_in=*/false);
   for (size_t i = 0; i < keys.size(); ++i) {
-    std::vector<FileRun> placed;
-    for (const MemoryRun& run : runs[i]) {
-      bytes += run.size;
-      auto spot = request.place(run.buffer, run.size, /*copy_in=*/false);
-      if (!spot.ok()) {
-        out[i] = spot.status();
-        break;
-      }
-      placed.push_back(spot->run);
-      where[i].push_back(*spot);
-    }
-    if (!out[i].ok()) continue;
-    entries.bytes(keys[i]);
-    daemon::writeRuns(entries, placed);
-    sent.push_back(i);
+    if (!placed.failed[i].ok()) out[i] = placed.failed[i];
   }
-  if (sent.empty()) return out;
+  if (placed.sent.empty()) return out;
   std::string payload;
   ByteWriter writer(payload);
-  writer.u64(sent.size());
-  payload += body;
-  auto reply = channel_->call(Op::kRead, payload, bytes);
+  writer.u64(placed.sent.size());
+  payload += placed.entries;
+  auto reply = channel_->call(Op::kRead, payload, placed.bytes);
   ByteReader in(reply.ok() ? std::string_view(*reply) : std::string_view());
-  for (size_t i : sent) {
+  for (size_t i : placed.sent) {
     Status status;
     uint64_t value = 0;
     if (!reply.ok()) {
@@ -239,7 +230,7 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
     }
     out[i] = value;
     uint64_t left = value;  // the object fills the runs in order
-    for (const Request::Placed& spot : where[i]) {
+    for (const Request::Placed& spot : placed.where[i]) {
       uint64_t bytes = std::min<uint64_t>(left, spot.run.length);
       spot.copyBack(bytes);
       left -= bytes;
@@ -247,10 +238,6 @@ std::vector<Result<uint64_t>> DummyClient::read(const std::vector<std::string>& 
   }
   return out;
 }
-
-}  // namespace mooncake::store
-
-namespace mooncake::store {
 
 std::vector<std::vector<Status>> DummyClient::batchGetIntoRanges(
     const std::vector<std::string>& keys, const std::vector<std::vector<Client::Range>>& ranges) {
@@ -288,11 +275,15 @@ std::vector<std::vector<Status>> DummyClient::batchGetIntoRanges(
     uint64_t count = 0;
     bool parsed = reply.ok() && in.u64(count) && count == sent[i].size();
     for (size_t n = 0; n < sent[i].size(); ++n) {
-      size_t r = sent[i][n];
-      Status status = reply.ok() ? malformedReply() : reply.status();
-      if (parsed && !daemon::readStatus(in, status)) parsed = false;
-      out[i][r] = parsed ? status : (reply.ok() ? malformedReply() : reply.status());
-      if (out[i][r].ok()) where[i][n].copyBack(ranges[i][r].length);
+      Status& status = out[i][sent[i][n]];
+      if (!reply.ok()) {
+        status = reply.status();
+      } else if (!parsed || !daemon::readStatus(in, status)) {
+        parsed = false;
+        status = malformedReply();
+      } else if (status.ok()) {
+        where[i][n].copyBack(ranges[i][sent[i][n]].length);
+      }
     }
   }
   return out;

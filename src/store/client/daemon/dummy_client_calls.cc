@@ -3,22 +3,16 @@
 #include <cstring>
 
 #include "store/client/daemon/dummy_client.h"
+#include "store/client/daemon/dummy_errors.h"
 
 namespace mooncake::store {
 
+using daemon::lengthMismatch;
+using daemon::malformedReply;
 using daemon::Op;
 using daemon::SharedArena;
 
 namespace {
-
-Status lengthMismatch() {
-  return Status::storeError(StoreErrorCode::INVALID_PARAMS,
-                            "keys, buffers and sizes differ in length");
-}
-
-Status malformedReply() {
-  return Status::storeError(StoreErrorCode::RPC_FAIL, "malformed reply from the node daemon");
-}
 
 std::vector<std::vector<MemoryRun>> singleRuns(const std::vector<const void*>& buffers,
                                                const std::vector<size_t>& sizes) {
