@@ -43,6 +43,13 @@ class NodeDaemonTest : public StoreClusterTest {
 
   static std::string address(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
+  // A daemon in this process, serving with `client`, on a free port.
+  static Result<std::unique_ptr<NodeDaemon>> startInProcess(Client& client) {
+    NodeDaemonOptions options;
+    options.port = testing::freeLoopbackPort();
+    return NodeDaemon::start(client, options);
+  }
+
   // A new dummy's hello announcing a file of `size` bytes (the file goes with the frame).
   static std::string helloPayload(uint64_t size) {
     std::string payload;
@@ -234,9 +241,7 @@ TEST_F(NodeDaemonTest, ASecondDaemonOnThePortIsRefused) {
 TEST_F(NodeDaemonTest, MalformedRequestsAreRefusedAndTheDaemonCarriesOn) {
   auto client = pureClient();
   ASSERT_NE(client, nullptr);
-  NodeDaemonOptions options;
-  options.port = testing::freeLoopbackPort();
-  auto daemon = NodeDaemon::start(*client, options);
+  auto daemon = startInProcess(*client);
   ASSERT_TRUE(daemon.ok()) << daemon.status().toString();
   using namespace daemon;
   auto exchange = [](int fd, Op op, const std::string& payload, int pass_fd = -1) {
@@ -302,9 +307,7 @@ TEST_F(NodeDaemonTest, MalformedRequestsAreRefusedAndTheDaemonCarriesOn) {
 TEST_F(NodeDaemonTest, FuzzedRequestsNeverTakeTheDaemonDown) {
   auto client = pureClient();
   ASSERT_NE(client, nullptr);
-  NodeDaemonOptions options;
-  options.port = testing::freeLoopbackPort();
-  auto daemon = NodeDaemon::start(*client, options);
+  auto daemon = startInProcess(*client);
   ASSERT_TRUE(daemon.ok()) << daemon.status().toString();
   using namespace daemon;
   constexpr uint64_t kFile = 1 << 20;
