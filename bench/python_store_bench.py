@@ -19,7 +19,11 @@ pool memory (the dummy's alloc_from_mem_pool, the real client's registered buffe
 put/get, 2 threads, and the daemon's CPU time per operation. Both are pure clients (no segment of
 their own), so every byte goes to or from the storage process.
 
-Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dummy] [seconds] [reps]
+With "tensor" first, it measures put_tensor/get_tensor of float16 tensors (1 MiB and 64 MiB)
+against put/get of the same bytes, one thread, in the same run.
+
+Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dummy|tensor] [seconds]
+       [reps]
 """
 import ctypes
 import json
@@ -378,9 +382,76 @@ def main_dummy(seconds, reps):
                       "daemon_cpu_per_op": {f"{t} {o}": v for (t, o), v in cpu.items()}}))
 
 
+TENSOR_CASES = [(1 << 20, 256), (64 << 20, 8)]  # bytes per tensor, keys (256 / 512 MiB)
+
+
+def tensor_run(cluster, api, op, size, keys, seconds, run_id):
+    """GB/s of one thread moving float16 tensors (api "tensor") or their bytes (api "bytes")."""
+    import torch
+    store = MooncakeDistributedStore()
+    assert store.setup("127.0.0.1", cluster.metadata, 0, 2 * size + (16 << 20), "tcp", "",
+                       cluster.address) == 0
+    value = torch.randn(size // 2, dtype=torch.float16)
+    raw = value.view(torch.uint8).numpy()
+    prefix = f"tn{run_id}"
+
+    def put(key):
+        return (store.put_tensor(key, value) if api == "tensor" else store.put(key, raw)) == 0
+
+    def get(key):
+        if api == "tensor":
+            return store.get_tensor(key).numel() == value.numel()
+        return len(store.get(key)) == size
+
+    if op == "get":
+        for i in range(keys):
+            assert put(f"{prefix}/{i}")
+    moved, n = 0, 0
+    started = time.time()
+    while time.time() - started < seconds:
+        ok = put(f"{prefix}/fresh/{n}") if op == "put" else get(f"{prefix}/{n % keys}")
+        assert ok, f"{api} {op} failed"
+        moved += size
+        n += 1
+        if op == "put" and n % keys == 0:  # keep the working set bounded
+            store.remove_by_regex(f"^{prefix}/fresh/", True)
+    rate = moved / (time.time() - started) / 1e9
+    store.remove_by_regex(f"^{prefix}/", True)
+    store.close()
+    return rate
+
+
+def main_tensor(seconds, reps):
+    cluster = Cluster()
+    configs = [(api, op, size, keys) for size, keys in TENSOR_CASES for op in ("put", "get")
+               for api in ("bytes", "tensor")]
+    samples = {c: [] for c in configs}
+    try:
+        run_id = 0
+        for rep in range(reps):
+            for config in configs:
+                samples[config].append(tensor_run(cluster, *config, seconds, run_id))
+                run_id += 1
+                print(f"rep {rep + 1}: {config[0]} {config[1]} {config[2] >> 20} MiB: "
+                      f"{samples[config][-1]:.3f} GB/s", file=sys.stderr)
+    finally:
+        cluster.stop()
+    print(f"| float16 tensors, 1 thread (median of {reps} x {seconds:g} s) | bytes API GB/s "
+          f"| tensor API GB/s | tensor / bytes |")
+    print("| --- | ---: | ---: | ---: |")
+    for size, keys in TENSOR_CASES:
+        for op in ("put", "get"):
+            b = statistics.median(samples[("bytes", op, size, keys)])
+            t = statistics.median(samples[("tensor", op, size, keys)])
+            name = f"{op}_tensor vs {op}" if op == "put" else f"get_tensor vs get"
+            print(f"| {name}, {size >> 20} MiB | {b:.3f} | {t:.3f} | {t / b:.2f}x |")
+    print(json.dumps({"bench": "python_store_bench tensor", "seconds": seconds, "reps": reps,
+                      "samples": {f"{a} {o} {s}": v for (a, o, s, _), v in samples.items()}}))
+
+
 def main():
     args = sys.argv[1:]
-    mode = args[0] if args and args[0] in ("multi", "--dummy") else ""
+    mode = args[0] if args and args[0] in ("multi", "--dummy", "tensor") else ""
     if mode:
         args = args[1:]
     seconds = float(args[0]) if len(args) > 0 else 5
@@ -389,6 +460,8 @@ def main():
         return main_multi(seconds, reps)
     if mode == "--dummy":
         return main_dummy(seconds, reps)
+    if mode == "tensor":
+        return main_tensor(seconds, reps)
     cluster = Cluster()
     configs = [(lang, op, zc) for zc in (False, True) for op in ("put", "get")
                for lang in ("C++", "Python")]

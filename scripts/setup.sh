@@ -2,7 +2,8 @@
 # Installs the Debian packages the project needs (only those missing), then configures and
 # builds into build/ (or $MC_BUILD_DIR). Idempotent and quiet when nothing is missing.
 # Environment: MC_BUILD_DIR (default build), MC_BUILD_TYPE (RelWithDebInfo), MC_SANITIZE
-# (''|address|thread), MC_SKIP_INSTALL=1 to skip the package step.
+# (''|address|thread), MC_SKIP_INSTALL=1 to skip the package step, MC_TEST_PACKAGES=1 to add what
+# only the tests use (python3-torch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ PACKAGES=(
   etcd-server etcd-client redis-server iperf3 procps curl openssl iproute2
   pybind11-dev python3-dev python3-pytest python3-numpy
 )
+# What only the tests need (scripts/test.sh sets MC_TEST_PACKAGES=1): PyTorch for the tensor API.
+if [ "${MC_TEST_PACKAGES:-0}" = 1 ]; then
+  PACKAGES+=(python3-torch)
+fi
 
 if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then
   missing=()

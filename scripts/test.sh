@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${MC_SANITIZE:-}" ]; then export MC_BUILD_DIR="${MC_BUILD_DIR:-build-$MC_SANITIZE}"; fi
-bash scripts/setup.sh
+MC_TEST_PACKAGES=1 bash scripts/setup.sh
 bash scripts/check_format.sh
 BUILD_DIR="${MC_BUILD_DIR:-build}"
 LABELS="${MC_TEST_LABELS:-unit|integration}"

@@ -14,6 +14,9 @@ from mooncake._mooncake import (  # noqa: F401
 )
 from mooncake.buffer_pool import BufferLease, BufferPool, RegisteredBufferPool  # noqa: F401
 from mooncake.host_memory import MooncakeHostMemAllocator  # noqa: F401
+from mooncake import tensor as _tensor
+
+_tensor.install(MooncakeDistributedStore)  # put_tensor, get_tensor, ... (torch imported lazily)
 
 RegisteredBufferLease = BufferLease
 
