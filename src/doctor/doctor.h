@@ -25,7 +25,9 @@ struct Inputs : te::NodeConfig {
   std::string device_name;
   std::string nic_priority_matrix;
   std::vector<std::string> peers;  // segment names to reach (--peer)
-  bool fix = false;                // --fix: remove stale records
+  // The node daemon dummies attach to ("127.0.0.1:50052"); empty: not checked.
+  std::string client_server_address;
+  bool fix = false;  // --fix: remove stale records
 };
 
 // The address peers will be told to connect to (as the engine picks it): resolves, belongs to
@@ -54,6 +56,10 @@ std::vector<Finding> checkPorts(const Inputs& inputs);
 // For each --peer: its segment opens, its rpc port answers, and a read of up to 4 MiB of its
 // memory completes (time and throughput reported; nothing is written to it).
 std::vector<Finding> checkPeers(const Inputs& inputs);
+
+// With client_server_address: a dummy client attaches to that mooncake_client (socket, user,
+// shared memory) as setup_dummy would, and the daemon reaches its master.
+std::vector<Finding> checkNodeDaemon(const Inputs& inputs);
 
 std::vector<Finding> runAll(const Inputs& inputs);
 

@@ -23,6 +23,9 @@ DEFINE_string(sysfs_root, "/sys", "where sysfs is mounted (tests point it at a f
 DEFINE_string(peer, "",
               "segment names of nodes this one must reach (\"a,b\"): open, probe, and read a "
               "little of their memory (nothing is written)");
+DEFINE_string(client_server_address, "",
+              "the node daemon (mooncake_client) dummy clients attach to, \"127.0.0.1:50052\": "
+              "attach one as setup_dummy does and ask the daemon about its master");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
 DEFINE_bool(fix, false,
             "remove node records (rpc_meta and segment descriptor) whose rpc port refuses or "
@@ -44,6 +47,7 @@ int main(int argc, char** argv) {
   inputs.nic_priority_matrix = FLAGS_nic_priority_matrix;
   inputs.sysfs_root = FLAGS_sysfs_root;
   inputs.fix = FLAGS_fix;
+  inputs.client_server_address = FLAGS_client_server_address;
   for (size_t start = 0; start < FLAGS_peer.size();) {
     size_t comma = FLAGS_peer.find(',', start);
     std::string name = FLAGS_peer.substr(start, comma - start);

@@ -335,6 +335,56 @@ TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
   EXPECT_NE(absent.message.find("Start mooncake_master"), std::string::npos) << absent.message;
 }
 
+// A node daemon dummies can attach to, one that is absent, and one that lost its master.
+TEST(DoctorTest, TheNodeDaemonAcceptsADummyOrTheFailureSaysWhy) {
+  const uint16_t rpc_port = testing::freeLoopbackPort();
+  const uint16_t http_port = testing::freeLoopbackPort();
+  auto master = std::make_unique<testing::ChildProcess>(
+      testing::builtBinary("tools/mooncake_master"),
+      std::vector<std::string>{"--rpc_address=127.0.0.1", "--port=" + std::to_string(rpc_port),
+                               "--metrics_port=0", "--metadata_dir=none",
+                               "--enable_http_metadata_server",
+                               "--http_metadata_server_host=127.0.0.1",
+                               "--http_metadata_server_port=" + std::to_string(http_port)});
+  ASSERT_TRUE(
+      testing::waitFor([&] { return testing::portAccepts(rpc_port); }, std::chrono::seconds(20)));
+  const uint16_t daemon_port = testing::freeLoopbackPort();
+  testing::ChildProcess daemon(
+      testing::builtBinary("tools/mooncake_client"),
+      {"--host=127.0.0.1",
+       "--metadata_server=http://127.0.0.1:" + std::to_string(http_port) + "/metadata",
+       "--master_server_address=127.0.0.1:" + std::to_string(rpc_port),
+       "--port=" + std::to_string(daemon_port), "--global_segment_size=16MB"},
+      {"MC_TCP_BIND_ADDRESS=127.0.0.1"});
+  ASSERT_NE(daemon.readLine(std::chrono::seconds(20)).find("serving dummy clients"),
+            std::string::npos);
+  Inputs inputs = p2p();
+  inputs.client_server_address = "127.0.0.1:" + std::to_string(daemon_port);
+  auto findings = checkNodeDaemon(inputs);
+  EXPECT_EQ(only(findings, "dummy_attach").verdict, Verdict::kPass)
+      << only(findings, "dummy_attach").message;
+  Finding health = only(findings, "node_daemon");
+  EXPECT_EQ(health.verdict, Verdict::kPass) << health.message;
+  EXPECT_NE(health.message.find("master reachable"), std::string::npos) << health.message;
+  // Nothing on that port: the failure says what to start.
+  inputs.client_server_address = "127.0.0.1:" + std::to_string(testing::freeLoopbackPort());
+  Finding absent = only(checkNodeDaemon(inputs), "dummy_attach");
+  EXPECT_EQ(absent.verdict, Verdict::kFail);
+  EXPECT_NE(absent.message.find("is mooncake_client running"), std::string::npos) << absent.message;
+  // The daemon runs but its master is gone: dummies would fail; the doctor says so.
+  master.reset();
+  inputs.client_server_address = "127.0.0.1:" + std::to_string(daemon_port);
+  Finding lost;
+  EXPECT_TRUE(testing::waitFor(
+      [&] {
+        lost = only(checkNodeDaemon(inputs), "node_daemon");
+        return lost.verdict == Verdict::kFail;
+      },
+      std::chrono::seconds(20)))
+      << lost.message;
+  EXPECT_NE(lost.message.find("has not reached its master"), std::string::npos) << lost.message;
+}
+
 // The binary: JSON that agrees with its exit code; a failure exits 2.
 TEST(DoctorTest, TheBinaryReportsJsonAndExitCodes) {
   auto run = [](const std::string& flags, int* code) {
