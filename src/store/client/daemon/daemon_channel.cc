@@ -24,10 +24,11 @@ constexpr uint64_t kLookBytesLimit = 64 * 1024;
 }  // namespace
 
 Status DaemonChannel::unreachable(const Status& cause) const {
-  return Status::storeError(StoreErrorCode::RPC_FAIL,
-                            "node daemon (mooncake_client, " + socket_name_ +
-                                "): " + cause.message() +
-                                "; calls succeed again once it is back, no restart needed");
+  std::lock_guard lock(mutex_);
+  return Status::storeError(
+      StoreErrorCode::RPC_FAIL,
+      "node daemon (mooncake_client, " + socket_name_ + "): " + cause.message() +
+          (token_.empty() ? "" : "; calls succeed again once it is back, no restart needed"));
 }
 
 Status DaemonChannel::connect() {
