@@ -2,8 +2,8 @@
 `MooncakeDistributedStore` (installed on the class by `mooncake.store`).
 
 A stored tensor is self-describing: upstream's versioned 304-byte header (magic "NOOM", version 1,
-dtype, ndim, data offset and length, global and local shape of up to 8 dims, parallel axes),
-then the tensor's bytes in C order. Non-contiguous tensors are made contiguous once; tensors on
+dtype, ndim, data offset and length, global and local shape of up to 8 dims, parallel axes; the
+codec is C++, src/python_api/tensor_header.h), then the tensor's bytes in C order. Non-contiguous tensors are made contiguous once; tensors on
 another device are copied to the CPU once. torch is imported on first use, so the rest of the
 package works without it.
 
@@ -13,21 +13,13 @@ Copies: `put_tensor` copies the tensor once, into the client's staging buffer (n
 """
 import ctypes
 import logging
-import struct
+
+from mooncake import _mooncake
 
 _log = logging.getLogger("mooncake.tensor")
 
 INVALID_PARAMS = -600
 HEADER_SIZE = 304
-MAGIC = 0x4D4F4F4E
-VERSION = 1
-MAX_DIMS = 8
-LAYOUT_FULL = 0
-LAYOUT_SHARD = 1
-_HEADER = struct.Struct("<IHHiiIIQQ")  # magic, version, header_size, dtype, ndim, layout, flags,
-#                                        data_offset, data_bytes (40 bytes)
-_DIMS = struct.Struct("<8q")  # global shape, then local shape (unused dims are -1)
-
 # Upstream's TensorDtype values (0-14); the ones after 14 are this build's (upstream has no
 # complex types), so an upstream reader refuses them rather than misreading them.
 _DTYPE_NAMES = {
@@ -53,16 +45,6 @@ def _dtype_codes():
     return _codes
 
 
-_sizes = {}
-
-
-def _element_size(dtype):
-    size = _sizes.get(dtype)
-    if size is None:
-        size = _sizes[dtype] = _torch().empty((), dtype=dtype).element_size()
-    return size
-
-
 def _dtype_of(code):
     torch = _torch()
     name = _DTYPE_NAMES.get(code)
@@ -84,56 +66,32 @@ def _contiguous_cpu(tensor):
     return tensor.contiguous()
 
 
-def encode_header(tensor):
-    """The 304-byte header of a contiguous CPU tensor, or raises ValueError saying why not."""
+def _code_of(tensor):
+    """The dtype code of a tensor put_tensor can store, or raises ValueError saying why not."""
     code = _dtype_codes().get(tensor.dtype)
     if code is None:
         raise ValueError(f"dtype {tensor.dtype} cannot be stored (quantized and sparse tensors "
                          "are not supported)")
-    if tensor.dim() > MAX_DIMS:
-        raise ValueError(f"a tensor of {tensor.dim()} dims (at most {MAX_DIMS})")
     if tensor.layout != _torch().strided:
         raise ValueError(f"layout {tensor.layout} (only dense tensors)")
-    data_bytes = tensor.numel() * tensor.element_size()
-    dims = list(tensor.shape) + [-1] * (MAX_DIMS - tensor.dim())
-    out = bytearray(HEADER_SIZE)
-    _HEADER.pack_into(out, 0, MAGIC, VERSION, HEADER_SIZE, code, tensor.dim(), LAYOUT_FULL, 0,
-                      HEADER_SIZE, data_bytes)
-    _DIMS.pack_into(out, _HEADER.size, *dims)
-    _DIMS.pack_into(out, _HEADER.size + _DIMS.size, *dims)
-    return bytes(out)  # axis_count and axes stay 0: a full tensor
+    return code
+
+
+def encode_header(tensor):
+    """The 304-byte header of a contiguous CPU tensor (the C++ codec,
+    src/python_api/tensor_header.h), or raises ValueError saying why not."""
+    return _mooncake._tensor_header(_code_of(tensor), list(tensor.shape),
+                                    tensor.numel() * tensor.element_size())
 
 
 def decode_header(header, total_size):
     """(dtype, shape, data_offset, data_bytes) from the first bytes of an object, or raises
     ValueError naming what is wrong (not a tensor, another version, a torn object)."""
-    if total_size < HEADER_SIZE or len(header) < HEADER_SIZE:
-        raise ValueError(f"{total_size} bytes is too short for a tensor object")
-    (magic, version, header_size, code, ndim, layout, _flags, data_offset,
-     data_bytes) = _HEADER.unpack_from(header, 0)
-    if magic != MAGIC:
-        raise ValueError("no tensor header (the object was not stored by put_tensor)")
-    if version != VERSION or header_size != HEADER_SIZE:
-        raise ValueError(f"tensor object version {version} (header {header_size} bytes) is not "
-                         f"{VERSION} ({HEADER_SIZE} bytes)")
+    code, shape, offset, nbytes = _mooncake._parse_tensor_header(bytes(header), total_size)
     dtype = _dtype_of(code)
     if dtype is None:
         raise ValueError(f"dtype code {code} is unknown to this torch")
-    if not 0 <= ndim <= MAX_DIMS or layout not in (LAYOUT_FULL, LAYOUT_SHARD):
-        raise ValueError(f"bad ndim {ndim} or layout {layout}")
-    if data_offset < HEADER_SIZE or data_offset + data_bytes != total_size:
-        raise ValueError(f"data at [{data_offset}, +{data_bytes}) does not end the "
-                         f"{total_size}-byte object")
-    local = _DIMS.unpack_from(header, _HEADER.size + _DIMS.size)
-    shape = local[:ndim]
-    if any(d < 0 for d in shape) or any(d != -1 for d in local[ndim:]):
-        raise ValueError(f"bad shape {list(local)} for {ndim} dims")
-    numel = 1
-    for d in shape:
-        numel *= d
-    if numel * _element_size(dtype) != data_bytes:
-        raise ValueError(f"shape {list(shape)} of {dtype} does not make {data_bytes} bytes")
-    return dtype, tuple(shape), data_offset, data_bytes
+    return dtype, shape, offset, nbytes
 
 
 def _view_at(address, dtype, shape, nbytes):
@@ -143,16 +101,6 @@ def _view_at(address, dtype, shape, nbytes):
         return torch.empty(shape, dtype=dtype)
     raw = (ctypes.c_ubyte * nbytes).from_address(address)
     return torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape)
-
-
-def _bytes_of(tensor):
-    """The bytes of a contiguous CPU tensor as a buffer (no copy; valid while the tensor lives).
-    A ctypes view: a numpy view of a tensor made 1 MiB puts ~15% slower (measured,
-    docs/BENCHMARKS.md "Tensors")."""
-    nbytes = tensor.numel() * tensor.element_size()
-    if nbytes == 0:
-        return b""
-    return (ctypes.c_ubyte * nbytes).from_address(tensor.data_ptr())
 
 
 def _check_key(key):
@@ -169,12 +117,13 @@ def _write(store, key, tensor, config, upsert):
         return INVALID_PARAMS
     tensor = _contiguous_cpu(tensor)
     try:
-        header = encode_header(tensor)
+        code = _code_of(tensor)
     except ValueError as e:
         _log.error("put_tensor('%s'): %s", key, e)
         return INVALID_PARAMS
-    write = store.upsert_parts if upsert else store.put_parts
-    return write(key, header, _bytes_of(tensor), config=config)
+    # The header and the one copy of the bytes happen in C++, without the GIL.
+    return store._put_tensor_raw(key, code, list(tensor.shape), tensor.data_ptr(),
+                                 tensor.numel() * tensor.element_size(), config, upsert)
 
 
 def _write_from(store, key, buffer_ptr, size, config, upsert):
@@ -255,34 +204,33 @@ def batch_upsert_tensor_from(self, keys, buffer_ptrs, sizes):
 
 # --- reads ------------------------------------------------------------------------------------
 
-def _from_split(key, split):
-    """A tensor over the array of one `_batch_get_split` answer (no further copy), or None."""
-    if split is None:
+def _from_raw(key, raw):
+    """A tensor over the array of one `_batch_get_tensor_raw` answer (no further copy), or None
+    (the C++ side logged why)."""
+    if raw is None:
         return None
-    header, rest = split
-    try:
-        dtype, shape, offset, nbytes = decode_header(header, len(header) + len(rest))
-    except ValueError as e:
-        _log.error("get_tensor('%s'): %s", key, e)
+    code, shape, data, shaped = raw
+    dtype = _dtype_of(code)
+    if dtype is None:
+        _log.error("get_tensor('%s'): dtype code %d is unknown to this torch", key, code)
         return None
-    if offset != HEADER_SIZE:  # a later writer's longer header: skip its extra bytes
-        rest = rest[offset - HEADER_SIZE:]
     torch = _torch()
-    if nbytes == 0:
+    if shaped:
+        return torch.from_numpy(data)
+    if data.size == 0:
         return torch.empty(shape, dtype=dtype)
-    return torch.from_numpy(rest).view(dtype).reshape(shape)
+    return torch.from_numpy(data).view(dtype).reshape(shape)
 
 
 def get_tensor(self, key):
     _check_key(key)
-    return _from_split(key, self._batch_get_split([key], HEADER_SIZE)[0])
+    return _from_raw(key, self._batch_get_tensor_raw([key])[0])
 
 
 def batch_get_tensor(self, keys):
     for key in keys:
         _check_key(key)
-    return [_from_split(k, split)
-            for k, split in zip(keys, self._batch_get_split(list(keys), HEADER_SIZE))]
+    return [_from_raw(k, raw) for k, raw in zip(keys, self._batch_get_tensor_raw(list(keys)))]
 
 
 def _into(key, buffer_ptr, read):

@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace mooncake::python {
 void bindStore(py::module_& module);
 void bindEngine(py::module_& module);
+void bindTensors(py::module_& module);  // after bindStore: it adds calls to its class
 }  // namespace mooncake::python
 
 PYBIND11_MODULE(_mooncake, module) {
@@ -15,4 +16,5 @@ PYBIND11_MODULE(_mooncake, module) {
   mooncake::initLogging("mooncake-python");
   mooncake::python::bindStore(module);
   mooncake::python::bindEngine(module);
+  mooncake::python::bindTensors(module);
 }

@@ -1,6 +1,5 @@
 // mooncake.store: MooncakeDistributedStore, ReplicateConfig, SoftPinAction, BufferHandle.
 // Type conversion only: every call goes to python_api::DistributedStore with the GIL released.
-#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -368,35 +367,7 @@ void bindStore(py::module_& module) {
           py::arg("keys"))
       .def("get_buffer", &DistributedStore::getBuffer, py::arg("key"), Release())
       .def("batch_get_buffer", &DistributedStore::batchGetBuffer, py::arg("keys"), Release())
-      // For mooncake.tensor: (the first header_size bytes, the rest as a new numpy uint8 array)
-      // of each object, None for a missing one; one copy, in one call (after a transfer, Python
-      // code runs cold: a copy driven from Python cost a 1 MiB get ~20%).
-      .def(
-          "_batch_get_split",
-          [](DistributedStore& s, const std::vector<std::string>& keys, size_t header_size) {
-            std::vector<std::shared_ptr<ObjectBuffer>> buffers;
-            {
-              py::gil_scoped_release release;
-              buffers = s.batchGetBuffer(keys);
-            }
-            py::list out;
-            for (const auto& buffer : buffers) {
-              if (!buffer) {
-                out.append(py::none());
-                continue;
-              }
-              const size_t head = std::min<size_t>(header_size, buffer->size());
-              py::array_t<uint8_t> rest(static_cast<py::ssize_t>(buffer->size() - head));
-              uint8_t* into = rest.mutable_data();
-              {
-                py::gil_scoped_release release;
-                std::memcpy(into, buffer->data() + head, buffer->size() - head);
-              }
-              out.append(py::make_tuple(py::bytes(buffer->data(), head), rest));
-            }
-            return out;
-          },
-          py::arg("keys"), py::arg("header_size"))
+
       .def("register_buffer", &DistributedStore::registerBuffer, py::arg("buffer_ptr"),
            py::arg("size"), Release())
       .def("unregister_buffer", &DistributedStore::unregisterBuffer, py::arg("buffer_ptr"),
