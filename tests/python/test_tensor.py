@@ -93,6 +93,18 @@ def test_errors(store):
     assert store.get_tensor("tensor/raw") is None  # not a tensor: None, never garbage
     assert store.put("tensor/short", b"tiny") == 0
     assert store.get_tensor("tensor/short") is None
+    # Torn or tampered objects: a wrong length, a shape that does not make the bytes, a future
+    # version. None every time, never a tensor of the wrong bytes.
+    assert store.put_tensor("tensor/good", torch.arange(12, dtype=torch.int32)) == 0
+    good = bytearray(store.get("tensor/good"))
+    for name, edit in [("cut", lambda b: b[:-1]), ("grown", lambda b: b + b"\0"),
+                       ("shape", lambda b: b[:104] + (13).to_bytes(8, "little") + b[112:]),
+                       ("version", lambda b: b[:4] + (2).to_bytes(2, "little") + b[6:]),
+                       ("dtype", lambda b: b[:8] + (99).to_bytes(4, "little") + b[12:])]:
+        assert store.put(f"tensor/bad/{name}", bytes(edit(good))) == 0
+        assert store.get_tensor(f"tensor/bad/{name}") is None, name
+    with pytest.raises(ValueError):
+        tensor_format.decode_header(bytes(good[:HEADER - 1]), len(good))
     assert store.batch_put_tensor(["a", "b"], [torch.ones(1)]) == [INVALID_PARAMS] * 2
     buf, ptr = registered(store, 4096)
     assert store.put_tensor("tensor/big", torch.ones(2048)) == 0
