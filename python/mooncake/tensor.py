@@ -77,13 +77,6 @@ def _code_of(tensor):
     return code
 
 
-def encode_header(tensor):
-    """The 304-byte header of a contiguous CPU tensor (the C++ codec,
-    src/python_api/tensor_header.h), or raises ValueError saying why not."""
-    return _mooncake._tensor_header(_code_of(tensor), list(tensor.shape),
-                                    tensor.numel() * tensor.element_size())
-
-
 def decode_header(header, total_size):
     """(dtype, shape, data_offset, data_bytes) from the first bytes of an object, or raises
     ValueError naming what is wrong (not a tensor, another version, a torn object)."""
@@ -101,6 +94,18 @@ def _view_at(address, dtype, shape, nbytes):
         return torch.empty(shape, dtype=dtype)
     raw = (ctypes.c_ubyte * nbytes).from_address(address)
     return torch.frombuffer(raw, dtype=torch.uint8).view(dtype).reshape(shape)
+
+
+def _tensor_at(buffer_ptr, size, what):
+    """The tensor a caller's [header][data] buffer holds (a view, no copy), or None (logged with
+    `what`)."""
+    try:
+        dtype, shape, offset, nbytes = decode_header(
+            ctypes.string_at(buffer_ptr, HEADER_SIZE) if size >= HEADER_SIZE else b"", size)
+    except ValueError as e:
+        _log.error("%s: the buffer does not hold a tensor object: %s", what, e)
+        return None
+    return _view_at(buffer_ptr + offset, dtype, shape, nbytes)
 
 
 def _check_key(key):
@@ -128,12 +133,8 @@ def _write(store, key, tensor, config, upsert):
 
 def _write_from(store, key, buffer_ptr, size, config, upsert):
     _check_key(key)
-    try:
-        decode_header(ctypes.string_at(buffer_ptr, HEADER_SIZE) if size >= HEADER_SIZE else b"",
-                      size)
-    except ValueError as e:
-        _log.error("put_tensor_from('%s'): the buffer does not hold a tensor object: %s", key, e)
-        return INVALID_PARAMS
+    if _tensor_at(buffer_ptr, size, f"put_tensor_from('{key}')") is None:
+        return INVALID_PARAMS  # the buffer must hold a whole tensor object
     write = store.upsert_from if upsert else store.put_from
     return write(key, buffer_ptr, size, config)
 
@@ -235,15 +236,7 @@ def batch_get_tensor(self, keys):
 
 def _into(key, buffer_ptr, read):
     """A tensor over the caller's buffer after get_into returned `read`, or None."""
-    if read < 0:
-        return None
-    try:
-        dtype, shape, offset, nbytes = decode_header(
-            ctypes.string_at(buffer_ptr, HEADER_SIZE) if read >= HEADER_SIZE else b"", read)
-    except ValueError as e:
-        _log.error("get_tensor_into('%s'): %s", key, e)
-        return None
-    return _view_at(buffer_ptr + offset, dtype, shape, nbytes)
+    return None if read < 0 else _tensor_at(buffer_ptr, read, f"get_tensor_into('{key}')")
 
 
 def get_tensor_into(self, key, buffer_ptr, size):
@@ -309,19 +302,8 @@ def batch_pub_tensor_with_tp(self, base_keys, tensors_list, config=None, tp_rank
                   lambda k, t: _tp_write(self, k, t, config, tp_size, split_dim))
 
 
-def _tensor_at(buffer_ptr, size):
-    """The tensor a caller's [header][data] buffer holds (a view), or None."""
-    try:
-        dtype, shape, offset, nbytes = decode_header(
-            ctypes.string_at(buffer_ptr, HEADER_SIZE) if size >= HEADER_SIZE else b"", size)
-    except ValueError as e:
-        _log.error("put_tensor_with_tp_from: the buffer does not hold a tensor object: %s", e)
-        return None
-    return _view_at(buffer_ptr + offset, dtype, shape, nbytes)
-
-
 def put_tensor_with_tp_from(self, key, buffer_ptr, size, tp_rank=0, tp_size=1, split_dim=0):
-    tensor = _tensor_at(buffer_ptr, size)
+    tensor = _tensor_at(buffer_ptr, size, f"put_tensor_with_tp_from('{key}')")
     return INVALID_PARAMS if tensor is None else _tp_write(self, key, tensor, None, tp_size,
                                                            split_dim)
 
