@@ -45,10 +45,14 @@ def _dtype_codes():
     return _codes
 
 
+_dtypes = {}  # code -> torch dtype (None: unknown to this torch), filled on first use
+
+
 def _dtype_of(code):
-    torch = _torch()
-    name = _DTYPE_NAMES.get(code)
-    return getattr(torch, name, None) if name else None
+    if code not in _dtypes:
+        name = _DTYPE_NAMES.get(code)
+        _dtypes[code] = getattr(_torch(), name, None) if name else None
+    return _dtypes[code]
 
 
 def _is_tensor(value):

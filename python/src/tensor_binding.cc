@@ -52,6 +52,20 @@ const char* numpyFormat(int32_t dtype) {
   }
 }
 
+// The numpy dtype objects, made once (numpy parses a format string on every py::dtype(...)).
+// Never destroyed: they would outlive the interpreter at exit.
+const py::dtype& numpyDtype(int32_t code) {
+  static auto* table = [] {
+    auto* made = new std::vector<py::dtype>();
+    for (int32_t c = 0; c < 17; ++c) {
+      const char* format = numpyFormat(c);
+      made->push_back(format != nullptr ? py::dtype(format) : py::dtype("u1"));
+    }
+    return made;
+  }();
+  return (*table)[static_cast<size_t>(code) < table->size() ? code : 3];
+}
+
 py::tuple layoutTuple(const python_api::TensorLayout& layout) {
   return py::make_tuple(layout.dtype, py::tuple(py::cast(layout.shape)), layout.data_offset,
                         layout.data_bytes);
@@ -102,9 +116,9 @@ py::list batchGetTensorRaw(DistributedStore& s, const std::vector<std::string>& 
     const char* format = numpyFormat(layout->dtype);
     py::array data =
         format != nullptr
-            ? py::array(py::dtype(format),
+            ? py::array(numpyDtype(layout->dtype),
                         std::vector<py::ssize_t>(layout->shape.begin(), layout->shape.end()))
-            : py::array(py::dtype("u1"),
+            : py::array(numpyDtype(3),  // uint8
                         std::vector<py::ssize_t>{static_cast<py::ssize_t>(layout->data_bytes)});
     void* into = data.mutable_data();
     {

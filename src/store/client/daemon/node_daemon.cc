@@ -226,16 +226,20 @@ Result<std::shared_ptr<DummySession>> NodeDaemon::Impl::hello(std::string_view p
   if (!in.bytes(token) || !in.u64(size) || !in.u64(pid) || !in.done()) {
     return Status::storeError(StoreErrorCode::INVALID_PARAMS, "malformed hello from a dummy");
   }
-  std::lock_guard lock(mutex);
   if (!token.empty()) {
+    std::lock_guard lock(mutex);
     auto it = sessions.find(token);
     if (it != sessions.end()) {
       if (auto existing = it->second.lock()) return existing;  // another connection of it
     }
   }
+  // Mapping a large pool takes a while: not under the lock the accept loop and stats share.
   MC_ASSIGN_OR_RETURN(auto session,
                       DummySession::attach(client, std::move(file), size, pid, randomToken()));
-  sessions[session->token()] = session;
+  {
+    std::lock_guard lock(mutex);
+    sessions[session->token()] = session;
+  }
   LOG(INFO) << "node daemon: dummy client pid " << pid << " attached " << size
             << " bytes of shared memory";
   return session;
