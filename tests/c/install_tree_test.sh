@@ -21,3 +21,11 @@ internal="$(nm -DC --defined-only "$libdir/libmooncake_transfer_engine.so" | gre
 echo "install_tree_test: $exported functions exported, $internal of them internal"
 [ "$internal" -eq 0 ] || { echo "install_tree_test: internal symbols are exported" >&2; exit 1; }
 "$prefix/te_c_program"
+
+# The same program through find_package(Mooncake) in a CMake project of its own.
+consumer="$prefix/consumer"
+cmake -S "$(dirname "$0")/find_package" -B "$consumer" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DPROGRAM="$program" >"$prefix/consumer.log" 2>&1 || { cat "$prefix/consumer.log" >&2; exit 1; }
+cmake --build "$consumer" >>"$prefix/consumer.log" 2>&1 || { cat "$prefix/consumer.log" >&2; exit 1; }
+echo "install_tree_test: find_package(Mooncake) project built"
+"$consumer/te_c_program"
