@@ -72,13 +72,14 @@ Result<net::UniqueFd> DaemonChannel::open() {
 
 Result<std::string> DaemonChannel::call(Op op, std::string_view payload, uint64_t bytes) {
   net::UniqueFd fd;
-  {
-    std::lock_guard lock(mutex_);
-    while (!idle_.empty() && !fd.valid()) {
+  while (!fd.valid()) {
+    {
+      std::lock_guard lock(mutex_);
+      if (idle_.empty()) break;
       fd = std::move(idle_.back());
       idle_.pop_back();
-      if (closedByPeer(fd.get())) fd.reset();  // from a daemon that is gone
     }
+    if (closedByPeer(fd.get())) fd.reset();  // from a daemon that is gone (checked unlocked)
   }
   if (!fd.valid()) {
     MC_ASSIGN_OR_RETURN(fd, open());
