@@ -14,14 +14,15 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config clang-format
   libgtest-dev libgmock-dev libbenchmark-dev
   libgoogle-glog-dev libgflags-dev nlohmann-json3-dev
-  libcurl4-openssl-dev libhiredis-dev libssl-dev
+  libcurl4-openssl-dev libhiredis-dev libssl-dev liburing-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   etcd-server etcd-client redis-server iperf3 procps curl openssl iproute2
   pybind11-dev python3-dev python3-pytest python3-numpy
 )
-# What only the tests need (scripts/test.sh sets MC_TEST_PACKAGES=1): PyTorch for the tensor API.
+# What only the tests need (scripts/test.sh sets MC_TEST_PACKAGES=1): PyTorch for the tensor API,
+# fio for the disk-tier benchmark baseline.
 if [ "${MC_TEST_PACKAGES:-0}" = 1 ]; then
-  PACKAGES+=(python3-torch)
+  PACKAGES+=(python3-torch fio)
 fi
 
 if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then

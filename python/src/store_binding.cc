@@ -29,6 +29,7 @@ struct MemoryDescriptor {
 struct DiskDescriptor {
   std::string file_path;
   uint64_t object_size = 0;
+  std::string transport_endpoint;  // a disk tier copy: its holder's segment
 };
 struct ReplicaDescriptor {
   store::ReplicaLocation location;
@@ -159,20 +160,34 @@ void bindStore(py::module_& module) {
       .def_readwrite("buffer_descriptor", &MemoryDescriptor::buffer_descriptor);
   py::class_<DiskDescriptor>(module, "DiskDescriptor")
       .def_readonly("file_path", &DiskDescriptor::file_path)
-      .def_readonly("object_size", &DiskDescriptor::object_size);
+      .def_readonly("object_size", &DiskDescriptor::object_size)
+      .def_readonly("transport_endpoint", &DiskDescriptor::transport_endpoint);
   py::class_<ReplicaDescriptor>(module, "ReplicaDescriptor")
       .def_property_readonly("status",
                              [](const ReplicaDescriptor&) { return ReplicaStatus::COMPLETE; })
-      .def("is_memory_replica", [](const ReplicaDescriptor&) { return true; })
-      .def("is_disk_replica", [](const ReplicaDescriptor&) { return false; })
+      .def("is_memory_replica",
+           [](const ReplicaDescriptor& r) { return r.location.disk_endpoint.empty(); })
+      .def("is_disk_replica",
+           [](const ReplicaDescriptor& r) { return !r.location.disk_endpoint.empty(); })
       .def("get_memory_descriptor",
-           [](const ReplicaDescriptor& r) { return MemoryDescriptor{r.location}; })
+           [](const ReplicaDescriptor& r) {
+             if (!r.location.disk_endpoint.empty()) {
+               throw py::value_error(
+                   "a disk replica has no memory descriptor (is_memory_replica())");
+             }
+             return MemoryDescriptor{r.location};
+           })
       .def("get_disk_descriptor",
-           [](const ReplicaDescriptor&) -> DiskDescriptor {
-             throw py::value_error("a memory replica has no disk descriptor (is_disk_replica())");
+           [](const ReplicaDescriptor& r) -> DiskDescriptor {
+             if (r.location.disk_endpoint.empty()) {
+               throw py::value_error("a memory replica has no disk descriptor (is_disk_replica())");
+             }
+             return {"", r.location.size, r.location.transport_endpoint};
            })
       .def("__repr__", [](const ReplicaDescriptor& r) {
-        return "<ReplicaDescriptor COMPLETE memory at " + r.location.transport_endpoint + ">";
+        return std::string("<ReplicaDescriptor COMPLETE ") +
+               (r.location.disk_endpoint.empty() ? "memory" : "disk") + " at " +
+               r.location.transport_endpoint + ">";
       });
 
   py::class_<ObjectBuffer, std::shared_ptr<ObjectBuffer>>(module, "BufferHandle",

@@ -65,9 +65,6 @@ static Status checkUnsupportedSetup(const StoreSetup& setup) {
     return Status::storeError(StoreErrorCode::NOT_SUPPORTED,
                               what + " is not available in this build (see docs/PYTHON.md)");
   };
-  if (setup.enable_ssd_offload || !setup.ssd_offload_path.empty()) {
-    return refuse("SSD offload (enable_ssd_offload / ssd_offload_path)");
-  }
   if (!setup.tenant_id.empty() && setup.tenant_id != "default") {
     return refuse("tenant '" + setup.tenant_id + "' (multi-tenancy; use tenant_id=\"default\")");
   }
@@ -104,6 +101,11 @@ int DistributedStore::setup(const StoreSetup& setup) {
   options.global_segment_size = setup.global_segment_size;
   options.local_buffer_size = setup.local_buffer_size;
   options.engine = setup.engine;
+  options.enable_disk_tier = setup.enable_ssd_offload;
+  options.disk_tier_path = setup.ssd_offload_path;
+  if (!setup.enable_ssd_offload && !setup.ssd_offload_path.empty()) {
+    LOG(WARNING) << "store: ssd_offload_path is set but enable_ssd_offload is False: no disk tier";
+  }
   auto client = store::Client::create(options);
   if (!client.ok()) {
     LOG(ERROR) << "store: setup failed: " << client.status().toString();

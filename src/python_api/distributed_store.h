@@ -28,10 +28,12 @@ struct StoreSetup {
   std::string protocol = "tcp";
   std::string rdma_devices;
   std::string master_server_addr = "127.0.0.1:50051";
-  // Upstream's later arguments. Only their defaults are implemented in this build; any other
-  // value fails setup with NOT_SUPPORTED and a message naming the argument.
+  // The disk tier (docs/STORE.md "Disk tier"): ssd_offload_path, else
+  // MOONCAKE_OFFLOAD_FILE_STORAGE_PATH.
   bool enable_ssd_offload = false;
   std::string ssd_offload_path;
+  // Upstream's later arguments. Only their defaults are implemented in this build; any other
+  // value fails setup with NOT_SUPPORTED and a message naming the argument.
   std::string tenant_id = "default";
   bool enable_client_http_server = false;
   int64_t client_http_port = 9300;

@@ -57,7 +57,7 @@ def test_tuning_flags_are_accepted_with_one_warning_each():
     assert any("--rpc_thread_num=8" in line for line in warnings)
 
 
-@pytest.mark.parametrize("flag", ["--enable_offload", "--enable_cxl=true", "--root_fs_dir=/mnt",
+@pytest.mark.parametrize("flag", ["--enable_cxl=true", "--root_fs_dir=/mnt",
                                   "--quota_bytes=1000"])
 def test_feature_flags_for_what_this_build_lacks_stop_the_master(flag):
     result = subprocess.run([MASTER, flag, "--port=0", "--metrics_port=0"], capture_output=True,

@@ -30,7 +30,11 @@ DEFINE_int32(threads, 1,
              "accepted for upstream compatibility: every dummy connection is served on its own "
              "thread, so no pool size is needed");
 DEFINE_string(tenant_id, "default", "tenant (only \"default\" in this build)");
-DEFINE_bool(enable_offload, false, "offload to a local disk tier (not in this build)");
+DEFINE_bool(enable_offload, false,
+            "keep objects evicted from this node's memory on its disk (the master needs "
+            "--enable_offload too); the directory is --offload_path or "
+            "MOONCAKE_OFFLOAD_FILE_STORAGE_PATH, its size MOONCAKE_OFFLOAD_TOTAL_SIZE_LIMIT_BYTES");
+DEFINE_string(offload_path, "", "directory of the disk tier (with --enable_offload)");
 
 namespace {
 
@@ -56,7 +60,6 @@ int main(int argc, char** argv) {
       &argc, &argv);
   google::InitGoogleLogging(argv[0]);
   if (FLAGS_port <= 0 || FLAGS_port > 65535) return fail("--port must be 1..65535");
-  if (FLAGS_enable_offload) return fail("--enable_offload: the disk tier is not in this build");
   if (FLAGS_tenant_id != "default") return fail("--tenant_id: only \"default\" in this build");
   if (!FLAGS_device_names.empty() && FLAGS_protocol == "tcp") {
     LOG(WARNING) << "--device_names is for --protocol=rdma; tcp uses none";
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
       "mooncake_client", "global_segment_size", FLAGS_global_segment_size);
   options.local_buffer_size = mooncake::tools::sizeFlagOrExit(
       "mooncake_client", "local_buffer_size", FLAGS_local_buffer_size);
+  options.enable_disk_tier = FLAGS_enable_offload;
+  options.disk_tier_path = FLAGS_offload_path;
   auto client = mooncake::store::Client::create(options);
   if (!client.ok()) return fail("setup failed: " + client.status().toString());
 

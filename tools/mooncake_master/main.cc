@@ -61,6 +61,27 @@ DEFINE_string(allocation_strategy, "random",
               "where replicas go after a put's preferred segments: random (spread evenly), "
               "free_ratio_first (emptiest segments first) or local_first (the writer's own "
               "segment first)");
+DEFINE_bool(enable_offload, false,
+            "disk tier: objects whose memory replica is on a client with a disk tier "
+            "(setup(enable_ssd_offload=True) or mooncake_client --enable_offload) get a copy on "
+            "that client's disk, kept after eviction and read from there");
+DEFINE_bool(offload_on_evict, false,
+            "write objects to disk only when eviction picks them, freeing their memory once the "
+            "write is durable (default: every put is written behind)");
+DEFINE_bool(offload_force_evict, false,
+            "with --offload_on_evict: evict without a disk copy once an eviction pass deferred "
+            "its share of the offload queue (else such objects stay in memory)");
+DEFINE_uint64(offloading_queue_limit, 50000, "offloads waiting per disk tier holder");
+DEFINE_double(offload_cap_ratio, 0.5,
+              "share of --offloading_queue_limit one eviction pass may defer");
+DEFINE_bool(promotion_on_hit, false,
+            "copy disk-only objects back to memory in the background after "
+            "--promotion_admission_threshold reads");
+DEFINE_uint64(promotion_admission_threshold, 2, "reads from disk before an object is promoted");
+DEFINE_uint64(promotion_queue_limit, 50000, "promotions waiting per disk tier holder");
+DEFINE_bool(enable_disk_eviction, true,
+            "a full disk tier drops its oldest objects (else offloading pauses until there is "
+            "room)");
 DEFINE_bool(enable_ha, false,
             "high availability: several masters elect a leader through etcd; only the leader "
             "serves (needs --ha_backend_connstring or --etcd_endpoints, a reachable "
@@ -147,8 +168,9 @@ std::optional<mooncake::store::AllocationStrategy> parseAllocationStrategy(
 std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
   const int port = FLAGS_rpc_port > 0 ? FLAGS_rpc_port : FLAGS_port;
   if (!validRatio(FLAGS_eviction_high_watermark_ratio) || !validRatio(FLAGS_eviction_ratio) ||
-      !validPort(port) || !validPort(FLAGS_http_metadata_server_port) ||
-      !validPort(FLAGS_metrics_port) || !validPort(FLAGS_fast_rpc_port)) {
+      !validRatio(FLAGS_offload_cap_ratio) || !validPort(port) ||
+      !validPort(FLAGS_http_metadata_server_port) || !validPort(FLAGS_metrics_port) ||
+      !validPort(FLAGS_fast_rpc_port)) {
     return "ratios must be in (0, 1] and ports in 0..65535";
   }
   auto strategy = parseAllocationStrategy(FLAGS_allocation_strategy);
@@ -179,6 +201,15 @@ std::string optionsFromFlags(mooncake::store::MasterServerOptions& options) {
   options.service.put_start_discard_timeout_sec = FLAGS_put_start_discard_timeout_sec;
   options.service.put_start_release_timeout_sec = FLAGS_put_start_release_timeout_sec;
   options.service.allocation_strategy = *strategy;
+  options.service.enable_offload = FLAGS_enable_offload;
+  options.service.offload_on_evict = FLAGS_offload_on_evict;
+  options.service.offload_force_evict = FLAGS_offload_force_evict;
+  options.service.offloading_queue_limit = FLAGS_offloading_queue_limit;
+  options.service.offload_cap_ratio = FLAGS_offload_cap_ratio;
+  options.service.promotion_on_hit = FLAGS_promotion_on_hit;
+  options.service.promotion_admission_threshold = FLAGS_promotion_admission_threshold;
+  options.service.promotion_queue_limit = FLAGS_promotion_queue_limit;
+  options.service.enable_disk_eviction = FLAGS_enable_disk_eviction;
   options.enable_metric_reporting = FLAGS_enable_metric_reporting;
   if (FLAGS_snapshot_interval_seconds == 0) return "--snapshot_interval_seconds must be above 0";
   options.snapshot_interval = std::chrono::seconds(FLAGS_snapshot_interval_seconds);

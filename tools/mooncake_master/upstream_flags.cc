@@ -22,14 +22,7 @@ DEFINE_uint64(processing_task_timeout_sec, 300, "upstream task-queue flag; no ef
 DEFINE_uint32(max_retry_attempts, 10, "upstream task-queue flag; no effect here");
 DEFINE_int64(global_file_segment_size, std::numeric_limits<int64_t>::max(),
              "upstream disk-tier flag; no effect here");
-DEFINE_bool(enable_disk_eviction, true, "upstream disk-tier flag; no effect here");
-DEFINE_bool(offload_on_evict, false, "upstream offload flag; no effect here");
-DEFINE_bool(offload_force_evict, false, "upstream offload flag; no effect here");
-DEFINE_uint64(offloading_queue_limit, 50000, "upstream offload flag; no effect here");
-DEFINE_double(offload_cap_ratio, 0.5, "upstream offload flag; no effect here");
-DEFINE_uint64(promotion_admission_threshold, 2, "upstream promotion flag; no effect here");
 DEFINE_uint64(promotion_max_per_heartbeat, 1, "upstream promotion flag; no effect here");
-DEFINE_uint64(promotion_queue_limit, 50000, "upstream promotion flag; no effect here");
 DEFINE_uint64(snapshot_child_timeout_seconds, 300, "upstream snapshot flag; no effect here");
 DEFINE_uint32(snapshot_retention_count, 2, "upstream snapshot flag; no effect here");
 DEFINE_string(snapshot_object_store_type, "", "upstream snapshot flag; no effect here");
@@ -59,9 +52,9 @@ DEFINE_string(tenant_quota_connector_type, "file", "upstream tenant flag; no eff
 DEFINE_string(tenant_quota_connector_uri, "", "upstream tenant flag; no effect here");
 
 // Feature flags: the master refuses to start when one asks for the feature.
-DEFINE_bool(enable_offload, false, "upstream SSD offload tier (not in this build)");
-DEFINE_string(root_fs_dir, "", "upstream disk tier directory (not in this build)");
-DEFINE_bool(promotion_on_hit, false, "upstream disk-to-memory promotion (not in this build)");
+DEFINE_string(root_fs_dir, "",
+              "upstream shared-file-system DISK replicas (not in this build; the disk tier is "
+              "--enable_offload with clients' own disks)");
 DEFINE_bool(enable_cxl, false, "upstream CXL memory segments (not in this build)");
 DEFINE_bool(enable_kv_events, false, "upstream KV cache events (not in this build)");
 DEFINE_bool(enable_multi_tenants, false, "upstream multi-tenancy (not in this build)");
@@ -76,9 +69,7 @@ struct FeatureFlag {
 };
 
 constexpr FeatureFlag kFeatureFlags[] = {
-    {"enable_offload", "the SSD offload tier"},
-    {"root_fs_dir", "the disk tier"},
-    {"promotion_on_hit", "disk-to-memory promotion"},
+    {"root_fs_dir", "shared-file-system DISK replicas (use --enable_offload)"},
     {"enable_cxl", "CXL memory segments"},
     {"enable_kv_events", "KV cache events"},
     {"enable_multi_tenants", "multi-tenancy"},

@@ -1,6 +1,6 @@
 // Upstream mooncake_master flags this build has no use for. Deployment manifests pass them, so
 // each is accepted: a tuning flag set to anything but its default costs one warning line; a
-// feature flag (something this build lacks, e.g. --enable_offload) stops the master with a
+// feature flag (something this build lacks, e.g. --enable_cxl) stops the master with a
 // message naming the feature, never silently ignored.
 #pragma once
 

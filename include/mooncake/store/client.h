@@ -55,6 +55,37 @@ struct ClientOptions {
   // (docs/SECURITY.md). nullopt: the environment's (MC_AUTH_SECRET_FILE, else MC_AUTH_SECRET;
   // neither: none); "": none. A shared engine keeps its own.
   std::optional<std::string> auth_secret;
+  // A disk tier under this client's segment (docs/STORE.md "Disk tier"; upstream's
+  // setup(enable_ssd_offload=True, ssd_offload_path=...)): objects the master offloads here are
+  // kept in `disk_tier_path` ("": MOONCAKE_OFFLOAD_FILE_STORAGE_PATH) and served to readers from
+  // there. Needs a segment and a master with --enable_offload; sizes and intervals come from
+  // MOONCAKE_OFFLOAD_* variables.
+  bool enable_disk_tier = false;
+  std::string disk_tier_path;
+};
+
+// A client's disk tier, for metrics (Client::diskTierStats).
+struct ClientDiskTierStats {
+  uint64_t objects = 0;
+  uint64_t bytes = 0;
+  uint64_t capacity = 0;
+  uint64_t file_bytes = 0;
+  uint64_t written_objects = 0;
+  uint64_t written_bytes = 0;
+  uint64_t read_objects = 0;
+  uint64_t read_bytes = 0;
+  uint64_t checksum_failures = 0;
+  uint64_t evicted_objects = 0;
+  uint64_t recovered_objects = 0;
+  uint64_t offloaded = 0;
+  uint64_t offload_rejected = 0;
+  uint64_t offload_failed = 0;
+  uint64_t promoted = 0;
+  uint64_t staged_reads = 0;
+  bool accepting = true;
+  bool direct_io = false;
+  std::string path;
+  std::string endpoint;
 };
 
 // How the single puts went (Client::writeStats).
@@ -104,6 +135,8 @@ struct ReplicaLocation {
   std::string transport_endpoint;  // the holder's Transfer Engine segment name
   uint64_t buffer_address = 0;     // in the holder's segment
   uint64_t size = 0;               // the object's size
+  // A disk tier copy: the holder's disk service (host:port); buffer_address is 0 then.
+  std::string disk_endpoint;
 };
 
 class Client {
@@ -216,6 +249,10 @@ class Client {
   // The Transfer Engine segment name of this client (what replicas on it report).
   std::string segmentName() const;
   ClientReadStats readStats() const;
+  // nullopt: this client has no disk tier.
+  std::optional<ClientDiskTierStats> diskTierStats() const;
+  // Prometheus text of the disk tier (mooncake_disk_tier_*); "" without one.
+  std::string diskTierMetrics() const;
   ClientWriteStats writeStats() const;
 
  private:

@@ -39,6 +39,30 @@ struct MasterOptions {
   AllocationStrategy allocation_strategy = AllocationStrategy::kRandom;
   // Metadata shards; unrelated keys on different shards never contend.
   uint32_t shard_count = 64;
+
+  // The disk tier (docs/STORE.md "Disk tier"). --enable_offload: objects whose memory replica
+  // lives on a client with a disk tier get a copy on that client's disk.
+  bool enable_offload = false;
+  // --offload_on_evict: write an object to disk only when eviction picks it, and free its memory
+  // once the write is durable. Off: every completed put is written behind, and eviction drops
+  // only the memory copy of objects already on disk (objects not there yet are dropped).
+  bool offload_on_evict = false;
+  // --offload_force_evict: with offload_on_evict, when an eviction pass has deferred its share
+  // of the queue (offload_cap_ratio * offloading_queue_limit), evict further objects without a
+  // disk copy instead of keeping them in memory.
+  bool offload_force_evict = false;
+  // --offloading_queue_limit: offloads waiting per holder; beyond it objects are not queued.
+  uint64_t offloading_queue_limit = 50000;
+  // --offload_cap_ratio: the share of the queue limit one eviction pass may defer.
+  double offload_cap_ratio = 0.5;
+  // --promotion_on_hit: copy a disk-only object back to memory after
+  // --promotion_admission_threshold reads, in the background.
+  bool promotion_on_hit = false;
+  uint64_t promotion_admission_threshold = 2;
+  // --promotion_queue_limit: promotions waiting per holder.
+  uint64_t promotion_queue_limit = 50000;
+  // --enable_disk_eviction: a full disk tier drops its oldest objects (told to the holders).
+  bool enable_disk_eviction = true;
 };
 
 }  // namespace mooncake::store

@@ -8,7 +8,8 @@ namespace {
 constexpr int kListeners = static_cast<int>(Listener::kCount);
 std::atomic<uint64_t> g_failures[kListeners];
 constexpr std::string_view kNames[kListeners] = {"master_grpc", "master_fast_rpc", "te_handshake",
-                                                 "te_data",     "http_metadata",   "master_admin"};
+                                                 "te_data",     "http_metadata",   "master_admin",
+                                                 "disk_tier"};
 
 }  // namespace
 

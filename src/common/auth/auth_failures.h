@@ -14,6 +14,7 @@ enum class Listener : int {
   kTransferData,  // Transfer Engine TCP data port
   kHttpMetadata,
   kMasterAdmin,
+  kDiskTier,  // a store client's disk tier service
   kCount,
 };
 

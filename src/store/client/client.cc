@@ -81,6 +81,10 @@ Status Client::Impl::start() {
   } else {
     MC_RETURN_IF_ERROR(master.remountSegments(client_id, {}).status());
   }
+  if (Status tier = startDiskTier(); !tier.ok()) {
+    if (options.global_segment_size > 0) (void)master.unmountSegment(client_id, segment_id);
+    return tier;
+  }
   last_ping_ok_ms.store(steadyMilliseconds());  // mounting just reached the master
   heartbeat_thread = std::thread([this] { heartbeat(); });
   return Status::OK();
@@ -139,6 +143,7 @@ void Client::Impl::heartbeat() {
       if (ids.ok()) {
         LOG(INFO) << "store client: remounted " << segments.size() << " segment(s)";
         if (!ids->empty()) segment_id = ids->front();
+        if (disk_tier) (void)disk_tier->remount();  // the master forgot its disk replicas
       } else {
         LOG(WARNING) << "store client: remount failed: " << ids.status().toString();
       }
@@ -183,6 +188,7 @@ Client::~Client() {
   }
   impl_->heartbeat_cv.notify_all();
   if (impl_->heartbeat_thread.joinable()) impl_->heartbeat_thread.join();
+  if (impl_->disk_tier) impl_->disk_tier->stop();
   std::vector<uint64_t> reservations = impl_->reserved.drain();
   if (!reservations.empty()) (void)impl_->master.releaseReserved(impl_->client_id, reservations);
   if (impl_->options.global_segment_size > 0) {
@@ -324,6 +330,7 @@ Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector
   if (list.replicas.empty()) {
     return Status::storeError(StoreErrorCode::REPLICA_IS_GONE, "key '" + key + "' has no replica");
   }
+  MC_ASSIGN_OR_RETURN(auto disk, impl_->stageDiskReplica(key, list));
   uint64_t object_size = list.replicas.front().size;
   uint64_t total = 0;
   for (const Range& range : ranges) {
@@ -399,7 +406,7 @@ static std::vector<ReplicaLocation> locationsOf(const ReplicaList& list) {
   std::vector<ReplicaLocation> out;
   out.reserve(list.replicas.size());
   for (const ReplicaDescriptor& r : list.replicas)
-    out.push_back({r.te_endpoint, r.address, r.size});
+    out.push_back({r.te_endpoint, r.address, r.size, r.disk_endpoint});
   return out;
 }
 

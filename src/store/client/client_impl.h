@@ -23,6 +23,8 @@
 #include "store/client/master_client.h"
 #include "store/client/reservation_pool.h"
 #include "store/master/segment_allocator.h"
+#include "store/tier/disk_service.h"
+#include "store/tier/disk_tier.h"
 
 namespace mooncake::store {
 
@@ -102,15 +104,19 @@ inline uint64_t totalSize(std::span<const MemoryRun> runs) {
   return total;
 }
 
+class DiskStagings;
+
 struct Client::Impl {
   Impl(const ClientOptions& o, std::string id, auth::SecretRef secret)
       : options(o),
         client_id(std::move(id)),
         engine(o.engine != nullptr ? *o.engine : own_engine),
-        master(o.master_server_address, o.rpc_timeout, std::move(secret)),
+        master(o.master_server_address, o.rpc_timeout, secret),
         segment_memory(o.global_segment_size),
         staging(std::make_shared<StagingArea>(o.local_buffer_size)),
-        locations(o.remembered_locations) {}
+        locations(o.remembered_locations),
+        secret(secret),
+        disk_reads(secret, o.rpc_timeout) {}
 
   // A shared engine keeps running: take our memory out of it before the memory goes.
   ~Impl();
@@ -211,6 +217,10 @@ struct Client::Impl {
                                           std::vector<Result<ReplicaList>>& lists,
                                           const Scatter& targets,
                                           std::chrono::steady_clock::time_point started);
+  // readBatch's next wave: the keys `wave` deferred, once its stagings are released.
+  void readDeferred(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
+                    const Scatter& targets, std::chrono::steady_clock::time_point started,
+                    DiskStagings& wave, std::vector<Result<uint64_t>>& out);
   // The part of batchGetIntoRanges after the lookup: `wanted` are the ranges inside each
   // object (the others are already marked in `out`).
   void readRangeBatch(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
@@ -223,6 +233,15 @@ struct Client::Impl {
   // Fails with LEASE_EXPIRED when a read that began at `started` outlived its lease.
   static Status checkLease(const std::string& key, std::chrono::steady_clock::time_point started,
                            uint64_t lease_ttl_ms);
+
+  // Disk tier (client_disk_tier.cc). Starts this client's own tier when options ask for one.
+  Status startDiskTier();
+  // Replaces the disk replicas in `lists` (those whose only replicas are on a disk) by the
+  // memory their holders staged them in; a list whose staging failed becomes that error. The
+  // stagings stay until the returned guard goes (read the bytes before).
+  std::unique_ptr<DiskStagings> stageDiskReplicas(const std::vector<std::string>& keys,
+                                                  std::vector<Result<ReplicaList>>& lists);
+  Result<std::unique_ptr<DiskStagings>> stageDiskReplica(const std::string& key, ReplicaList& list);
 
   const ClientOptions options;
   const std::string client_id;
@@ -245,10 +264,55 @@ struct Client::Impl {
   std::mutex failed_mutex;
   std::map<std::string, std::chrono::steady_clock::time_point>
       failed_holders;  // GUARDED_BY(failed_mutex)
+  auth::SecretRef secret;
+  tier::DiskServiceClient disk_reads;  // stages other clients' disk replicas
+  class DiskHost;
+  std::unique_ptr<DiskHost> disk_host;
+  std::unique_ptr<tier::DiskTier> disk_tier;  // this client's own, when it has one
   std::mutex heartbeat_mutex;
   std::condition_variable heartbeat_cv;
   bool stopping = false;  // GUARDED_BY(heartbeat_mutex)
   std::thread heartbeat_thread;
+};
+
+// Stagings held on disk tier holders for one read; released when it goes (client_disk_tier.cc).
+class DiskStagings {
+ public:
+  // `own`: this client's tier (its stagings are released without a call), or null.
+  DiskStagings(tier::DiskTier* own, tier::DiskServiceClient& reads) : own_(own), reads_(reads) {}
+  ~DiskStagings() { release(); }
+  DiskStagings(const DiskStagings&) = delete;
+  DiskStagings& operator=(const DiskStagings&) = delete;
+  void hold(const std::string& endpoint, uint64_t id) {
+    if (id != 0) held_.emplace_back(endpoint, id);
+  }
+  void release();
+  // Keys (indexes) a holder had no staging memory for yet: read them after these stagings are
+  // released. Their lists still name the disk replica.
+  std::vector<size_t> deferred;
+
+ private:
+  tier::DiskTier* own_;
+  tier::DiskServiceClient& reads_;
+  std::vector<std::pair<std::string, uint64_t>> held_;
+};
+
+// What this client's disk tier asks of it (client_disk_tier.cc).
+class Client::Impl::DiskHost final : public tier::DiskTierHost {
+ public:
+  explicit DiskHost(Client::Impl& impl) : impl_(impl) {}
+  Result<bool> mountDiskTier(const DiskTierInfo& info) override;
+  Result<OffloadWork> offloadHeartbeat(const DiskUsage& usage, uint32_t max_tasks) override;
+  Result<std::vector<Status>> offloadDone(const std::vector<DiskObjectRef>& written,
+                                          const std::vector<DiskObjectRef>& failed) override;
+  Result<std::vector<Status>> registerDiskObjects(
+      const std::vector<DiskObjectRef>& objects) override;
+  Status evictDiskReplicas(const std::vector<DiskObjectRef>& objects) override;
+  Status promotionDone(const std::string& key, uint64_t version, bool ok) override;
+  Status writeTo(const char* data, uint64_t size, const ReplicaDescriptor& target) override;
+
+ private:
+  Client::Impl& impl_;
 };
 
 }  // namespace mooncake::store

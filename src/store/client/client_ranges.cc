@@ -64,6 +64,7 @@ void Client::Impl::readRangeBatch(const std::vector<std::string>& keys,
                                   const std::vector<std::vector<size_t>>& wanted_index,
                                   std::vector<std::vector<Status>>& out,
                                   std::chrono::steady_clock::time_point started) {
+  auto disk = stageDiskReplicas(keys, lists);  // read before `disk` goes
   std::vector<TransferRequest> requests;
   std::vector<size_t> owner;  // request -> key index
   auto fail = [&](size_t i, const Status& status) {

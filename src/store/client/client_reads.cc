@@ -85,6 +85,7 @@ Result<uint64_t> Client::Impl::readListed(const std::string& key, ReplicaList li
                                           size_t capacity, std::string* out_copy,
                                           std::chrono::steady_clock::time_point started) {
   if (list.replicas.empty()) return noReplica(key);
+  MC_ASSIGN_OR_RETURN(auto disk, stageDiskReplica(key, list));
   uint64_t size = list.replicas.front().size;
   orderForReading(list.replicas);
   SegmentAllocator::Allocation staged;
@@ -131,6 +132,7 @@ Result<uint64_t> Client::Impl::readScattered(const std::string& key,
   auto started = std::chrono::steady_clock::now();
   MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
   if (list.replicas.empty()) return noReplica(key);
+  MC_ASSIGN_OR_RETURN(auto disk, stageDiskReplica(key, list));
   const uint64_t size = list.replicas.front().size;
   const uint64_t capacity = totalSize(runs);
   if (capacity < size) return bufferTooSmall(key, size, capacity);
@@ -153,10 +155,16 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     const Scatter& targets, std::chrono::steady_clock::time_point started) {
   using Outcome = Result<uint64_t>;
   std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  auto disk = stageDiskReplicas(keys, lists);  // read before `disk` goes
+  std::vector<bool> later(keys.size(), false);
+  if (disk) {
+    for (size_t i : disk->deferred) later[i] = true;
+  }
   std::vector<TransferRequest> requests;
   std::vector<size_t> owner;                // request -> key index
   std::vector<const std::string*> holders;  // request -> replica holder (in `lists`)
   for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
+    if (later[i]) continue;
     auto& list = lists[i];
     if (!list.ok()) {
       out[i] = list.status();
@@ -203,7 +211,37 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
       out[i] = readScattered(keys[i], targets.of(i));
     }
   }
+  if (disk && !disk->deferred.empty()) readDeferred(keys, lists, targets, started, *disk, out);
   return out;
+}
+
+void Client::Impl::readDeferred(const std::vector<std::string>& keys,
+                                std::vector<Result<ReplicaList>>& lists, const Scatter& targets,
+                                std::chrono::steady_clock::time_point started, DiskStagings& wave,
+                                std::vector<Result<uint64_t>>& out) {
+  std::vector<size_t> deferred = std::move(wave.deferred);
+  if (deferred.size() == keys.size()) {
+    // Nothing could be staged at all: the holders' staging memory is full of other reads.
+    for (size_t i : deferred) {
+      out[i] = Status::storeError(StoreErrorCode::NO_AVAILABLE_HANDLE,
+                                  "key '" + keys[i] +
+                                      "': its disk tier holder has no staging "
+                                      "memory free; retry");
+    }
+    return;
+  }
+  wave.release();  // this wave's stagings go before the next is asked for
+  std::vector<std::string> rest_keys;
+  std::vector<Result<ReplicaList>> rest_lists;
+  Scatter rest_targets;
+  for (size_t i : deferred) {
+    rest_keys.push_back(keys[i]);
+    rest_lists.push_back(std::move(lists[i]));
+    for (const MemoryRun& run : targets.of(i)) rest_targets.runs.push_back(run);
+    rest_targets.first.push_back(rest_targets.runs.size());
+  }
+  auto rest = readBatch(rest_keys, rest_lists, rest_targets, started);
+  for (size_t j = 0; j < deferred.size(); ++j) out[deferred[j]] = std::move(rest[j]);
 }
 
 std::shared_ptr<ObjectBuffer> Client::Impl::wrapStaged(char* area, uint64_t size,

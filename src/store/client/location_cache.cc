@@ -23,7 +23,8 @@ std::optional<RememberedReplica> LocationCache::find(const std::string& key) con
 
 void LocationCache::remember(const std::string& key, uint64_t version,
                              const ReplicaDescriptor& replica) {
-  if (!enabled()) return;
+  // Version 0: staged disk memory, which is gone after the read.
+  if (!enabled() || version == 0 || replica.isDisk()) return;
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.entries.find(key);

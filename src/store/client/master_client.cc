@@ -68,7 +68,9 @@ void toProto(const ReplicateConfig& config, proto::ReplicateConfig* c) {
 std::vector<ReplicaDescriptor> fromProto(
     const google::protobuf::RepeatedPtrField<proto::Replica>& replicas) {
   std::vector<ReplicaDescriptor> out;
-  for (const auto& r : replicas) out.push_back({r.te_endpoint(), r.address(), r.size()});
+  for (const auto& r : replicas) {
+    out.push_back({r.te_endpoint(), r.address(), r.size(), r.disk_endpoint()});
+  }
   return out;
 }
 
@@ -583,6 +585,117 @@ Result<uint64_t> MasterClient::removeByRegex(const std::string& pattern, bool fo
   MC_RETURN_IF_ERROR(call(MC_RPC(RemoveByRegex), request, &response));
   MC_RETURN_IF_ERROR(fromError(response.error()));
   return response.count();
+}
+
+namespace {
+
+template <typename Repeated>
+void addDiskObjects(const std::vector<DiskObjectRef>& objects, Repeated* out) {
+  for (const DiskObjectRef& ref : objects) {
+    proto::DiskObject* o = out->Add();
+    o->set_key(ref.key);
+    o->set_version(ref.version);
+    o->set_size(ref.size);
+  }
+}
+
+Result<std::vector<Status>> perItem(const proto::ErrorsResponse& response, size_t expected) {
+  if (static_cast<size_t>(response.errors_size()) != expected) {
+    return Status::storeError(StoreErrorCode::RPC_FAIL,
+                              "the master answered for " + std::to_string(response.errors_size()) +
+                                  " items of " + std::to_string(expected));
+  }
+  std::vector<Status> out;
+  out.reserve(expected);
+  for (const proto::Error& error : response.errors()) out.push_back(fromError(error));
+  return out;
+}
+
+}  // namespace
+
+Result<bool> MasterClient::mountDiskTier(const std::string& client_id, const DiskTierInfo& info) {
+  proto::MountLocalDiskSegmentRequest request;
+  request.set_client_id(client_id);
+  request.set_disk_endpoint(info.disk_endpoint);
+  request.set_te_endpoint(info.te_endpoint);
+  request.set_capacity(info.capacity);
+  proto::MountLocalDiskSegmentResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(MountLocalDiskSegment), request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  return response.enable_disk_eviction();
+}
+
+Result<OffloadWork> MasterClient::offloadHeartbeat(const std::string& client_id,
+                                                   const DiskUsage& usage, uint32_t max_tasks) {
+  proto::OffloadObjectHeartbeatRequest request;
+  request.set_client_id(client_id);
+  request.set_capacity(usage.capacity);
+  request.set_bytes(usage.bytes);
+  request.set_objects(usage.objects);
+  request.set_checksum_failures(usage.checksum_failures);
+  request.set_accepting(usage.accepting);
+  request.set_max_tasks(max_tasks);
+  proto::OffloadObjectHeartbeatResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(OffloadObjectHeartbeat), request, &response));
+  MC_RETURN_IF_ERROR(fromError(response.error()));
+  OffloadWork work;
+  for (const proto::OffloadTask& t : response.offload()) {
+    work.offload.push_back({t.key(), t.version(), t.address(), t.size()});
+  }
+  for (const proto::DiskObject& d : response.drop()) {
+    work.drop.push_back({d.key(), d.version(), d.size()});
+  }
+  for (const proto::PromotionTask& p : response.promote()) {
+    work.promote.push_back(
+        {p.key(),
+         p.version(),
+         {p.target().te_endpoint(), p.target().address(), p.target().size(), ""}});
+  }
+  return work;
+}
+
+Result<std::vector<Status>> MasterClient::offloadDone(const std::string& client_id,
+                                                      const std::vector<DiskObjectRef>& written,
+                                                      const std::vector<DiskObjectRef>& failed) {
+  proto::NotifyOffloadSuccessRequest request;
+  request.set_client_id(client_id);
+  addDiskObjects(written, request.mutable_written());
+  addDiskObjects(failed, request.mutable_failed());
+  proto::ErrorsResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(NotifyOffloadSuccess), request, &response));
+  return perItem(response, written.size());
+}
+
+Result<std::vector<Status>> MasterClient::registerDiskObjects(
+    const std::string& client_id, const std::vector<DiskObjectRef>& objects) {
+  proto::DiskObjectsRequest request;
+  request.set_client_id(client_id);
+  addDiskObjects(objects, request.mutable_objects());
+  proto::ErrorsResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(RegisterDiskReplicas), request, &response));
+  return perItem(response, objects.size());
+}
+
+Status MasterClient::evictDiskReplicas(const std::string& client_id,
+                                       const std::vector<DiskObjectRef>& objects) {
+  proto::DiskObjectsRequest request;
+  request.set_client_id(client_id);
+  addDiskObjects(objects, request.mutable_objects());
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchEvictDiskReplica), request, &response));
+  return fromError(response.error());
+}
+
+Status MasterClient::promotionDone(const std::string& client_id, const std::string& key,
+                                   uint64_t version, bool ok) {
+  proto::NotifyPromotionRequest request;
+  request.set_client_id(client_id);
+  request.set_key(key);
+  request.set_version(version);
+  request.set_ok(ok);
+  proto::ErrorResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(NotifyPromotionDone), request, &response));
+  return fromError(response.error());
 }
 
 }  // namespace mooncake::store

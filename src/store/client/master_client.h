@@ -103,6 +103,20 @@ class MasterClient {
                                                      const std::string& segment_name);
   Result<uint64_t> removeByRegex(const std::string& pattern, bool force);
 
+  // The disk tier (MasterService's calls of the same meaning). mountDiskTier answers whether
+  // the holder evicts its oldest objects when its disk is full (--enable_disk_eviction).
+  Result<bool> mountDiskTier(const std::string& client_id, const DiskTierInfo& info);
+  Result<OffloadWork> offloadHeartbeat(const std::string& client_id, const DiskUsage& usage,
+                                       uint32_t max_tasks);
+  Result<std::vector<Status>> offloadDone(const std::string& client_id,
+                                          const std::vector<DiskObjectRef>& written,
+                                          const std::vector<DiskObjectRef>& failed);
+  Result<std::vector<Status>> registerDiskObjects(const std::string& client_id,
+                                                  const std::vector<DiskObjectRef>& objects);
+  Status evictDiskReplicas(const std::string& client_id, const std::vector<DiskObjectRef>& objects);
+  Status promotionDone(const std::string& client_id, const std::string& key, uint64_t version,
+                       bool ok);
+
  private:
   class Stub;
   // One call with the deadline, over the fast RPC listener when the master has one, else gRPC;

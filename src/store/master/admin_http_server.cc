@@ -120,6 +120,62 @@ std::string renderPrometheusMetrics(MasterService& service) {
     gauge("mooncake_master_recovered_objects", "Objects restored from the metadata at start.",
           service.restoreStats().objects);
   }
+  if (service.options().enable_offload) {
+    counter("mooncake_master_offloads_queued_total", "Objects queued for a holder's disk tier.",
+            c.offloads_queued);
+    counter("mooncake_master_offloaded_objects_total",
+            "Disk copies recorded (the holder's write was durable).", c.offloaded_objects);
+    counter("mooncake_master_offloaded_bytes_total", "Bytes of the disk copies recorded.",
+            c.offloaded_bytes);
+    counter("mooncake_master_offload_failures_total",
+            "Offloads a holder could not write (full or failing disk).", c.offload_failures);
+    counter("mooncake_master_offload_rejected_total",
+            "Offloads that landed after their object changed or went (deleted again).",
+            c.offload_rejected);
+    counter("mooncake_master_offload_queue_full_total",
+            "Objects not queued because their holder's queue was at --offloading_queue_limit.",
+            c.offload_queue_full);
+    counter("mooncake_master_evicted_to_disk_total",
+            "Evictions that freed memory and kept the disk copy.", c.evicted_to_disk);
+    counter("mooncake_master_evicted_without_offload_total",
+            "Evictions of objects that had no disk copy although offload is on (dropped).",
+            c.evicted_without_offload);
+    counter("mooncake_master_disk_replica_reads_total",
+            "Lookups answered with a disk replica (no memory copy).", c.disk_replica_reads);
+    counter("mooncake_master_disk_replicas_registered_total",
+            "Disk copies holders registered after they (re)mounted.", c.disk_replicas_registered);
+    counter("mooncake_master_disk_replicas_evicted_total",
+            "Disk copies holders dropped (full disk, damaged records).", c.disk_replicas_evicted);
+    counter("mooncake_master_promotions_queued_total",
+            "Disk-only objects queued to be copied back to memory.", c.promotions_queued);
+    counter("mooncake_master_promotions_total", "Disk-only objects copied back to memory.",
+            c.promotions);
+    counter("mooncake_master_promotion_failures_total", "Promotions that could not be done.",
+            c.promotion_failures);
+    auto holders = service.diskHolderStats();
+    auto per_holder = [&](const char* name, const char* help, auto field) {
+      out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
+      for (const DiskHolderStats& h : holders) {
+        out << name << "{holder=\"" << h.disk_endpoint << "\"} " << field(h) << "\n";
+      }
+    };
+    per_holder("mooncake_master_disk_bytes", "Bytes on each holder's disk tier.",
+               [](const DiskHolderStats& h) { return h.usage.bytes; });
+    per_holder("mooncake_master_disk_objects", "Objects on each holder's disk tier.",
+               [](const DiskHolderStats& h) { return h.usage.objects; });
+    per_holder("mooncake_master_disk_capacity_bytes", "Capacity of each holder's disk tier.",
+               [](const DiskHolderStats& h) { return h.usage.capacity; });
+    per_holder("mooncake_master_disk_checksum_failures",
+               "Records each holder found damaged (dropped, never returned).",
+               [](const DiskHolderStats& h) { return h.usage.checksum_failures; });
+    per_holder("mooncake_master_disk_accepting",
+               "1 while a holder takes offloads (0: its disk is full and does not evict).",
+               [](const DiskHolderStats& h) { return h.usage.accepting ? 1 : 0; });
+    per_holder("mooncake_master_offload_queue", "Offloads waiting per holder.",
+               [](const DiskHolderStats& h) { return h.offload_queue; });
+    per_holder("mooncake_master_promotion_queue", "Promotions waiting per holder.",
+               [](const DiskHolderStats& h) { return h.promotion_queue; });
+  }
   out << "# HELP mooncake_auth_failures_total Connections or requests refused for a missing or "
          "wrong proof of the cluster secret, per listener.\n"
       << "# TYPE mooncake_auth_failures_total counter\n";

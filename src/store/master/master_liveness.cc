@@ -62,6 +62,8 @@ void MasterService::expireClients(Clock::time_point now) {
         now);
   }
   for (const std::string& client : dead) {
+    // Its disk copies are unreachable now; if it comes back, it registers them again.
+    dropDiskHolder(client);
     for (SegmentId segment : segments_.segmentsOf(client)) {
       if (options_.dead_client_grace_sec == 0) {
         // Unmount first so no new replica lands there, then forget the replicas it held.

@@ -22,6 +22,8 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
       // Readers trust leases, and only the writer may drop what it wrote.
       if (!object.complete || object.owner != client_id || object.lease_until > now_()) continue;
       if (segment_name.empty()) {
+        // Every replica: the disk copy too.
+        dropDiskCopy(key, object);
         freed = std::move(object.replicas);
         object.replicas.clear();
       } else {
@@ -33,9 +35,19 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
                      std::make_move_iterator(object.replicas.end()));
         object.replicas.erase(on_segment, object.replicas.end());
       }
-      if (object.replicas.empty()) {
+      if (object.offload == Object::Offload::kRunning) {
+        // An offload may be reading that memory: hold it back instead of freeing it.
+        std::lock_guard side(side_mutex_);
+        abandonLocked(std::move(freed), now_() + kOffloadHold);
+        freed.clear();
+        object.offload = Object::Offload::kNone;
+      }
+      if (object.replicas.empty() && object.disk_holder.empty()) {
+        releaseObject(key, object);
         logObject(shard, key, nullptr);
         shard.erase(it);
+      } else if (object.replicas.empty()) {
+        logObject(shard, key, nullptr);  // only on disk now
       } else {
         object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
         logObject(shard, key, &object);

@@ -25,7 +25,7 @@ Result<ReservedSpace> MasterService::reserve(const std::string& client_id, uint6
   out.id = next_version_.fetch_add(1, std::memory_order_relaxed);
   out.replicas.reserve(placements.size());
   for (const Placement& p : placements)
-    out.replicas.push_back({p.te_endpoint, p.allocation.address, size});
+    out.replicas.push_back({p.te_endpoint, p.allocation.address, size, {}});
   Reservation reservation{client_id, size, config, std::move(placements), now_()};
   {
     std::lock_guard lock(reservations_mutex_);
@@ -93,7 +93,9 @@ Status MasterService::commitReserved(const std::string& client_id, const std::st
       object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
       if (object.soft_pin)
         object.soft_pin_until = now + std::chrono::milliseconds(object.soft_pin_ttl_ms);
-      logObject(shard, key, &shard.insert(key, std::move(object)));
+      Object& inserted = shard.insert(key, std::move(object));
+      logObject(shard, key, &inserted);
+      if (options_.enable_offload && !options_.offload_on_evict) queueOffload(key, inserted, false);
     }
   }
   if (!writable.ok()) {

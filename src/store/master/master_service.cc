@@ -116,7 +116,7 @@ std::vector<ReplicaDescriptor> MasterService::describe(const Object& object) {
   std::vector<ReplicaDescriptor> out;
   out.reserve(object.replicas.size());
   for (const Placement& p : object.replicas) {
-    if (!p.detached) out.push_back({p.te_endpoint, p.allocation.address, object.size});
+    if (!p.detached) out.push_back({p.te_endpoint, p.allocation.address, object.size, {}});
   }
   return out;
 }
@@ -188,6 +188,8 @@ Result<std::vector<SegmentId>> MasterService::remountSegments(
 Status MasterService::unmountSegment(SegmentId segment, const std::string& client_id) {
   MC_RETURN_IF_ERROR(segments_.unmount(segment, client_id));
   dropSegmentReplicas(segment);
+  // A client leaving takes its disk tier along (its disk service goes with it).
+  if (segments_.segmentsOf(client_id).empty()) dropDiskHolder(client_id);
   return Status::OK();
 }
 
@@ -201,14 +203,17 @@ void MasterService::dropSegmentReplicas(SegmentId segment) {
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
-      auto& replicas = it->second.replicas;
-      if (std::erase_if(replicas, [segment](const Placement& p) { return p.segment == segment; }) ==
-          0) {
+      Object& object = it->second;
+      auto on_segment = [segment](const Placement& p) { return p.segment == segment; };
+      if (std::erase_if(object.promotion_target, on_segment) > 0) object.promoting = false;
+      if (std::erase_if(object.replicas, on_segment) == 0) {
         ++it;
         continue;
       }
-      logObject(*shard, it->first, replicas.empty() ? nullptr : &it->second);
-      it = replicas.empty() ? shard->erase(it) : std::next(it);
+      logObject(*shard, it->first, object.replicas.empty() ? nullptr : &object);
+      bool gone =
+          object.replicas.empty() && object.disk_holder.empty() && object.promotion_target.empty();
+      it = gone ? shard->erase(it) : std::next(it);
     }
   }
 }
@@ -219,7 +224,7 @@ Status MasterService::checkWritable(Shard& shard, const std::string& key, Clock:
   Object& object = it->second;
   if (object.complete && !available(object)) {
     // Every holder is away (declared dead, maybe paused): the new value replaces it.
-    releaseAll(object.replicas);
+    releaseObject(key, object);
     logObject(shard, key, nullptr);
     shard.erase(it);
     return Status::OK();
@@ -346,6 +351,7 @@ Status MasterService::putEnd(const std::string& client_id, const std::string& ke
   } else {
     logCompletion(shard, key, object);
   }
+  if (options_.enable_offload && !options_.offload_on_evict) queueOffload(key, object, false);
   return Status::OK();
 }
 
@@ -378,11 +384,15 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
     if (it != shard.objects.end() && it->second.complete) {
       Object& object = it->second;
       Clock::time_point now = now_();
-      if (object.size == size && object.lease_until <= now &&
+      if (object.size == size && object.lease_until <= now && !object.replicas.empty() &&
+          object.offload != Object::Offload::kRunning && object.promotion_target.empty() &&
           std::none_of(object.replicas.begin(), object.replicas.end(),
                        [](const Placement& p) { return p.detached; })) {
         // No reader can be inside the old bytes (leases are what readers trust), so the
-        // writer may overwrite them where they are.
+        // writer may overwrite them where they are. The old value's disk copy goes.
+        dropDiskCopy(key, object);
+        object.offload = Object::Offload::kNone;
+        object.offload_evicts = false;
         object.complete = false;
         object.put_started = now;
         object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
@@ -396,8 +406,12 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
       // until the last lease ends, then the maintenance tick frees it.
       {
         std::lock_guard side(side_mutex_);
-        abandonLocked(std::move(object.replicas), std::max(now, object.lease_until));
+        auto hold = object.offload == Object::Offload::kRunning ? now + kOffloadHold : now;
+        abandonLocked(std::move(object.replicas), std::max(hold, object.lease_until));
       }
+      object.replicas.clear();
+      object.offload = Object::Offload::kNone;
+      releaseObject(key, object);
       logObject(shard, key, nullptr);
       shard.erase(it);
     }
@@ -423,7 +437,12 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   Clock::time_point now = now_();
   object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
   shard.touch(object, now);
-  return ReplicaList{describe(object), options_.default_kv_lease_ttl_ms, object.version};
+  ReplicaList list{describe(object), options_.default_kv_lease_ttl_ms, object.version};
+  if (list.replicas.empty() && !object.disk_holder.empty()) {
+    list.replicas.push_back(describeDisk(object, object.size));
+    notePromotionHit(key, object);
+  }
+  return list;
 }
 
 bool MasterService::existKey(const std::string& key) { return getReplicaList(key).ok(); }
@@ -440,7 +459,7 @@ Status MasterService::remove(const std::string& key, bool force) {
   if (!force && it->second.lease_until > now_()) {
     return keyError(StoreErrorCode::OBJECT_HAS_LEASE, key, "a reader holds a lease");
   }
-  releaseAll(it->second.replicas);
+  releaseObject(key, it->second);
   logObject(shard, key, nullptr);
   shard.erase(it);
   return Status::OK();
@@ -453,10 +472,10 @@ size_t MasterService::removeMatching(const std::function<bool(const std::string&
     std::lock_guard lock(shard->mutex);
     Clock::time_point now = now_();
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
-      const Object& object = it->second;
+      Object& object = it->second;
       bool removable = force || (object.complete && object.lease_until <= now);
       if (removable && match(it->first)) {
-        releaseAll(object.replicas);
+        releaseObject(it->first, object);
         logObject(*shard, it->first, nullptr);
         it = shard->erase(it);
         ++removed;
@@ -487,6 +506,8 @@ MasterService::replicasByRegex(const std::string& pattern) {
     for (const auto& [key, object] : shard->objects) {
       if (object.complete && available(object) && std::regex_search(key, regex)) {
         out.emplace_back(key, describe(object));
+        if (out.back().second.empty())
+          out.back().second.push_back(describeDisk(object, object.size));
       }
     }
   }
@@ -517,6 +538,7 @@ void MasterService::tick() {
   const auto unused_limit = std::chrono::seconds(options_.put_start_discard_timeout_sec);
   dropReservations([&](const Reservation& r) { return now - r.created >= unused_limit; }, now);
   reclaimAbandoned(now);
+  if (options_.promotion_on_hit) placePromotions();
   auto capacity = static_cast<double>(segments_.capacityBytes());
   if (capacity > 0 && static_cast<double>(segments_.usedBytes()) >=
                           options_.eviction_high_watermark_ratio * capacity) {
@@ -527,13 +549,14 @@ void MasterService::tick() {
 uint64_t MasterService::evict(uint64_t bytes) {
   const Clock::time_point now = now_();
   uint64_t freed = 0;
+  uint64_t deferred = 0;
   // Pass 0 spares soft-pinned objects; pass 1 (when allowed) takes them too, once nothing else
   // is left.
   for (int pass = 0; pass < 2 && freed < bytes; ++pass) {
     bool take_soft = pass == 1;
     if (take_soft && !options_.allow_evict_soft_pinned_objects) break;
     while (freed < bytes) {
-      uint64_t round = evictRound(bytes - freed, take_soft, now);
+      uint64_t round = evictRound(bytes - freed, take_soft, now, deferred);
       if (round == 0) break;
       freed += round;
     }
@@ -542,13 +565,14 @@ uint64_t MasterService::evict(uint64_t bytes) {
 }
 
 bool MasterService::available(const Object& object) {
-  return std::any_of(object.replicas.begin(), object.replicas.end(),
-                     [](const Placement& p) { return !p.detached; });
+  return inMemory(object) || !object.disk_holder.empty();
 }
 
 bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_point now) {
-  // Objects whose holders are all away hold no space in the pool: nothing to gain.
-  if (!object.complete || object.hard_pin || object.lease_until > now || !available(object)) {
+  // Objects whose holders are all away hold no space in the pool: nothing to gain. Neither do
+  // objects only on disk, nor ones already leaving memory through an offload.
+  if (!object.complete || object.hard_pin || object.lease_until > now || !inMemory(object) ||
+      (object.offload != Object::Offload::kNone && object.offload_evicts)) {
     return false;
   }
   return take_soft || !(object.soft_pin && object.soft_pin_until > now);
@@ -557,7 +581,8 @@ bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_
 // One round of a k-way merge over the shards' LRU lists: each shard offers its oldest evictable
 // objects (at most kEvictionCandidates), and they are evicted oldest first across shards. A round
 // ends where a shard's offer runs out while it may hold more, so the order is exact global LRU.
-uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_point now) {
+uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_point now,
+                                   uint64_t& deferred) {
   constexpr size_t kEvictionCandidates = 64;
   struct Candidate {
     Clock::time_point last_access;
@@ -592,13 +617,9 @@ uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_p
     // Skip what changed meanwhile (removed, read again, leased).
     if (it != shard.objects.end() && it->second.last_access == candidate.last_access &&
         evictable(it->second, take_soft, now)) {
-      uint64_t object_bytes = it->second.size * it->second.replicas.size();
-      freed += object_bytes;
-      counters_.evicted_objects.fetch_add(1, std::memory_order_relaxed);
-      counters_.evicted_bytes.fetch_add(object_bytes, std::memory_order_relaxed);
-      releaseAll(it->second.replicas);
-      logObject(shard, candidate.key, nullptr);
-      shard.erase(it);
+      bool erase = true;
+      freed += evictOne(shard, candidate.key, it->second, deferred, erase);
+      if (erase) shard.erase(it);
     }
     if (candidate.last_of_full_offer) break;  // the next round looks further into that shard
   }

@@ -4,11 +4,12 @@
 // Thread-safe. Objects are spread over MasterOptions::shard_count shards, each with its own
 // mutex; a call touches one shard (plus the segment registry), except removeAll/removeByRegex,
 // eviction and client expiry, which visit shards one at a time. Lock order: shard, then
-// registry, then clients.
+// registry, then clients (side_mutex_), then the disk tier holders (disk_mutex_).
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <list>
 #include <map>
@@ -47,10 +48,60 @@ struct RestoreStats {
 };
 
 // What a reader needs to fetch one replica: the Transfer Engine segment and the address there.
+// A disk replica (disk_endpoint set) is read by asking its holder's disk service at
+// disk_endpoint to stage it (te_endpoint is the holder's segment; address is 0).
 struct ReplicaDescriptor {
   std::string te_endpoint;
   uint64_t address = 0;
   uint64_t size = 0;
+  std::string disk_endpoint;
+  bool isDisk() const { return !disk_endpoint.empty(); }
+};
+
+// The disk tier (docs/STORE.md "Disk tier"; master_disk_tier.cc).
+struct DiskTierInfo {
+  std::string disk_endpoint;  // host:port of the holder's disk service
+  std::string te_endpoint;    // the holder's Transfer Engine segment (where staged reads are)
+  uint64_t capacity = 0;
+};
+// What a holder says about its disk in each offload heartbeat.
+struct DiskUsage {
+  uint64_t capacity = 0;
+  uint64_t bytes = 0;
+  uint64_t objects = 0;
+  uint64_t checksum_failures = 0;
+  bool accepting = true;  // false: full (and not evicting) or failing; queue nothing more
+};
+struct DiskObjectRef {
+  std::string key;
+  uint64_t version = 0;
+  uint64_t size = 0;
+};
+// An object for the holder to write to its disk: its memory replica in the holder's segment.
+struct OffloadTask {
+  std::string key;
+  uint64_t version = 0;
+  uint64_t address = 0;
+  uint64_t size = 0;
+};
+// A disk-only object for the holder to copy back into memory at `target`.
+struct PromotionTask {
+  std::string key;
+  uint64_t version = 0;
+  ReplicaDescriptor target;
+};
+struct OffloadWork {
+  std::vector<OffloadTask> offload;
+  std::vector<DiskObjectRef> drop;  // copies the master no longer wants (removed, replaced)
+  std::vector<PromotionTask> promote;
+};
+// Per holder, for /metrics.
+struct DiskHolderStats {
+  std::string client_id;
+  std::string disk_endpoint;
+  DiskUsage usage;
+  size_t offload_queue = 0;
+  size_t promotion_queue = 0;
 };
 
 struct ReplicaList {
@@ -92,6 +143,21 @@ struct MasterCounters {
   std::atomic<uint64_t> no_space_errors{0};
   std::atomic<uint64_t> reservations{0};      // reserve() successes
   std::atomic<uint64_t> reserved_commits{0};  // puts completed by commitReserved
+  // Disk tier.
+  std::atomic<uint64_t> offloads_queued{0};
+  std::atomic<uint64_t> offloaded_objects{0};  // disk copies recorded (NotifyOffloadSuccess)
+  std::atomic<uint64_t> offloaded_bytes{0};
+  std::atomic<uint64_t> offload_failures{0};         // holders could not write them
+  std::atomic<uint64_t> offload_rejected{0};         // changed or gone before the write landed
+  std::atomic<uint64_t> offload_queue_full{0};       // not queued: the holder's queue was full
+  std::atomic<uint64_t> evicted_to_disk{0};          // memory freed, the disk copy stays
+  std::atomic<uint64_t> evicted_without_offload{0};  // dropped although offload is on
+  std::atomic<uint64_t> disk_replica_reads{0};       // lookups answered with a disk replica
+  std::atomic<uint64_t> disk_replicas_registered{0};
+  std::atomic<uint64_t> disk_replicas_evicted{0};  // holders dropped them (full, damaged)
+  std::atomic<uint64_t> promotions_queued{0};
+  std::atomic<uint64_t> promotions{0};
+  std::atomic<uint64_t> promotion_failures{0};
 };
 
 // Holds replies back until the records behind them are safe elsewhere (an HA leader's
@@ -189,6 +255,31 @@ class MasterService {
   Result<std::vector<std::pair<std::string, std::vector<ReplicaDescriptor>>>> replicasByRegex(
       const std::string& pattern);
 
+  // The disk tier (docs/STORE.md "Disk tier"; master_disk_tier.cc). A client with a disk
+  // registers it after mounting (again after every remount); NOT_SUPPORTED without
+  // --enable_offload.
+  Status mountDiskTier(const std::string& client_id, const DiskTierInfo& info);
+  // A holder's poll: its disk's state in, up to `max_tasks` offloads (and the copies to drop,
+  // and promotions) out. Handed-out offloads are running until offloadDone.
+  OffloadWork offloadHeartbeat(const std::string& client_id, const DiskUsage& usage,
+                               size_t max_tasks);
+  // Written: durable on the holder's disk; per item OK, or an error when the object changed or
+  // went meanwhile (the holder then deletes its copy). Failed: the object stays as it was.
+  std::vector<Status> offloadDone(const std::string& client_id,
+                                  const std::vector<DiskObjectRef>& written,
+                                  const std::vector<DiskObjectRef>& failed);
+  // A holder's objects on disk (after it started or remounted): each becomes (or stays) a disk
+  // replica of its key unless the key now holds another version or a put is in progress on it
+  // (then OBJECT_ALREADY_EXISTS, and the holder deletes its copy).
+  std::vector<Status> registerDiskObjects(const std::string& client_id,
+                                          const std::vector<DiskObjectRef>& objects);
+  // The holder dropped these copies (its disk was full, or a copy was damaged).
+  void evictDiskReplicas(const std::string& client_id, const std::vector<DiskObjectRef>& objects);
+  // A promotion ended (the bytes are at the task's target, or could not be put there).
+  Status promotionDone(const std::string& client_id, const std::string& key, uint64_t version,
+                       bool ok);
+  std::vector<DiskHolderStats> diskHolderStats() const;
+
   // Liveness: OK for a known live client, NEED_REMOUNT for one the master does not know
   // (expired, or the master restarted).
   ClientStatus ping(const std::string& client_id);
@@ -238,6 +329,7 @@ class MasterService {
   void setFastRpcPort(uint16_t port) { fast_rpc_port_.store(port, std::memory_order_relaxed); }
   uint16_t fastRpcPort() const { return fast_rpc_port_.load(std::memory_order_relaxed); }
   uint64_t capacityBytes() const { return segments_.capacityBytes(); }
+  const MasterOptions& options() const { return options_; }
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
  private:
@@ -263,6 +355,18 @@ class MasterService {
     Clock::time_point soft_pin_until;
     Clock::time_point last_access;
     LruList::iterator lru_position;
+    // Disk tier: the client holding a disk copy ("": none). Objects with only a disk copy are
+    // not in the metadata log (their holder registers them again after a master restart).
+    std::string disk_holder;
+    // An offload to `offload_target` is queued, or running (handed out: the holder may be
+    // reading the memory replica, so that memory is not reused until it reports or
+    // kOffloadHold passes).
+    enum class Offload : uint8_t { kNone, kQueued, kRunning } offload = Offload::kNone;
+    bool offload_evicts = false;  // eviction picked it: free the memory when the write lands
+    bool promoting = false;       // a promotion is queued or running
+    uint32_t disk_reads = 0;      // lookups answered from disk since it went there
+    std::string offload_target;
+    std::vector<Placement> promotion_target;  // the memory being filled by a promotion
   };
   // Objects and their recency order change together: go through insert/erase/touch.
   struct Shard {
@@ -321,8 +425,30 @@ class MasterService {
   // incarnation: unmounted, with its replicas.
   void dropStaleSegment(const std::string& client_id, const SegmentInfo& info);
   static bool evictable(const Object& object, bool take_soft, Clock::time_point now);
-  // True when a reader can reach a replica (not every holder is away).
+  // True when a reader can reach a replica (not every holder is away, or a disk copy).
   static bool available(const Object& object);
+  static bool inMemory(const Object& object);
+  // Disk tier helpers (master_disk_tier.cc). Require the object's shard lock.
+  // Releases the memory replicas; while an offload may be reading them, they are held back
+  // (abandoned) for kOffloadHold instead.
+  void releaseMemory(Object& object);
+  // Everything the object holds: memory (as releaseMemory), its disk copy (the holder is told),
+  // a queued promotion's space. Before erasing it or replacing its value.
+  void releaseObject(const std::string& key, Object& object);
+  // Tells the holder of the object's disk copy to delete it, and forgets the copy.
+  void dropDiskCopy(const std::string& key, Object& object);
+  // Queues a write of the object to the disk of a holder of one of its memory replicas; false
+  // when no such holder takes it.
+  bool queueOffload(const std::string& key, Object& object, bool evicts);
+  // A disk replica descriptor for the object's disk copy (empty disk_endpoint: holder unknown).
+  ReplicaDescriptor describeDisk(const Object& object, uint64_t size) const;
+  // Queues a promotion when the object was read from disk often enough.
+  void notePromotionHit(const std::string& key, Object& object);
+  // Work done on the tick: place memory for queued promotions.
+  void placePromotions();
+  // A holder that is declared dead or unmounted: its disk copies and pending offloads go.
+  void dropDiskHolder(const std::string& client_id);
+  static constexpr std::chrono::seconds kOffloadHold{60};
   // Sets the detached flag of every replica on `segment`.
   void markSegmentReplicas(SegmentId segment, bool detached);
   // A client declared dead mounting its segment again (same id, endpoint and base): the
@@ -330,7 +456,12 @@ class MasterService {
   std::optional<SegmentId> reattachIfAway(const std::string& client_id, const SegmentInfo& info);
   // Unmounts (dropping their replicas) segments detached for --dead_client_grace_sec.
   void releaseDetached(Clock::time_point now);
-  uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now);
+  // `deferred`: offloads queued by this eviction pass so far (offload_on_evict's cap).
+  uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now, uint64_t& deferred);
+  // What eviction does with one object it picked: frees its memory, or queues its offload.
+  // Returns the bytes counted as freed; false in `erase` keeps the object.
+  uint64_t evictOne(Shard& shard, const std::string& key, Object& object, uint64_t& deferred,
+                    bool& erase);
   void expireClients(Clock::time_point now);
   static constexpr SegmentId kNoSegment = ~SegmentId{0};
   // Quarantines (as abandoned) the reservations `drop` selects, minus placements on `gone`.
@@ -366,6 +497,17 @@ class MasterService {
       reservations_;                    // by id; GUARDED_BY(reservations_mutex_)
   uint64_t reservation_lsn_count_ = 0;  // GUARDED_BY(reservations_mutex_)
   MasterCounters counters_;
+  // Disk tier holders by client id. Taken last (after shard, registry and side locks).
+  struct DiskHolder {
+    DiskTierInfo info;
+    DiskUsage usage;
+    std::deque<std::pair<std::string, uint64_t>> offloads;  // key, version (checked on pop)
+    std::vector<DiskObjectRef> drops;
+    std::deque<std::pair<std::string, uint64_t>> promotions_wanted;  // need memory placed
+    std::vector<PromotionTask> promotions;                           // placed, to hand out
+  };
+  mutable std::mutex disk_mutex_;
+  std::unordered_map<std::string, DiskHolder> disk_holders_;  // GUARDED_BY(disk_mutex_)
   // Seeded with the wall clock in ns, so a restarted master never hands out a version it
   // already gave (it would need more than one write per nanosecond to catch up).
   std::atomic<uint64_t> next_version_;

@@ -33,6 +33,7 @@ void addReplicas(const std::vector<ReplicaDescriptor>& replicas, Repeated* out) 
     r->set_te_endpoint(replica.te_endpoint);
     r->set_address(replica.address);
     r->set_size(replica.size);
+    if (replica.isDisk()) r->set_disk_endpoint(replica.disk_endpoint);
   }
 }
 
@@ -288,6 +289,83 @@ void ReportUnreachable(MasterService& service, const proto::ReportUnreachableReq
   service.reportUnreachable(
       std::vector<std::string>(request.te_endpoints().begin(), request.te_endpoints().end()));
   setError(Status::OK(), response->mutable_error());
+}
+
+void MountLocalDiskSegment(MasterService& service,
+                           const proto::MountLocalDiskSegmentRequest& request,
+                           proto::MountLocalDiskSegmentResponse* response) {
+  Status status = service.mountDiskTier(
+      request.client_id(), {request.disk_endpoint(), request.te_endpoint(), request.capacity()});
+  setError(status, response->mutable_error());
+  response->set_enable_disk_eviction(service.options().enable_disk_eviction);
+}
+
+void OffloadObjectHeartbeat(MasterService& service,
+                            const proto::OffloadObjectHeartbeatRequest& request,
+                            proto::OffloadObjectHeartbeatResponse* response) {
+  DiskUsage usage{request.capacity(), request.bytes(), request.objects(),
+                  request.checksum_failures(), request.accepting()};
+  OffloadWork work = service.offloadHeartbeat(request.client_id(), usage,
+                                              request.max_tasks() == 0 ? 64 : request.max_tasks());
+  for (const OffloadTask& task : work.offload) {
+    proto::OffloadTask* t = response->add_offload();
+    t->set_key(task.key);
+    t->set_version(task.version);
+    t->set_address(task.address);
+    t->set_size(task.size);
+  }
+  for (const DiskObjectRef& ref : work.drop) {
+    proto::DiskObject* d = response->add_drop();
+    d->set_key(ref.key);
+    d->set_version(ref.version);
+    d->set_size(ref.size);
+  }
+  for (const PromotionTask& task : work.promote) {
+    proto::PromotionTask* p = response->add_promote();
+    p->set_key(task.key);
+    p->set_version(task.version);
+    p->mutable_target()->set_te_endpoint(task.target.te_endpoint);
+    p->mutable_target()->set_address(task.target.address);
+    p->mutable_target()->set_size(task.target.size);
+  }
+  setError(Status::OK(), response->mutable_error());
+}
+
+template <typename Repeated>
+std::vector<DiskObjectRef> diskRefs(const Repeated& objects) {
+  std::vector<DiskObjectRef> out;
+  out.reserve(static_cast<size_t>(objects.size()));
+  for (const proto::DiskObject& o : objects) out.push_back({o.key(), o.version(), o.size()});
+  return out;
+}
+
+void NotifyOffloadSuccess(MasterService& service, const proto::NotifyOffloadSuccessRequest& request,
+                          proto::ErrorsResponse* response) {
+  for (const Status& status : service.offloadDone(request.client_id(), diskRefs(request.written()),
+                                                  diskRefs(request.failed()))) {
+    setError(status, response->add_errors());
+  }
+}
+
+void RegisterDiskReplicas(MasterService& service, const proto::DiskObjectsRequest& request,
+                          proto::ErrorsResponse* response) {
+  for (const Status& status :
+       service.registerDiskObjects(request.client_id(), diskRefs(request.objects()))) {
+    setError(status, response->add_errors());
+  }
+}
+
+void BatchEvictDiskReplica(MasterService& service, const proto::DiskObjectsRequest& request,
+                           proto::ErrorResponse* response) {
+  service.evictDiskReplicas(request.client_id(), diskRefs(request.objects()));
+  setError(Status::OK(), response->mutable_error());
+}
+
+void NotifyPromotionDone(MasterService& service, const proto::NotifyPromotionRequest& request,
+                         proto::ErrorResponse* response) {
+  setError(
+      service.promotionDone(request.client_id(), request.key(), request.version(), request.ok()),
+      response->mutable_error());
 }
 
 void GetFastRpcPort(MasterService& service, const proto::Empty&,

@@ -7,7 +7,7 @@
 namespace mooncake::store {
 namespace {
 
-ReservedSpace space(uint64_t id) { return {id, {{"node:1", 0x1000 * id, 4096}}}; }
+ReservedSpace space(uint64_t id) { return {id, {{"node:1", 0x1000 * id, 4096, {}}}}; }
 
 TEST(ReservationPoolTest, ShapesSeparateSizesAndConfigs) {
   ReplicateConfig one;

@@ -267,7 +267,7 @@ void NodeDaemon::Impl::routeStatus(net::HttpServer& http) {
               std::to_string(s.refused) +
               "\n# TYPE mooncake_client_malformed_total counter\n"
               "mooncake_client_malformed_total " +
-              std::to_string(s.malformed) + "\n",
+              std::to_string(s.malformed) + "\n" + client.diskTierMetrics(),
           "text/plain; version=0.0.4");
   });
 }

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""The disk tier against fio on the same directory, in one run (issue #12's benchmark).
+
+For each object size (1 MiB and 128 KiB), with a node daemon (mooncake_client) holding a
+MEMORY-byte segment and a Python pure client doing the puts and gets, so every byte crosses
+processes:
+
+  fio        sequential O_DIRECT read (io_uring, the object size as block size) of a file as large
+             as the working set, in the same directory as the disk tier: the disk's speed.
+  baseline   master and daemon without a disk tier: put then get (batch_put_from /
+             batch_get_into on registered memory) of a working set that fits in memory.
+  offload    the same with --enable_offload and the daemon's disk tier (written behind: the
+             offloads run while the puts and gets do): the ratio to baseline is what offloading
+             costs memory puts and gets (target: >= 0.9).
+  disk get   then 4x the memory in total is put; once the writes drained, the objects no longer
+             in memory are read back (batch_get_into) from the daemon's disk tier: the ratio to fio
+             (target: >= 0.8). Hit ratio: the share of the working set that reads back, against
+             what memory + disk can hold (target: equal).
+
+Every run has its own key prefix; the daemon is up (segment mounted) before timing; the working
+set is far larger than the CPU caches; every put is checked. Where the time goes: the daemon's
+mooncake_disk_tier_read_seconds (disk read per batch) against the whole get.
+
+Usage: PYTHONPATH=build/python python3 bench/disk_tier_bench.py [--dir DIR] [--memory MiB]
+       [--batch N]
+"""
+import argparse
+import ctypes
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
+sys.path.insert(0, os.path.join(BUILD, "python"))
+from mooncake.store import MooncakeDistributedStore  # noqa: E402
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port):
+    for _ in range(400):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def metrics(port):
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    out = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, number = line.rpartition(" ")
+            out[name] = out.get(name, 0) + float(number)
+    return out
+
+
+class Cluster:
+    def __init__(self, memory, offload, tier_dir):
+        self.rpc_port, self.http_port = free_port(), free_port()
+        self.metrics_port, self.daemon_port = free_port(), free_port()
+        self.metadata_dir = tempfile.mkdtemp(prefix="mc-bench-master-")
+        flags = ["--enable_offload"] if offload else []
+        self.master = subprocess.Popen(
+            [f"{BUILD}/tools/mooncake_master", "--rpc_address=127.0.0.1", f"--port={self.rpc_port}",
+             "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
+             f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
+             f"--metrics_port={self.metrics_port}", f"--metadata_dir={self.metadata_dir}", *flags],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.rpc_port)
+        env = dict(os.environ, MC_TCP_BIND_ADDRESS="127.0.0.1")
+        daemon_flags = [f"--offload_path={tier_dir}", "--enable_offload"] if offload else []
+        self.daemon = subprocess.Popen(
+            [f"{BUILD}/tools/mooncake_client", "--host=127.0.0.1",
+             f"--metadata_server={self.metadata}", f"--master_server_address={self.address}",
+             f"--port={self.daemon_port}", f"--global_segment_size={memory}", *daemon_flags],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        if "serving dummy clients" not in self.daemon.stdout.readline():
+            raise RuntimeError("mooncake_client did not start")
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.rpc_port}"
+
+    @property
+    def metadata(self):
+        return f"http://127.0.0.1:{self.http_port}/metadata"
+
+    def stop(self):
+        for p in (self.daemon, self.master):
+            p.kill()
+            p.wait()
+        shutil.rmtree(self.metadata_dir, ignore_errors=True)
+
+
+def fio_read(directory, total, block):
+    path = os.path.join(directory, "fio.dat")
+    common = ["fio", "--name=disk", f"--filename={path}", f"--size={total}", "--direct=1",
+              "--ioengine=io_uring", "--output-format=json"]
+    subprocess.run(common + ["--rw=write", "--bs=1M", "--iodepth=16"], check=True,
+                   capture_output=True)
+    out = subprocess.run(common + ["--rw=read", f"--bs={block}", "--iodepth=32"], check=True,
+                         capture_output=True, text=True).stdout
+    os.unlink(path)
+    return json.loads(out)["jobs"][0]["read"]["bw_bytes"] / 1e9
+
+
+class Client:
+    """A pure client with one registered area of `batch` objects."""
+
+    def __init__(self, cluster, size, batch):
+        os.environ["MC_TCP_BIND_ADDRESS"] = "127.0.0.1"
+        self.store = MooncakeDistributedStore()
+        assert self.store.setup("127.0.0.1", cluster.metadata, 0, 16 << 20, "tcp", "",
+                                cluster.address) == 0
+        self.size, self.batch = size, batch
+        self.area = ctypes.create_string_buffer(size * batch)
+        base = ctypes.addressof(self.area)
+        assert self.store.register_buffer(base, size * batch) == 0
+        self.ptrs = [base + i * size for i in range(batch)]
+        for i in range(batch):  # distinct bytes per slot
+            ctypes.memset(self.ptrs[i], 17 + i, size)
+
+    def put(self, prefix, first, count):
+        started = time.perf_counter()
+        for at in range(first, first + count, self.batch):
+            n = min(self.batch, first + count - at)
+            keys = [f"{prefix}/{k}" for k in range(at, at + n)]
+            rc = self.store.batch_put_from(keys, self.ptrs[:n], [self.size] * n)
+            assert rc == [0] * n, rc
+        return count * self.size / (time.perf_counter() - started) / 1e9
+
+    def get(self, prefix, first, count):
+        """(GB/s of the objects found, objects found)"""
+        found = 0
+        started = time.perf_counter()
+        for at in range(first, first + count, self.batch):
+            n = min(self.batch, first + count - at)
+            keys = [f"{prefix}/{k}" for k in range(at, at + n)]
+            got = self.store.batch_get_into(keys, self.ptrs[:n], [self.size] * n)
+            found += sum(1 for g in got if g == self.size)
+        elapsed = time.perf_counter() - started
+        return found * self.size / elapsed / 1e9, found
+
+    def close(self):
+        self.store.close()
+
+
+def wait_drained(cluster, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m = metrics(cluster.metrics_port)
+        if m.get("mooncake_master_offload_queue", 0) == 0 and \
+                m.get("mooncake_master_offloads_queued_total", 0) <= \
+                m.get("mooncake_master_offloaded_objects_total", 0) + \
+                m.get("mooncake_master_offload_failures_total", 0) + \
+                m.get("mooncake_master_offload_rejected_total", 0):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the offload queue did not drain")
+
+
+def run(size, memory, batch, directory):
+    working = 4 * memory // size  # objects: 4x the memory
+    fits = memory // size // 2  # what surely fits in memory (below the eviction watermark)
+    print(f"\n== {size >> 10} KiB objects: memory {memory >> 20} MiB, working set "
+          f"{working * size >> 20} MiB, batch {batch}", flush=True)
+    fio = fio_read(directory, working * size, size)
+    print(f"fio O_DIRECT sequential read: {fio:.3f} GB/s", flush=True)
+
+    base = Cluster(memory, False, "")
+    try:
+        client = Client(base, size, batch)
+        base_put = client.put("base", 0, fits)
+        base_get, _ = client.get("base", 0, fits)
+        client.close()
+    finally:
+        base.stop()
+
+    tier_dir = os.path.join(directory, "tier")
+    shutil.rmtree(tier_dir, ignore_errors=True)
+    tiered = Cluster(memory, True, tier_dir)
+    try:
+        client = Client(tiered, size, batch)
+        off_put = client.put("tier", 0, fits)
+        off_get, _ = client.get("tier", 0, fits)
+        rest_put = client.put("tier", fits, working - fits)
+        wait_drained(tiered)
+        before = metrics(tiered.daemon_port)
+        m = metrics(tiered.metrics_port)
+        in_memory = int(m["mooncake_master_bytes_used"]) // size
+        disk_only = working - in_memory
+        # The oldest objects are the ones eviction moved to disk.
+        disk_get, found_disk = client.get("tier", 0, disk_only)
+        after = metrics(tiered.daemon_port)
+        _, found_all = client.get("tier", 0, working)
+        m = metrics(tiered.metrics_port)
+        client.close()
+    finally:
+        tiered.stop()
+        shutil.rmtree(tier_dir, ignore_errors=True)
+
+    reads = after.get("mooncake_disk_tier_read_seconds_count", 0) - \
+        before.get("mooncake_disk_tier_read_seconds_count", 0)
+    read_time = after.get("mooncake_disk_tier_read_seconds_sum", 0) - \
+        before.get("mooncake_disk_tier_read_seconds_sum", 0)
+    get_time = found_disk * size / (disk_get * 1e9) if disk_get else 0
+    print(f"memory put   baseline {base_put:.3f} GB/s, offload running {off_put:.3f} GB/s "
+          f"(ratio {off_put / base_put:.2f})")
+    print(f"memory get   baseline {base_get:.3f} GB/s, offload running {off_get:.3f} GB/s "
+          f"(ratio {off_get / base_get:.2f})")
+    print(f"puts beyond memory (evicting to disk): {rest_put:.3f} GB/s")
+    print(f"disk-only get {disk_get:.3f} GB/s over {found_disk}/{disk_only} objects "
+          f"(ratio to fio {disk_get / fio:.2f})")
+    print(f"hit ratio {found_all / working:.3f} (memory + disk hold all: expected 1.000); "
+          f"offloaded {int(m.get('mooncake_master_offloaded_objects_total', 0))}, evicted without "
+          f"a disk copy {int(m.get('mooncake_master_evicted_without_offload_total', 0))}")
+    if reads:
+        print(f"where the time goes: {int(reads)} disk reads took {read_time:.2f} s of "
+              f"{get_time:.2f} s of disk-only gets ({100 * read_time / get_time:.0f}%)")
+    return {"size": size, "fio": fio, "put_ratio": off_put / base_put,
+            "get_ratio": off_get / base_get, "disk_get": disk_get,
+            "disk_ratio": disk_get / fio, "hit_ratio": found_all / working}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", default=None, help="directory on the disk to measure")
+    parser.add_argument("--memory", type=int, default=256, help="segment MiB (working set 4x)")
+    parser.add_argument("--batch", type=int, default=16, help="objects per batch call")
+    args = parser.parse_args()
+    if shutil.which("fio") is None:
+        sys.exit("fio is not installed (apt-get install fio)")
+    directory = args.dir or tempfile.mkdtemp(prefix="mc-disk-bench-", dir="/var/tmp")
+    os.makedirs(directory, exist_ok=True)
+    results = []
+    try:
+        for size, batch in ((1 << 20, args.batch), (128 << 10, args.batch * 8)):
+            results.append(run(size, args.memory << 20, batch, directory))
+    finally:
+        if args.dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
+    print("\nsize      put/base  get/base  disk/fio  hit")
+    for r in results:
+        print(f"{r['size'] >> 10:>5} KiB  {r['put_ratio']:8.2f}  {r['get_ratio']:8.2f}  "
+              f"{r['disk_ratio']:8.2f}  {r['hit_ratio']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
