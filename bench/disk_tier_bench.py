@@ -22,7 +22,7 @@ set is far larger than the CPU caches; every put is checked. Where the time goes
 mooncake_disk_tier_read_seconds (disk read per batch) against the whole get.
 
 Usage: PYTHONPATH=build/python python3 bench/disk_tier_bench.py [--dir DIR] [--memory MiB]
-       [--batch N]
+       [--batch N] [--reps N]
 """
 import argparse
 import ctypes
@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -159,26 +160,23 @@ class Client:
 
 
 def wait_drained(cluster, timeout=120):
-    deadline = time.time() + timeout
+    """Until no offload waits and none has landed for a while (the running ones are done)."""
+    deadline, last, still = time.time() + timeout, -1, 0
     while time.time() < deadline:
         m = metrics(cluster.metrics_port)
-        if m.get("mooncake_master_offload_queue", 0) == 0 and \
-                m.get("mooncake_master_offloads_queued_total", 0) <= \
-                m.get("mooncake_master_offloaded_objects_total", 0) + \
-                m.get("mooncake_master_offload_failures_total", 0) + \
-                m.get("mooncake_master_offload_rejected_total", 0):
+        landed = m.get("mooncake_master_offloaded_objects_total", 0)
+        still = still + 1 if m.get("mooncake_master_offload_queue", 0) == 0 and landed == last else 0
+        if still >= 3:
             return
-        time.sleep(0.1)
+        last = landed
+        time.sleep(0.2)
     raise RuntimeError("the offload queue did not drain")
 
 
-def run(size, memory, batch, directory):
+def run_once(size, memory, batch, directory):
     working = 4 * memory // size  # objects: 4x the memory
     fits = memory // size // 2  # what surely fits in memory (below the eviction watermark)
-    print(f"\n== {size >> 10} KiB objects: memory {memory >> 20} MiB, working set "
-          f"{working * size >> 20} MiB, batch {batch}", flush=True)
-    fio = fio_read(directory, working * size, size)
-    print(f"fio O_DIRECT sequential read: {fio:.3f} GB/s", flush=True)
+    fio_before = fio_read(directory, working * size, size)
 
     base = Cluster(memory, False, "")
     try:
@@ -211,28 +209,59 @@ def run(size, memory, batch, directory):
     finally:
         tiered.stop()
         shutil.rmtree(tier_dir, ignore_errors=True)
+    fio_after = fio_read(directory, working * size, size)
 
     reads = after.get("mooncake_disk_tier_read_seconds_count", 0) - \
         before.get("mooncake_disk_tier_read_seconds_count", 0)
     read_time = after.get("mooncake_disk_tier_read_seconds_sum", 0) - \
         before.get("mooncake_disk_tier_read_seconds_sum", 0)
-    get_time = found_disk * size / (disk_get * 1e9) if disk_get else 0
-    print(f"memory put   baseline {base_put:.3f} GB/s, offload running {off_put:.3f} GB/s "
-          f"(ratio {off_put / base_put:.2f})")
-    print(f"memory get   baseline {base_get:.3f} GB/s, offload running {off_get:.3f} GB/s "
-          f"(ratio {off_get / base_get:.2f})")
-    print(f"puts beyond memory (evicting to disk): {rest_put:.3f} GB/s")
-    print(f"disk-only get {disk_get:.3f} GB/s over {found_disk}/{disk_only} objects "
-          f"(ratio to fio {disk_get / fio:.2f})")
-    print(f"hit ratio {found_all / working:.3f} (memory + disk hold all: expected 1.000); "
-          f"offloaded {int(m.get('mooncake_master_offloaded_objects_total', 0))}, evicted without "
-          f"a disk copy {int(m.get('mooncake_master_evicted_without_offload_total', 0))}")
-    if reads:
-        print(f"where the time goes: {int(reads)} disk reads took {read_time:.2f} s of "
-              f"{get_time:.2f} s of disk-only gets ({100 * read_time / get_time:.0f}%)")
-    return {"size": size, "fio": fio, "put_ratio": off_put / base_put,
-            "get_ratio": off_get / base_get, "disk_get": disk_get,
-            "disk_ratio": disk_get / fio, "hit_ratio": found_all / working}
+    fio = statistics.median([fio_before, fio_after])
+    return {"fio": fio, "base_put": base_put, "off_put": off_put, "base_get": base_get,
+            "off_get": off_get, "rest_put": rest_put, "disk_get": disk_get,
+            "found_disk": found_disk, "disk_only": disk_only, "hit": found_all / working,
+            "offloaded": m.get("mooncake_master_offloaded_objects_total", 0),
+            "dropped": m.get("mooncake_master_evicted_without_offload_total", 0),
+            "reads": reads, "read_time": read_time,
+            "get_time": found_disk * size / (disk_get * 1e9) if disk_get else 0}
+
+
+def run(size, memory, batch, directory, reps):
+    print(f"\n== {size >> 10} KiB objects: memory {memory >> 20} MiB, working set "
+          f"{4 * memory >> 20} MiB, batch {batch}, {reps} reps (medians; fio before and after "
+          f"each rep)", flush=True)
+    runs = [run_once(size, memory, batch, directory) for _ in range(reps)]
+
+    def med(field):
+        return statistics.median(r[field] for r in runs)
+
+    def ratio(a, b):
+        return statistics.median(r[a] / r[b] for r in runs)
+
+    def series(field):
+        return ", ".join(f"{r[field]:.2f}" for r in runs)
+
+    print(f"fio O_DIRECT sequential read: {med('fio'):.3f} GB/s "
+          f"(runs: {series('fio')})")
+    print(f"memory put   baseline {med('base_put'):.3f} GB/s, offload running "
+          f"{med('off_put'):.3f} GB/s (ratio {ratio('off_put', 'base_put'):.2f})")
+    print(f"memory get   baseline {med('base_get'):.3f} GB/s, offload running "
+          f"{med('off_get'):.3f} GB/s (ratio {ratio('off_get', 'base_get'):.2f})")
+    print(f"puts beyond memory (each waits for the disk to take the oldest): "
+          f"{med('rest_put'):.3f} GB/s")
+    print(f"disk-only get {med('disk_get'):.3f} GB/s over {runs[-1]['found_disk']}/"
+          f"{runs[-1]['disk_only']} objects (ratio to fio {ratio('disk_get', 'fio'):.2f}; runs: "
+          f"{series('disk_get')})")
+    print(f"hit ratio {med('hit'):.3f} (memory + disk hold all: expected 1.000); offloaded "
+          f"{int(runs[-1]['offloaded'])}, evicted without a disk copy {int(runs[-1]['dropped'])}")
+    if runs[-1]["reads"]:
+        r = runs[-1]
+        print(f"where the time goes (last rep): the daemon's {int(r['reads'])} batched disk "
+              f"reads add up to {r['read_time']:.2f} s within {r['get_time']:.2f} s of disk-only "
+              f"gets (two waves are staged while one is transferred, so the disk is busy "
+              f"{100 * min(1.0, r['read_time'] / r['get_time']):.0f}% of the time)")
+    return {"size": size, "put_ratio": ratio("off_put", "base_put"),
+            "get_ratio": ratio("off_get", "base_get"), "disk_ratio": ratio("disk_get", "fio"),
+            "hit_ratio": med("hit")}
 
 
 def main():
@@ -240,6 +269,7 @@ def main():
     parser.add_argument("--dir", default=None, help="directory on the disk to measure")
     parser.add_argument("--memory", type=int, default=256, help="segment MiB (working set 4x)")
     parser.add_argument("--batch", type=int, default=16, help="objects per batch call")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions (medians reported)")
     args = parser.parse_args()
     if shutil.which("fio") is None:
         sys.exit("fio is not installed (apt-get install fio)")
@@ -248,7 +278,7 @@ def main():
     results = []
     try:
         for size, batch in ((1 << 20, args.batch), (128 << 10, args.batch * 8)):
-            results.append(run(size, args.memory << 20, batch, directory))
+            results.append(run(size, args.memory << 20, batch, directory, args.reps))
     finally:
         if args.dir is None:
             shutil.rmtree(directory, ignore_errors=True)

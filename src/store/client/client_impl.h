@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -217,10 +218,28 @@ struct Client::Impl {
                                           std::vector<Result<ReplicaList>>& lists,
                                           const Scatter& targets,
                                           std::chrono::steady_clock::time_point started);
-  // readBatch's next wave: the keys `wave` deferred, once its stagings are released.
-  void readDeferred(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
+  // readBatch's transfers for the `selected` keys (one Transfer Engine batch; per-key fallback
+  // to the single-key path for keys whose first replica failed).
+  void readSelected(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
                     const Scatter& targets, std::chrono::steady_clock::time_point started,
-                    DiskStagings& wave, std::vector<Result<uint64_t>>& out);
+                    const std::vector<size_t>& selected, std::vector<Result<uint64_t>>& out);
+  // One wave of disk objects being staged by their holders (readBatch): their lists are moved
+  // out meanwhile and back once staged.
+  struct StagingJob {
+    struct Data {
+      std::vector<size_t> indices;
+      std::vector<std::string> keys;
+      std::vector<Result<ReplicaList>> lists;
+    };
+    std::shared_ptr<Data> data;
+    std::future<std::unique_ptr<DiskStagings>> staging;
+  };
+  StagingJob startStaging(const std::vector<std::string>& keys,
+                          std::vector<Result<ReplicaList>>& lists,
+                          const std::vector<size_t>& indices);
+  // Disk bytes per wave of a batched read, and waves staged ahead of the one being read.
+  static constexpr uint64_t kDiskWaveBytes = 4ull << 20;
+  static constexpr size_t kDiskWaveDepth = 2;
   // The part of batchGetIntoRanges after the lookup: `wanted` are the ranges inside each
   // object (the others are already marked in `out`).
   void readRangeBatch(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,

@@ -70,8 +70,24 @@ void Client::Impl::readRangeBatch(const std::vector<std::string>& keys,
   auto fail = [&](size_t i, const Status& status) {
     for (size_t k : wanted_index[i]) out[i][k] = status;
   };
+  // Keys whose disk replica could not be staged are done here.
+  std::vector<bool> done(keys.size(), false);
+  if (disk) {
+    for (size_t i : disk->deferred) {
+      fail(i, Status::storeError(
+                  StoreErrorCode::NO_AVAILABLE_HANDLE,
+                  "key '" + keys[i] + "': its disk tier holder has no staging memory free; retry"));
+      done[i] = true;
+    }
+  }
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (wanted[i].empty()) continue;
+    if (!done[i] && !wanted[i].empty() && !lists[i].ok()) {
+      fail(i, lists[i].status());
+      done[i] = true;
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (wanted[i].empty() || done[i]) continue;
     orderForReading(lists[i]->replicas);
     const ReplicaDescriptor& replica = lists[i]->replicas.front();
     auto target = engine.openSegment(replica.te_endpoint);
@@ -92,7 +108,7 @@ void Client::Impl::readRangeBatch(const std::vector<std::string>& keys,
     if (!completed.ok() || !(*completed)[r]) read_ok[owner[r]] = false;
   }
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (wanted[i].empty()) continue;
+    if (wanted[i].empty() || done[i]) continue;
     const bool had_requests = tried[i] || std::all_of(wanted[i].begin(), wanted[i].end(),
                                                       [](const Range& r) { return r.length == 0; });
     if (!had_requests || !read_ok[i]) {

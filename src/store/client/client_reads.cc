@@ -1,4 +1,7 @@
 // Client: the read paths (single key, batched, byte ranges).
+#include <deque>
+#include <future>
+
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
@@ -155,16 +158,104 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     const Scatter& targets, std::chrono::steady_clock::time_point started) {
   using Outcome = Result<uint64_t>;
   std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
-  auto disk = stageDiskReplicas(keys, lists);  // read before `disk` goes
-  std::vector<bool> later(keys.size(), false);
-  if (disk) {
-    for (size_t i : disk->deferred) later[i] = true;
+  std::vector<size_t> memory_keys, disk_keys;
+  for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
+    bool disk = lists[i].ok() && !lists[i]->replicas.empty() && lists[i]->replicas.front().isDisk();
+    (disk ? disk_keys : memory_keys).push_back(i);
   }
+  if (disk_keys.empty()) {
+    readSelected(keys, lists, targets, started, memory_keys, out);
+    return out;
+  }
+  // Disk objects go in waves of about kDiskWaveBytes: their holders stage the next
+  // kDiskWaveDepth waves while one is read, so disk reads overlap the transfers.
+  std::vector<std::vector<size_t>> waves;
+  uint64_t wave_bytes = 0;
+  for (size_t i : disk_keys) {
+    if (waves.empty() || wave_bytes >= kDiskWaveBytes) {
+      waves.emplace_back();
+      wave_bytes = 0;
+    }
+    waves.back().push_back(i);
+    wave_bytes += lists[i]->replicas.front().size;
+  }
+  std::deque<StagingJob> jobs;
+  size_t launched = 0;
+  auto launch = [&] {
+    if (launched < waves.size()) jobs.push_back(startStaging(keys, lists, waves[launched++]));
+  };
+  for (size_t depth = 0; depth < kDiskWaveDepth; ++depth) launch();
+  readSelected(keys, lists, targets, started, memory_keys, out);  // while the disks read
+  std::vector<size_t> busy;  // no staging memory free at their holder yet
+  bool progress = false;
+  while (!jobs.empty()) {
+    StagingJob job = std::move(jobs.front());
+    jobs.pop_front();
+    std::unique_ptr<DiskStagings> staged = job.staging.get();
+    std::vector<bool> deferred(job.data->indices.size(), false);
+    if (staged) {
+      for (size_t j : staged->deferred) deferred[j] = true;
+    }
+    std::vector<size_t> ready;
+    for (size_t j = 0; j < job.data->indices.size(); ++j) {
+      const size_t i = job.data->indices[j];
+      lists[i] = std::move(job.data->lists[j]);
+      (deferred[j] ? busy : ready).push_back(i);
+    }
+    launch();
+    progress = progress || !ready.empty();
+    readSelected(keys, lists, targets, started, ready, out);
+    if (staged) staged->release();  // read: its stagings go
+  }
+  if (busy.empty()) return out;
+  if (!progress) {
+    // Nothing could be staged at all: the holders' staging memory is full of other reads.
+    for (size_t i : busy) {
+      out[i] = Status::storeError(
+          StoreErrorCode::NO_AVAILABLE_HANDLE,
+          "key '" + keys[i] + "': its disk tier holder has no staging memory free; retry");
+    }
+    return out;
+  }
+  std::vector<std::string> rest_keys;
+  std::vector<Result<ReplicaList>> rest_lists;
+  Scatter rest_targets;
+  for (size_t i : busy) {
+    rest_keys.push_back(keys[i]);
+    rest_lists.push_back(std::move(lists[i]));
+    for (const MemoryRun& run : targets.of(i)) rest_targets.runs.push_back(run);
+    rest_targets.first.push_back(rest_targets.runs.size());
+  }
+  auto rest = readBatch(rest_keys, rest_lists, rest_targets, started);
+  for (size_t j = 0; j < busy.size(); ++j) out[busy[j]] = std::move(rest[j]);
+  return out;
+}
+
+Client::Impl::StagingJob Client::Impl::startStaging(const std::vector<std::string>& keys,
+                                                    std::vector<Result<ReplicaList>>& lists,
+                                                    const std::vector<size_t>& indices) {
+  StagingJob job;
+  job.data = std::make_shared<StagingJob::Data>();
+  job.data->indices = indices;
+  for (size_t i : indices) {
+    job.data->keys.push_back(keys[i]);
+    job.data->lists.push_back(std::move(lists[i]));  // back into `lists` once staged
+  }
+  job.staging = std::async(std::launch::async, [this, data = job.data] {
+    return stageDiskReplicas(data->keys, data->lists);
+  });
+  return job;
+}
+
+void Client::Impl::readSelected(const std::vector<std::string>& keys,
+                                std::vector<Result<ReplicaList>>& lists, const Scatter& targets,
+                                std::chrono::steady_clock::time_point started,
+                                const std::vector<size_t>& selected,
+                                std::vector<Result<uint64_t>>& out) {
   std::vector<TransferRequest> requests;
   std::vector<size_t> owner;                // request -> key index
   std::vector<const std::string*> holders;  // request -> replica holder (in `lists`)
-  for (size_t i = 0; i < keys.size() && i < lists.size(); ++i) {
-    if (later[i]) continue;
+  for (size_t i : selected) {
     auto& list = lists[i];
     if (!list.ok()) {
       out[i] = list.status();
@@ -193,6 +284,7 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     owner.resize(requests.size(), i);
     holders.resize(requests.size(), &replica.te_endpoint);
   }
+  if (requests.empty()) return;
   auto completed = runTasks(requests);
   std::vector<bool> key_failed(keys.size(), false);
   for (size_t r = 0; r < requests.size(); ++r) {
@@ -211,37 +303,6 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
       out[i] = readScattered(keys[i], targets.of(i));
     }
   }
-  if (disk && !disk->deferred.empty()) readDeferred(keys, lists, targets, started, *disk, out);
-  return out;
-}
-
-void Client::Impl::readDeferred(const std::vector<std::string>& keys,
-                                std::vector<Result<ReplicaList>>& lists, const Scatter& targets,
-                                std::chrono::steady_clock::time_point started, DiskStagings& wave,
-                                std::vector<Result<uint64_t>>& out) {
-  std::vector<size_t> deferred = std::move(wave.deferred);
-  if (deferred.size() == keys.size()) {
-    // Nothing could be staged at all: the holders' staging memory is full of other reads.
-    for (size_t i : deferred) {
-      out[i] = Status::storeError(StoreErrorCode::NO_AVAILABLE_HANDLE,
-                                  "key '" + keys[i] +
-                                      "': its disk tier holder has no staging "
-                                      "memory free; retry");
-    }
-    return;
-  }
-  wave.release();  // this wave's stagings go before the next is asked for
-  std::vector<std::string> rest_keys;
-  std::vector<Result<ReplicaList>> rest_lists;
-  Scatter rest_targets;
-  for (size_t i : deferred) {
-    rest_keys.push_back(keys[i]);
-    rest_lists.push_back(std::move(lists[i]));
-    for (const MemoryRun& run : targets.of(i)) rest_targets.runs.push_back(run);
-    rest_targets.first.push_back(rest_targets.runs.size());
-  }
-  auto rest = readBatch(rest_keys, rest_lists, rest_targets, started);
-  for (size_t j = 0; j < deferred.size(); ++j) out[deferred[j]] = std::move(rest[j]);
 }
 
 std::shared_ptr<ObjectBuffer> Client::Impl::wrapStaged(char* area, uint64_t size,

@@ -56,7 +56,7 @@ void MasterService::releaseObject(const std::string& key, Object& object) {
 }
 
 uint64_t MasterService::evictOne(Shard& shard, const std::string& key, Object& object,
-                                 uint64_t& deferred, bool& erase) {
+                                 Deferred& deferred, bool& erase) {
   const uint64_t bytes = object.size * object.replicas.size();
   erase = false;
   if (!object.disk_holder.empty()) {
@@ -69,27 +69,22 @@ uint64_t MasterService::evictOne(Shard& shard, const std::string& key, Object& o
     return bytes;
   }
   if (options_.enable_offload) {
-    if (object.offload == Object::Offload::kRunning) {
-      // Its write is under way: the memory goes when it lands.
-      object.offload_evicts = true;
-      return bytes;
-    }
-    if (options_.offload_on_evict) {
-      const auto cap = static_cast<uint64_t>(options_.offload_cap_ratio *
-                                             static_cast<double>(options_.offloading_queue_limit));
-      if (deferred < cap) {
-        if (object.offload == Object::Offload::kQueued) {
-          object.offload_evicts = true;
-          ++deferred;
-          return bytes;
-        }
-        if (queueOffload(key, object, true)) {
-          ++deferred;
-          return bytes;
-        }
-      } else if (!options_.offload_force_evict) {
-        return 0;  // this pass deferred its share: the object stays in memory for now
+    // Not on disk yet: its memory goes once its write lands (queued now if it was not), up to
+    // this pass's share of the queue; past it, an object stays in memory, or is dropped with
+    // --offload_force_evict.
+    const auto cap = static_cast<uint64_t>(options_.offload_cap_ratio *
+                                           static_cast<double>(options_.offloading_queue_limit));
+    if (deferred.objects < cap) {
+      bool leaving = object.offload != Object::Offload::kNone || queueOffload(key, object, true);
+      if (leaving) {
+        object.offload_evicts = true;
+        ++deferred.objects;
+        deferred.bytes += bytes;
+        return bytes;
       }
+      // No holder of it has a disk tier that takes it: dropped as without offload.
+    } else if (!options_.offload_force_evict) {
+      return 0;
     }
     counters_.evicted_without_offload.fetch_add(1, std::memory_order_relaxed);
   }
@@ -99,6 +94,12 @@ uint64_t MasterService::evictOne(Shard& shard, const std::string& key, Object& o
   logObject(shard, key, nullptr);
   erase = true;
   return bytes;
+}
+
+bool MasterService::awaitOffloadLanding(Clock::time_point deadline) {
+  std::unique_lock lock(offload_wait_mutex_);
+  const uint64_t seen = offload_landings_;
+  return offload_landed_.wait_until(lock, deadline, [&] { return offload_landings_ != seen; });
 }
 
 bool MasterService::queueOffload(const std::string& key, Object& object, bool evicts) {
@@ -344,6 +345,11 @@ std::vector<Status> MasterService::offloadDone(const std::string& client_id,
       it->second.offload_evicts = false;
     }
   }
+  {
+    std::lock_guard lock(offload_wait_mutex_);
+    ++offload_landings_;
+  }
+  offload_landed_.notify_all();
   return out;
 }
 
@@ -444,6 +450,11 @@ void MasterService::dropDiskHolder(const std::string& client_id) {
       it = object.replicas.empty() ? shard->erase(it) : std::next(it);
     }
   }
+  {
+    std::lock_guard lock(offload_wait_mutex_);
+    ++offload_landings_;  // puts waiting for its writes look again (and evict otherwise)
+  }
+  offload_landed_.notify_all();
   LOG(INFO) << "master: the disk tier of client " << client_id << " is gone with it";
 }
 

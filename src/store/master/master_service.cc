@@ -264,8 +264,23 @@ std::vector<Placement> MasterService::placeReplicas(const std::string& client_id
   if (placements.size() >= request.count || !full) return placements;
   auto wanted = static_cast<uint64_t>(options_.eviction_ratio *
                                       static_cast<double>(segments_.capacityBytes()));
-  evict(std::max<uint64_t>(wanted, size * (request.count - placements.size())));
-  if (placements.empty()) return segments_.allocate(request);
+  const uint64_t needed = std::max<uint64_t>(wanted, size * (request.count - placements.size()));
+  uint64_t deferred = 0;
+  evict(needed, &deferred);
+  if (placements.empty()) {
+    placements = segments_.allocate(request);
+    // The room comes as the disk writes land: wait for them (puts go at the disk's pace rather
+    // than dropping what the disk tier could keep).
+    const auto deadline = Clock::now() + kOffloadWait;
+    while (placements.empty() && deferred > 0 && awaitOffloadLanding(deadline)) {
+      placements = segments_.allocate(request);
+      if (placements.empty()) {
+        evict(needed, &deferred);
+        placements = segments_.allocate(request);
+      }
+    }
+    return placements;
+  }
   PlacementRequest rest = request;
   rest.count = request.count - placements.size();
   for (const Placement& p : placements) rest.avoid.push_back(p.te_endpoint);
@@ -546,10 +561,10 @@ void MasterService::tick() {
   }
 }
 
-uint64_t MasterService::evict(uint64_t bytes) {
+uint64_t MasterService::evict(uint64_t bytes, uint64_t* deferred_bytes) {
   const Clock::time_point now = now_();
   uint64_t freed = 0;
-  uint64_t deferred = 0;
+  Deferred deferred;
   // Pass 0 spares soft-pinned objects; pass 1 (when allowed) takes them too, once nothing else
   // is left.
   for (int pass = 0; pass < 2 && freed < bytes; ++pass) {
@@ -561,6 +576,7 @@ uint64_t MasterService::evict(uint64_t bytes) {
       freed += round;
     }
   }
+  if (deferred_bytes != nullptr) *deferred_bytes = deferred.bytes;
   return freed;
 }
 
@@ -582,7 +598,7 @@ bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_
 // objects (at most kEvictionCandidates), and they are evicted oldest first across shards. A round
 // ends where a shard's offer runs out while it may hold more, so the order is exact global LRU.
 uint64_t MasterService::evictRound(uint64_t bytes, bool take_soft, Clock::time_point now,
-                                   uint64_t& deferred) {
+                                   Deferred& deferred) {
   constexpr size_t kEvictionCandidates = 64;
   struct Candidate {
     Clock::time_point last_access;

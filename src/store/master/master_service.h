@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <list>
@@ -310,7 +311,9 @@ class MasterService {
   // Frees about `bytes` of unleased, unpinned objects, least recently used first (a merge of the
   // shards' LRU lists: the cost follows the objects evicted and the pinned ones skipped, not the
   // number of objects stored); returns the bytes freed.
-  uint64_t evict(uint64_t bytes);
+  // With the disk tier, objects whose memory goes only once their disk write lands count as
+  // freed; their bytes are also added to `*deferred_bytes` when given.
+  uint64_t evict(uint64_t bytes, uint64_t* deferred_bytes = nullptr);
 
   size_t objectCount() const;
   // Objects a reader's lease protects right now (a scan: for /metrics, not hot paths).
@@ -456,12 +459,21 @@ class MasterService {
   std::optional<SegmentId> reattachIfAway(const std::string& client_id, const SegmentInfo& info);
   // Unmounts (dropping their replicas) segments detached for --dead_client_grace_sec.
   void releaseDetached(Clock::time_point now);
-  // `deferred`: offloads queued by this eviction pass so far (offload_on_evict's cap).
-  uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now, uint64_t& deferred);
-  // What eviction does with one object it picked: frees its memory, or queues its offload.
-  // Returns the bytes counted as freed; false in `erase` keeps the object.
-  uint64_t evictOne(Shard& shard, const std::string& key, Object& object, uint64_t& deferred,
+  // Objects (and their bytes) this eviction pass left to free when their disk writes land.
+  struct Deferred {
+    uint64_t objects = 0;
+    uint64_t bytes = 0;
+  };
+  uint64_t evictRound(uint64_t bytes, bool take_soft, Clock::time_point now, Deferred& deferred);
+  // What eviction does with one object it picked: frees its memory, or leaves that to its disk
+  // write (queued if need be). Returns the bytes counted as freed; false in `erase` keeps the
+  // object.
+  uint64_t evictOne(Shard& shard, const std::string& key, Object& object, Deferred& deferred,
                     bool& erase);
+  // A put found no room while disk writes that free memory are under way: waits (up to
+  // kOffloadWait) for the next one to land. False at the deadline.
+  bool awaitOffloadLanding(Clock::time_point deadline);
+  static constexpr std::chrono::seconds kOffloadWait{2};
   void expireClients(Clock::time_point now);
   static constexpr SegmentId kNoSegment = ~SegmentId{0};
   // Quarantines (as abandoned) the reservations `drop` selects, minus placements on `gone`.
@@ -506,6 +518,10 @@ class MasterService {
     std::deque<std::pair<std::string, uint64_t>> promotions_wanted;  // need memory placed
     std::vector<PromotionTask> promotions;                           // placed, to hand out
   };
+  // Signalled whenever an offload lands or fails (a put waiting for room looks again).
+  std::mutex offload_wait_mutex_;
+  std::condition_variable offload_landed_;
+  uint64_t offload_landings_ = 0;  // GUARDED_BY(offload_wait_mutex_)
   mutable std::mutex disk_mutex_;
   std::unordered_map<std::string, DiskHolder> disk_holders_;  // GUARDED_BY(disk_mutex_)
   // Seeded with the wall clock in ns, so a restarted master never hands out a version it

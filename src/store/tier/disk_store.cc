@@ -170,7 +170,7 @@ Status DiskStore::loadBucket(uint32_t id) {
         ReadOp all{bucket->fd.get(), offset, record->span(), buffer.data()};
         readAll({&all, 1});
         whole = all.result == static_cast<ssize_t>(record->span()) &&
-                crc32c(0, buffer.data() + record->valueOffset(), record->value_size) ==
+                crc32cStriped(buffer.data() + record->valueOffset(), record->value_size) ==
                     record->value_crc;
       }
       if (whole) {
@@ -379,7 +379,7 @@ std::vector<Status> DiskStore::write(std::span<const DiskWrite> items,
       char* out_record = write_buffer_.data() + at;
       if (record.kind == RecordKind::kValue) {
         std::memcpy(out_record + record.valueOffset(), pending[i].data, record.value_size);
-        record.value_crc = crc32c(0, out_record + record.valueOffset(), record.value_size);
+        record.value_crc = crc32cStriped(out_record + record.valueOffset(), record.value_size);
       }
       encodeHeader(record, out_record);
       uint64_t used = record.valueOffset() + record.value_size;
@@ -494,7 +494,7 @@ std::vector<Status> DiskStore::read(std::span<const Location> where, std::span<c
       whole =
           header && header->key == expected.key && header->version == expected.version &&
           header->value_size == expected.value_size && header->value_crc == expected.value_crc &&
-          crc32c(0, dests[i] + expected.valueOffset(), expected.value_size) == expected.value_crc;
+          crc32cStriped(dests[i] + expected.valueOffset(), expected.value_size) == expected.value_crc;
     }
     if (whole) {
       ++objects;
