@@ -290,6 +290,9 @@ class MasterService {
   // replicas stop being handed out in seconds. A holder that keeps pinging is left alone.
   void reportUnreachable(const std::vector<std::string>& te_endpoints);
   static constexpr std::chrono::seconds kSuspectSilence{2};
+  // Memory an offload may be reading when its object goes is reused only after this long (or
+  // once the holder reports).
+  static constexpr std::chrono::seconds kOffloadHold{60};
 
   // Durable metadata (docs/STORE.md "Durable metadata"). Before serving: rebuilds what a log
   // recovered (segments, objects, reservations, quarantined space), then records every change
@@ -451,7 +454,6 @@ class MasterService {
   void placePromotions();
   // A holder that is declared dead or unmounted: its disk copies and pending offloads go.
   void dropDiskHolder(const std::string& client_id);
-  static constexpr std::chrono::seconds kOffloadHold{60};
   // Sets the detached flag of every replica on `segment`.
   void markSegmentReplicas(SegmentId segment, bool detached);
   // A client declared dead mounting its segment again (same id, endpoint and base): the
