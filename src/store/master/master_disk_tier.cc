@@ -32,34 +32,62 @@ void MasterService::releaseMemory(Object& object) {
   object.offload_evicts = false;
 }
 
+uint32_t MasterService::holderNumber(const std::string& client_id) const {
+  auto it = holder_numbers_.find(client_id);
+  return it == holder_numbers_.end() ? 0 : it->second;
+}
+
+std::optional<Placement> MasterService::takePromotionTarget(uint32_t number,
+                                                            const std::string& key) {
+  std::lock_guard lock(disk_mutex_);
+  auto holder = disk_holders_.find(number);
+  if (holder == disk_holders_.end()) return std::nullopt;
+  auto it = holder->second.promotion_targets.find(key);
+  if (it == holder->second.promotion_targets.end()) return std::nullopt;
+  Placement target = std::move(it->second);
+  holder->second.promotion_targets.erase(it);
+  return target;
+}
+
+bool MasterService::dropPromotionOn(uint32_t number, const std::string& key, SegmentId segment) {
+  std::lock_guard lock(disk_mutex_);
+  auto holder = disk_holders_.find(number);
+  if (holder == disk_holders_.end()) return false;
+  auto it = holder->second.promotion_targets.find(key);
+  if (it == holder->second.promotion_targets.end() || it->second.segment != segment) return false;
+  holder->second.promotion_targets.erase(it);
+  return true;
+}
+
 void MasterService::dropDiskCopy(const std::string& key, Object& object) {
-  if (object.disk_holder.empty()) return;
+  if (object.disk_holder == 0) return;
   {
     std::lock_guard lock(disk_mutex_);
     auto it = disk_holders_.find(object.disk_holder);
     if (it != disk_holders_.end()) it->second.drops.push_back({key, object.version, object.size});
   }
-  object.disk_holder.clear();
+  object.disk_holder = 0;
   object.disk_reads = 0;
 }
 
 void MasterService::releaseObject(const std::string& key, Object& object) {
   releaseMemory(object);
-  dropDiskCopy(key, object);
-  if (!object.promotion_target.empty()) {
-    // The holder may be writing there: hold it back like an offload's source.
-    std::lock_guard lock(side_mutex_);
-    abandonLocked(std::move(object.promotion_target), now_() + kOffloadHold);
+  if (object.promoting) {
+    if (auto target = takePromotionTarget(object.disk_holder, key)) {
+      // The holder may be writing there: hold it back like an offload's source.
+      std::lock_guard lock(side_mutex_);
+      abandonLocked({std::move(*target)}, now_() + kOffloadHold);
+    }
+    object.promoting = false;
   }
-  object.promotion_target.clear();
-  object.promoting = false;
+  dropDiskCopy(key, object);
 }
 
 uint64_t MasterService::evictOne(Shard& shard, const std::string& key, Object& object,
                                  Deferred& deferred, bool& erase) {
   const uint64_t bytes = object.size * object.replicas.size();
   erase = false;
-  if (!object.disk_holder.empty()) {
+  if (object.disk_holder != 0) {
     // On disk already: only the memory copy goes.
     releaseMemory(object);
     logObject(shard, key, nullptr);  // disk-only objects are registered again, not logged
@@ -104,7 +132,7 @@ bool MasterService::awaitOffloadLanding(Clock::time_point deadline) {
 
 bool MasterService::queueOffload(const std::string& key, Object& object, bool evicts) {
   if (!options_.enable_offload || object.offload != Object::Offload::kNone ||
-      !object.disk_holder.empty()) {
+      object.disk_holder != 0) {
     return false;
   }
   for (const Placement& p : object.replicas) {
@@ -112,7 +140,7 @@ bool MasterService::queueOffload(const std::string& key, Object& object, bool ev
     auto owner = segments_.ownerOf(p.segment);
     if (!owner) continue;
     std::lock_guard lock(disk_mutex_);
-    auto it = disk_holders_.find(*owner);
+    auto it = disk_holders_.find(holderNumber(*owner));
     if (it == disk_holders_.end() || !it->second.usage.accepting) continue;
     if (it->second.offloads.size() >= options_.offloading_queue_limit) {
       counters_.offload_queue_full.fetch_add(1, std::memory_order_relaxed);
@@ -120,7 +148,7 @@ bool MasterService::queueOffload(const std::string& key, Object& object, bool ev
     }
     it->second.offloads.emplace_back(key, object.version);
     object.offload = Object::Offload::kQueued;
-    object.offload_target = *owner;
+    object.offload_target = it->first;
     object.offload_evicts = evicts;
     counters_.offloads_queued.fetch_add(1, std::memory_order_relaxed);
     return true;
@@ -141,7 +169,7 @@ ReplicaDescriptor MasterService::describeDisk(const Object& object, uint64_t siz
 
 void MasterService::notePromotionHit(const std::string& key, Object& object) {
   counters_.disk_replica_reads.fetch_add(1, std::memory_order_relaxed);
-  ++object.disk_reads;
+  if (object.disk_reads < UINT16_MAX) ++object.disk_reads;
   if (!options_.promotion_on_hit || object.promoting ||
       object.disk_reads < options_.promotion_admission_threshold) {
     return;
@@ -158,76 +186,90 @@ void MasterService::notePromotionHit(const std::string& key, Object& object) {
 }
 
 void MasterService::placePromotions() {
-  std::vector<std::pair<std::string, std::pair<std::string, uint64_t>>> wanted;  // holder, key
+  struct Wanted {
+    uint32_t holder;
+    std::string client_id;
+    std::string key;
+    uint64_t version;
+  };
+  std::vector<Wanted> wanted;
   {
     std::lock_guard lock(disk_mutex_);
-    for (auto& [client, holder] : disk_holders_) {
+    for (auto& [number, holder] : disk_holders_) {
       while (!holder.promotions_wanted.empty()) {
-        wanted.emplace_back(client, std::move(holder.promotions_wanted.front()));
+        auto& [key, version] = holder.promotions_wanted.front();
+        wanted.push_back({number, holder.client_id, std::move(key), version});
         holder.promotions_wanted.pop_front();
       }
     }
   }
-  for (auto& [client, item] : wanted) {
-    const auto& [key, version] = item;
-    Shard& shard = shardFor(key);
+  for (const Wanted& w : wanted) {
+    Shard& shard = shardFor(w.key);
+    auto still = [&](const Object& object) {
+      return object.version == w.version && object.promoting && !inMemory(object) &&
+             object.disk_holder == w.holder;
+    };
     uint64_t size = 0;
     {
       std::lock_guard lock(shard.mutex);
-      auto it = shard.objects.find(key);
-      if (it == shard.objects.end() || it->second.version != version || !it->second.promoting ||
-          inMemory(it->second) || it->second.disk_holder != client) {
-        if (it != shard.objects.end() && it->second.version == version) {
-          it->second.promoting = false;
-        }
+      auto it = shard.objects.find(w.key);
+      if (it == shard.objects.end()) continue;
+      if (!still(it->second)) {
+        if (it->second.version == w.version) it->second.promoting = false;
         continue;
       }
       size = it->second.size;
     }
     // Allocate outside the shard lock (eviction may visit it); never evict for a promotion.
-    PlacementRequest request{size, 1, {}, client, true, {}};
+    PlacementRequest request{size, 1, {}, w.client_id, true, {}};
     std::vector<Placement> placed = segments_.allocate(request);
     std::lock_guard lock(shard.mutex);
-    auto it = shard.objects.find(key);
-    bool still = it != shard.objects.end() && it->second.version == version &&
-                 it->second.promoting && !inMemory(it->second) &&
-                 it->second.disk_holder == client && it->second.promotion_target.empty();
-    if (!still || placed.empty()) {
+    auto it = shard.objects.find(w.key);
+    const bool wanted_still = it != shard.objects.end() && still(it->second);
+    if (!wanted_still || placed.empty()) {
       releaseAll(placed);
-      if (still) it->second.promoting = false;  // no room: a later hit may try again
+      if (wanted_still) it->second.promoting = false;  // no room: a later hit may try again
       continue;
     }
-    Object& object = it->second;
-    object.promotion_target = std::move(placed);
-    const Placement& target = object.promotion_target.front();
     std::lock_guard disk(disk_mutex_);
-    auto holder = disk_holders_.find(client);
-    if (holder == disk_holders_.end()) continue;  // dropDiskHolder cleans up
+    auto holder = disk_holders_.find(w.holder);
+    if (holder == disk_holders_.end() || holder->second.promotion_targets.count(w.key) > 0) {
+      releaseAll(placed);
+      it->second.promoting = false;
+      continue;
+    }
+    const Placement& target = placed.front();
     holder->second.promotions.push_back(
-        {key, version, {target.te_endpoint, target.allocation.address, object.size, ""}});
+        {w.key, w.version, {target.te_endpoint, target.allocation.address, size, ""}});
+    holder->second.promotion_targets.emplace(w.key, std::move(placed.front()));
   }
 }
 
 Status MasterService::promotionDone(const std::string& client_id, const std::string& key,
                                     uint64_t version, bool ok) {
+  uint32_t number = 0;
+  {
+    std::lock_guard lock(disk_mutex_);
+    number = holderNumber(client_id);
+  }
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
   auto it = shard.objects.find(key);
-  if (it == shard.objects.end() || it->second.version != version ||
-      it->second.promotion_target.empty() || it->second.disk_holder != client_id) {
+  if (number == 0 || it == shard.objects.end() || it->second.version != version ||
+      !it->second.promoting || it->second.disk_holder != number) {
     return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no such promotion");
   }
   Object& object = it->second;
+  std::optional<Placement> target = takePromotionTarget(number, key);
   object.promoting = false;
   object.disk_reads = 0;
+  if (!target) return keyError(StoreErrorCode::OBJECT_NOT_FOUND, key, "no such promotion");
   if (!ok) {
-    releaseAll(object.promotion_target);
-    object.promotion_target.clear();
+    releaseAll({*target});
     counters_.promotion_failures.fetch_add(1, std::memory_order_relaxed);
     return Status::OK();
   }
-  object.replicas = std::move(object.promotion_target);
-  object.promotion_target.clear();
+  object.replicas = {std::move(*target)};
   shard.touch(object, now_());
   logObject(shard, key, &object);  // in memory again: durable again
   counters_.promotions.fetch_add(1, std::memory_order_relaxed);
@@ -251,7 +293,10 @@ Status MasterService::mountDiskTier(const std::string& client_id, const DiskTier
     }
   }
   std::lock_guard lock(disk_mutex_);
-  DiskHolder& holder = disk_holders_[client_id];
+  uint32_t& number = holder_numbers_[client_id];
+  if (number == 0) number = next_holder_number_++;
+  DiskHolder& holder = disk_holders_[number];
+  holder.client_id = client_id;
   holder.info = info;
   holder.usage.capacity = info.capacity;
   LOG(INFO) << "master: client " << client_id << " brings a disk tier at " << info.disk_endpoint
@@ -263,9 +308,11 @@ OffloadWork MasterService::offloadHeartbeat(const std::string& client_id, const 
                                             size_t max_tasks) {
   OffloadWork work;
   std::vector<std::pair<std::string, uint64_t>> popped;
+  uint32_t number = 0;
   {
     std::lock_guard lock(disk_mutex_);
-    auto it = disk_holders_.find(client_id);
+    number = holderNumber(client_id);
+    auto it = disk_holders_.find(number);
     if (it == disk_holders_.end()) return work;
     DiskHolder& holder = it->second;
     holder.usage = usage;
@@ -283,7 +330,7 @@ OffloadWork MasterService::offloadHeartbeat(const std::string& client_id, const 
     if (it == shard.objects.end()) continue;
     Object& object = it->second;
     if (object.version != version || object.offload != Object::Offload::kQueued ||
-        object.offload_target != client_id) {
+        object.offload_target != number) {
       continue;  // changed since it was queued
     }
     auto source =
@@ -304,21 +351,29 @@ OffloadWork MasterService::offloadHeartbeat(const std::string& client_id, const 
 std::vector<Status> MasterService::offloadDone(const std::string& client_id,
                                                const std::vector<DiskObjectRef>& written,
                                                const std::vector<DiskObjectRef>& failed) {
+  uint32_t number = 0;
+  {
+    std::lock_guard lock(disk_mutex_);
+    number = holderNumber(client_id);
+  }
+  auto running = [&](const Object& object, const DiskObjectRef& ref) {
+    return number != 0 && object.version == ref.version &&
+           object.offload == Object::Offload::kRunning && object.offload_target == number;
+  };
   std::vector<Status> out;
   out.reserve(written.size());
   for (const DiskObjectRef& ref : written) {
     Shard& shard = shardFor(ref.key);
     std::lock_guard lock(shard.mutex);
     auto it = shard.objects.find(ref.key);
-    if (it == shard.objects.end() || it->second.version != ref.version ||
-        it->second.offload != Object::Offload::kRunning || it->second.offload_target != client_id) {
+    if (it == shard.objects.end() || !running(it->second, ref)) {
       counters_.offload_rejected.fetch_add(1, std::memory_order_relaxed);
       out.push_back(keyError(StoreErrorCode::INVALID_VERSION, ref.key,
                              "changed or removed while it was written to disk"));
       continue;
     }
     Object& object = it->second;
-    object.disk_holder = client_id;
+    object.disk_holder = number;
     object.disk_reads = 0;
     object.offload = Object::Offload::kNone;
     counters_.offloaded_objects.fetch_add(1, std::memory_order_relaxed);
@@ -338,8 +393,7 @@ std::vector<Status> MasterService::offloadDone(const std::string& client_id,
     Shard& shard = shardFor(ref.key);
     std::lock_guard lock(shard.mutex);
     auto it = shard.objects.find(ref.key);
-    if (it != shard.objects.end() && it->second.version == ref.version &&
-        it->second.offload == Object::Offload::kRunning && it->second.offload_target == client_id) {
+    if (it != shard.objects.end() && running(it->second, ref)) {
       // Stays in memory, evictable again (without a disk copy).
       it->second.offload = Object::Offload::kNone;
       it->second.offload_evicts = false;
@@ -357,13 +411,15 @@ std::vector<Status> MasterService::registerDiskObjects(const std::string& client
                                                        const std::vector<DiskObjectRef>& objects) {
   std::vector<Status> out;
   out.reserve(objects.size());
+  uint32_t number = 0;
   {
     std::lock_guard lock(disk_mutex_);
-    if (disk_holders_.count(client_id) == 0) {
-      Status status = Status::storeError(StoreErrorCode::CLIENT_NOT_FOUND,
-                                         "client " + client_id + " has no disk tier mounted");
-      return std::vector<Status>(objects.size(), status);
-    }
+    number = holderNumber(client_id);
+  }
+  if (number == 0) {
+    Status status = Status::storeError(StoreErrorCode::CLIENT_NOT_FOUND,
+                                       "client " + client_id + " has no disk tier mounted");
+    return std::vector<Status>(objects.size(), status);
   }
   const Clock::time_point now = now_();
   for (const DiskObjectRef& ref : objects) {
@@ -382,7 +438,7 @@ std::vector<Status> MasterService::registerDiskObjects(const std::string& client
       object.owner = client_id;
       object.put_started = now;
       object.last_access = now;
-      object.disk_holder = client_id;
+      object.disk_holder = number;
       shard.insert(ref.key, std::move(object));
       counters_.disk_replicas_registered.fetch_add(1, std::memory_order_relaxed);
       out.push_back(Status::OK());
@@ -394,11 +450,11 @@ std::vector<Status> MasterService::registerDiskObjects(const std::string& client
                              "the store holds another version of it"));
       continue;
     }
-    if (object.disk_holder != client_id && !object.disk_holder.empty()) {
+    if (object.disk_holder != number && object.disk_holder != 0 && !object.promoting) {
       // Another holder has it too (the same node restarted under a new id): keep one copy.
       dropDiskCopy(ref.key, object);
     }
-    object.disk_holder = client_id;
+    if (!object.promoting) object.disk_holder = number;
     counters_.disk_replicas_registered.fetch_add(1, std::memory_order_relaxed);
     out.push_back(Status::OK());
   }
@@ -407,45 +463,64 @@ std::vector<Status> MasterService::registerDiskObjects(const std::string& client
 
 void MasterService::evictDiskReplicas(const std::string& client_id,
                                       const std::vector<DiskObjectRef>& objects) {
+  uint32_t number = 0;
+  {
+    std::lock_guard lock(disk_mutex_);
+    number = holderNumber(client_id);
+  }
+  if (number == 0) return;
   for (const DiskObjectRef& ref : objects) {
     Shard& shard = shardFor(ref.key);
     std::lock_guard lock(shard.mutex);
     auto it = shard.objects.find(ref.key);
-    if (it == shard.objects.end() || it->second.disk_holder != client_id ||
+    if (it == shard.objects.end() || it->second.disk_holder != number ||
         (ref.version != 0 && it->second.version != ref.version)) {
       continue;
     }
     Object& object = it->second;
-    object.disk_holder.clear();
+    if (object.promoting) {
+      if (auto target = takePromotionTarget(number, ref.key)) {
+        std::lock_guard side(side_mutex_);
+        abandonLocked({std::move(*target)}, now_() + kOffloadHold);
+      }
+      object.promoting = false;
+    }
+    object.disk_holder = 0;
     counters_.disk_replicas_evicted.fetch_add(1, std::memory_order_relaxed);
-    if (!object.replicas.empty() || !object.promotion_target.empty()) continue;
-    shard.erase(it);  // it was only on disk (and not in the log)
+    if (object.replicas.empty()) shard.erase(it);  // it was only on disk (and not in the log)
   }
 }
 
 void MasterService::dropDiskHolder(const std::string& client_id) {
+  uint32_t number = 0;
+  std::vector<Placement> targets;
   {
     std::lock_guard lock(disk_mutex_);
-    if (disk_holders_.erase(client_id) == 0) return;
+    number = holderNumber(client_id);
+    auto holder = disk_holders_.find(number);
+    if (holder == disk_holders_.end()) return;
+    for (auto& [key, target] : holder->second.promotion_targets) {
+      targets.push_back(std::move(target));
+    }
+    disk_holders_.erase(holder);
+    holder_numbers_.erase(client_id);
   }
+  // Its promotions were writing its own memory (or another's, which it no longer touches).
+  releaseAll(targets);
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
       Object& object = it->second;
-      if (object.offload != Object::Offload::kNone && object.offload_target == client_id) {
+      if (object.offload != Object::Offload::kNone && object.offload_target == number) {
         // A running offload's reads were of the dead holder's own memory: nothing to hold.
         object.offload = Object::Offload::kNone;
         object.offload_evicts = false;
       }
-      if (object.disk_holder != client_id) {
+      if (object.disk_holder != number) {
         ++it;
         continue;
       }
-      object.disk_holder.clear();
-      if (!object.promotion_target.empty()) {
-        releaseAll(object.promotion_target);
-        object.promotion_target.clear();
-      }
+      object.disk_holder = 0;
       object.promoting = false;
       it = object.replicas.empty() ? shard->erase(it) : std::next(it);
     }
@@ -461,8 +536,9 @@ void MasterService::dropDiskHolder(const std::string& client_id) {
 std::vector<DiskHolderStats> MasterService::diskHolderStats() const {
   std::lock_guard lock(disk_mutex_);
   std::vector<DiskHolderStats> out;
-  for (const auto& [client, holder] : disk_holders_) {
-    out.push_back({client, holder.info.disk_endpoint, holder.usage, holder.offloads.size(),
+  for (const auto& [number, holder] : disk_holders_) {
+    out.push_back({holder.client_id, holder.info.disk_endpoint, holder.usage,
+                   holder.offloads.size(),
                    holder.promotions_wanted.size() + holder.promotions.size()});
   }
   return out;

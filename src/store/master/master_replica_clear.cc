@@ -42,7 +42,7 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
         freed.clear();
         object.offload = Object::Offload::kNone;
       }
-      if (object.replicas.empty() && object.disk_holder.empty()) {
+      if (object.replicas.empty() && object.disk_holder == 0) {
         releaseObject(key, object);
         logObject(shard, key, nullptr);
         shard.erase(it);

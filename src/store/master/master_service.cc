@@ -205,14 +205,15 @@ void MasterService::dropSegmentReplicas(SegmentId segment) {
     for (auto it = shard->objects.begin(); it != shard->objects.end();) {
       Object& object = it->second;
       auto on_segment = [segment](const Placement& p) { return p.segment == segment; };
-      if (std::erase_if(object.promotion_target, on_segment) > 0) object.promoting = false;
+      if (object.promoting && dropPromotionOn(object.disk_holder, it->first, segment)) {
+        object.promoting = false;
+      }
       if (std::erase_if(object.replicas, on_segment) == 0) {
         ++it;
         continue;
       }
       logObject(*shard, it->first, object.replicas.empty() ? nullptr : &object);
-      bool gone =
-          object.replicas.empty() && object.disk_holder.empty() && object.promotion_target.empty();
+      bool gone = object.replicas.empty() && object.disk_holder == 0;
       it = gone ? shard->erase(it) : std::next(it);
     }
   }
@@ -400,7 +401,7 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
       Object& object = it->second;
       Clock::time_point now = now_();
       if (object.size == size && object.lease_until <= now && !object.replicas.empty() &&
-          object.offload != Object::Offload::kRunning && object.promotion_target.empty() &&
+          object.offload != Object::Offload::kRunning && !object.promoting &&
           std::none_of(object.replicas.begin(), object.replicas.end(),
                        [](const Placement& p) { return p.detached; })) {
         // No reader can be inside the old bytes (leases are what readers trust), so the
@@ -453,7 +454,7 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   object.lease_until = std::max(object.lease_until, now + ms(options_.default_kv_lease_ttl_ms));
   shard.touch(object, now);
   ReplicaList list{describe(object), options_.default_kv_lease_ttl_ms, object.version};
-  if (list.replicas.empty() && !object.disk_holder.empty()) {
+  if (list.replicas.empty() && object.disk_holder != 0) {
     list.replicas.push_back(describeDisk(object, object.size));
     notePromotionHit(key, object);
   }
@@ -581,7 +582,7 @@ uint64_t MasterService::evict(uint64_t bytes, uint64_t* deferred_bytes) {
 }
 
 bool MasterService::available(const Object& object) {
-  return inMemory(object) || !object.disk_holder.empty();
+  return inMemory(object) || object.disk_holder != 0;
 }
 
 bool MasterService::evictable(const Object& object, bool take_soft, Clock::time_point now) {

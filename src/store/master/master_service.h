@@ -361,18 +361,20 @@ class MasterService {
     Clock::time_point soft_pin_until;
     Clock::time_point last_access;
     LruList::iterator lru_position;
-    // Disk tier: the client holding a disk copy ("": none). Objects with only a disk copy are
-    // not in the metadata log (their holder registers them again after a master restart).
-    std::string disk_holder;
-    // An offload to `offload_target` is queued, or running (handed out: the holder may be
+    // Disk tier (holders by number: DiskHolder::number; 0 is none). The holder of a disk
+    // copy; objects with only a disk copy are not in the metadata log (their holder registers
+    // them again after a master restart).
+    uint32_t disk_holder = 0;
+    // The holder an offload is queued or running for (running: handed out, the holder may be
     // reading the memory replica, so that memory is not reused until it reports or
     // kOffloadHold passes).
+    uint32_t offload_target = 0;
     enum class Offload : uint8_t { kNone, kQueued, kRunning } offload = Offload::kNone;
     bool offload_evicts = false;  // eviction picked it: free the memory when the write lands
-    bool promoting = false;       // a promotion is queued or running
-    uint32_t disk_reads = 0;      // lookups answered from disk since it went there
-    std::string offload_target;
-    std::vector<Placement> promotion_target;  // the memory being filled by a promotion
+    // A promotion is queued or running (its memory, once placed, is in the holder's
+    // DiskHolder::promotion_targets).
+    bool promoting = false;
+    uint16_t disk_reads = 0;  // lookups answered from disk since it went there (saturating)
   };
   // Objects and their recency order change together: go through insert/erase/touch.
   struct Shard {
@@ -452,7 +454,8 @@ class MasterService {
   void notePromotionHit(const std::string& key, Object& object);
   // Work done on the tick: place memory for queued promotions.
   void placePromotions();
-  // A holder that is declared dead or unmounted: its disk copies and pending offloads go.
+  // A holder that is declared dead or unmounted: its disk copies, pending offloads and
+  // promotions go.
   void dropDiskHolder(const std::string& client_id);
   // Sets the detached flag of every replica on `segment`.
   void markSegmentReplicas(SegmentId segment, bool detached);
@@ -511,21 +514,32 @@ class MasterService {
       reservations_;                    // by id; GUARDED_BY(reservations_mutex_)
   uint64_t reservation_lsn_count_ = 0;  // GUARDED_BY(reservations_mutex_)
   MasterCounters counters_;
-  // Disk tier holders by client id. Taken last (after shard, registry and side locks).
+  // Disk tier holders, by number (objects name their holders by it: 4 bytes instead of a
+  // client id). Taken last (after shard, registry and side locks).
   struct DiskHolder {
+    std::string client_id;
     DiskTierInfo info;
     DiskUsage usage;
     std::deque<std::pair<std::string, uint64_t>> offloads;  // key, version (checked on pop)
     std::vector<DiskObjectRef> drops;
     std::deque<std::pair<std::string, uint64_t>> promotions_wanted;  // need memory placed
     std::vector<PromotionTask> promotions;                           // placed, to hand out
+    std::unordered_map<std::string, Placement> promotion_targets;    // by key, until done
   };
+  // Requires disk_mutex_. 0 when the client has no disk tier.
+  uint32_t holderNumber(const std::string& client_id) const;
+  // Takes the promotion target of `key` placed for holder `number` (nullopt: none).
+  std::optional<Placement> takePromotionTarget(uint32_t number, const std::string& key);
+  // Forgets the promotion target of `key` if it lies on `segment` (which is going); true then.
+  bool dropPromotionOn(uint32_t number, const std::string& key, SegmentId segment);
   // Signalled whenever an offload lands or fails (a put waiting for room looks again).
   std::mutex offload_wait_mutex_;
   std::condition_variable offload_landed_;
   uint64_t offload_landings_ = 0;  // GUARDED_BY(offload_wait_mutex_)
   mutable std::mutex disk_mutex_;
-  std::unordered_map<std::string, DiskHolder> disk_holders_;  // GUARDED_BY(disk_mutex_)
+  std::unordered_map<uint32_t, DiskHolder> disk_holders_;     // GUARDED_BY(disk_mutex_)
+  std::unordered_map<std::string, uint32_t> holder_numbers_;  // GUARDED_BY(disk_mutex_)
+  uint32_t next_holder_number_ = 1;                           // GUARDED_BY(disk_mutex_)
   // Seeded with the wall clock in ns, so a restarted master never hands out a version it
   // already gave (it would need more than one write per nanosecond to catch up).
   std::atomic<uint64_t> next_version_;
