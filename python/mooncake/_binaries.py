@@ -38,7 +38,7 @@ def translate_double_dash(args, flags):
     while i < len(args):
         arg = args[i]
         name = arg[2:].replace("-", "_") if arg.startswith("--") and "=" not in arg else None
-        if name in flags and i + 1 < len(args):
+        if name in flags and i + 1 < len(args) and not args[i + 1].startswith("--"):
             out.append(f"--{name}={args[i + 1]}")
             i += 2
             continue

@@ -6,7 +6,8 @@ import sys
 from mooncake._binaries import exec_binary, translate_double_dash
 
 _FLAGS = {"host", "metadata_server", "device_names", "master_server_address", "protocol", "port",
-          "global_segment_size", "local_buffer_size", "threads", "tenant_id", "enable_offload"}
+          "global_segment_size", "local_buffer_size", "threads", "tenant_id", "enable_offload",
+          "offload_path"}
 
 
 def main(argv=None):

@@ -107,3 +107,13 @@ def test_setup_errors_name_the_problem(offload_cluster, cluster, tmp_path, monke
     assert store.setup("127.0.0.1", offload_cluster.metadata, SEGMENT, 16 << 20, "tcp", "",
                        offload_cluster.master, None, True, str(tmp_path / "shared")) < 0
     first.close()
+
+
+def test_the_launcher_passes_a_bare_boolean_flag_through():
+    """`python3 -m mooncake.mooncake_client --enable_offload --offload_path /nvme` (upstream's
+    "--flag value" style): a bare boolean must not swallow the next flag."""
+    from mooncake._binaries import translate_double_dash
+    from mooncake.mooncake_client import _FLAGS
+    assert translate_double_dash(["--enable_offload", "--offload_path", "/nvme", "--port", "9"],
+                                 _FLAGS) == ["--enable_offload", "--offload_path=/nvme",
+                                             "--port=9"]

@@ -69,8 +69,9 @@ DEFINE_bool(offload_on_evict, false,
             "write objects to disk only when eviction picks them, freeing their memory once the "
             "write is durable (default: every put is written behind)");
 DEFINE_bool(offload_force_evict, false,
-            "with --offload_on_evict: evict without a disk copy once an eviction pass deferred "
-            "its share of the offload queue (else such objects stay in memory)");
+            "evict objects without a disk copy once an eviction pass deferred its share of the "
+            "offload queue (else such objects stay in memory until their writes land, and puts "
+            "wait for them up to 2 s)");
 DEFINE_uint64(offloading_queue_limit, 50000, "offloads waiting per disk tier holder");
 DEFINE_double(offload_cap_ratio, 0.5,
               "share of --offloading_queue_limit one eviction pass may defer");

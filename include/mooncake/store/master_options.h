@@ -43,13 +43,13 @@ struct MasterOptions {
   // The disk tier (docs/STORE.md "Disk tier"). --enable_offload: objects whose memory replica
   // lives on a client with a disk tier get a copy on that client's disk.
   bool enable_offload = false;
-  // --offload_on_evict: write an object to disk only when eviction picks it, and free its memory
-  // once the write is durable. Off: every completed put is written behind, and eviction drops
-  // only the memory copy of objects already on disk (objects not there yet are dropped).
+  // --offload_on_evict: write an object to disk only when eviction picks it. Off: every
+  // completed put is written behind. Either way eviction frees the memory of an object without
+  // a disk copy only once its write is durable (puts that find no room wait for that).
   bool offload_on_evict = false;
-  // --offload_force_evict: with offload_on_evict, when an eviction pass has deferred its share
-  // of the queue (offload_cap_ratio * offloading_queue_limit), evict further objects without a
-  // disk copy instead of keeping them in memory.
+  // --offload_force_evict: when an eviction pass has deferred its share of the queue
+  // (offload_cap_ratio * offloading_queue_limit), evict further objects without a disk copy
+  // instead of keeping them in memory.
   bool offload_force_evict = false;
   // --offloading_queue_limit: offloads waiting per holder; beyond it objects are not queued.
   uint64_t offloading_queue_limit = 50000;

@@ -2,8 +2,9 @@
 //
 // Bucket file `bucket-<id>.mcb`: records back to back, each starting on a 4 KiB boundary (so
 // O_DIRECT can read one record alone): a 48-byte header (with a CRC-32C of itself and the key,
-// and the value's crc32cStriped), the key, the value, zero padding to the next 4 KiB. A tombstone is a header and a key without a value: the key's older versions are
-// gone. Everything little-endian.
+// and the value's crc32cStriped), the key, the value, zero padding to the next 4 KiB. A tombstone
+// is a header and a key without a value: the key's older versions are gone. Everything
+// little-endian.
 //
 // Index file `bucket-<id>.idx`, written when a bucket is full and its data is on disk: every
 // record of the bucket without the value bytes, then a CRC-32C of all of it, so start-up reads

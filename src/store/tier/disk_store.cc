@@ -25,6 +25,7 @@ struct DiskStore::Bucket {
   uint64_t end = 0;        // where the next record goes
   bool sealed = false;
   std::vector<RecordInfo> records;  // the open bucket's, for its index file
+  size_t live = 0;                  // indexed values in it; GUARDED_BY(DiskStore::mutex_)
 };
 
 namespace {
@@ -203,16 +204,19 @@ void DiskStore::apply(const std::shared_ptr<Bucket>& bucket, const RecordInfo& r
   if (record.kind == RecordKind::kTombstone) {
     if (it != index_.end() && it->second.record.version <= record.version) {
       indexed_bytes_ -= it->second.record.value_size;
+      --it->second.bucket->live;
       index_.erase(it);
     }
     return;
   }
   if (it != index_.end()) {
     indexed_bytes_ -= it->second.record.value_size;
+    --it->second.bucket->live;
     it->second = {bucket, record};
   } else {
     index_.emplace(record.key, Entry{bucket, record});
   }
+  ++bucket->live;
   indexed_bytes_ += record.value_size;
 }
 
@@ -424,10 +428,29 @@ std::vector<Status> DiskStore::write(std::span<const DiskWrite> items,
       apply(bucket, p.record);
     }
   }
+  reclaimDeadBuckets();
   std::lock_guard lock(stats_mutex_);
   counters_.written_objects += objects;
   counters_.written_bytes += bytes;
   return out;
+}
+
+void DiskStore::reclaimDeadBuckets() {
+  // Only from the oldest end: a tombstone can refer only to values in its own or older
+  // buckets, so the tombstones in a dead prefix guard nothing that remains.
+  while (buckets_.size() > 1 && buckets_.front()->sealed) {
+    std::shared_ptr<Bucket> oldest = buckets_.front();
+    {
+      std::lock_guard lock(mutex_);
+      if (oldest->live > 0) return;
+    }
+    ::unlink(bucketPath(oldest->id, "mcb").c_str());
+    ::unlink(bucketPath(oldest->id, "idx").c_str());
+    file_bytes_ -= oldest->allocated;
+    buckets_.erase(buckets_.begin());
+    std::lock_guard lock(stats_mutex_);
+    ++counters_.reclaimed_buckets;
+  }
 }
 
 Status DiskStore::flush() {
@@ -462,6 +485,7 @@ void DiskStore::dropEntry(const std::string& key, uint64_t version) {
   tombstone.version = it->second.record.version;
   pending_tombstones_.push_back(std::move(tombstone));
   indexed_bytes_ -= it->second.record.value_size;
+  --it->second.bucket->live;
   index_.erase(it);
 }
 
@@ -491,10 +515,11 @@ std::vector<Status> DiskStore::read(std::span<const Location> where, std::span<c
     bool whole = ops[i].result == static_cast<ssize_t>(expected.span());
     if (whole) {
       auto header = decodeHeader(dests[i], expected.span(), expected.offset);
-      whole =
-          header && header->key == expected.key && header->version == expected.version &&
-          header->value_size == expected.value_size && header->value_crc == expected.value_crc &&
-          crc32cStriped(dests[i] + expected.valueOffset(), expected.value_size) == expected.value_crc;
+      whole = header && header->key == expected.key && header->version == expected.version &&
+              header->value_size == expected.value_size &&
+              header->value_crc == expected.value_crc &&
+              crc32cStriped(dests[i] + expected.valueOffset(), expected.value_size) ==
+                  expected.value_crc;
     }
     if (whole) {
       ++objects;

@@ -11,7 +11,9 @@
 // - Space: at most `capacity` bytes of bucket files. When a new bucket does not fit (or the file
 //   system is full), the oldest bucket goes with its objects when `evict_when_full`; otherwise
 //   writes fail with FILE_WRITE_FAIL until objects are removed.
-// - Removal writes a tombstone, so a removed object stays removed after a restart.
+// - Removal writes a tombstone, so a removed object stays removed after a restart. The oldest
+//   buckets are deleted once nothing in them is live (space inside a bucket that still holds a
+//   live object is reclaimed when that bucket is evicted or emptied).
 // - One process per directory (an flock on LOCK): a second one fails with FILE_LOCK_FAIL.
 //
 // Thread-safe. Writes are serialized; reads run in parallel with each other and with writes.
@@ -68,6 +70,7 @@ struct DiskStats {
   uint64_t evicted_objects = 0;
   uint64_t evicted_bytes = 0;
   uint64_t recovered_objects = 0;  // indexed at start
+  uint64_t reclaimed_buckets = 0;  // oldest buckets deleted once nothing in them was live
   bool direct_io = false;          // O_DIRECT (false: the file system refused it; page cache)
 };
 
@@ -119,6 +122,8 @@ class DiskStore {
   Result<std::shared_ptr<Bucket>> createBucket(uint64_t size, std::vector<DiskObject>& evicted);
   // Requires write_mutex_. Writes the index file of the full bucket.
   void seal(Bucket& bucket);
+  // Requires write_mutex_. Deletes the oldest buckets while nothing in them is live.
+  void reclaimDeadBuckets();
   // Requires write_mutex_. Drops the oldest bucket that is not `keep`; false when none.
   bool evictOldest(const Bucket* keep, std::vector<DiskObject>& evicted);
   std::string bucketPath(uint32_t id, const char* suffix) const;

@@ -242,6 +242,24 @@ TEST_F(DiskStoreTest, OneProcessPerDirectoryAndBadPathsNamed) {
   EXPECT_NE(bad.status().message().find("/proc/version/tier"), std::string::npos);
 }
 
+TEST_F(DiskStoreTest, EmptiedOldestBucketsGiveTheirSpaceBack) {
+  auto store = open(64ull << 20, 1ull << 20, /*evict=*/false);
+  std::vector<std::pair<std::string, size_t>> items;
+  for (int i = 0; i < 20; ++i) items.emplace_back("e" + std::to_string(i), 200000);
+  put(*store, items);  // 4 buckets
+  uint64_t before = store->stats().file_bytes;
+  for (int i = 0; i < 10; ++i) store->remove("e" + std::to_string(i));
+  ASSERT_TRUE(store->flush().ok());
+  DiskStats stats = store->stats();
+  EXPECT_EQ(stats.reclaimed_buckets, 2u);  // the two oldest held only removed objects
+  EXPECT_EQ(stats.file_bytes, before - (2u << 20));
+  for (int i = 10; i < 20; ++i) EXPECT_TRUE(get(*store, "e" + std::to_string(i)).ok()) << i;
+  store.reset();
+  store = open(64ull << 20, 1ull << 20, false);  // and the removals still hold after a restart
+  EXPECT_EQ(store->stats().objects, 10u);
+  EXPECT_FALSE(store->locate("e3").ok());
+}
+
 TEST_F(DiskStoreTest, ValuesLargerThanABucketGetTheirOwn) {
   auto store = open(64ull << 20, 1ull << 20);
   put(*store, {{"small", 10}, {"huge", 3u << 20}, {"after", 10}});
