@@ -27,6 +27,9 @@ struct Inputs : te::NodeConfig {
   std::vector<std::string> peers;  // segment names to reach (--peer)
   // The node daemon dummies attach to ("127.0.0.1:50052"); empty: not checked.
   std::string client_server_address;
+  // A disk tier's directory (ssd_offload_path; else MOONCAKE_OFFLOAD_FILE_STORAGE_PATH); empty:
+  // not checked.
+  std::string offload_path;
   bool fix = false;  // --fix: remove stale records
 };
 
@@ -60,6 +63,10 @@ std::vector<Finding> checkPeers(const Inputs& inputs);
 // With client_server_address: a dummy client attaches to that mooncake_client (socket, user,
 // shared memory) as setup_dummy would, and the daemon reaches its master.
 std::vector<Finding> checkNodeDaemon(const Inputs& inputs);
+
+// With offload_path: the directory can be created or written with O_DIRECT, the tier's limit
+// fits the free space, whether a client already uses it; and the master takes disk tiers.
+std::vector<Finding> checkDiskTier(const Inputs& inputs);
 
 std::vector<Finding> runAll(const Inputs& inputs);
 

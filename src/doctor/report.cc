@@ -21,7 +21,7 @@ const char* word(Verdict verdict) {
 std::vector<Finding> runAll(const Inputs& inputs) {
   std::vector<Finding> out;
   for (auto check : {checkAddress, checkEnvironment, checkPorts, checkRdma, checkMetadataService,
-                     checkStaleRecords, checkMaster, checkNodeDaemon, checkPeers}) {
+                     checkStaleRecords, checkMaster, checkNodeDaemon, checkDiskTier, checkPeers}) {
     for (Finding& finding : check(inputs)) out.push_back(std::move(finding));
   }
   return out;

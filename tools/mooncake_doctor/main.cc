@@ -26,6 +26,11 @@ DEFINE_string(peer, "",
 DEFINE_string(client_server_address, "",
               "the node daemon (mooncake_client) dummy clients attach to, \"127.0.0.1:50052\": "
               "attach one as setup_dummy does and ask the daemon about its master");
+DEFINE_string(
+    offload_path, "",
+    "the disk tier directory a client will use (ssd_offload_path; default "
+    "MOONCAKE_OFFLOAD_FILE_STORAGE_PATH): writable with O_DIRECT, room for its limit, and "
+    "a master with --enable_offload");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
 DEFINE_bool(fix, false,
             "remove node records (rpc_meta and segment descriptor) whose rpc port refuses or "
@@ -48,6 +53,7 @@ int main(int argc, char** argv) {
   inputs.sysfs_root = FLAGS_sysfs_root;
   inputs.fix = FLAGS_fix;
   inputs.client_server_address = FLAGS_client_server_address;
+  inputs.offload_path = FLAGS_offload_path;
   for (size_t start = 0; start < FLAGS_peer.size();) {
     size_t comma = FLAGS_peer.find(',', start);
     std::string name = FLAGS_peer.substr(start, comma - start);

@@ -22,6 +22,7 @@
 #include "common/net/socket.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "mooncake/transfer_engine/transfer_engine_options.h"
+#include "store/tier/disk_store.h"
 #include "support/auth.h"
 #include "support/backends.h"
 #include "support/engine_peer.h"
@@ -525,6 +526,65 @@ TEST(DoctorTest, StaleNodeRecordsAreNamedAndRemovedOnlyWithFix) {
     EXPECT_TRUE((*store)->get(te::rpcMetaKey(prefix, live.segment_name)).value().has_value());
     inputs.fix = false;
     EXPECT_EQ(only(checkStaleRecords(inputs), "stale").verdict, Verdict::kPass);
+  }
+}
+
+// A disk tier directory that is ready, one that cannot be, a limit beyond the free space, a
+// directory a client holds, and masters with and without --enable_offload.
+TEST(DoctorTest, TheDiskTierDirectoryAndItsMasterAreReadyOrTheFailureSaysWhy) {
+  testing::TempDir dir;
+  Inputs inputs = p2p();
+  ::unsetenv("MOONCAKE_OFFLOAD_FILE_STORAGE_PATH");
+  EXPECT_TRUE(checkDiskTier(inputs).empty());  // not asked for
+
+  inputs.offload_path = dir.path() + "/tier";  // not there yet: setup creates it
+  auto findings = checkDiskTier(inputs);
+  EXPECT_EQ(only(findings, "disk_tier_dir").verdict, Verdict::kPass);
+  EXPECT_NE(only(findings, "disk_tier_dir").message.find("does not exist yet"), std::string::npos);
+  EXPECT_NE(only(findings, "disk_tier").verdict, Verdict::kFail)
+      << only(findings, "disk_tier").message;
+  EXPECT_EQ(only(findings, "disk_space").verdict, Verdict::kPass)
+      << only(findings, "disk_space").message;
+
+  std::ofstream(dir.path() + "/file") << "x";
+  inputs.offload_path = dir.path() + "/file/tier";
+  Finding under_file = only(checkDiskTier(inputs), "disk_tier");
+  EXPECT_EQ(under_file.verdict, Verdict::kFail);
+  EXPECT_NE(under_file.message.find("is not a directory"), std::string::npos) << under_file.message;
+
+  inputs.offload_path = dir.path() + "/tier";
+  ::setenv("MOONCAKE_OFFLOAD_TOTAL_SIZE_LIMIT_BYTES", "1000000000000000000", 1);
+  Finding space = only(checkDiskTier(inputs), "disk_space");
+  ::unsetenv("MOONCAKE_OFFLOAD_TOTAL_SIZE_LIMIT_BYTES");
+  EXPECT_EQ(space.verdict, Verdict::kWarn);
+  EXPECT_NE(space.message.find("fills first"), std::string::npos) << space.message;
+
+  {
+    store::tier::DiskStoreOptions options;
+    options.path = inputs.offload_path;
+    options.capacity = 64 << 20;
+    auto held = store::tier::DiskStore::open(options);
+    ASSERT_TRUE(held.ok()) << held.status().toString();
+    Finding in_use = only(checkDiskTier(inputs), "disk_tier_dir");
+    EXPECT_EQ(in_use.verdict, Verdict::kPass);
+    EXPECT_NE(in_use.message.find("in use by a running client"), std::string::npos)
+        << in_use.message;
+  }
+
+  for (bool offload : {false, true}) {
+    const uint16_t port = testing::freeLoopbackPort();
+    std::vector<std::string> args = {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port),
+                                     "--metrics_port=0", "--metadata_dir=none"};
+    if (offload) args.push_back("--enable_offload");
+    testing::ChildProcess master(testing::builtBinary("tools/mooncake_master"), args);
+    ASSERT_TRUE(
+        testing::waitFor([&] { return testing::portAccepts(port); }, std::chrono::seconds(20)));
+    inputs.master_server_address = "127.0.0.1:" + std::to_string(port);
+    Finding verdict = only(checkDiskTier(inputs), "disk_master");
+    EXPECT_EQ(verdict.verdict, offload ? Verdict::kPass : Verdict::kFail) << verdict.message;
+    if (!offload) {
+      EXPECT_NE(verdict.message.find("--enable_offload"), std::string::npos) << verdict.message;
+    }
   }
 }
 
