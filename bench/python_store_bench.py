@@ -29,7 +29,6 @@ import ctypes
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
 sys.path.insert(0, os.path.join(BUILD, "python"))
 from mooncake.store import MooncakeDistributedStore  # noqa: E402
+from bench_support import free_port, wait_port  # noqa: E402
 
 VALUE = 1 << 20
 THREADS = 2
@@ -49,21 +49,6 @@ LAYERS = 32  # multi mode: buffers per key
 BLOCK = 64 << 10  # multi mode: bytes per buffer (one object = 2 MiB)
 BATCH = 8  # multi mode: keys per call
 MULTI_KEYS = 64  # multi mode: objects read back (128 MiB: beyond the CPU caches)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port):
-    for _ in range(400):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
 
 
 class Cluster:

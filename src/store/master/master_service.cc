@@ -436,6 +436,10 @@ Result<std::vector<ReplicaDescriptor>> MasterService::upsertStart(
 }
 
 Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
+  return lookup(key, /*reading=*/true);
+}
+
+Result<ReplicaList> MasterService::lookup(const std::string& key, bool reading) {
   counters_.get_replica_lists.fetch_add(1, std::memory_order_relaxed);
   Shard& shard = shardFor(key);
   std::lock_guard lock(shard.mutex);
@@ -456,12 +460,12 @@ Result<ReplicaList> MasterService::getReplicaList(const std::string& key) {
   ReplicaList list{describe(object), options_.default_kv_lease_ttl_ms, object.version};
   if (list.replicas.empty() && object.disk_holder != 0) {
     list.replicas.push_back(describeDisk(object, object.size));
-    notePromotionHit(key, object);
+    if (reading) notePromotionHit(key, object);
   }
   return list;
 }
 
-bool MasterService::existKey(const std::string& key) { return getReplicaList(key).ok(); }
+bool MasterService::existKey(const std::string& key) { return lookup(key, false).ok(); }
 
 Status MasterService::remove(const std::string& key, bool force) {
   counters_.removes.fetch_add(1, std::memory_order_relaxed);

@@ -339,6 +339,9 @@ class MasterService {
   uint64_t usedBytes() const { return segments_.usedBytes(); }
 
  private:
+  // getReplicaList; `reading` (not an existence check): a read of a disk-only object counts
+  // toward its promotion.
+  Result<ReplicaList> lookup(const std::string& key, bool reading);
   // The checks every write (put, upsert, reservation) passes first: INVALID_PARAMS for an empty
   // key, size or replica count, and for a soft-pin TTL without ENABLE or above the cap.
   Status checkWrite(const char* call, const std::string& key, uint64_t size,

@@ -153,6 +153,10 @@ TEST_F(MasterDiskTierTest, AHolderDeclaredDeadTakesItsDiskReplicasAlong) {
 TEST_F(MasterDiskTierTest, HotDiskObjectsGetAMemoryReplicaInTheBackground) {
   holder();
   ASSERT_TRUE(service_.registerDiskObjects("c1", {{"hot", 9, 8192}}).front().ok());
+  // Existence checks are not reads: no promotion for them.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(service_.existKey("hot"));
+  service_.tick();
+  EXPECT_TRUE(poll().promote.empty());
   ASSERT_TRUE(service_.getReplicaList("hot").ok());
   ASSERT_TRUE(service_.getReplicaList("hot").ok());  // the admission threshold
   service_.tick();
