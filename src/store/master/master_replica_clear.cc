@@ -41,6 +41,7 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
         abandonLocked(std::move(freed), now_() + kOffloadHold);
         freed.clear();
         object.offload = Object::Offload::kNone;
+        object.offload_evicts = false;
       }
       if (object.replicas.empty() && object.disk_holder == 0) {
         releaseObject(key, object);
@@ -49,6 +50,13 @@ std::vector<std::string> MasterService::batchReplicaClear(const std::string& cli
       } else if (object.replicas.empty()) {
         logObject(shard, key, nullptr);  // only on disk now
       } else {
+        // A new version (readers that remembered a cleared replica must look again): a disk
+        // copy of the old version could not be read as this one, so it goes too.
+        dropDiskCopy(key, object);
+        // An offload of the old version is void (its report is refused); eviction queues the
+        // new one when it needs to.
+        object.offload = Object::Offload::kNone;
+        object.offload_evicts = false;
         object.version = next_version_.fetch_add(1, std::memory_order_relaxed);
         logObject(shard, key, &object);
       }

@@ -118,6 +118,27 @@ TEST_F(MasterDiskTierTest, RemovingAnObjectTellsItsHolderToDropTheCopy) {
   EXPECT_EQ(work.drop.front().version, version);
 }
 
+TEST_F(MasterDiskTierTest, ClearingOneReplicaMakesANewVersionWithoutTheOldDiskCopy) {
+  holder();
+  ASSERT_TRUE(service_.mountSegment("c2", {"node2", 0x900000, 1 << 20, "node2:15001"}).ok());
+  ReplicateConfig two;
+  two.replica_num = 2;
+  ASSERT_TRUE(service_.putStart("w", "k", 4096, two).ok());
+  ASSERT_TRUE(service_.putEnd("w", "k").ok());
+  ASSERT_EQ(landAll(), 1u);
+  uint64_t old_version = service_.getReplicaList("k")->version;
+  advance(std::chrono::milliseconds(1001));
+  ASSERT_EQ(service_.batchReplicaClear("w", {"k"}, "node2:15001").size(), 1u);
+  auto list = service_.getReplicaList("k");
+  ASSERT_TRUE(list.ok());
+  EXPECT_NE(list->version, old_version);
+  ASSERT_EQ(list->replicas.size(), 1u);
+  EXPECT_FALSE(list->replicas.front().isDisk());
+  OffloadWork work = poll();
+  ASSERT_EQ(work.drop.size(), 1u);  // the old version's copy goes from the holder's disk
+  EXPECT_EQ(work.drop.front().version, old_version);
+}
+
 TEST_F(MasterDiskTierTest, RegisteredDiskObjectsComeBackUnlessTheKeyHoldsAnotherVersion) {
   holder();
   put("live", 4096);
