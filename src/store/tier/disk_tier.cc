@@ -308,22 +308,21 @@ void DiskTier::report() {
 }
 
 void DiskTier::promote(const PromotionTask& task) {
+  // The same staging as a reader's (absent or damaged copies fail there), then a Transfer
+  // Engine write to the memory the master placed.
+  StageReply staged = stage({{task.key, task.version}});
+  const StagedObject& object = staged.objects.front();
   bool ok = false;
-  auto where = store_->locate(task.key, task.version);
-  if (where.ok()) {
-    StageReply staged = stage({{task.key, task.version}});
-    if (staged.objects.front().status.ok()) {
-      const StagedObject& object = staged.objects.front();
-      Status wrote =
-          host_.writeTo(reinterpret_cast<const char*>(object.address), object.size, task.target);
-      ok = wrote.ok();
-      if (!ok) {
-        LOG_EVERY_N(WARNING, 10) << "disk tier: promotion of '" << task.key
-                                 << "': " << wrote.toString();
-      }
+  if (object.status.ok()) {
+    Status wrote =
+        host_.writeTo(reinterpret_cast<const char*>(object.address), object.size, task.target);
+    ok = wrote.ok();
+    if (!ok) {
+      LOG_EVERY_N(WARNING, 10) << "disk tier: promotion of '" << task.key
+                               << "': " << wrote.toString();
     }
-    release(staged.stage_id);
   }
+  release(staged.stage_id);
   Status reported = host_.promotionDone(task.key, task.version, ok);
   if (ok && reported.ok()) ++promoted_;
 }
