@@ -1,5 +1,8 @@
-"""Helpers the Python benchmarks share: free loopback ports and waiting for a listener."""
+"""Helpers the Python benchmarks share: free loopback ports, waiting for a listener, a master."""
+import shutil
 import socket
+import subprocess
+import tempfile
 import time
 
 
@@ -16,3 +19,36 @@ def wait_port(port, tries=400):
                 return
         time.sleep(0.05)
     raise RuntimeError(f"port {port} never opened")
+
+
+class BenchMaster:
+    """A mooncake_master with its embedded HTTP metadata server on free loopback ports and its
+    metadata in a temporary directory. Benchmarks' clusters extend it with storage processes
+    (started after super().__init__, stopped before super().stop())."""
+
+    def __init__(self, build, extra_flags=()):
+        self.rpc_port, self.http_port = free_port(), free_port()
+        self.metrics_port = free_port()
+        self.metadata_dir = tempfile.mkdtemp(prefix="mc-bench-master-")
+        self.master = subprocess.Popen(
+            [f"{build}/tools/mooncake_master", "--rpc_address=127.0.0.1",
+             f"--port={self.rpc_port}", "--enable_http_metadata_server",
+             "--http_metadata_server_host=127.0.0.1",
+             f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
+             f"--metrics_port={self.metrics_port}", f"--metadata_dir={self.metadata_dir}",
+             *extra_flags],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.rpc_port)
+
+    @property
+    def address(self):
+        return f"127.0.0.1:{self.rpc_port}"
+
+    @property
+    def metadata(self):
+        return f"http://127.0.0.1:{self.http_port}/metadata"
+
+    def stop(self):
+        self.master.kill()
+        self.master.wait()
+        shutil.rmtree(self.metadata_dir, ignore_errors=True)

@@ -40,7 +40,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
 sys.path.insert(0, os.path.join(BUILD, "python"))
 from mooncake.store import MooncakeDistributedStore  # noqa: E402
-from bench_support import free_port, wait_port  # noqa: E402
+from bench_support import BenchMaster, free_port  # noqa: E402
 
 
 def metrics(port):
@@ -53,19 +53,12 @@ def metrics(port):
     return out
 
 
-class Cluster:
+class Cluster(BenchMaster):
+    """The master and a node daemon holding the segment (with a disk tier when `offload`)."""
+
     def __init__(self, memory, offload, tier_dir):
-        self.rpc_port, self.http_port = free_port(), free_port()
-        self.metrics_port, self.daemon_port = free_port(), free_port()
-        self.metadata_dir = tempfile.mkdtemp(prefix="mc-bench-master-")
-        flags = ["--enable_offload"] if offload else []
-        self.master = subprocess.Popen(
-            [f"{BUILD}/tools/mooncake_master", "--rpc_address=127.0.0.1", f"--port={self.rpc_port}",
-             "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
-             f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
-             f"--metrics_port={self.metrics_port}", f"--metadata_dir={self.metadata_dir}", *flags],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.rpc_port)
+        super().__init__(BUILD, ["--enable_offload"] if offload else [])
+        self.daemon_port = free_port()
         env = dict(os.environ, MC_TCP_BIND_ADDRESS="127.0.0.1")
         daemon_flags = [f"--offload_path={tier_dir}", "--enable_offload"] if offload else []
         self.daemon = subprocess.Popen(
@@ -76,19 +69,10 @@ class Cluster:
         if "serving dummy clients" not in self.daemon.stdout.readline():
             raise RuntimeError("mooncake_client did not start")
 
-    @property
-    def address(self):
-        return f"127.0.0.1:{self.rpc_port}"
-
-    @property
-    def metadata(self):
-        return f"http://127.0.0.1:{self.http_port}/metadata"
-
     def stop(self):
-        for p in (self.daemon, self.master):
-            p.kill()
-            p.wait()
-        shutil.rmtree(self.metadata_dir, ignore_errors=True)
+        self.daemon.kill()
+        self.daemon.wait()
+        super().stop()
 
 
 def fio_read(directory, total, block):

@@ -28,11 +28,9 @@ Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dumm
 import ctypes
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -40,7 +38,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
 sys.path.insert(0, os.path.join(BUILD, "python"))
 from mooncake.store import MooncakeDistributedStore  # noqa: E402
-from bench_support import free_port, wait_port  # noqa: E402
+from bench_support import BenchMaster, free_port  # noqa: E402
 
 VALUE = 1 << 20
 THREADS = 2
@@ -51,19 +49,11 @@ BATCH = 8  # multi mode: keys per call
 MULTI_KEYS = 64  # multi mode: objects read back (128 MiB: beyond the CPU caches)
 
 
-class Cluster:
+class Cluster(BenchMaster):
+    """The master and one storage process (store_bench --operation=serve, 4 GiB)."""
+
     def __init__(self):
-        self.rpc_port, self.http_port = free_port(), free_port()
-        self.metrics_port = free_port()
-        self.metadata_dir = tempfile.mkdtemp(prefix="mc-bench-master-")
-        self.master = subprocess.Popen(
-            [f"{BUILD}/tools/mooncake_master", "--rpc_address=127.0.0.1", f"--port={self.rpc_port}",
-             "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
-             f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
-             f"--metrics_port={self.metrics_port}",
-             f"--metadata_dir={self.metadata_dir}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.rpc_port)
+        super().__init__(BUILD)
         self.flags = ["--local_hostname=127.0.0.1", f"--metadata_server={self.metadata}",
                       f"--master_server_address={self.address}"]
         self.storage = subprocess.Popen(
@@ -73,19 +63,10 @@ class Cluster:
         if "serving" not in self.storage.stdout.readline():
             raise RuntimeError("the storage process did not start")
 
-    @property
-    def address(self):
-        return f"127.0.0.1:{self.rpc_port}"
-
-    @property
-    def metadata(self):
-        return f"http://127.0.0.1:{self.http_port}/metadata"
-
     def stop(self):
-        for p in (self.storage, self.master):
-            p.kill()
-            p.wait()
-        shutil.rmtree(self.metadata_dir, ignore_errors=True)
+        self.storage.kill()
+        self.storage.wait()
+        super().stop()
 
 
 def cpp_run(cluster, op, zero_copy, seconds, run_id):
