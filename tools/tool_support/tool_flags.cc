@@ -7,12 +7,9 @@
 #include <string>
 #include <vector>
 
-#ifndef MC_VERSION
-#define MC_VERSION "unknown"
-#endif
-
 #include "common/auth/secret.h"
 #include "common/config/parse.h"
+#include "mooncake/version.h"
 
 DEFINE_string(auth_secret_file, "",
               "file holding the cluster secret every peer must prove (at least 16 bytes; "
@@ -68,12 +65,12 @@ void parseToolFlags(const char* tool, const char* usage, int* argc, char*** argv
       std::exit(0);
     }
     if (isArgument(argument, {"--version", "-version"})) {
-      std::printf("%s (mooncake-cpp) %s\n", tool, MC_VERSION);
+      std::printf("%s (mooncake-cpp) %s\n", tool, MOONCAKE_VERSION_STRING);
       std::exit(0);
     }
   }
   gflags::SetUsageMessage(usage);
-  gflags::SetVersionString(MC_VERSION);
+  gflags::SetVersionString(MOONCAKE_VERSION_STRING);
   gflags::ParseCommandLineFlags(argc, argv, true);
   if (!FLAGS_auth_secret_file.empty())
     ::setenv("MC_AUTH_SECRET_FILE", FLAGS_auth_secret_file.c_str(), 1);

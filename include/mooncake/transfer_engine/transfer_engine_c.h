@@ -133,6 +133,9 @@ int freeNotifsMsgBuf(notify_msg_t* msg, int size);
 /* Sends notify_msg to the segment opened as target_id. */
 int genNotifyInEngine(transfer_engine_t engine, uint64_t target_id, notify_msg_t notify_msg);
 
+/* This library's version ("0.1.0"; MOONCAKE_VERSION_STRING of mooncake/version.h). */
+const char* mooncake_transfer_engine_version(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 
 #include "common/logging.h"
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "mooncake/version.h"
 
 namespace {
 
@@ -293,5 +294,7 @@ int genNotifyInEngine(transfer_engine_t engine, uint64_t target_id, notify_msg_t
       [&] { return notify(asEngine(engine), static_cast<int32_t>(target_id), notify_msg); },
       kMemory);
 }
+
+const char* mooncake_transfer_engine_version(void) { return MOONCAKE_VERSION_STRING; }
 
 }  // extern "C"
