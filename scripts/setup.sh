@@ -18,6 +18,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   etcd-server etcd-client redis-server iperf3 procps curl openssl iproute2
   pybind11-dev python3-dev python3-pytest python3-numpy
+  python3-setuptools python3-wheel python3-pip python3-venv
 )
 # What only the tests need (scripts/test.sh sets MC_TEST_PACKAGES=1): PyTorch for the tensor API,
 # fio for the disk-tier benchmark baseline.

@@ -1,4 +1,5 @@
-"""`transfer_engine_bench` console script: runs the benchmark binary with the given flags."""
+"""`transfer_engine_bench` and `store_bench` console scripts: run the benchmark binaries with
+the given flags."""
 import sys
 
 from mooncake._binaries import exec_binary
@@ -6,6 +7,10 @@ from mooncake._binaries import exec_binary
 
 def main():
     return exec_binary("transfer_engine_bench", sys.argv[1:])
+
+
+def store_bench():
+    return exec_binary("store_bench", sys.argv[1:])
 
 
 if __name__ == "__main__":

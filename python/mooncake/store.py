@@ -1,6 +1,9 @@
 """Mooncake Store client: `MooncakeDistributedStore`, `ReplicateConfig`, `SoftPinAction`, the
 replica descriptor classes `get_replica_desc` returns, and the buffer helpers integrations
 import from here (`BufferPool` / `RegisteredBufferPool`, `MooncakeHostMemAllocator`)."""
+from mooncake._native import load as _load_native
+
+_load_native()  # a missing shared library: an ImportError that names its Debian package
 from mooncake._mooncake import (  # noqa: F401
     BufferHandle,
     Descriptor,

@@ -1,5 +1,7 @@
 """Fixtures: a real mooncake_master (with its embedded HTTP metadata server) on free loopback
-ports, and store objects set up against it. The package comes from build/python."""
+ports, and store objects set up against it. The package comes from build/python, or with
+MC_TEST_INSTALLED=1 from wherever it is installed (the wheel test's venv), with the binaries the
+installed package ships."""
 import os
 import socket
 import subprocess
@@ -13,7 +15,20 @@ BUILD = os.environ.get("MC_BUILD_DIR", os.path.join(REPO, "build"))
 if not os.path.isabs(BUILD):
     BUILD = os.path.join(REPO, BUILD)
 PYTHON_DIR = os.path.join(BUILD, "python")
-sys.path.insert(0, PYTHON_DIR)
+INSTALLED = os.environ.get("MC_TEST_INSTALLED") == "1"
+if not INSTALLED:
+    sys.path.insert(0, PYTHON_DIR)
+else:
+    import mooncake
+    assert not mooncake.__file__.startswith(BUILD), f"{mooncake.__file__} is not an installed copy"
+
+
+def tool(name):
+    """Path of a C++ binary: the build's, or the installed package's."""
+    if INSTALLED:
+        from mooncake._binaries import find_binary
+        return find_binary(name)
+    return os.path.join(BUILD, "tools", name)
 
 
 def free_port():
@@ -38,7 +53,7 @@ class Cluster:
         self.http_port = free_port()
         self.metrics_port = free_port()
         self.process = subprocess.Popen(
-            [os.path.join(BUILD, "tools", "mooncake_master"), "--rpc_address=127.0.0.1",
+            [tool("mooncake_master"), "--rpc_address=127.0.0.1",
              f"--port={self.rpc_port}", "--metadata_dir=none", "--enable_http_metadata_server",
              "--http_metadata_server_host=127.0.0.1",
              f"--http_metadata_server_port={self.http_port}", "--metrics_host=127.0.0.1",
@@ -122,7 +137,7 @@ class NodeDaemon:
         self.cluster = cluster
         self.port = port or free_port()
         self.process = subprocess.Popen(
-            [os.path.join(BUILD, "tools", "mooncake_client"), "--host=127.0.0.1",
+            [tool("mooncake_client"), "--host=127.0.0.1",
              f"--metadata_server={cluster.metadata}", f"--master_server_address={cluster.master}",
              f"--port={self.port}", f"--global_segment_size={segment}"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
