@@ -105,7 +105,7 @@ def _tensor_at(buffer_ptr, size, what):
     `what`)."""
     try:
         dtype, shape, offset, nbytes = decode_header(
-            ctypes.string_at(buffer_ptr, HEADER_SIZE) if size >= HEADER_SIZE else b"", size)
+            ctypes.string_at(buffer_ptr, min(size, HEADER_SIZE)) if size > 0 else b"", size)
     except ValueError as e:
         _log.error("%s: the buffer does not hold a tensor object: %s", what, e)
         return None

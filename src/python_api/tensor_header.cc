@@ -12,6 +12,10 @@ constexpr uint32_t kLayoutShard = 1;
 constexpr size_t kFixedPart = 40;  // magic .. data_bytes
 constexpr size_t kGlobalShape = kFixedPart;
 constexpr size_t kLocalShape = kGlobalShape + 8 * kTensorMaxDims;
+// Upstream's first format: 40 bytes, dtype codes 0-14 only, up to 4 dims.
+constexpr size_t kLegacyHeaderSize = 40;
+constexpr int32_t kLegacyMaxDtype = 14;
+constexpr int kLegacyMaxDims = 4;
 
 // Element sizes by dtype code: upstream's 0-14, then this build's 15-19.
 constexpr size_t kElementSizes[] = {4, 8, 1, 1, 2, 2, 4, 4, 8, 8, 1, 2, 2, 1, 1, 8, 16, 4, 1, 1};
@@ -72,12 +76,47 @@ Result<std::string> encodeTensorHeader(int32_t dtype, const std::vector<int64_t>
   return out;  // axis count and axes stay 0: a full tensor
 }
 
-Result<TensorLayout> decodeTensorHeader(std::string_view prefix, uint64_t total_size) {
-  if (total_size < kTensorHeaderSize || prefix.size() < kTensorHeaderSize) {
+// Upstream's first tensor format (before the versioned header): int32 dtype, int32 ndim (0-4),
+// int64 shape[4] (-1 past ndim), then the data. Its first word is a dtype code, never the magic.
+Result<TensorLayout> decodeLegacyTensorHeader(std::string_view prefix, uint64_t total_size) {
+  if (prefix.size() < kLegacyHeaderSize || total_size < kLegacyHeaderSize) {
     return invalid(std::to_string(total_size) + " bytes is too short for a tensor object");
   }
-  if (get<uint32_t>(prefix, 0) != kMagic) {
+  TensorLayout out;
+  out.dtype = get<int32_t>(prefix, 0);
+  const auto ndim = get<int32_t>(prefix, 4);
+  const size_t element = out.dtype <= kLegacyMaxDtype ? tensorElementSize(out.dtype) : 0;
+  if (element == 0 || ndim < 0 || ndim > kLegacyMaxDims) {
     return invalid("no tensor header (the object was not stored by put_tensor)");
+  }
+  out.data_offset = kLegacyHeaderSize;
+  out.data_bytes = total_size - kLegacyHeaderSize;
+  uint64_t numel = 1;
+  for (int i = 0; i < kLegacyMaxDims; ++i) {
+    const auto dim = get<int64_t>(prefix, 8 + 8 * i);
+    if ((i < ndim && dim < 0) || (i >= ndim && dim != -1)) {
+      return invalid("no tensor header (the object was not stored by put_tensor)");
+    }
+    if (i < ndim) {
+      out.shape.push_back(dim);
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel)) {
+        return invalid("the shape's element count overflows");
+      }
+    }
+  }
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(numel, element, &bytes) || bytes != out.data_bytes) {
+    return invalid("no tensor header (the object was not stored by put_tensor)");
+  }
+  return out;
+}
+
+Result<TensorLayout> decodeTensorHeader(std::string_view prefix, uint64_t total_size) {
+  if (prefix.size() >= 4 && get<uint32_t>(prefix, 0) != kMagic) {
+    return decodeLegacyTensorHeader(prefix, total_size);
+  }
+  if (total_size < kTensorHeaderSize || prefix.size() < kTensorHeaderSize) {
+    return invalid(std::to_string(total_size) + " bytes is too short for a tensor object");
   }
   const auto version = get<uint16_t>(prefix, 4);
   const auto header_size = get<uint16_t>(prefix, 6);
@@ -111,10 +150,13 @@ Result<TensorLayout> decodeTensorHeader(std::string_view prefix, uint64_t total_
     }
     if (i < ndim) {
       out.shape.push_back(dim);
-      numel *= static_cast<uint64_t>(dim);
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel)) {
+        return invalid("the shape's element count overflows");
+      }
     }
   }
-  if (numel * element != out.data_bytes) {
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(numel, element, &bytes) || bytes != out.data_bytes) {
     return invalid("the shape does not make " + std::to_string(out.data_bytes) + " bytes");
   }
   return out;

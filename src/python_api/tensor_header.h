@@ -32,9 +32,12 @@ size_t tensorElementSize(int32_t dtype);
 Result<std::string> encodeTensorHeader(int32_t dtype, const std::vector<int64_t>& shape,
                                        uint64_t data_bytes);
 
-// Checks an object's first bytes (at least kTensorHeaderSize of `total_size`) and says what it
-// holds. INVALID_PARAMS naming what is wrong: not a tensor object, another version, a bad dtype
-// or shape, or a length that does not match.
+// Checks an object's first bytes (at least kTensorHeaderSize of `total_size`, or all of a smaller
+// object) and says what it holds. Objects in upstream's first format (a 40-byte header: int32
+// dtype 0-14, int32 ndim 0-4, int64 shape[4], -1 past ndim; written by older upstream releases,
+// which the newest cannot read) decode too, with data_offset 40. INVALID_PARAMS naming what is
+// wrong: not a tensor object, another version, a bad dtype or shape, or a length that does not
+// match.
 Result<TensorLayout> decodeTensorHeader(std::string_view prefix, uint64_t total_size);
 
 }  // namespace mooncake::python_api

@@ -20,7 +20,8 @@ if not INSTALLED:
     sys.path.insert(0, PYTHON_DIR)
 else:
     import mooncake
-    assert not mooncake.__file__.startswith(BUILD), f"{mooncake.__file__} is not an installed copy"
+    assert not mooncake.__file__.startswith(PYTHON_DIR + os.sep), \
+        f"{mooncake.__file__} is the build's package, not an installed copy"
 
 
 def tool(name):
