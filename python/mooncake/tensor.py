@@ -352,6 +352,7 @@ METHODS = [put_tensor, upsert_tensor, pub_tensor, upsert_pub_tensor, batch_put_t
 
 
 def install(cls):
-    """Adds the tensor methods to MooncakeDistributedStore."""
-    for method in METHODS:
+    """Adds the tensor methods (and the safetensors file helpers) to MooncakeDistributedStore."""
+    from mooncake import tensor_files  # noqa: PLC0415 (it imports this module)
+    for method in METHODS + tensor_files.METHODS:
         setattr(cls, method.__name__, method)
