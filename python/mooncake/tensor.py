@@ -13,6 +13,7 @@ Copies: `put_tensor` copies the tensor once, into the client's staging buffer (n
 """
 import ctypes
 import logging
+import math
 
 from mooncake import _mooncake
 
@@ -28,6 +29,11 @@ _DTYPE_NAMES = {
     13: "float8_e4m3fn", 14: "float8_e5m2", 15: "complex64", 16: "complex128", 17: "complex32",
     18: "float8_e4m3fnuz", 19: "float8_e5m2fnuz",
 }
+# Bytes per element by dtype code (as src/python_api/tensor_header.cc); complex ones may carry
+# torch's lazy conjugate bit, so they always take the careful path.
+_ELEMENT_SIZES = {0: 4, 1: 8, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 4, 8: 8, 9: 8, 10: 1, 11: 2, 12: 2,
+                  13: 1, 14: 1, 15: 8, 16: 16, 17: 4, 18: 1, 19: 1}
+_COMPLEX_CODES = {15, 16, 17}
 _codes = None  # torch dtype -> code, built on first use
 
 
@@ -68,6 +74,18 @@ def _contiguous_cpu(tensor):
     if tensor.is_conj():
         tensor = tensor.resolve_conj()
     return tensor.contiguous()
+
+
+def _plain_layout(tensor):
+    """(dtype code, shape) when the tensor's memory can be stored as it is (a dense C-ordered CPU
+    tensor of a storable real dtype), else None (the careful path decides). Five torch calls:
+    each costs microseconds right after a transfer has flushed the caches, so the common case
+    makes no more than it needs."""
+    code = _dtype_codes().get(tensor.dtype)
+    if (code is None or code in _COMPLEX_CODES or not tensor.is_cpu or
+            tensor.layout is not _torch().strided or not tensor.is_contiguous()):
+        return None
+    return code, tensor.shape
 
 
 def _code_of(tensor):
@@ -124,15 +142,19 @@ def _write(store, key, tensor, config, upsert):
     if not _is_tensor(tensor):
         _log.error("put_tensor('%s'): %s is not a torch.Tensor", key, type(tensor).__name__)
         return INVALID_PARAMS
-    tensor = _contiguous_cpu(tensor)
-    try:
-        code = _code_of(tensor)
-    except ValueError as e:
-        _log.error("put_tensor('%s'): %s", key, e)
-        return INVALID_PARAMS
+    plain = _plain_layout(tensor)
+    if plain is None:
+        tensor = _contiguous_cpu(tensor)
+        try:
+            code = _code_of(tensor)
+        except ValueError as e:
+            _log.error("put_tensor('%s'): %s", key, e)
+            return INVALID_PARAMS
+        plain = code, tensor.shape
+    code, shape = plain
     # The header and the one copy of the bytes happen in C++, without the GIL.
-    return store._put_tensor_raw(key, code, list(tensor.shape), tensor.data_ptr(),
-                                 tensor.numel() * tensor.element_size(), config, upsert)
+    return store._put_tensor_raw(key, code, shape, tensor.data_ptr(),
+                                 math.prod(shape) * _ELEMENT_SIZES[code], config, upsert)
 
 
 def _write_from(store, key, buffer_ptr, size, config, upsert):

@@ -81,6 +81,13 @@ def test_non_contiguous_and_other_layouts(store):
         torch.rand(4), 0.1, 0, torch.quint8)) == INVALID_PARAMS
     assert store.put_tensor("tensor/not", [1, 2, 3]) == INVALID_PARAMS
     assert store.put_tensor("tensor/param", torch.nn.Parameter(torch.ones(2))) == 0
+    assert store.put_tensor("tensor/sparse", torch.eye(3).to_sparse()) == INVALID_PARAMS
+    grad = torch.arange(6.0, requires_grad=True).reshape(2, 3)
+    assert store.put_tensor("tensor/grad", grad) == 0
+    assert torch.equal(store.get_tensor("tensor/grad"), grad.detach())
+    expanded = torch.arange(3).expand(4, 3)  # stride 0: not contiguous, stored in C order
+    assert store.put_tensor("tensor/expanded", expanded) == 0
+    assert torch.equal(store.get_tensor("tensor/expanded"), expanded)
 
 
 def test_errors(store):
