@@ -53,8 +53,13 @@ def cmake_build():
             sys.exit(f"setup.py: MOONCAKE_BUILD_DIR={given} is not a configured CMake build")
         generator = ["-G", "Ninja"] if shutil.which("ninja") else []
         log(f"configuring {build_dir} (Release); scripts/setup.sh installs the Debian packages")
+        # -O2 as the tested RelWithDebInfo builds (GCC 12 at -O3 warns falsely inside
+        # libstdc++), and a newer compiler's new warnings do not fail a user's build.
         subprocess.check_call(["cmake", "-S", ROOT, "-B", build_dir, *generator,
-                               "-DCMAKE_BUILD_TYPE=Release", "-DMC_WITH_PYTHON=ON"])
+                               "-DCMAKE_BUILD_TYPE=Release",
+                               "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG",
+                               "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG", "-DMC_WERROR=OFF",
+                               "-DMC_WITH_PYTHON=ON"])
     log(f"building in {build_dir} (a few minutes from scratch)")
     subprocess.check_call(["cmake", "--build", build_dir, "--target", "_mooncake",
                            "mooncake_python_binaries"])

@@ -22,8 +22,12 @@ their own), so every byte goes to or from the storage process.
 With "tensor" first, it measures put_tensor/get_tensor of float16 tensors (1 MiB and 64 MiB)
 against put/get of the same bytes, one thread, in the same run.
 
-Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dummy|tensor] [seconds]
-       [reps]
+With "redis" first, it measures the store's put/get (single and batches of 16, 4 KiB and 1 MiB)
+against redis-py doing the same against a redis-server, over loopback TCP with a remote holder
+(bench/python_redis_compare.py).
+
+Usage: PYTHONPATH=build/python python3 bench/python_store_bench.py [multi|--dummy|tensor|redis]
+       [seconds] [reps]
 """
 import ctypes
 import json
@@ -417,7 +421,7 @@ def main_tensor(seconds, reps):
 
 def main():
     args = sys.argv[1:]
-    mode = args[0] if args and args[0] in ("multi", "--dummy", "tensor") else ""
+    mode = args[0] if args and args[0] in ("multi", "--dummy", "tensor", "redis") else ""
     if mode:
         args = args[1:]
     seconds = float(args[0]) if len(args) > 0 else 5
@@ -428,6 +432,9 @@ def main():
         return main_dummy(seconds, reps)
     if mode == "tensor":
         return main_tensor(seconds, reps)
+    if mode == "redis":
+        from python_redis_compare import main_redis  # noqa: PLC0415
+        return main_redis(Cluster, MooncakeDistributedStore, seconds, reps)
     cluster = Cluster()
     configs = [(lang, op, zc) for zc in (False, True) for op in ("put", "get")
                for lang in ("C++", "Python")]

@@ -21,9 +21,9 @@ PACKAGES=(
   python3-setuptools python3-wheel python3-pip python3-venv
 )
 # What only the tests need (scripts/test.sh sets MC_TEST_PACKAGES=1): PyTorch for the tensor API,
-# fio for the disk-tier benchmark baseline.
+# fio for the disk-tier benchmark baseline, redis-py (with hiredis) for the Python Redis baseline.
 if [ "${MC_TEST_PACKAGES:-0}" = 1 ]; then
-  PACKAGES+=(python3-torch fio)
+  PACKAGES+=(python3-torch fio python3-redis python3-hiredis)
 fi
 
 if [ "${MC_SKIP_INSTALL:-0}" != 1 ]; then

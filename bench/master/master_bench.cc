@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "store/client/master_client.h"
 
 DEFINE_string(master_server_address, "127.0.0.1:50051", "mooncake_master host:port");
@@ -21,6 +23,9 @@ DEFINE_uint64(threads, 4, "concurrent client threads (each with its own gRPC cha
 DEFINE_uint64(batch_size, 1, "keys per call; 1 = single-key RPCs");
 DEFINE_double(duration, 3, "seconds per phase");
 DEFINE_uint64(value_size, 4096, "object size the master allocates (no bytes are moved)");
+DEFINE_string(key_prefix, "",
+              "prefix of every key this run writes; empty: one of its own (process id and time), "
+              "so runs against the same master never collide with an earlier run's keys");
 
 namespace {
 
@@ -36,8 +41,13 @@ struct PhaseResult {
   double seconds = 0;
 };
 
+std::string& keyPrefix() {
+  static std::string prefix;
+  return prefix;
+}
+
 std::string keyName(uint64_t thread, uint64_t index) {
-  return "mb/" + std::to_string(thread) + "/" + std::to_string(index);
+  return keyPrefix() + std::to_string(thread) + "/" + std::to_string(index);
 }
 
 // Runs `step(thread, client, index) -> {keys, rpcs, errors}` on every thread until the deadline.
@@ -90,6 +100,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "master_bench: --threads, --batch_size and --duration must be > 0\n");
     return 2;
   }
+  keyPrefix() = !FLAGS_key_prefix.empty()
+                    ? FLAGS_key_prefix + "/"
+                    : "mb" + std::to_string(::getpid()) + "-" +
+                          std::to_string(Clock::now().time_since_epoch().count()) + "/";
   std::vector<std::unique_ptr<MasterClient>> clients;
   for (uint64_t t = 0; t < FLAGS_threads; ++t) {
     clients.push_back(std::make_unique<MasterClient>(FLAGS_master_server_address,
