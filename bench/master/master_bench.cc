@@ -6,6 +6,7 @@
 //   resv (single keys only): CommitReserved per key, each bringing the next reservation
 // and prints keys/s and RPCs/s per phase, then removes what it wrote and unmounts.
 #include <gflags/gflags.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,8 +14,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <unistd.h>
 
 #include "store/client/master_client.h"
 

@@ -259,10 +259,7 @@ std::vector<Result<uint64_t>> Client::batchGetIntoMultiBuffers(
     return std::vector<Outcome>(keys.size(), lengthMismatch(keys).front());
   }
   if (keys.empty()) return {};
-  auto started = std::chrono::steady_clock::now();
-  auto lists = impl_->master.batchGetReplicaList(keys);
-  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
-  return impl_->readBatch(keys, *lists, Scatter::multi(runs), started);
+  return impl_->lookupAndReadBatch(keys, Scatter::multi(runs));
 }
 
 std::vector<Status> Client::batchPut(const std::vector<std::string>& keys,
@@ -297,10 +294,7 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
                                                    "keys, buffers and sizes differ in length"));
   }
   if (keys.empty()) return {};
-  auto started = std::chrono::steady_clock::now();
-  auto lists = impl_->master.batchGetReplicaList(keys);
-  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
-  return impl_->readBatch(keys, *lists, Scatter::single(buffers, sizes), started);
+  return impl_->lookupAndReadBatch(keys, Scatter::single(buffers, sizes));
 }
 
 std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>& keys) {

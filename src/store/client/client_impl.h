@@ -206,9 +206,28 @@ struct Client::Impl {
                                                  std::chrono::steady_clock::time_point started);
   // The body of the batched reads once the replica lists are known: one Transfer Engine batch,
   // per-key fallback to the single-key path for keys whose first replica failed.
-  // Reads the objects into staging memory (one master round trip, one Transfer Engine batch).
+  // Reads the objects into staging memory (one master round trip, one Transfer Engine batch;
+  // remembered keys are read while the master is asked, as lookupOverlapped).
   std::vector<Result<std::shared_ptr<ObjectBuffer>>> readIntoStaging(
       const std::vector<std::string>& keys);
+  // A batch's lookup overlapped with reads of the replicas this client remembers (readRemembered
+  // for many keys): every remembered key whose target can hold it is read while the master is
+  // asked about all the keys, and such a read counts only if the master vouches for it (same
+  // version and replica, lease not outlived). settled[i] holds those keys' outcomes; the others
+  // are for the caller to read with `lists`. One master round trip either way.
+  struct OverlappedLookup {
+    Result<std::vector<Result<ReplicaList>>> lists;
+    std::vector<std::optional<Result<uint64_t>>> settled;
+  };
+  OverlappedLookup lookupOverlapped(const std::vector<std::string>& keys, const Scatter& targets,
+                                    std::chrono::steady_clock::time_point started);
+  // The batched read into caller memory: lookupOverlapped, then readBatch for the rest.
+  std::vector<Result<uint64_t>> lookupAndReadBatch(const std::vector<std::string>& keys,
+                                                   const Scatter& targets);
+  // readBatch over the keys at `indices` only; their outcomes go to out[indices[j]].
+  void readSubset(const std::vector<std::string>& keys, std::vector<Result<ReplicaList>>& lists,
+                  const Scatter& targets, std::chrono::steady_clock::time_point started,
+                  const std::vector<size_t>& indices, std::vector<Result<uint64_t>>& out);
   // One key into staging memory, overlapping the lookup when the key is remembered.
   Result<std::shared_ptr<ObjectBuffer>> readOneIntoStaging(const std::string& key);
   // Hands staging memory holding an object to the caller; it returns when the buffer is dropped.

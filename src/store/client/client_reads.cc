@@ -305,6 +305,99 @@ void Client::Impl::readSelected(const std::vector<std::string>& keys,
   }
 }
 
+void Client::Impl::readSubset(const std::vector<std::string>& keys,
+                              std::vector<Result<ReplicaList>>& lists, const Scatter& targets,
+                              std::chrono::steady_clock::time_point started,
+                              const std::vector<size_t>& indices,
+                              std::vector<Result<uint64_t>>& out) {
+  if (indices.empty()) return;
+  if (indices.size() == keys.size()) {
+    out = readBatch(keys, lists, targets, started);
+    return;
+  }
+  std::vector<std::string> sub_keys;
+  std::vector<Result<ReplicaList>> sub_lists;
+  Scatter sub_targets;
+  for (size_t i : indices) {
+    sub_keys.push_back(keys[i]);
+    sub_lists.push_back(std::move(lists[i]));
+    for (const MemoryRun& run : targets.of(i)) sub_targets.runs.push_back(run);
+    sub_targets.first.push_back(sub_targets.runs.size());
+  }
+  auto read = readBatch(sub_keys, sub_lists, sub_targets, started);
+  for (size_t j = 0; j < indices.size(); ++j) out[indices[j]] = std::move(read[j]);
+}
+
+Client::Impl::OverlappedLookup Client::Impl::lookupOverlapped(
+    const std::vector<std::string>& keys, const Scatter& targets,
+    std::chrono::steady_clock::time_point started) {
+  OverlappedLookup result{Status::OK(), std::vector<std::optional<Result<uint64_t>>>(keys.size())};
+  std::vector<std::optional<RememberedReplica>> remembered(keys.size());
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;       // request -> key index
+  constexpr int kNoRetries = 127;  // one attempt: the master's list says where else to read
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto found = locations.find(keys[i]);
+    if (!found || recentlyFailed(found->replica.te_endpoint) ||
+        totalSize(targets.of(i)) < found->replica.size) {
+      continue;
+    }
+    auto segment = engine.openSegment(found->replica.te_endpoint);
+    if (!segment.ok()) continue;
+    appendReads(targets.of(i), found->replica.size, *segment, found->replica.address, kNoRetries,
+                requests);
+    owner.resize(requests.size(), i);
+    remembered[i] = std::move(found);
+  }
+  auto flight = requests.empty() ? Result<TasksInFlight>(Status::storeError(
+                                       StoreErrorCode::INVALID_PARAMS, "nothing remembered"))
+                                 : startTasks(requests);
+  result.lists = master.batchGetReplicaList(keys);
+  // Every read must be over before its memory is used again, whatever the master said.
+  std::vector<bool> read_ok(keys.size(), false);
+  if (flight.ok()) {
+    auto completed = finishTasks(*flight);
+    for (size_t r = 0; r < requests.size(); ++r) read_ok[owner[r]] = true;
+    for (size_t r = 0; r < requests.size(); ++r) {
+      if (!completed.ok() || !(*completed)[r]) read_ok[owner[r]] = false;
+    }
+  }
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (!remembered[i]) continue;
+    const bool listed = result.lists.ok() && i < result.lists->size() && (*result.lists)[i].ok();
+    if (read_ok[i] && listed && stillValid(*remembered[i], *(*result.lists)[i])) {
+      Status lease = checkLease(keys[i], started, (*result.lists)[i]->lease_ttl_ms);
+      result.settled[i] =
+          lease.ok() ? Result<uint64_t>(remembered[i]->replica.size) : Result<uint64_t>(lease);
+      overlapped_reads.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (flight.ok() && !read_ok[i]) markFailed(remembered[i]->replica.te_endpoint);
+    stale_overlapped_reads.fetch_add(1, std::memory_order_relaxed);
+    locations.forget(keys[i]);
+  }
+  return result;
+}
+
+std::vector<Result<uint64_t>> Client::Impl::lookupAndReadBatch(const std::vector<std::string>& keys,
+                                                               const Scatter& targets) {
+  using Outcome = Result<uint64_t>;
+  auto started = std::chrono::steady_clock::now();
+  auto lookup = lookupOverlapped(keys, targets, started);
+  if (!lookup.lists.ok()) return std::vector<Outcome>(keys.size(), lookup.lists.status());
+  std::vector<Outcome> out(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (lookup.settled[i]) {
+      out[i] = std::move(*lookup.settled[i]);
+    } else {
+      rest.push_back(i);
+    }
+  }
+  readSubset(keys, *lookup.lists, targets, started, rest, out);
+  return out;
+}
+
 std::shared_ptr<ObjectBuffer> Client::Impl::wrapStaged(char* area, uint64_t size,
                                                        SegmentAllocator::Allocation allocation) {
   std::shared_ptr<StagingArea> area_owner = staging;
@@ -338,27 +431,43 @@ std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging
   using Outcome = Result<std::shared_ptr<ObjectBuffer>>;
   if (keys.empty()) return {};
   auto started = std::chrono::steady_clock::now();
-  auto lists = master.batchGetReplicaList(keys);
-  if (!lists.ok()) return std::vector<Outcome>(keys.size(), lists.status());
-  // Stage every object that has a replica; one Transfer Engine batch reads them all.
   std::vector<std::shared_ptr<ObjectBuffer>> staged(keys.size());
   std::vector<void*> buffers(keys.size(), nullptr);
   std::vector<size_t> sizes(keys.size(), 0);
-  for (size_t i = 0; i < keys.size() && i < lists->size(); ++i) {
-    auto& list = (*lists)[i];
-    if (!list.ok() || list->replicas.empty()) continue;
-    uint64_t size = list->replicas.front().size;
+  auto stage = [&](size_t i, uint64_t size) -> Status {
     SegmentAllocator::Allocation allocation;
-    auto area = allocateStaging(size, allocation);
-    if (!area.ok()) {
-      list = area.status();
-      continue;
-    }
-    staged[i] = wrapStaged(*area, size, allocation);
-    buffers[i] = *area;
+    MC_ASSIGN_OR_RETURN(char* area, allocateStaging(size, allocation));
+    staged[i] = wrapStaged(area, size, allocation);
+    buffers[i] = area;
     sizes[i] = size;
+    return Status::OK();
+  };
+  // Room for the remembered keys first, so they are read while the master is asked.
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (auto found = locations.find(keys[i])) (void)stage(i, found->replica.size);
   }
-  auto read = readBatch(keys, *lists, Scatter::single(buffers, sizes), started);
+  auto lookup = lookupOverlapped(keys, Scatter::single(buffers, sizes), started);
+  if (!lookup.lists.ok()) return std::vector<Outcome>(keys.size(), lookup.lists.status());
+  auto& lists = *lookup.lists;
+  // Then room for the rest, sized by the master's lists; one Transfer Engine batch reads them.
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (lookup.settled[i]) continue;
+    rest.push_back(i);
+    if (i >= lists.size() || !lists[i].ok() || lists[i]->replicas.empty()) continue;
+    const uint64_t size = lists[i]->replicas.front().size;
+    if (staged[i] && sizes[i] == size) continue;  // remembered room of the right size
+    staged[i].reset();
+    buffers[i] = nullptr;
+    sizes[i] = 0;
+    if (Status room = stage(i, size); !room.ok()) lists[i] = room;
+  }
+  std::vector<Result<uint64_t>> read(keys.size(),
+                                     Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (lookup.settled[i]) read[i] = std::move(*lookup.settled[i]);
+  }
+  readSubset(keys, lists, Scatter::single(buffers, sizes), started, rest, read);
   std::vector<Outcome> out;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (read[i].ok()) {

@@ -252,6 +252,57 @@ TEST_F(StoreClientTest, RememberedReplicasAreUsedOnlyWhileTheMasterVouchesForThe
       reader->getInto("small", into.data(), 10).status().is(StoreErrorCode::BUFFER_OVERFLOW));
 }
 
+// Batched gets overlap the lookup too: remembered keys are read while the master is asked about
+// the whole batch, and each keeps its bytes only while the master vouches for them; the others
+// (never read, replaced, grown, removed) are read the usual way in the same call.
+TEST_F(StoreClientTest, BatchedGetsUseRememberedReplicasOnlyWhileTheMasterVouches) {
+  auto writer = client("writer");
+  auto reader = client("reader");
+  ASSERT_TRUE(writer && reader);
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < 6; ++i) {
+    keys.push_back("b" + std::to_string(i));
+    values.push_back(randomValue(4096 + 512 * i, 10 + i));
+    ASSERT_TRUE(writer->put(keys[i], values[i].data(), values[i].size()).ok());
+  }
+  auto first = reader->batchGet(keys);  // nothing remembered yet: lookup, then one batch
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(*first[i], values[i]);
+  EXPECT_EQ(reader->readStats().overlapped, 0u);
+  auto again = reader->batchGet(keys);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(*again[i], values[i]);
+  EXPECT_EQ(reader->readStats().overlapped, 6u);
+  // b0 replaced (new version), b1 grown, b2 removed, b5 never changed; "new" never read.
+  ASSERT_TRUE(writer->remove("b0", true).ok());
+  values[0] = randomValue(4096, 30);
+  ASSERT_TRUE(writer->put("b0", values[0].data(), values[0].size()).ok());
+  values[1] = randomValue(30000, 31);
+  ASSERT_TRUE(writer->upsert("b1", values[1].data(), values[1].size()).ok());
+  ASSERT_TRUE(writer->remove("b2", true).ok());
+  ASSERT_TRUE(writer->put("new", "fresh", 5).ok());
+  auto mixed = reader->batchGetBuffer({"b0", "b1", "b2", "b5", "new"});
+  ASSERT_EQ(mixed.size(), 5u);
+  ASSERT_TRUE(mixed[0].ok() && mixed[1].ok() && mixed[3].ok() && mixed[4].ok());
+  EXPECT_EQ(std::string((*mixed[0])->data(), (*mixed[0])->size()), values[0]);
+  EXPECT_EQ(std::string((*mixed[1])->data(), (*mixed[1])->size()), values[1]);
+  EXPECT_TRUE(mixed[2].status().is(StoreErrorCode::OBJECT_NOT_FOUND));
+  EXPECT_EQ(std::string((*mixed[3])->data(), (*mixed[3])->size()), values[5]);
+  EXPECT_EQ(std::string((*mixed[4])->data(), (*mixed[4])->size()), "fresh");
+  EXPECT_EQ(reader->readStats().overlapped, 7u);  // b5
+  EXPECT_EQ(reader->readStats().stale, 3u);       // b0, b1, b2
+  // Zero-copy batches into registered memory: remembered, replaced, and too small a buffer.
+  std::vector<char> memory(3 * 32768);
+  ASSERT_TRUE(reader->registerBuffer(memory.data(), memory.size()).ok());
+  auto into = reader->batchGetInto({"b3", "b0", "b4"},
+                                   {memory.data(), memory.data() + 32768, memory.data() + 65536},
+                                   {32768, 32768, 100});
+  ASSERT_EQ(into.size(), 3u);
+  ASSERT_TRUE(into[0].ok() && into[1].ok());
+  EXPECT_EQ(std::string(memory.data(), *into[0]), values[3]);
+  EXPECT_EQ(std::string(memory.data() + 32768, *into[1]), values[0]);
+  EXPECT_TRUE(into[2].status().is(StoreErrorCode::BUFFER_OVERFLOW));
+  EXPECT_EQ(reader->readStats().overlapped, 9u);  // b3, b0 (remembered since the mixed batch)
+}
+
 TEST_F(StoreClientTest, RememberingReplicasCanBeTurnedOff) {
   auto writer = client("writer");
   ::setenv("MC_STORE_REMEMBERED_LOCATIONS", "0", 1);
