@@ -6,7 +6,7 @@ from mooncake._binaries import exec_binary, translate_double_dash
 
 _FLAGS = {"metadata_server", "local_server_name", "master_server_address", "protocol",
           "global_segment_size", "device_name", "nic_priority_matrix", "sysfs_root", "peer",
-          "client_server_address", "offload_path"}
+          "client_server_address", "offload_path", "master_metrics_port"}
 
 
 def main(argv=None):

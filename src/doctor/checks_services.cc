@@ -125,6 +125,35 @@ std::vector<Finding> checkMetadataService(const Inputs& inputs) {
   return out;
 }
 
+// The master's metrics port: its /health answers as a mooncake_master's does. A master behind
+// an etcd connect string (HA) is not checked: which host leads is the election's business.
+static Finding masterMetrics(const Inputs& inputs) {
+  auto master = net::parseHostPort(inputs.master_server_address, 0);
+  if (!master.ok()) {
+    return {"master_metrics", Verdict::kPass, "not checked (no host in master_server_address)"};
+  }
+  const std::string where = master->host + ":" + std::to_string(inputs.master_metrics_port);
+  net::HttpClient http;
+  auto reply = http.send("GET", "http://" + where + "/health", "", std::chrono::seconds(2),
+                         std::chrono::seconds(2));
+  if (!reply.ok()) {
+    return {"master_metrics", Verdict::kWarn,
+            "nothing answers on the master's metrics port " + where + " (" +
+                reply.status().message() +
+                "): Prometheus and health checks cannot reach it. Open the port, or pass the "
+                "master's --metrics_port as --master_metrics_port (0 skips this check)"};
+  }
+  auto body = nlohmann::json::parse(reply->body, nullptr, false);
+  if (reply->status != 200 || !body.is_object() || !body.contains("status")) {
+    return {"master_metrics", Verdict::kWarn,
+            where + " answers HTTP " + std::to_string(reply->status) +
+                " but not as mooncake_master's metrics port: another service holds it, or the "
+                "master uses another --metrics_port (pass it as --master_metrics_port)"};
+  }
+  return {"master_metrics", Verdict::kPass,
+          "metrics at " + where + " answer (" + reply->body.substr(0, 80) + ")"};
+}
+
 std::vector<Finding> checkMaster(const Inputs& inputs) {
   std::vector<Finding> out;
   if (inputs.master_server_address.empty()) return out;
@@ -155,6 +184,7 @@ std::vector<Finding> checkMaster(const Inputs& inputs) {
   } else {
     out.push_back({"fast_rpc", Verdict::kPass, "fast RPC at " + *fast + " answers"});
   }
+  if (inputs.master_metrics_port != 0) out.push_back(masterMetrics(inputs));
   return out;
 }
 

@@ -30,6 +30,9 @@ struct Inputs : te::NodeConfig {
   // A disk tier's directory (ssd_offload_path; else MOONCAKE_OFFLOAD_FILE_STORAGE_PATH); empty:
   // not checked.
   std::string offload_path;
+  // The master's --metrics_port (its /metrics and /health, what monitoring scrapes); 0: not
+  // checked. The tool's flag defaults to the master's own default, 9003.
+  uint16_t master_metrics_port = 0;
   bool fix = false;  // --fix: remove stale records
 };
 
@@ -45,7 +48,8 @@ std::vector<Finding> checkMetadataService(const Inputs& inputs);
 // Node records (rpc_meta, with their segment descriptors) whose rpc port refuses or does not
 // answer; with `fix`, they are removed (nothing else is ever removed).
 std::vector<Finding> checkStaleRecords(const Inputs& inputs);
-// The master answers a ping (and accepts this process's secret).
+// The master answers a ping (and accepts this process's secret), its fast RPC listener answers,
+// and its metrics port (master_metrics_port) answers as a mooncake_master.
 std::vector<Finding> checkMaster(const Inputs& inputs);
 
 // With --protocol=rdma or device names: the devices exist, their port (MC_IB_PORT) is ACTIVE,

@@ -23,6 +23,9 @@ DEFINE_string(sysfs_root, "/sys", "where sysfs is mounted (tests point it at a f
 DEFINE_string(peer, "",
               "segment names of nodes this one must reach (\"a,b\"): open, probe, and read a "
               "little of their memory (nothing is written)");
+DEFINE_int32(master_metrics_port, 9003,
+             "the master's --metrics_port: its /metrics and /health must answer there (0: not "
+             "checked)");
 DEFINE_string(client_server_address, "",
               "the node daemon (mooncake_client) dummy clients attach to, \"127.0.0.1:50052\": "
               "attach one as setup_dummy does and ask the daemon about its master");
@@ -54,6 +57,12 @@ int main(int argc, char** argv) {
   inputs.fix = FLAGS_fix;
   inputs.client_server_address = FLAGS_client_server_address;
   inputs.offload_path = FLAGS_offload_path;
+  if (FLAGS_master_metrics_port < 0 || FLAGS_master_metrics_port > 65535) {
+    std::fprintf(stderr, "mooncake_doctor: --master_metrics_port %d is not a port (0-65535)\n",
+                 FLAGS_master_metrics_port);
+    return 2;
+  }
+  inputs.master_metrics_port = static_cast<uint16_t>(FLAGS_master_metrics_port);
   for (size_t start = 0; start < FLAGS_peer.size();) {
     size_t comma = FLAGS_peer.find(',', start);
     std::string name = FLAGS_peer.substr(start, comma - start);

@@ -336,6 +336,41 @@ TEST(DoctorTest, TheMasterAnswersOrSaysWhy) {
   EXPECT_NE(absent.message.find("Start mooncake_master"), std::string::npos) << absent.message;
 }
 
+// The master's metrics port answers as a master's, nothing answers there, or another HTTP
+// service holds it (here the master's own metadata server port).
+TEST(DoctorTest, TheMastersMetricsPortAnswersOrTheWarningSaysWhy) {
+  const uint16_t port = testing::freeLoopbackPort();
+  const uint16_t metrics = testing::freeLoopbackPort();
+  const uint16_t metadata = testing::freeLoopbackPort();
+  testing::ChildProcess master(
+      testing::builtBinary("tools/mooncake_master"),
+      {"--rpc_address=127.0.0.1", "--port=" + std::to_string(port), "--metrics_host=127.0.0.1",
+       "--metrics_port=" + std::to_string(metrics), "--metadata_dir=none",
+       "--enable_http_metadata_server", "--http_metadata_server_host=127.0.0.1",
+       "--http_metadata_server_port=" + std::to_string(metadata)},
+      {"MC_AUTH_SECRET="});
+  ASSERT_TRUE(
+      testing::waitFor([&] { return testing::portAccepts(port) && testing::portAccepts(metrics); },
+                       std::chrono::seconds(20)));
+  testing::ScopedNoAuth no_auth;
+  Inputs inputs = p2p();
+  inputs.master_server_address = "127.0.0.1:" + std::to_string(port);
+  // Port 0: not checked.
+  EXPECT_EQ(only(checkMaster(inputs), "master_metrics").message, "no finding for master_metrics");
+  inputs.master_metrics_port = metrics;
+  Finding up = only(checkMaster(inputs), "master_metrics");
+  EXPECT_EQ(up.verdict, Verdict::kPass) << up.message;
+  EXPECT_NE(up.message.find("leader"), std::string::npos) << up.message;
+  inputs.master_metrics_port = testing::freeLoopbackPort();
+  Finding nothing = only(checkMaster(inputs), "master_metrics");
+  EXPECT_EQ(nothing.verdict, Verdict::kWarn) << nothing.message;
+  EXPECT_NE(nothing.message.find("--master_metrics_port"), std::string::npos) << nothing.message;
+  inputs.master_metrics_port = metadata;
+  Finding other = only(checkMaster(inputs), "master_metrics");
+  EXPECT_EQ(other.verdict, Verdict::kWarn) << other.message;
+  EXPECT_NE(other.message.find("another service"), std::string::npos) << other.message;
+}
+
 // A node daemon dummies can attach to, one that is absent, and one that lost its master.
 TEST(DoctorTest, TheNodeDaemonAcceptsADummyOrTheFailureSaysWhy) {
   const uint16_t rpc_port = testing::freeLoopbackPort();
