@@ -125,15 +125,19 @@ def test_one_master_round_trip_per_call(cluster):
     keys = [f"rt/{i}" for i in range(32)]
     ptrs = [[region.take(16 << 10, os.urandom(16 << 10)) for _ in range(4)] for _ in keys]
     sizes = [[16 << 10] * 4 for _ in keys]
-    before = {m: calls(m) for m in ("BatchPutStart", "BatchPutEnd", "PutStart",
+    before = {m: calls(m) for m in ("BatchPutStart", "BatchPutEnd", "BatchCommitReserved",
+                                    "PutStart", "CommitReserved", "Reserve",
                                     "BatchGetReplicaList", "GetReplicaList")}
     assert store.batch_put_from_multi_buffers(keys, ptrs, sizes) == [0] * 32
     assert store.batch_get_into_multi_buffers(keys, ptrs, sizes) == [64 << 10] * 32
     after = {m: calls(m) for m in before}
-    assert after["BatchPutStart"] - before["BatchPutStart"] == 1
-    assert after["BatchPutEnd"] - before["BatchPutEnd"] == 1
+    # Two calls for the puts: BatchPutStart + BatchPutEnd, or (values of up to 64 KiB, as here)
+    # one BatchCommitReserved granting the space and one committing every key.
+    puts = sum(after[m] - before[m] for m in ("BatchPutStart", "BatchPutEnd",
+                                              "BatchCommitReserved"))
+    assert puts == 2
     assert after["BatchGetReplicaList"] - before["BatchGetReplicaList"] == 1
-    assert after["PutStart"] == before["PutStart"]
-    assert after["GetReplicaList"] == before["GetReplicaList"]
+    for single in ("PutStart", "CommitReserved", "Reserve", "GetReplicaList"):
+        assert after[single] == before[single], single
     store.remove_all(True)
     store.close()

@@ -180,8 +180,22 @@ struct Client::Impl {
   // the reserved path could not be used and nothing of the key changed; put it two-phase.
   std::optional<Status> writeReserved(const std::string& key, std::span<const MemoryRun> runs,
                                       const ReplicateConfig& config);
+  // Batched writes: puts of up to ReservationPool::kPerShape values of up to 64 KiB take the
+  // reserved path (writeReservedBatch); the rest, and what that path leaves, the two-phase one.
   std::vector<Status> writeBatch(const std::vector<std::string>& keys, const Scatter& sources,
                                  const ReplicateConfig& config, WriteKind kind);
+  // One Transfer Engine batch writes every key onto a reservation (the pool's, else ones one
+  // BatchCommitReserved without commits grants), then one BatchCommitReserved commits them all
+  // and reserves the next batch's space: a steady stream of small batches costs the writes plus
+  // one round trip. nullopt for keys left to the two-phase batch (a failed write, a reservation
+  // the master does not know, no space, an older master).
+  std::vector<std::optional<Status>> writeReservedBatch(const std::vector<std::string>& keys,
+                                                        const Scatter& sources,
+                                                        const ReplicateConfig& config);
+  // BatchPutStart, one Transfer Engine batch, BatchPutEnd.
+  std::vector<Status> writeTwoPhaseBatch(const std::vector<std::string>& keys,
+                                         const Scatter& sources, const ReplicateConfig& config,
+                                         WriteKind kind);
   // Copies each value into staging memory and writes them all as one batch.
   std::vector<Status> writeStagedBatch(const std::vector<std::string>& keys,
                                        const std::vector<std::string_view>& values,

@@ -199,8 +199,6 @@ Status Client::Impl::writeOne(const std::string& key, std::span<const MemoryRun>
   }
 }
 
-// One master round trip per phase for all keys; a key with a failed replica write is revoked and
-// written again on its own by writeOne (which avoids the holders that failed).
 std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& keys,
                                              const Scatter& sources, const ReplicateConfig& config,
                                              WriteKind kind) {
@@ -210,6 +208,174 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
                                                   "keys, buffers and sizes differ in length"));
   }
   if (keys.empty()) return {};
+  bool small =
+      kind == WriteKind::kPut && options.reserved_puts && keys.size() <= ReservationPool::kPerShape;
+  for (size_t i = 0; small && i < keys.size(); ++i) {
+    small = totalSize(sources.of(i)) <= kReservedPutMaxBytes;
+  }
+  if (!small) return writeTwoPhaseBatch(keys, sources, config, kind);
+  std::vector<std::optional<Status>> done = writeReservedBatch(keys, sources, config);
+  std::vector<Status> out(keys.size());
+  std::vector<std::string> rest_keys;
+  Scatter rest_sources;
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (done[i]) {
+      out[i] = std::move(*done[i]);
+      continue;
+    }
+    rest.push_back(i);
+    rest_keys.push_back(keys[i]);
+    for (const MemoryRun& run : sources.of(i)) rest_sources.runs.push_back(run);
+    rest_sources.first.push_back(rest_sources.runs.size());
+  }
+  if (rest.empty()) return out;
+  std::vector<Status> written = writeTwoPhaseBatch(rest_keys, rest_sources, config, kind);
+  for (size_t j = 0; j < rest.size(); ++j) out[rest[j]] = std::move(written[j]);
+  return out;
+}
+
+std::vector<std::optional<Status>> Client::Impl::writeReservedBatch(
+    const std::vector<std::string>& keys, const Scatter& sources, const ReplicateConfig& config) {
+  const size_t n = keys.size();
+  std::vector<std::optional<Status>> out(n);
+  const uint64_t epoch = master.epoch();
+  const std::vector<std::string> failed_lately = recentlyFailedHolders();
+  auto onFailedHolder = [&](const ReservedSpace& space) {
+    return std::any_of(space.replicas.begin(), space.replicas.end(), [&](const auto& replica) {
+      return std::find(failed_lately.begin(), failed_lately.end(), replica.te_endpoint) !=
+             failed_lately.end();
+    });
+  };
+  std::vector<uint64_t> give_back;
+  std::vector<std::optional<ReservedSpace>> spaces(n);
+  std::vector<std::string> shapes(n);
+  std::vector<MasterClient::ReserveShape> missing;
+  std::vector<size_t> missing_index;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t size = totalSize(sources.of(i));
+    shapes[i] = ReservationPool::shapeOf(size, config);
+    spaces[i] = reserved.take(shapes[i], epoch, give_back);
+    if (spaces[i] && onFailedHolder(*spaces[i])) {
+      give_back.push_back(spaces[i]->id);  // on a holder that failed lately: place it anew
+      spaces[i].reset();
+    }
+    if (!spaces[i]) {
+      missing.push_back({size, config});
+      missing_index.push_back(i);
+    }
+  }
+  if (!missing.empty()) {
+    // The first batch of a shape (or one bigger than what was kept): space for the missing
+    // keys in one round trip, without commits.
+    auto granted = master.batchCommitReserved(client_id, {}, {}, missing, failed_lately, give_back);
+    if (!granted.ok()) {
+      // An older master without the call, or none reachable: the two-phase batch decides.
+      for (size_t i = 0; i < n; ++i) {
+        if (spaces[i]) give_back.push_back(spaces[i]->id);
+      }
+      if (!give_back.empty()) (void)master.releaseReserved(client_id, give_back);
+      return out;
+    }
+    give_back.clear();
+    for (size_t j = 0; j < missing_index.size() && j < granted->reserved.size(); ++j) {
+      if (granted->reserved[j].ok()) spaces[missing_index[j]] = std::move(*granted->reserved[j]);
+    }
+  }
+  // One Transfer Engine batch writes every key that has space.
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;                // request -> key index
+  std::vector<const std::string*> holders;  // request -> replica holder
+  std::vector<bool> key_failed(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    if (!spaces[i]) continue;
+    locations.forget(keys[i]);  // its bytes are about to change
+    for (const ReplicaDescriptor& replica : spaces[i]->replicas) {
+      auto target = engine.openSegment(replica.te_endpoint);
+      if (!target.ok()) {
+        key_failed[i] = true;
+        continue;
+      }
+      appendWrites(sources.of(i), *target, replica.address, retriesUsedWithFallback(true),
+                   requests);
+      owner.resize(requests.size(), i);
+      holders.resize(requests.size(), &replica.te_endpoint);
+    }
+  }
+  auto completed = runTasks(requests);
+  std::vector<std::string> commit_keys;
+  std::vector<uint64_t> commit_ids;
+  std::vector<size_t> commit_index;
+  std::vector<MasterClient::ReserveShape> next;
+  for (size_t r = 0; r < requests.size() && completed.ok(); ++r) {
+    if (!(*completed)[r]) {
+      key_failed[owner[r]] = true;
+      markFailed(*holders[r]);
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!spaces[i]) continue;
+    if (!completed.ok()) {
+      out[i] = completed.status().withContext("put '" + keys[i] + "'");  // not the holders'
+      give_back.push_back(spaces[i]->id);
+    } else if (key_failed[i]) {
+      give_back.push_back(spaces[i]->id);  // written again by the two-phase batch
+      reserved_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      commit_keys.push_back(keys[i]);
+      commit_ids.push_back(spaces[i]->id);
+      commit_index.push_back(i);
+      next.push_back({totalSize(sources.of(i)), config});
+    }
+  }
+  if (commit_keys.empty()) {
+    if (!give_back.empty()) (void)master.releaseReserved(client_id, give_back);
+    return out;
+  }
+  auto committed = master.batchCommitReserved(client_id, commit_keys, commit_ids, next,
+                                              failed_lately, give_back);
+  give_back.clear();
+  if (!committed.ok()) {
+    for (size_t i : commit_index) out[i] = committed.status().withContext("put '" + keys[i] + "'");
+    return out;
+  }
+  bool unknown = false;
+  for (size_t j = 0; j < commit_index.size(); ++j) {
+    const size_t i = commit_index[j];
+    const Status& status = j < committed->commits.size()
+                               ? committed->commits[j]
+                               : Status::storeError(StoreErrorCode::RPC_FAIL, "no reply");
+    if (status.ok()) {
+      out[i] = Status::OK();
+      reserved_puts.fetch_add(1, std::memory_order_relaxed);
+    } else if (status.is(StoreErrorCode::OBJECT_ALREADY_EXISTS)) {
+      // The key existed: the reservation is still ours (what was written there is never read)
+      // and the put is a success that changes nothing.
+      out[i] = Status::OK();
+      reserved.keep(shapes[i], std::move(*spaces[i]), epoch, give_back);
+    } else if (status.is(StoreErrorCode::INVALID_PARAMS)) {
+      unknown = true;  // the master does not know the reservation: two-phase
+      reserved_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      out[i] = status.withContext("put '" + keys[i] + "'");
+    }
+  }
+  if (unknown) (void)reserved.drain();  // from another master, or expired: none is usable
+  for (size_t j = 0; j < committed->reserved.size() && j < commit_index.size(); ++j) {
+    if (committed->reserved[j].ok()) {
+      reserved.keep(shapes[commit_index[j]], std::move(*committed->reserved[j]), epoch, give_back);
+    }
+  }
+  if (!give_back.empty()) (void)master.releaseReserved(client_id, give_back);
+  return out;
+}
+
+// One master round trip per phase for all keys; a key with a failed replica write is revoked and
+// written again on its own by writeOne (which avoids the holders that failed).
+std::vector<Status> Client::Impl::writeTwoPhaseBatch(const std::vector<std::string>& keys,
+                                                     const Scatter& sources,
+                                                     const ReplicateConfig& config,
+                                                     WriteKind kind) {
   std::vector<uint64_t> sizes(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) sizes[i] = totalSize(sources.of(i));
   auto started =

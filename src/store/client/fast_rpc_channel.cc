@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/auth/stream_auth.h"
+#include "common/wait_look.h"
 #include "store/proto/fast_rpc_frame.h"
 
 namespace mooncake::store {
@@ -29,7 +30,6 @@ constexpr std::chrono::milliseconds kTrustIdle{100};
 
 // The master answers in tens of microseconds: the caller looks for the answer this long before
 // it sleeps in recv, since a wake-up costs about as much as the call itself.
-constexpr std::chrono::microseconds kLookBeforeSleep{50};
 
 // recv until at least `length` bytes are in, taking up to `capacity`; distinguishes the receive
 // timeout (SO_RCVTIMEO) from the rest. `*received` counts what arrived.
@@ -111,7 +111,7 @@ Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite
   std::string inbox(kFirstChunk, '\0');
   size_t received = 0;
   Received got = receiveAtLeast(fd, inbox.data(), sizeof(fast_rpc::FrameHeader), inbox.size(),
-                                &received, kLookBeforeSleep);
+                                &received, waitLookBeforeSleep());
   if (got == Received::kTimeout) {
     return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
                               "master fast RPC " + address_.toString() + ": no answer within " +

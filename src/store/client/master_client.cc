@@ -373,6 +373,48 @@ Result<std::optional<ReservedSpace>> MasterClient::commitReserved(
   return next;
 }
 
+Result<MasterClient::BatchCommitOutcome> MasterClient::batchCommitReserved(
+    const std::string& client_id, const std::vector<std::string>& keys,
+    const std::vector<uint64_t>& reservation_ids, const std::vector<ReserveShape>& reserve,
+    const std::vector<std::string>& avoid, const std::vector<uint64_t>& release) {
+  proto::BatchCommitReservedRequest request;
+  request.set_client_id(client_id);
+  for (const std::string& key : keys) request.add_keys(key);
+  for (uint64_t id : reservation_ids) request.add_reservation_ids(id);
+  for (const ReserveShape& shape : reserve) {
+    proto::ReserveShape* wanted = request.add_reserve();
+    wanted->set_size(shape.size);
+    toProto(shape.config, wanted->mutable_config());
+  }
+  for (const std::string& endpoint : avoid) request.add_avoid_endpoints(endpoint);
+  for (uint64_t id : release) request.add_release_ids(id);
+  proto::BatchCommitReservedResponse response;
+  MC_RETURN_IF_ERROR(call(MC_RPC(BatchCommitReserved), request, &response));
+  BatchCommitOutcome out;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    out.commits.push_back(
+        i < static_cast<size_t>(response.errors_size())
+            ? fromError(response.errors(static_cast<int>(i)))
+            : Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchCommitReserved reply"));
+  }
+  for (size_t i = 0; i < reserve.size(); ++i) {
+    if (i >= static_cast<size_t>(response.reserved_size())) {
+      out.reserved.emplace_back(
+          Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchCommitReserved reply"));
+      continue;
+    }
+    const proto::ReserveResponse& granted = response.reserved(static_cast<int>(i));
+    Status status = fromError(granted.error());
+    if (status.ok()) {
+      out.reserved.emplace_back(
+          ReservedSpace{granted.reservation_id(), fromProto(granted.replicas())});
+    } else {
+      out.reserved.emplace_back(status);
+    }
+  }
+  return out;
+}
+
 Status MasterClient::releaseReserved(const std::string& client_id,
                                      const std::vector<uint64_t>& ids) {
   proto::ReleaseReservedRequest request;

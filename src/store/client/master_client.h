@@ -62,6 +62,22 @@ class MasterClient {
                                                       uint64_t reservation_id, bool reserve_next,
                                                       const std::vector<std::string>& avoid = {});
   Status releaseReserved(const std::string& client_id, const std::vector<uint64_t>& ids);
+  // Commits keys[i] onto reservation_ids[i] (a status per key), then reserves space of each
+  // `reserve` shape (a reservation or the reason per shape); `release` is given back first.
+  struct ReserveShape {
+    uint64_t size = 0;
+    ReplicateConfig config;
+  };
+  struct BatchCommitOutcome {
+    std::vector<Status> commits;
+    std::vector<Result<ReservedSpace>> reserved;
+  };
+  Result<BatchCommitOutcome> batchCommitReserved(const std::string& client_id,
+                                                 const std::vector<std::string>& keys,
+                                                 const std::vector<uint64_t>& reservation_ids,
+                                                 const std::vector<ReserveShape>& reserve,
+                                                 const std::vector<std::string>& avoid,
+                                                 const std::vector<uint64_t>& release);
   // Changes whenever the client may be talking to another master (a leader change, or a call
   // that could not reach the master): space reserved before belongs to no one it knows.
   uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }

@@ -27,7 +27,9 @@ class ReservationPool {
   // within microseconds of its grant (each commit brings the next); only the first put after
   // a pause finds an old one.
   static constexpr std::chrono::milliseconds kMaxAge{500};
-  static constexpr size_t kPerShape = 4;  // one per thread putting that shape, roughly
+  // One per thread putting that shape, or one per key of a batch of that shape (batches of up
+  // to this many small values take the reserved path).
+  static constexpr size_t kPerShape = 32;
   static constexpr size_t kMaxShapes = 16;
 
   static std::string shapeOf(uint64_t size, const ReplicateConfig& config);

@@ -2,6 +2,8 @@
 // request message into MasterService calls and fills the response (errors travel in-band).
 #include "store/proto/master_handlers.h"
 
+#include <algorithm>
+
 namespace mooncake::store {
 namespace {
 
@@ -101,6 +103,30 @@ void CommitReserved(MasterService& service, const proto::CommitReservedRequest& 
     avoid.insert(avoid.end(), request.avoid_endpoints().begin(), request.avoid_endpoints().end());
     reserveOne(service, request.client_id(), shape.size, shape.config, avoid,
                response->mutable_next());
+  }
+}
+
+void BatchCommitReserved(MasterService& service, const proto::BatchCommitReservedRequest& request,
+                         proto::BatchCommitReservedResponse* response) {
+  if (!request.release_ids().empty()) {
+    service.releaseReserved(
+        request.client_id(),
+        std::vector<uint64_t>(request.release_ids().begin(), request.release_ids().end()));
+  }
+  const int commits = std::min(request.keys_size(), request.reservation_ids_size());
+  for (int i = 0; i < request.keys_size(); ++i) {
+    Status committed =
+        i < commits ? service.commitReserved(request.client_id(), request.keys(i),
+                                             request.reservation_ids(i), {}, nullptr)
+                    : Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                         "key '" + request.keys(i) + "' has no reservation id");
+    setError(committed, response->add_errors());
+  }
+  std::vector<std::string> avoid(request.avoid_endpoints().begin(),
+                                 request.avoid_endpoints().end());
+  for (const proto::ReserveShape& shape : request.reserve()) {
+    reserveOne(service, request.client_id(), shape.size(), fromProto(shape.config()), avoid,
+               response->add_reserved());
   }
 }
 

@@ -50,4 +50,5 @@ constexpr std::string_view kFastRpcAuthLabel = "master-fast-rpc";
   X(NotifyOffloadSuccess, NotifyOffloadSuccessRequest, ErrorsResponse)                     \
   X(RegisterDiskReplicas, DiskObjectsRequest, ErrorsResponse)                              \
   X(BatchEvictDiskReplica, DiskObjectsRequest, ErrorResponse)                              \
-  X(NotifyPromotionDone, NotifyPromotionRequest, ErrorResponse)
+  X(NotifyPromotionDone, NotifyPromotionRequest, ErrorResponse)                            \
+  X(BatchCommitReserved, BatchCommitReservedRequest, BatchCommitReservedResponse)

@@ -9,12 +9,12 @@
 #include <thread>
 
 #include "common/logging.h"
+#include "common/wait_look.h"
 #include "transfer_engine/engine/transfer_engine_impl.h"
 
 namespace mooncake::te {
 namespace {
 
-constexpr std::chrono::microseconds kLookBeforeSleep{50};
 constexpr uint64_t kLookBytesLimit = 64 * 1024;
 // How soon a waiter looks again at a drivable task it could not drive.
 constexpr std::chrono::microseconds kDriveRetry{1000};
@@ -131,7 +131,7 @@ Status TransferEngineImpl::waitBatchTransferStatus(BatchID batch_id, TransferSta
   // much as the transfer itself. A large one would only take CPU from the transport threads.
   const bool small = batch->requested_bytes.load(std::memory_order_relaxed) <= kLookBytesLimit;
   const auto look_until =
-      start + (small ? std::min(timeout, kLookBeforeSleep) : std::chrono::microseconds(0));
+      start + (small ? std::min(timeout, waitLookBeforeSleep()) : std::chrono::microseconds(0));
   while (!batch->allFinished()) {
     // Drivable tasks: this thread reads their replies itself (it sleeps in the socket's poll).
     bool undriven = driveTasks(*batch, deadline);

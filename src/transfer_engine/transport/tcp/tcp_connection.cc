@@ -11,6 +11,7 @@
 
 #include "common/auth/stream_auth.h"
 #include "common/logging.h"
+#include "common/wait_look.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
 
 namespace mooncake::te {
@@ -20,7 +21,6 @@ namespace {
 constexpr uint64_t kInlineSendBytes = 64 * 1024;
 constexpr std::chrono::milliseconds kConnectRetryDelay{100};
 // How long a driving waiter polls without sleeping before it sleeps in poll.
-constexpr std::chrono::microseconds kLookBeforeSleep{50};
 
 std::string rangeText(uint64_t addr, size_t length) {
   std::ostringstream out;
@@ -208,7 +208,7 @@ TcpConnection::Await TcpConnection::awaitReply(Reader role,
   // Woken by the socket itself, with a periodic look at the stall clock: a peer that stops
   // answering must not hold slices forever.
   const auto tick = std::max(std::chrono::milliseconds(10), settings_.stall_timeout / 4);
-  const auto look_until = look ? std::chrono::steady_clock::now() + kLookBeforeSleep
+  const auto look_until = look ? std::chrono::steady_clock::now() + waitLookBeforeSleep()
                                : std::chrono::steady_clock::time_point::min();
   while (true) {
     auto now = std::chrono::steady_clock::now();
@@ -348,7 +348,7 @@ bool TcpConnection::drive(std::chrono::steady_clock::time_point until,
     reader_ = Reader::kCaller;
   }
   // A status poll (until = now) takes what has arrived; a waiter looks before it sleeps.
-  bool look = until - std::chrono::steady_clock::now() > kLookBeforeSleep;
+  bool look = until - std::chrono::steady_clock::now() > waitLookBeforeSleep();
   while (!done()) {
     if (awaitReply(Reader::kCaller, until, look) != Await::kReady || !readOne()) break;
     look = false;
