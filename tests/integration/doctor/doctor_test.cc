@@ -112,6 +112,25 @@ TEST(DoctorTest, AddressChecks) {
   Finding unresolvable = only(checkAddress(p2p("no-such-host.invalid")), "address");
   EXPECT_EQ(unresolvable.verdict, Verdict::kFail);
   EXPECT_NE(unresolvable.message.find("does not resolve"), std::string::npos);
+  // IPv6 forms: bare, bracketed, bracketed with a port; another machine's (2001:db8::/32 is
+  // for documentation) is named like an IPv4 one.
+  Finding foreign6 = only(checkAddress(p2p("[2001:db8::1]:12345")), "address");
+  EXPECT_EQ(foreign6.verdict, Verdict::kFail) << foreign6.message;
+  EXPECT_NE(foreign6.message.find("not an address of this host"), std::string::npos)
+      << foreign6.message;
+  if (!net::listenTcp("::1", 0, 1).ok()) {
+    GTEST_SKIP() << "no IPv6 loopback on this host: the ::1 forms are not checked";
+  }
+  for (const char* name : {"::1", "[::1]", "[::1]:12345"}) {
+    Finding local6 = only(checkAddress(p2p(name)), "address");
+    EXPECT_EQ(local6.verdict, Verdict::kPass) << name << ": " << local6.message;
+    EXPECT_NE(local6.message.find("::1"), std::string::npos) << local6.message;
+  }
+  Inputs remote6 = p2p("[::1]:12345");
+  remote6.metadata_server = "http://[2001:db8::2]:8080/metadata";
+  Finding loopback6 = only(checkAddress(remote6), "address");
+  EXPECT_EQ(loopback6.verdict, Verdict::kFail) << loopback6.message;
+  EXPECT_NE(loopback6.message.find("loopback"), std::string::npos) << loopback6.message;
 }
 
 TEST(DoctorTest, ProxyVariablesThatWouldCaptureMetadataRequestsAreNamed) {
