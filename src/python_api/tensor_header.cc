@@ -36,6 +36,31 @@ Status invalid(const std::string& why) {
   return Status::storeError(StoreErrorCode::INVALID_PARAMS, why);
 }
 
+// The `max_dims` int64 dims at `at` into out.shape: the first `ndim` non-negative, the rest -1,
+// and their element count times `element` bytes exactly out.data_bytes.
+Status readShape(std::string_view prefix, size_t at, int ndim, int max_dims, size_t element,
+                 TensorLayout& out) {
+  uint64_t numel = 1;
+  for (int i = 0; i < max_dims; ++i) {
+    const auto dim = get<int64_t>(prefix, at + 8 * i);
+    if ((i < ndim && dim < 0) || (i >= ndim && dim != -1)) {
+      return invalid("bad dim " + std::to_string(dim) + " at " + std::to_string(i) + " of " +
+                     std::to_string(ndim));
+    }
+    if (i < ndim) {
+      out.shape.push_back(dim);
+      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel)) {
+        return invalid("the shape's element count overflows");
+      }
+    }
+  }
+  uint64_t bytes = 0;
+  if (__builtin_mul_overflow(numel, element, &bytes) || bytes != out.data_bytes) {
+    return invalid("the shape does not make " + std::to_string(out.data_bytes) + " bytes");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 size_t tensorElementSize(int32_t dtype) {
@@ -91,21 +116,7 @@ Result<TensorLayout> decodeLegacyTensorHeader(std::string_view prefix, uint64_t 
   }
   out.data_offset = kLegacyHeaderSize;
   out.data_bytes = total_size - kLegacyHeaderSize;
-  uint64_t numel = 1;
-  for (int i = 0; i < kLegacyMaxDims; ++i) {
-    const auto dim = get<int64_t>(prefix, 8 + 8 * i);
-    if ((i < ndim && dim < 0) || (i >= ndim && dim != -1)) {
-      return invalid("no tensor header (the object was not stored by put_tensor)");
-    }
-    if (i < ndim) {
-      out.shape.push_back(dim);
-      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel)) {
-        return invalid("the shape's element count overflows");
-      }
-    }
-  }
-  uint64_t bytes = 0;
-  if (__builtin_mul_overflow(numel, element, &bytes) || bytes != out.data_bytes) {
+  if (!readShape(prefix, 8, ndim, kLegacyMaxDims, element, out).ok()) {
     return invalid("no tensor header (the object was not stored by put_tensor)");
   }
   return out;
@@ -141,24 +152,7 @@ Result<TensorLayout> decodeTensorHeader(std::string_view prefix, uint64_t total_
                    std::to_string(out.data_bytes) + ") does not end the " +
                    std::to_string(total_size) + "-byte object");
   }
-  uint64_t numel = 1;
-  for (int i = 0; i < kTensorMaxDims; ++i) {
-    const auto dim = get<int64_t>(prefix, kLocalShape + 8 * i);
-    if ((i < ndim && dim < 0) || (i >= ndim && dim != -1)) {
-      return invalid("bad dim " + std::to_string(dim) + " at " + std::to_string(i) + " of " +
-                     std::to_string(ndim));
-    }
-    if (i < ndim) {
-      out.shape.push_back(dim);
-      if (__builtin_mul_overflow(numel, static_cast<uint64_t>(dim), &numel)) {
-        return invalid("the shape's element count overflows");
-      }
-    }
-  }
-  uint64_t bytes = 0;
-  if (__builtin_mul_overflow(numel, element, &bytes) || bytes != out.data_bytes) {
-    return invalid("the shape does not make " + std::to_string(out.data_bytes) + " bytes");
-  }
+  MC_RETURN_IF_ERROR(readShape(prefix, kLocalShape, ndim, kTensorMaxDims, element, out));
   return out;
 }
 

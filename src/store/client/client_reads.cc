@@ -217,17 +217,7 @@ std::vector<Result<uint64_t>> Client::Impl::readBatch(
     }
     return out;
   }
-  std::vector<std::string> rest_keys;
-  std::vector<Result<ReplicaList>> rest_lists;
-  Scatter rest_targets;
-  for (size_t i : busy) {
-    rest_keys.push_back(keys[i]);
-    rest_lists.push_back(std::move(lists[i]));
-    for (const MemoryRun& run : targets.of(i)) rest_targets.runs.push_back(run);
-    rest_targets.first.push_back(rest_targets.runs.size());
-  }
-  auto rest = readBatch(rest_keys, rest_lists, rest_targets, started);
-  for (size_t j = 0; j < busy.size(); ++j) out[busy[j]] = std::move(rest[j]);
+  readSubset(keys, lists, targets, started, busy, out);  // the busy ones, once more
   return out;
 }
 

@@ -64,6 +64,28 @@ static void appendWrites(std::span<const MemoryRun> runs, SegmentHandle target, 
   }
 }
 
+// The requests of a batched write: every key's runs to each of its replicas, first try (a
+// failed key is written again, so it needs no full budget).
+struct BatchWrites {
+  std::vector<TransferRequest> requests;
+  std::vector<size_t> owner;                // request -> key index
+  std::vector<const std::string*> holders;  // request -> replica holder
+  // Key i's writes; holders whose segment cannot be opened are appended to `unreachable`.
+  void add(TransferEngine& engine, size_t i, std::span<const MemoryRun> runs,
+           const std::vector<ReplicaDescriptor>& replicas, std::vector<std::string>& unreachable) {
+    for (const ReplicaDescriptor& replica : replicas) {
+      auto target = engine.openSegment(replica.te_endpoint);
+      if (!target.ok()) {
+        unreachable.push_back(replica.te_endpoint);
+        continue;
+      }
+      appendWrites(runs, *target, replica.address, retriesUsedWithFallback(true), requests);
+      owner.resize(requests.size(), i);
+      holders.resize(requests.size(), &replica.te_endpoint);
+    }
+  }
+};
+
 Status Client::Impl::writeReplicas(std::span<const MemoryRun> runs,
                                    const std::vector<ReplicaDescriptor>& replicas,
                                    bool has_fallback, std::vector<std::string>& failed) {
@@ -283,25 +305,18 @@ std::vector<std::optional<Status>> Client::Impl::writeReservedBatch(
     }
   }
   // One Transfer Engine batch writes every key that has space.
-  std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;                // request -> key index
-  std::vector<const std::string*> holders;  // request -> replica holder
+  BatchWrites writes;
   std::vector<bool> key_failed(n, false);
   for (size_t i = 0; i < n; ++i) {
     if (!spaces[i]) continue;
     locations.forget(keys[i]);  // its bytes are about to change
-    for (const ReplicaDescriptor& replica : spaces[i]->replicas) {
-      auto target = engine.openSegment(replica.te_endpoint);
-      if (!target.ok()) {
-        key_failed[i] = true;
-        continue;
-      }
-      appendWrites(sources.of(i), *target, replica.address, retriesUsedWithFallback(true),
-                   requests);
-      owner.resize(requests.size(), i);
-      holders.resize(requests.size(), &replica.te_endpoint);
-    }
+    std::vector<std::string> unreachable;
+    writes.add(engine, i, sources.of(i), spaces[i]->replicas, unreachable);
+    if (!unreachable.empty()) key_failed[i] = true;
   }
+  const auto& requests = writes.requests;
+  const auto& owner = writes.owner;
+  const auto& holders = writes.holders;
   auto completed = runTasks(requests);
   std::vector<std::string> commit_keys;
   std::vector<uint64_t> commit_ids;
@@ -384,9 +399,7 @@ std::vector<Status> Client::Impl::writeTwoPhaseBatch(const std::vector<std::stri
   std::vector<Status> out(keys.size());
   std::vector<size_t> placed(keys.size(), 0);  // replicas reserved per key (0: not reserved)
   std::vector<std::vector<std::string>> failed(keys.size());
-  std::vector<TransferRequest> requests;
-  std::vector<size_t> owner;                // request -> key index
-  std::vector<const std::string*> holders;  // request -> replica holder (in `started`)
+  BatchWrites writes;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (i >= started->size()) {
       out[i] = Status::storeError(StoreErrorCode::RPC_FAIL, "short BatchPutStart reply");
@@ -398,19 +411,11 @@ std::vector<Status> Client::Impl::writeTwoPhaseBatch(const std::vector<std::stri
       continue;
     }
     placed[i] = replicas->size();
-    for (const ReplicaDescriptor& replica : *replicas) {
-      auto target = engine.openSegment(replica.te_endpoint);
-      if (!target.ok()) {
-        failed[i].push_back(replica.te_endpoint);
-        continue;
-      }
-      // A failed key is written again by writeOne, so the first try needs no full budget.
-      appendWrites(sources.of(i), *target, replica.address, retriesUsedWithFallback(true),
-                   requests);
-      owner.resize(requests.size(), i);
-      holders.resize(requests.size(), &replica.te_endpoint);
-    }
+    writes.add(engine, i, sources.of(i), *replicas, failed[i]);  // failed keys: writeOne again
   }
+  const auto& requests = writes.requests;
+  const auto& owner = writes.owner;
+  const auto& holders = writes.holders;
   auto completed = runTasks(requests);
   for (size_t r = 0; r < requests.size(); ++r) {
     if (!completed.ok()) {
