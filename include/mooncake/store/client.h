@@ -42,11 +42,16 @@ struct ClientOptions {
   // with the same object version and replica, so gets of keys read before take about one round
   // trip instead of two. Environment: MC_STORE_REMEMBERED_LOCATIONS.
   size_t remembered_locations = 65536;
-  // Single puts of values up to 64 KiB use space the master reserved ahead for this client
-  // (each commit brings the next reservation), so such a put is its write plus one round trip
-  // instead of PutStart, write, PutEnd. A put of a key that exists then costs the write before
+  // Single puts of values up to reserved_put_max_bytes use space the master reserved ahead for this
+  // client (each commit brings the next reservation), so such a put is its write plus one round
+  // trip instead of PutStart, write, PutEnd. A put of a key that exists then costs the write before
   // the master says so. Environment: MC_STORE_RESERVED_PUTS (0 = off).
   bool reserved_puts = true;
+  // The largest value a reserved put takes (single puts, and batches of up to 32 values; 1 MiB:
+  // 1 MiB puts over TCP +15-18%, docs/BENCHMARKS.md). Larger values save a round trip too, but
+  // a put of an existing key costs a whole write before the master says it exists, and idle
+  // reservations hold more memory. Environment: MC_STORE_RESERVED_PUT_MAX_BYTES (0-64 MiB).
+  uint64_t reserved_put_max_bytes = 1 << 20;
   // An initialized Transfer Engine to share (upstream's setup(engine=...)): the client
   // registers its segment and staging memory on it instead of starting its own, and takes
   // them out again when it goes. Not owned; must outlive the client. Null: own engine.

@@ -175,6 +175,15 @@ Result<std::unique_ptr<Client>> Client::create(const ClientOptions& given) {
     }
     options.reserved_puts = *wanted;
   }
+  if (auto text = config::readEnv("MC_STORE_RESERVED_PUT_MAX_BYTES")) {
+    auto bytes = config::parseSize(*text);
+    if (!bytes.ok() || *bytes > (uint64_t{64} << 20)) {
+      return Status::storeError(StoreErrorCode::INVALID_PARAMS,
+                                "MC_STORE_RESERVED_PUT_MAX_BYTES=" + *text +
+                                    ": the largest value a reserved put takes, 0-64 MiB");
+    }
+    options.reserved_put_max_bytes = *bytes;
+  }
   MC_ASSIGN_OR_RETURN(auth::SecretRef secret, auth::resolveSecret(options.auth_secret));
   auto impl = std::make_unique<Impl>(options, randomClientId(), std::move(secret));
   MC_RETURN_IF_ERROR(impl->start());

@@ -180,7 +180,8 @@ struct Client::Impl {
   // the reserved path could not be used and nothing of the key changed; put it two-phase.
   std::optional<Status> writeReserved(const std::string& key, std::span<const MemoryRun> runs,
                                       const ReplicateConfig& config);
-  // Batched writes: puts of up to ReservationPool::kPerShape values of up to 64 KiB take the
+  // Batched writes: puts of up to ReservationPool::kPerShape values of up to
+  // ClientOptions::reserved_put_max_bytes take the
   // reserved path (writeReservedBatch); the rest, and what that path leaves, the two-phase one.
   std::vector<Status> writeBatch(const std::vector<std::string>& keys, const Scatter& sources,
                                  const ReplicateConfig& config, WriteKind kind);

@@ -14,11 +14,6 @@ bool existingIsSuccess(const Status& status, WriteKind kind) {
   return kind == WriteKind::kPut && status.is(StoreErrorCode::OBJECT_ALREADY_EXISTS);
 }
 
-// Values up to this size are put on reserved space (ClientOptions::reserved_puts); larger
-// ones take long enough to write that a round trip more hardly shows, and a put of an existing
-// key would waste a long write before the master says it exists.
-constexpr size_t kReservedPutMaxBytes = 64 * 1024;
-
 }  // namespace
 
 template <typename Pointer>
@@ -191,7 +186,7 @@ Result<std::vector<ReplicaDescriptor>> Client::Impl::startPut(const std::string&
 Status Client::Impl::writeOne(const std::string& key, std::span<const MemoryRun> runs,
                               const ReplicateConfig& config, WriteKind kind) {
   const uint64_t size = totalSize(runs);
-  if (kind == WriteKind::kPut && options.reserved_puts && size <= kReservedPutMaxBytes) {
+  if (kind == WriteKind::kPut && options.reserved_puts && size <= options.reserved_put_max_bytes) {
     if (std::optional<Status> done = writeReserved(key, runs, config)) return *done;
   }
   for (int attempt = 0;; ++attempt) {
@@ -233,7 +228,7 @@ std::vector<Status> Client::Impl::writeBatch(const std::vector<std::string>& key
   bool small =
       kind == WriteKind::kPut && options.reserved_puts && keys.size() <= ReservationPool::kPerShape;
   for (size_t i = 0; small && i < keys.size(); ++i) {
-    small = totalSize(sources.of(i)) <= kReservedPutMaxBytes;
+    small = totalSize(sources.of(i)) <= options.reserved_put_max_bytes;
   }
   if (!small) return writeTwoPhaseBatch(keys, sources, config, kind);
   std::vector<std::optional<Status>> done = writeReservedBatch(keys, sources, config);

@@ -391,8 +391,9 @@ TEST_F(StoreClientTest, BatchesOfSmallPutsUseReservedSpaceAndKeepEveryValue) {
   for (const Status& status : mixed) EXPECT_TRUE(status.ok()) << status.toString();
   EXPECT_EQ(*reader->get("rb0/1"), value(0, 1));
   EXPECT_EQ(*reader->get("rb-new"), other);
-  // A value above 64 KiB sends the whole batch the two-phase way; zero-copy batches use it too.
-  std::string big = randomValue(100000, 7);
+  // A value above the reserved limit (1 MiB) sends the whole batch the two-phase way;
+  // zero-copy batches use the reserved path too.
+  std::string big = randomValue((1 << 20) + 1, 7);
   auto with_big = writer->batchPut({"rb-big", "rb-small"}, {big, other});
   for (const Status& status : with_big) EXPECT_TRUE(status.ok()) << status.toString();
   EXPECT_EQ(*reader->get("rb-big"), big);
