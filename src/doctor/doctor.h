@@ -5,10 +5,13 @@
 // and the store client would see.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "mooncake/common/status.h"
 #include "transfer_engine/engine/startup_checks.h"
 
 namespace mooncake::doctor {
@@ -63,6 +66,11 @@ std::vector<Finding> checkPorts(const Inputs& inputs);
 // For each --peer: its segment opens, its rpc port answers, and a read of up to 4 MiB of its
 // memory completes (time and throughput reported; nothing is written to it).
 std::vector<Finding> checkPeers(const Inputs& inputs);
+// `mooncake_doctor --serve`: a Transfer Engine under the node's name and metadata service with
+// a 4 MiB scratch buffer that peer checks may write (its first bytes mark it), until `stop`.
+// `ready` gets the segment name once peers can reach it.
+Status serveScratch(const Inputs& inputs, const std::atomic<bool>& stop,
+                    const std::function<void(const std::string&)>& ready);
 
 // With client_server_address: a dummy client attaches to that mooncake_client (socket, user,
 // shared memory) as setup_dummy would, and the daemon reaches its master.

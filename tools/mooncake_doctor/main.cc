@@ -4,6 +4,8 @@
 // 2 (failures); --json for scripts.
 #include <gflags/gflags.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 
 #include "doctor/doctor.h"
@@ -35,9 +37,38 @@ DEFINE_string(
     "MOONCAKE_OFFLOAD_FILE_STORAGE_PATH): writable with O_DIRECT, room for its limit, and "
     "a master with --enable_offload");
 DEFINE_bool(json, false, "print one JSON object instead of lines");
+DEFINE_bool(serve, false,
+            "instead of checking: run a Transfer Engine under --local_server_name and "
+            "--metadata_server with a 4 MiB scratch buffer, until Ctrl-C, so that "
+            "`mooncake_doctor --peer=<its name>` on another node can write and read it (a live "
+            "node's memory is only ever read)");
 DEFINE_bool(fix, false,
             "remove node records (rpc_meta and segment descriptor) whose rpc port refuses or "
             "does not answer; without it the doctor changes nothing");
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+int serve(const mooncake::doctor::Inputs& inputs) {
+  std::signal(SIGINT, [](int) { g_stop.store(true); });
+  std::signal(SIGTERM, [](int) { g_stop.store(true); });
+  mooncake::Status served =
+      mooncake::doctor::serveScratch(inputs, g_stop, [](const std::string& name) {
+        std::printf(
+            "mooncake_doctor: serving a scratch buffer as %s; on another node run "
+            "mooncake_doctor --peer=%s (with the same --metadata_server); Ctrl-C stops\n",
+            name.c_str(), name.c_str());
+        std::fflush(stdout);
+      });
+  if (!served.ok()) {
+    std::fprintf(stderr, "mooncake_doctor --serve: %s\n", served.toString().c_str());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   mooncake::tools::parseToolFlags(
@@ -70,6 +101,7 @@ int main(int argc, char** argv) {
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  if (FLAGS_serve) return serve(inputs);
   auto findings = mooncake::doctor::runAll(inputs);
   std::string report =
       FLAGS_json ? mooncake::doctor::renderJson(findings) : mooncake::doctor::renderText(findings);

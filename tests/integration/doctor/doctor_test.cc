@@ -494,6 +494,29 @@ TEST(DoctorTest, PeersAreReachedOrTheFailureSaysWhere) {
   EXPECT_NE(findings[1].message.find("Is the node running"), std::string::npos)
       << findings[1].message;
   EXPECT_EQ(peer.checkGuard(), "GUARD OK");  // nothing landed in the peer
+  EXPECT_NE(findings[0].message.find("mooncake_doctor --serve"), std::string::npos)
+      << findings[0].message;
+}
+
+// A peer that is `mooncake_doctor --serve` marks its buffer as scratch: the check writes a
+// pattern there, reads it back and compares (both directions measured), and Ctrl-C stops it.
+TEST(DoctorTest, AServingDoctorIsWrittenAndReadBack) {
+  const uint16_t port = testing::freeLoopbackPort();
+  testing::ChildProcess server(testing::builtBinary("tools/mooncake_doctor"),
+                               {"--serve", "--local_server_name=127.0.0.1:" + std::to_string(port)},
+                               {"MC_TCP_BIND_ADDRESS=127.0.0.1"});
+  const std::string line = server.readLine(std::chrono::seconds(20));
+  ASSERT_NE(line.find("serving a scratch buffer as 127.0.0.1:" + std::to_string(port)),
+            std::string::npos)
+      << line;
+  Inputs inputs = p2p();
+  inputs.peers = {"127.0.0.1:" + std::to_string(port)};
+  Finding written = only(checkPeers(inputs), "peer");
+  EXPECT_EQ(written.verdict, Verdict::kPass) << written.message;
+  EXPECT_NE(written.message.find("wrote 4194240 bytes"), std::string::npos) << written.message;
+  EXPECT_NE(written.message.find("identical"), std::string::npos) << written.message;
+  server.signal(SIGINT);
+  EXPECT_EQ(server.wait(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace
