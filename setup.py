@@ -66,7 +66,7 @@ def cmake_build():
     return build_dir
 
 
-def copy_stripped(source, target):
+def copy_stripped(source, target, build_dir):
     source = os.path.realpath(source)
     strip = shutil.which("strip")
     if strip:
@@ -74,11 +74,11 @@ def copy_stripped(source, target):
     else:
         shutil.copyfile(source, target)
     os.chmod(target, 0o755)
-    # Nothing may point back into the build tree.
+    # Nothing may point back into the source or build tree (MOONCAKE_BUILD_DIR may be elsewhere).
     dynamic = subprocess.run(["readelf", "-d", target], capture_output=True, text=True).stdout
     for line in dynamic.splitlines():
         if "RPATH" in line or "RUNPATH" in line:
-            if ROOT in line:
+            if ROOT in line or build_dir in line:
                 sys.exit(f"setup.py: {target} has a run path into the build tree: {line.strip()}")
 
 
@@ -112,12 +112,12 @@ class BuildWithCMake(build_py):
         for name in os.listdir(source):
             if name.startswith("_mooncake") and name.endswith(".so"):
                 carried.append(os.path.join(target, name))
-                copy_stripped(os.path.join(source, name), carried[-1])
+                copy_stripped(os.path.join(source, name), carried[-1], build_dir)
         if not carried:
             sys.exit(f"setup.py: no _mooncake extension in {source}")
         for binary in BINARIES:
             carried.append(os.path.join(target, "bin", binary))
-            copy_stripped(os.path.join(source, "bin", binary), carried[-1])
+            copy_stripped(os.path.join(source, "bin", binary), carried[-1], build_dir)
         packages = debian_packages(carried)
         with open(os.path.join(target, "_debian_packages.json"), "w") as f:
             json.dump(packages, f, indent=1, sort_keys=True)
