@@ -71,10 +71,36 @@ bool isTransferEngine(const py::object& object) {
   return py::isinstance(object, engine_type);
 }
 
-py::object bytesOf(const std::shared_ptr<ObjectBuffer>& buffer) {
-  if (!buffer) return py::bytes();
-  return py::bytes(buffer->data(), buffer->size());
-}
+// `bytes` objects the store reads into directly (get, get_batch): made with the GIL taken back
+// once each object's size is known, while the call itself runs without it.
+class BytesRooms {
+ public:
+  explicit BytesRooms(size_t count) : objects_(count) {}
+  DistributedStore::RoomFor maker() {
+    return [this](size_t i, uint64_t size) -> void* {
+      py::gil_scoped_acquire gil;
+      objects_[i] = py::reinterpret_steal<py::object>(
+          PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size)));
+      if (!objects_[i]) {
+        PyErr_Clear();
+        return nullptr;
+      }
+      return PyBytes_AS_STRING(objects_[i].ptr());
+    };
+  }
+  // Object i holding `size` bytes; b"" for a failure (size < 0), upstream's contract.
+  py::object take(size_t i, int64_t size) {
+    py::object object = std::move(objects_[i]);
+    if (size < 0 || !object) return py::bytes();
+    if (size < PyBytes_GET_SIZE(object.ptr())) {  // the object shrank while being read
+      return py::bytes(PyBytes_AS_STRING(object.ptr()), static_cast<size_t>(size));
+    }
+    return object;
+  }
+
+ private:
+  std::vector<py::object> objects_;
+};
 
 }  // namespace
 
@@ -359,24 +385,28 @@ void bindStore(py::module_& module) {
       .def(
           "get",
           [](DistributedStore& s, const std::string& key) {
-            std::shared_ptr<ObjectBuffer> buffer;
+            BytesRooms rooms(1);
+            int64_t size;
             {
               py::gil_scoped_release release;
-              buffer = s.getBuffer(key);
+              size = s.getIntoRoom(key, rooms.maker());
             }
-            return bytesOf(buffer);
+            return rooms.take(0, size);
           },
           py::arg("key"))
       .def(
           "get_batch",
           [](DistributedStore& s, const std::vector<std::string>& keys) {
-            std::vector<std::shared_ptr<ObjectBuffer>> buffers;
+            BytesRooms rooms(keys.size());
+            std::vector<int64_t> sizes;
             {
               py::gil_scoped_release release;
-              buffers = s.batchGetBuffer(keys);
+              sizes = s.batchGetIntoRooms(keys, rooms.maker());
             }
             py::list out;
-            for (const auto& buffer : buffers) out.append(bytesOf(buffer));
+            for (size_t i = 0; i < keys.size(); ++i) {
+              out.append(rooms.take(i, i < sizes.size() ? sizes[i] : -1));
+            }
             return out;
           },
           py::arg("keys"))

@@ -598,6 +598,46 @@ std::vector<std::shared_ptr<store::ObjectBuffer>> DistributedStore::batchGetBuff
       [&] { return Buffers(keys.size()); });
 }
 
+// The binding's rooms as the client's: null is an error.
+static store::Client::RoomFor clientRooms(const DistributedStore::RoomFor& room) {
+  return [&room](size_t i, uint64_t size) -> Result<void*> {
+    void* area = room(i, size);
+    if (area != nullptr) return area;
+    return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
+                              "no memory for a " + std::to_string(size) + "-byte object");
+  };
+}
+
+int64_t DistributedStore::getIntoRoom(const std::string& key, const RoomFor& room) {
+  return withClient(
+      [&](auto& c) -> int64_t {
+        auto read = c.getIntoRoom(key, clientRooms(room));
+        if (read.ok()) return static_cast<int64_t>(*read);
+        logFailure("get", key, read.status());
+        return code(read.status());
+      },
+      []() -> int64_t { return code(notSetUp()); });
+}
+
+std::vector<int64_t> DistributedStore::batchGetIntoRooms(const std::vector<std::string>& keys,
+                                                         const RoomFor& room) {
+  return withClient(
+      [&](auto& c) {
+        std::vector<int64_t> out;
+        auto read = c.batchGetIntoRooms(keys, clientRooms(room));
+        for (size_t i = 0; i < read.size(); ++i) {
+          if (read[i].ok()) {
+            out.push_back(static_cast<int64_t>(*read[i]));
+          } else {
+            logFailure("get_batch", keys[i], read[i].status());
+            out.push_back(code(read[i].status()));
+          }
+        }
+        return out;
+      },
+      [&] { return std::vector<int64_t>(keys.size(), code(notSetUp())); });
+}
+
 int DistributedStore::isExist(const std::string& key) {
   return withClient(
       [&](auto& c) {

@@ -136,6 +136,12 @@ class DistributedStore {
   std::shared_ptr<store::ObjectBuffer> getBuffer(const std::string& key);
   std::vector<std::shared_ptr<store::ObjectBuffer>> batchGetBuffer(
       const std::vector<std::string>& keys);
+  // Objects read straight into memory `room(index, size)` gives (`get`'s bytes objects, without
+  // a staging copy); null from room fails that key. Each object's size, or a negative code
+  // (failures logged as getBuffer's).
+  using RoomFor = std::function<void*(size_t index, uint64_t size)>;
+  int64_t getIntoRoom(const std::string& key, const RoomFor& room);
+  std::vector<int64_t> batchGetIntoRooms(const std::vector<std::string>& keys, const RoomFor& room);
 
   // Metadata calls.
   int isExist(const std::string& key);  // 1, 0, or negative

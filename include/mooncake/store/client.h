@@ -152,9 +152,11 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Copying API (stages through the local buffer). An existing key is left as it is (OK).
-  // Errors: NO_AVAILABLE_HANDLE, TRANSFER_FAIL, BUFFER_OVERFLOW (value above local_buffer_size),
-  // RPC_FAIL.
+  // Copying API. An existing key is left as it is (OK). Values below 64 KiB are copied into the
+  // local buffer first; larger ones (and all when local_buffer_size is 0) are written from the
+  // caller's memory, registered with the Transfer Engine for the call. get() reads straight into
+  // the returned string. Errors: NO_AVAILABLE_HANDLE, TRANSFER_FAIL, BUFFER_OVERFLOW (a small
+  // value finds no room in the local buffer), RPC_FAIL.
   Status put(const std::string& key, const void* data, size_t size,
              const ReplicateConfig& config = {});
   // Errors: OBJECT_NOT_FOUND, LEASE_EXPIRED (the read outlived its lease; data not trusted),
@@ -183,6 +185,18 @@ class Client {
   Result<std::shared_ptr<ObjectBuffer>> getBuffer(const std::string& key);
   std::vector<Result<std::shared_ptr<ObjectBuffer>>> batchGetBuffer(
       const std::vector<std::string>& keys);
+  // Memory for object `index` of a getIntoRoom/batchGetIntoRooms call once its size is known:
+  // `size` writable bytes (any memory of the process) that stay valid until the call returns.
+  // Called again for the same index if the object's size changed meanwhile; the memory it gave
+  // before is then no longer used. An error fails that key.
+  using RoomFor = std::function<Result<void*>(size_t index, uint64_t size)>;
+  // Reads objects straight into memory the caller makes for them (e.g. a Python bytes object):
+  // no staging copy. The memory is registered with the Transfer Engine, local only, for the read.
+  // Returns each object's size, which can be below the size asked for if it shrank. Errors as
+  // get(), plus the room's own.
+  Result<uint64_t> getIntoRoom(const std::string& key, const RoomFor& room);
+  std::vector<Result<uint64_t>> batchGetIntoRooms(const std::vector<std::string>& keys,
+                                                  const RoomFor& room);
 
   // Zero-copy API over memory registered with registerBuffer.
   Status registerBuffer(void* buffer, size_t size);

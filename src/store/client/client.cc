@@ -285,12 +285,16 @@ std::vector<Status> Client::batchUpsert(const std::vector<std::string>& keys,
 
 Result<std::string> Client::get(const std::string& key) {
   std::string value;
-  MC_RETURN_IF_ERROR(impl_->readInto(key, nullptr, 0, &value).status());
+  MC_ASSIGN_OR_RETURN(uint64_t size, getIntoRoom(key, [&](size_t, uint64_t room) -> Result<void*> {
+                        value.resize(room);
+                        return value.data();
+                      }));
+  value.resize(size);
   return value;
 }
 
 Result<uint64_t> Client::getInto(const std::string& key, void* buffer, size_t size) {
-  return impl_->readInto(key, static_cast<char*>(buffer), size, nullptr);
+  return impl_->readInto(key, static_cast<char*>(buffer), size);
 }
 
 std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string>& keys,
@@ -307,12 +311,18 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
 }
 
 std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>& keys) {
+  std::vector<std::string> values(keys.size());
+  auto sizes = batchGetIntoRooms(keys, [&](size_t i, uint64_t room) -> Result<void*> {
+    values[i].resize(room);
+    return values[i].data();
+  });
   std::vector<Result<std::string>> out;
-  for (auto& buffer : impl_->readIntoStaging(keys)) {
-    if (buffer.ok()) {
-      out.emplace_back(std::string((*buffer)->data(), (*buffer)->size()));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (sizes[i].ok()) {
+      values[i].resize(*sizes[i]);
+      out.emplace_back(std::move(values[i]));
     } else {
-      out.emplace_back(buffer.status());
+      out.emplace_back(sizes[i].status());
     }
   }
   return out;
@@ -325,6 +335,31 @@ Result<std::shared_ptr<ObjectBuffer>> Client::getBuffer(const std::string& key) 
 std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::batchGetBuffer(
     const std::vector<std::string>& keys) {
   return impl_->readIntoStaging(keys);
+}
+
+// The caller's rooms, registered with the engine while the read runs.
+static std::function<Result<char*>(size_t, uint64_t)> registeredRooms(CallerMemory& memory,
+                                                                      const Client::RoomFor& room) {
+  return [&memory, &room](size_t i, uint64_t size) -> Result<char*> {
+    memory.release(i);  // the caller may free what it gave before
+    MC_ASSIGN_OR_RETURN(void* area, room(i, size));
+    if (area == nullptr) {
+      return Status::storeError(StoreErrorCode::INVALID_PARAMS, "no memory for the object");
+    }
+    (void)memory.use(i, area, size);  // if it overlaps a registered buffer, the read checks it
+    return static_cast<char*>(area);
+  };
+}
+
+Result<uint64_t> Client::getIntoRoom(const std::string& key, const RoomFor& room) {
+  CallerMemory memory(impl_->engine, 1);
+  return impl_->readOneIntoRoom(key, registeredRooms(memory, room));
+}
+
+std::vector<Result<uint64_t>> Client::batchGetIntoRooms(const std::vector<std::string>& keys,
+                                                        const RoomFor& room) {
+  CallerMemory memory(impl_->engine, keys.size());
+  return impl_->readIntoRooms(keys, registeredRooms(memory, room));
 }
 
 Result<uint64_t> Client::getIntoRanges(const std::string& key, const std::vector<Range>& ranges) {

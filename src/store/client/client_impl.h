@@ -197,27 +197,30 @@ struct Client::Impl {
   std::vector<Status> writeTwoPhaseBatch(const std::vector<std::string>& keys,
                                          const Scatter& sources, const ReplicateConfig& config,
                                          WriteKind kind);
-  // Copies each value into staging memory and writes them all as one batch.
+  // Each value from the caller's memory or staging memory, as writeParts; one batch.
   std::vector<Status> writeStagedBatch(const std::vector<std::string>& keys,
                                        const std::vector<std::string_view>& values,
                                        const ReplicateConfig& config, WriteKind kind);
-  // Copies the parts (in order) into staging memory, then writes them as one object.
+  // Values of at least this many bytes are written from the caller's memory, registered for the
+  // write (CallerMemory), rather than copied into staging memory first; below it the copy costs
+  // less than the registration. Every size when there is no staging memory.
+  static constexpr uint64_t kCallerMemoryMinBytes = 64 << 10;
+  bool writesFromCallerMemory(uint64_t size) const;
+  // The parts (in order) as one object: from the caller's memory (writesFromCallerMemory), or
+  // copied into staging memory.
   Status writeParts(const std::string& key, const std::vector<std::string_view>& parts,
                     const ReplicateConfig& config, WriteKind kind);
 
-  // Reads (client_reads.cc). With out_copy, the object goes through staging memory into it;
-  // otherwise straight into `buffer` (which must hold it).
+  // Reads (client_reads.cc) straight into `buffer`, which must hold the object.
   // A key this client read before is read from the remembered replica while the master is
   // asked (readRemembered); the bytes count only if the master vouches for them.
-  Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity,
-                            std::string* out_copy);
+  Result<uint64_t> readInto(const std::string& key, char* buffer, size_t capacity);
   Result<uint64_t> readListed(const std::string& key, ReplicaList list, char* buffer,
-                              size_t capacity, std::string* out_copy,
-                              std::chrono::steady_clock::time_point started);
+                              size_t capacity, std::chrono::steady_clock::time_point started);
   // nullopt: the remembered replica could not be used; the caller reads the usual way.
   std::optional<Result<uint64_t>> readRemembered(const std::string& key,
                                                  const RememberedReplica& remembered, char* buffer,
-                                                 size_t capacity, std::string* out_copy,
+                                                 size_t capacity,
                                                  std::chrono::steady_clock::time_point started);
   // The body of the batched reads once the replica lists are known: one Transfer Engine batch,
   // per-key fallback to the single-key path for keys whose first replica failed.
@@ -245,6 +248,12 @@ struct Client::Impl {
                   const std::vector<size_t>& indices, std::vector<Result<uint64_t>>& out);
   // One key into staging memory, overlapping the lookup when the key is remembered.
   Result<std::shared_ptr<ObjectBuffer>> readOneIntoStaging(const std::string& key);
+  // Memory for key `index` of `size` bytes (staging, or the caller's: Client::RoomFor).
+  using Rooms = std::function<Result<char*>(size_t index, uint64_t size)>;
+  // readIntoStaging and readOneIntoStaging into memory `rooms` makes; the objects' sizes.
+  std::vector<Result<uint64_t>> readIntoRooms(const std::vector<std::string>& keys,
+                                              const Rooms& rooms);
+  Result<uint64_t> readOneIntoRoom(const std::string& key, const Rooms& rooms);
   // Hands staging memory holding an object to the caller; it returns when the buffer is dropped.
   std::shared_ptr<ObjectBuffer> wrapStaged(char* area, uint64_t size,
                                            SegmentAllocator::Allocation allocation);
@@ -326,6 +335,31 @@ struct Client::Impl {
   std::condition_variable heartbeat_cv;
   bool stopping = false;  // GUARDED_BY(heartbeat_mutex)
   std::thread heartbeat_thread;
+};
+
+// Caller memory (a Python bytes object, say) registered with the Transfer Engine, local only,
+// for one call, so transfers use it without a staging copy; each slot is unregistered when it is
+// reused or this goes (client_transfers.cc). Memory that cannot be registered (it overlaps a
+// registered buffer) is left as it is: use() says so, and the caller stages it instead.
+class CallerMemory {
+ public:
+  CallerMemory(TransferEngine& engine, size_t slots) : engine_(engine), registered_(slots) {}
+  ~CallerMemory();
+  CallerMemory(const CallerMemory&) = delete;
+  CallerMemory& operator=(const CallerMemory&) = delete;
+  // Registers [memory, +size) as slot `slot`, after unregistering what the slot held. True if
+  // registered now, or inside memory another slot registered (the same value twice in a batch);
+  // false if it overlaps other registered memory or is empty.
+  bool use(size_t slot, const void* memory, uint64_t size);
+  void release(size_t slot);
+
+ private:
+  struct Registered {
+    void* address = nullptr;
+    uint64_t size = 0;
+  };
+  TransferEngine& engine_;
+  std::vector<Registered> registered_;
 };
 
 // Stagings held on disk tier holders for one read; released when it goes (client_disk_tier.cc).

@@ -30,33 +30,25 @@ Status Client::Impl::checkLease(const std::string& key,
                                 std::to_string(lease_ttl_ms) + " ms lease");
 }
 
-Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, size_t capacity,
-                                        std::string* out_copy) {
+Result<uint64_t> Client::Impl::readInto(const std::string& key, char* buffer, size_t capacity) {
   auto started = std::chrono::steady_clock::now();
-  if (auto remembered = locations.find(key);
-      remembered && (out_copy != nullptr || capacity >= remembered->replica.size) &&
-      !recentlyFailed(remembered->replica.te_endpoint)) {
-    if (auto outcome = readRemembered(key, *remembered, buffer, capacity, out_copy, started)) {
+  if (auto remembered = locations.find(key); remembered && capacity >= remembered->replica.size &&
+                                             !recentlyFailed(remembered->replica.te_endpoint)) {
+    if (auto outcome = readRemembered(key, *remembered, buffer, capacity, started)) {
       return std::move(*outcome);
     }
   }
   MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
-  return readListed(key, std::move(list), buffer, capacity, out_copy, started);
+  return readListed(key, std::move(list), buffer, capacity, started);
 }
 
 std::optional<Result<uint64_t>> Client::Impl::readRemembered(
     const std::string& key, const RememberedReplica& remembered, char* buffer, size_t capacity,
-    std::string* out_copy, std::chrono::steady_clock::time_point started) {
+    std::chrono::steady_clock::time_point started) {
   const ReplicaDescriptor& replica = remembered.replica;
   auto target_segment = engine.openSegment(replica.te_endpoint);
   if (!target_segment.ok()) return std::nullopt;
-  SegmentAllocator::Allocation staged;
   char* target = buffer;
-  if (out_copy != nullptr) {
-    auto area = allocateStaging(replica.size, staged);
-    if (!area.ok()) return std::nullopt;
-    target = *area;
-  }
   // One attempt only: if this read fails, the master's list says where else to read.
   constexpr int kNoRetries = 127;
   auto read = startTasks({{TransferRequest::READ, target, *target_segment, replica.address,
@@ -71,40 +63,27 @@ std::optional<Result<uint64_t>> Client::Impl::readRemembered(
   }
   if (list.ok() && read_ok && stillValid(remembered, *list)) {
     Status status = checkLease(key, started, list->lease_ttl_ms);
-    if (status.ok() && out_copy != nullptr) out_copy->assign(target, replica.size);
-    if (out_copy != nullptr) freeStaging(staged);
     if (!status.ok()) return Result<uint64_t>(status);
     overlapped_reads.fetch_add(1, std::memory_order_relaxed);
     return Result<uint64_t>(replica.size);
   }
-  if (out_copy != nullptr) freeStaging(staged);
   stale_overlapped_reads.fetch_add(1, std::memory_order_relaxed);
   locations.forget(key);
   if (!list.ok()) return Result<uint64_t>(list.status());
-  return readListed(key, std::move(*list), buffer, capacity, out_copy, started);
+  return readListed(key, std::move(*list), buffer, capacity, started);
 }
 
 Result<uint64_t> Client::Impl::readListed(const std::string& key, ReplicaList list, char* buffer,
-                                          size_t capacity, std::string* out_copy,
+                                          size_t capacity,
                                           std::chrono::steady_clock::time_point started) {
   if (list.replicas.empty()) return noReplica(key);
   MC_ASSIGN_OR_RETURN(auto disk, stageDiskReplica(key, list));
   uint64_t size = list.replicas.front().size;
   orderForReading(list.replicas);
-  SegmentAllocator::Allocation staged;
-  char* target = buffer;
-  if (out_copy != nullptr) {
-    MC_ASSIGN_OR_RETURN(target, allocateStaging(size, staged));
-  } else if (capacity < size) {
-    return bufferTooSmall(key, size, capacity);
-  }
-  auto used = readFromReplicas({{0, size, target}}, list.replicas);
+  if (capacity < size) return bufferTooSmall(key, size, capacity);
+  auto used = readFromReplicas({{0, size, buffer}}, list.replicas);
   Status status = used.status();
   if (status.ok()) status = checkLease(key, started, list.lease_ttl_ms);
-  if (out_copy != nullptr) {
-    if (status.ok()) out_copy->assign(target, size);
-    freeStaging(staged);
-  }
   if (!status.ok()) return status;
   locations.remember(key, list.version, list.replicas[*used]);
   return size;
@@ -130,7 +109,7 @@ static void appendReads(std::span<const MemoryRun> runs, uint64_t size, SegmentH
 Result<uint64_t> Client::Impl::readScattered(const std::string& key,
                                              std::span<const MemoryRun> runs) {
   if (runs.size() == 1) {
-    return readInto(key, static_cast<char*>(runs[0].buffer), runs[0].size, nullptr);
+    return readInto(key, static_cast<char*>(runs[0].buffer), runs[0].size);
   }
   auto started = std::chrono::steady_clock::now();
   MC_ASSIGN_OR_RETURN(ReplicaList list, master.getReplicaList(key));
@@ -397,44 +376,41 @@ std::shared_ptr<ObjectBuffer> Client::Impl::wrapStaged(char* area, uint64_t size
   });
 }
 
-Result<std::shared_ptr<ObjectBuffer>> Client::Impl::readOneIntoStaging(const std::string& key) {
+Result<uint64_t> Client::Impl::readOneIntoRoom(const std::string& key, const Rooms& rooms) {
   auto started = std::chrono::steady_clock::now();
   auto remembered = locations.find(key);
   if (remembered && !recentlyFailed(remembered->replica.te_endpoint)) {
-    SegmentAllocator::Allocation allocation;
     uint64_t size = remembered->replica.size;
-    if (auto area = allocateStaging(size, allocation); area.ok()) {
-      auto outcome = readRemembered(key, *remembered, *area, size, nullptr, started);
-      if (outcome && outcome->ok()) return wrapStaged(*area, **outcome, allocation);
-      freeStaging(allocation);
+    if (auto area = rooms(0, size); area.ok()) {
+      auto outcome = readRemembered(key, *remembered, *area, size, started);
+      if (outcome && outcome->ok()) return std::move(*outcome);
       // The object grew since it was remembered: read it again into room of its new size.
       if (outcome && !outcome->status().is(StoreErrorCode::BUFFER_OVERFLOW)) {
         return outcome->status();
       }
     }
   }
-  return std::move(readIntoStaging({key}).front());
+  return std::move(readIntoRooms({key}, rooms).front());
 }
 
-std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging(
-    const std::vector<std::string>& keys) {
-  using Outcome = Result<std::shared_ptr<ObjectBuffer>>;
+std::vector<Result<uint64_t>> Client::Impl::readIntoRooms(const std::vector<std::string>& keys,
+                                                          const Rooms& rooms) {
+  using Outcome = Result<uint64_t>;
   if (keys.empty()) return {};
   auto started = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<ObjectBuffer>> staged(keys.size());
   std::vector<void*> buffers(keys.size(), nullptr);
   std::vector<size_t> sizes(keys.size(), 0);
-  auto stage = [&](size_t i, uint64_t size) -> Status {
-    SegmentAllocator::Allocation allocation;
-    MC_ASSIGN_OR_RETURN(char* area, allocateStaging(size, allocation));
-    staged[i] = wrapStaged(area, size, allocation);
+  auto make = [&](size_t i, uint64_t size) -> Status {
+    buffers[i] = nullptr;
+    sizes[i] = 0;
+    MC_ASSIGN_OR_RETURN(char* area, rooms(i, size));
     buffers[i] = area;
     sizes[i] = size;
     return Status::OK();
   };
   // Room for the remembered keys first, so they are read while the master is asked.
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (auto found = locations.find(keys[i])) (void)stage(i, found->replica.size);
+    if (auto found = locations.find(keys[i])) (void)make(i, found->replica.size);
   }
   auto lookup = lookupOverlapped(keys, Scatter::single(buffers, sizes), started);
   if (!lookup.lists.ok()) return std::vector<Outcome>(keys.size(), lookup.lists.status());
@@ -446,25 +422,66 @@ std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging
     rest.push_back(i);
     if (i >= lists.size() || !lists[i].ok() || lists[i]->replicas.empty()) continue;
     const uint64_t size = lists[i]->replicas.front().size;
-    if (staged[i] && sizes[i] == size) continue;  // remembered room of the right size
-    staged[i].reset();
-    buffers[i] = nullptr;
-    sizes[i] = 0;
-    if (Status room = stage(i, size); !room.ok()) lists[i] = room;
+    if (buffers[i] != nullptr && sizes[i] == size) continue;  // remembered room of the right size
+    if (Status room = make(i, size); !room.ok()) lists[i] = room;
   }
-  std::vector<Result<uint64_t>> read(keys.size(),
-                                     Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
+  std::vector<Outcome> read(keys.size(), Status::storeError(StoreErrorCode::RPC_FAIL, "no reply"));
   for (size_t i = 0; i < keys.size(); ++i) {
     if (lookup.settled[i]) read[i] = std::move(*lookup.settled[i]);
   }
   readSubset(keys, lists, Scatter::single(buffers, sizes), started, rest, read);
-  std::vector<Outcome> out;
+  return read;
+}
+
+namespace {
+
+// Staging space made for one key by readOneIntoStaging/readIntoStaging.
+struct StagedRoom {
+  char* area = nullptr;
+  SegmentAllocator::Allocation allocation{};
+  bool held = false;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<ObjectBuffer>> Client::Impl::readOneIntoStaging(const std::string& key) {
+  StagedRoom room;
+  auto read = readOneIntoRoom(key, [&](size_t, uint64_t size) -> Result<char*> {
+    if (room.held) freeStaging(room.allocation);
+    room.held = false;
+    MC_ASSIGN_OR_RETURN(room.area, allocateStaging(size, room.allocation));
+    room.held = true;
+    return room.area;
+  });
+  if (read.ok() && room.held) return wrapStaged(room.area, *read, room.allocation);
+  if (room.held) freeStaging(room.allocation);
+  return read.ok() ? Status::storeError(StoreErrorCode::INTERNAL_ERROR, "read without room")
+                   : read.status();
+}
+
+std::vector<Result<std::shared_ptr<ObjectBuffer>>> Client::Impl::readIntoStaging(
+    const std::vector<std::string>& keys) {
+  std::vector<StagedRoom> rooms(keys.size());
+  auto read = readIntoRooms(keys, [&](size_t i, uint64_t size) -> Result<char*> {
+    StagedRoom& room = rooms[i];
+    if (room.held) freeStaging(room.allocation);
+    room.held = false;
+    MC_ASSIGN_OR_RETURN(room.area, allocateStaging(size, room.allocation));
+    room.held = true;
+    return room.area;
+  });
+  std::vector<Result<std::shared_ptr<ObjectBuffer>>> out;
+  out.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (read[i].ok()) {
-      out.emplace_back(std::move(staged[i]));
-    } else {
-      out.emplace_back(read[i].status());  // its staging space returns with staged[i]
+    StagedRoom& room = rooms[i];
+    if (i < read.size() && read[i].ok() && room.held) {
+      out.emplace_back(wrapStaged(room.area, *read[i], room.allocation));
+      continue;
     }
+    if (room.held) freeStaging(room.allocation);
+    out.emplace_back(i < read.size() && !read[i].ok()
+                         ? read[i].status()
+                         : Status::storeError(StoreErrorCode::INTERNAL_ERROR, "read without room"));
   }
   return out;
 }

@@ -152,4 +152,36 @@ void Client::Impl::freeStaging(const SegmentAllocator::Allocation& allocation) {
   staging->allocator.free(allocation);
 }
 
+CallerMemory::~CallerMemory() {
+  for (size_t slot = 0; slot < registered_.size(); ++slot) release(slot);
+}
+
+bool CallerMemory::use(size_t slot, const void* memory, uint64_t size) {
+  release(slot);
+  if (memory == nullptr || size == 0) return false;
+  void* address = const_cast<void*>(memory);
+  if (engine_
+          .registerLocalMemory(address, size, "cpu:0", /*remote_accessible=*/false,
+                               /*update_metadata=*/false)
+          .ok()) {
+    registered_[slot] = {address, size};
+    return true;
+  }
+  const auto start = reinterpret_cast<uintptr_t>(address);
+  for (const Registered& other : registered_) {
+    const auto begin = reinterpret_cast<uintptr_t>(other.address);
+    if (other.address != nullptr && start >= begin && start - begin <= other.size &&
+        size <= other.size - (start - begin)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void CallerMemory::release(size_t slot) {
+  if (registered_[slot].address == nullptr) return;
+  (void)engine_.unregisterLocalMemory(registered_[slot].address, /*update_metadata=*/false);
+  registered_[slot] = {};
+}
+
 }  // namespace mooncake::store

@@ -452,10 +452,27 @@ std::vector<Status> Client::Impl::writeTwoPhaseBatch(const std::vector<std::stri
   return out;
 }
 
+bool Client::Impl::writesFromCallerMemory(uint64_t size) const {
+  return size >= kCallerMemoryMinBytes || options.local_buffer_size == 0;
+}
+
 Status Client::Impl::writeParts(const std::string& key, const std::vector<std::string_view>& parts,
                                 const ReplicateConfig& config, WriteKind kind) {
   size_t total = 0;
   for (std::string_view part : parts) total += part.size();
+  if (writesFromCallerMemory(total)) {
+    // Straight from the caller's memory, if every part can be registered for the write.
+    CallerMemory memory(engine, parts.size());
+    std::vector<MemoryRun> runs;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (parts[i].empty()) continue;
+      if (!memory.use(i, parts[i].data(), parts[i].size())) break;
+      runs.push_back({const_cast<char*>(parts[i].data()), parts[i].size()});
+    }
+    size_t nonempty = 0;
+    for (std::string_view part : parts) nonempty += part.empty() ? 0 : 1;
+    if (runs.size() == nonempty) return writeOne(key, runs, config, kind);
+  }
   SegmentAllocator::Allocation staged;
   MC_ASSIGN_OR_RETURN(char* staging_area, allocateStaging(total, staged));
   size_t offset = 0;
@@ -468,7 +485,8 @@ Status Client::Impl::writeParts(const std::string& key, const std::vector<std::s
   return status;
 }
 
-// Copies each value into staging memory, writes them as one batch, frees the staging.
+// Each value from the caller's memory (large ones, registered for the write) or copied into
+// staging memory; all written as one batch; the staging freed.
 std::vector<Status> Client::Impl::writeStagedBatch(const std::vector<std::string>& keys,
                                                    const std::vector<std::string_view>& values,
                                                    const ReplicateConfig& config, WriteKind kind) {
@@ -478,21 +496,27 @@ std::vector<Status> Client::Impl::writeStagedBatch(const std::vector<std::string
   }
   std::vector<Status> out(keys.size());
   std::vector<SegmentAllocator::Allocation> staged;
+  CallerMemory memory(engine, keys.size());
   std::vector<std::string> batch_keys;
   std::vector<const void*> buffers;
   std::vector<size_t> sizes;
   std::vector<size_t> index;
   for (size_t i = 0; i < keys.size(); ++i) {
-    SegmentAllocator::Allocation allocation;
-    auto area = allocateStaging(values[i].size(), allocation);
-    if (!area.ok()) {
-      out[i] = area.status();
-      continue;
+    const void* source = values[i].data();
+    if (!writesFromCallerMemory(values[i].size()) ||
+        !memory.use(i, values[i].data(), values[i].size())) {
+      SegmentAllocator::Allocation allocation;
+      auto area = allocateStaging(values[i].size(), allocation);
+      if (!area.ok()) {
+        out[i] = area.status();
+        continue;
+      }
+      if (!values[i].empty()) std::memcpy(*area, values[i].data(), values[i].size());
+      staged.push_back(allocation);
+      source = *area;
     }
-    if (!values[i].empty()) std::memcpy(*area, values[i].data(), values[i].size());
-    staged.push_back(allocation);
     batch_keys.push_back(keys[i]);
-    buffers.push_back(*area);
+    buffers.push_back(source);
     sizes.push_back(values[i].size());
     index.push_back(i);
   }

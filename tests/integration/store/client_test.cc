@@ -120,8 +120,44 @@ TEST_F(StoreClientTest, ZeroCopyApiAndBufferChecks) {
   EXPECT_EQ(*size, source.size());
   EXPECT_EQ(sink, source);
   EXPECT_TRUE(a->getInto("zc", sink.data(), 100).status().is(StoreErrorCode::BUFFER_OVERFLOW));
-  std::string huge(64 << 20, 'h');  // larger than the 32 MiB local buffer
-  EXPECT_TRUE(a->put("huge", huge.data(), huge.size()).is(StoreErrorCode::BUFFER_OVERFLOW));
+  // Larger than the 32 MiB local buffer: written from the caller's memory, no staging needed.
+  std::string huge(40 << 20, 'h');
+  huge[12345] = 'x';
+  ASSERT_TRUE(a->put("huge", huge.data(), huge.size()).ok());
+  auto back = a->get("huge");
+  ASSERT_TRUE(back.ok()) << back.status().toString();
+  EXPECT_TRUE(*back == huge);
+  // Read into a room the caller makes once the size is known (Python's bytes objects).
+  std::string room;
+  auto read = a->getIntoRoom("huge", [&](size_t index, uint64_t object_size) -> Result<void*> {
+    EXPECT_EQ(index, 0u);
+    room.resize(object_size);
+    return room.data();
+  });
+  ASSERT_TRUE(read.ok()) << read.status().toString();
+  EXPECT_EQ(*read, huge.size());
+  EXPECT_TRUE(room == huge);
+  auto refused = a->getIntoRoom("zc", [](size_t, uint64_t) -> Result<void*> {
+    return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW, "no room here");
+  });
+  EXPECT_TRUE(refused.status().is(StoreErrorCode::BUFFER_OVERFLOW));
+  // The same memory twice in one batch is written twice (registered once).
+  std::vector<std::string_view> twice(2, std::string_view(source.data(), 100000));
+  auto statuses = a->batchPut({"twice/0", "twice/1"}, twice);
+  ASSERT_EQ(statuses.size(), 2u);
+  EXPECT_TRUE(statuses[0].ok() && statuses[1].ok());
+  std::vector<std::string> rooms(3);
+  auto sizes = a->batchGetIntoRooms({"twice/0", "twice/1", "absent"},
+                                    [&](size_t index, uint64_t object_size) -> Result<void*> {
+                                      rooms[index].resize(object_size);
+                                      return rooms[index].data();
+                                    });
+  ASSERT_EQ(sizes.size(), 3u);
+  for (size_t i = 0; i < 2; ++i) {
+    ASSERT_TRUE(sizes[i].ok()) << sizes[i].status().toString();
+    EXPECT_EQ(rooms[i], std::string(source.data(), 100000));
+  }
+  EXPECT_TRUE(sizes[2].status().is(StoreErrorCode::OBJECT_NOT_FOUND));
   EXPECT_TRUE(a->unregisterBuffer(source.data()).ok());
 }
 

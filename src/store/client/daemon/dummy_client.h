@@ -63,6 +63,10 @@ class DummyClient {
   Result<std::shared_ptr<ObjectBuffer>> getBuffer(const std::string& key);
   std::vector<Result<std::shared_ptr<ObjectBuffer>>> batchGetBuffer(
       const std::vector<std::string>& keys);
+  // Client's calls of these names: here through the shared buffer and one copy.
+  Result<uint64_t> getIntoRoom(const std::string& key, const Client::RoomFor& room);
+  std::vector<Result<uint64_t>> batchGetIntoRooms(const std::vector<std::string>& keys,
+                                                  const Client::RoomFor& room);
 
   Status registerBuffer(void* buffer, size_t size);
   Status unregisterBuffer(void* buffer);

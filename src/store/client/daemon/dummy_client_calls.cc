@@ -115,6 +115,31 @@ std::vector<Result<std::shared_ptr<ObjectBuffer>>> DummyClient::batchGetBuffer(
   return readStaged(keys);
 }
 
+std::vector<Result<uint64_t>> DummyClient::batchGetIntoRooms(const std::vector<std::string>& keys,
+                                                             const Client::RoomFor& room) {
+  std::vector<Result<uint64_t>> out;
+  auto buffers = readStaged(keys);
+  for (size_t i = 0; i < buffers.size(); ++i) {
+    if (!buffers[i].ok()) {
+      out.emplace_back(buffers[i].status());
+      continue;
+    }
+    const ObjectBuffer& buffer = **buffers[i];
+    auto area = room(i, buffer.size());
+    if (!area.ok()) {
+      out.emplace_back(area.status());
+      continue;
+    }
+    if (buffer.size() > 0) std::memcpy(*area, buffer.data(), buffer.size());
+    out.emplace_back(buffer.size());
+  }
+  return out;
+}
+
+Result<uint64_t> DummyClient::getIntoRoom(const std::string& key, const Client::RoomFor& room) {
+  return std::move(batchGetIntoRooms({key}, room).front());
+}
+
 Status DummyClient::putFrom(const std::string& key, const void* buffer, size_t size,
                             const ReplicateConfig& config) {
   return write({key}, {{{const_cast<void*>(buffer), size}}}, config, false).front();
