@@ -7,9 +7,10 @@ codec is C++, src/python_api/tensor_header.h), then the tensor's bytes in C orde
 another device are copied to the CPU once. torch is imported on first use, so the rest of the
 package works without it.
 
-Copies: `put_tensor` copies the tensor once, into the client's staging buffer (no GIL held);
-`get_tensor` copies the object once, from the staging buffer into a new tensor; the `_from` and
-`_into` forms copy nothing (the caller's registered memory holds [header][data]).
+Copies: `put_tensor` writes a tensor of 64 KiB or more straight from its memory (a smaller one
+is copied once into the client's staging buffer; no GIL held either way); `get_tensor` reads the
+object straight into a new array that the tensor views; the `_from` and `_into` forms copy
+nothing (the caller's registered memory holds [header][data]).
 """
 import ctypes
 import logging

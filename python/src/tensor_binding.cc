@@ -1,12 +1,12 @@
 // The C++ half of mooncake.tensor: the tensor header (src/python_api/tensor_header.h) and the two
-// calls that move a tensor's bytes, each one C++ call with the GIL released around the transfer
-// and the copy. Python code that runs after a transfer runs cold (caches and TLB refilled by the
-// copy); doing the header and the copy here made a 1 MiB get_tensor ~10% faster
-// (docs/BENCHMARKS.md "Tensors").
+// calls that move a tensor's bytes, each one C++ call with the GIL released around the transfer.
+// Python code that runs after a transfer runs cold (caches and TLB refilled by the copy); doing
+// the header here made a 1 MiB get_tensor ~10% faster (docs/BENCHMARKS.md "Tensors").
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/logging.h"
@@ -87,25 +87,42 @@ int putTensorRaw(DistributedStore& s, const std::string& key, int32_t dtype,
   return upsert ? s.upsertParts(key, parts, chosen) : s.putParts(key, parts, chosen);
 }
 
-// get_tensor's body: per key None, or (dtype code, shape, a new numpy array holding the data,
-// whether the array already has the tensor's dtype and shape).
+// get_tensor's body: per key None, or (dtype code, shape, a numpy array holding the data,
+// whether the array already has the tensor's dtype and shape). Each object is read straight into
+// a new uint8 array (made with the GIL taken back once its size is known); the data is a view of
+// it past the header (offset 304, or 40 for upstream's first format: aligned for every dtype), so
+// the network's copy is the only one.
 py::list batchGetTensorRaw(DistributedStore& s, const std::vector<std::string>& keys) {
-  std::vector<std::shared_ptr<store::ObjectBuffer>> buffers;
+  std::vector<py::array> rooms(keys.size());
+  DistributedStore::RoomFor maker = [&rooms](size_t i, uint64_t size) -> void* {
+    py::gil_scoped_acquire gil;
+    try {
+      rooms[i] = py::array(numpyDtype(3), std::vector<py::ssize_t>{static_cast<py::ssize_t>(size)});
+      return rooms[i].mutable_data();
+    } catch (...) {  // out of memory: that key fails
+      PyErr_Clear();
+      rooms[i] = py::array();
+      return nullptr;
+    }
+  };
+  std::vector<int64_t> sizes;
   {
     py::gil_scoped_release release;
     // One key: the single-key read, which overlaps the lookup with the read of a remembered
     // replica (the batch read asks the master first).
-    buffers = keys.size() == 1 ? std::vector{s.getBuffer(keys.front())} : s.batchGetBuffer(keys);
+    sizes = keys.size() == 1 ? std::vector{s.getIntoRoom(keys.front(), maker)}
+                             : s.batchGetIntoRooms(keys, maker);
   }
   py::list out;
   for (size_t i = 0; i < keys.size(); ++i) {
-    const auto& buffer = i < buffers.size() ? buffers[i] : nullptr;
-    if (!buffer) {
+    const int64_t size = i < sizes.size() ? sizes[i] : -1;
+    if (size < 0 || !rooms[i]) {
       out.append(py::none());
       continue;
     }
-    auto layout = python_api::decodeTensorHeader(std::string_view(buffer->data(), buffer->size()),
-                                                 buffer->size());
+    const char* object = static_cast<const char*>(rooms[i].data());
+    auto layout = python_api::decodeTensorHeader(
+        std::string_view(object, std::min<uint64_t>(size, python_api::kTensorHeaderSize)), size);
     if (!layout.ok()) {
       LOG(ERROR) << "get_tensor('" << keys[i] << "'): " << layout.status().message();
       out.append(py::none());
@@ -114,19 +131,17 @@ py::list batchGetTensorRaw(DistributedStore& s, const std::vector<std::string>& 
     // An array of the tensor's own dtype and shape when numpy has them (torch.from_numpy is
     // then the only torch call), else flat bytes for Python to view.
     const char* format = numpyFormat(layout->dtype);
-    py::array data =
+    const void* data = object + layout->data_offset;
+    py::array view =
         format != nullptr
             ? py::array(numpyDtype(layout->dtype),
-                        std::vector<py::ssize_t>(layout->shape.begin(), layout->shape.end()))
-            : py::array(numpyDtype(3),  // uint8
-                        std::vector<py::ssize_t>{static_cast<py::ssize_t>(layout->data_bytes)});
-    void* into = data.mutable_data();
-    {
-      py::gil_scoped_release release;
-      std::memcpy(into, buffer->data() + layout->data_offset, layout->data_bytes);
-    }
+                        std::vector<py::ssize_t>(layout->shape.begin(), layout->shape.end()), {},
+                        data, rooms[i])
+            : py::array(numpyDtype(3),
+                        std::vector<py::ssize_t>{static_cast<py::ssize_t>(layout->data_bytes)}, {},
+                        data, rooms[i]);
     out.append(
-        py::make_tuple(layout->dtype, py::tuple(py::cast(layout->shape)), data, format != nullptr));
+        py::make_tuple(layout->dtype, py::tuple(py::cast(layout->shape)), view, format != nullptr));
   }
   return out;
 }

@@ -48,10 +48,11 @@ struct ClientOptions {
   // the master says so. Environment: MC_STORE_RESERVED_PUTS (0 = off).
   bool reserved_puts = true;
   // The largest value a reserved put takes (single puts, and batches of up to 32 values; 1 MiB:
-  // 1 MiB puts over TCP +15-18%, docs/BENCHMARKS.md). Larger values save a round trip too, but
-  // a put of an existing key costs a whole write before the master says it exists, and idle
+  // 1 MiB puts over TCP +15-18%, docs/BENCHMARKS.md; plus 4 KiB, so that a 1 MiB value with a
+  // small header, such as put_tensor's 304 bytes, qualifies). Larger values save a round trip too,
+  // but a put of an existing key costs a whole write before the master says it exists, and idle
   // reservations hold more memory. Environment: MC_STORE_RESERVED_PUT_MAX_BYTES (0-64 MiB).
-  uint64_t reserved_put_max_bytes = 1 << 20;
+  uint64_t reserved_put_max_bytes = (1 << 20) + (4 << 10);
   // An initialized Transfer Engine to share (upstream's setup(engine=...)): the client
   // registers its segment and staging memory on it instead of starting its own, and takes
   // them out again when it goes. Not owned; must outlive the client. Null: own engine.
