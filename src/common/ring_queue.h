@@ -21,6 +21,7 @@ class RingQueue {
     items_[tail_++ & (items_.size() - 1)] = value;
   }
   T& front() { return items_[head_ & (items_.size() - 1)]; }
+  T& at(size_t i) { return items_[(head_ + i) & (items_.size() - 1)]; }  // i < size(), from front
   T pop() { return items_[head_++ & (items_.size() - 1)]; }
 
  private:

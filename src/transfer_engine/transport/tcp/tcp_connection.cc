@@ -1,6 +1,7 @@
 #include "transfer_engine/transport/tcp/tcp_connection.h"
 
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -316,6 +317,81 @@ bool TcpConnection::readOne() {
     waiting_since_ = std::chrono::steady_clock::now();  // progress restarts the stall clock
   }
   sink_.onSliceDone(slice, Status::OK());
+  return takeArrived();
+}
+
+bool TcpConnection::takeArrived() {
+  int queued = 0;
+  if (::ioctl(fd_.get(), FIONREAD, &queued) != 0 || queued < static_cast<int>(sizeof(uint64_t))) {
+    return true;
+  }
+  // The slices whose whole replies are here (a status word, and a READ's payload), taken off
+  // in_flight_ before their memory is written, as readOne does: fail() then never completes a
+  // slice while its payload is being received.
+  Slice* slices[kMaxRepliesPerRecv];
+  uint64_t words[kMaxRepliesPerRecv];
+  struct iovec iov[2 * kMaxRepliesPerRecv];
+  size_t count = 0;
+  int iov_count = 0;
+  size_t expected = 0;
+  {
+    std::lock_guard lock(mutex_);
+    while (count < kMaxRepliesPerRecv && !in_flight_.empty()) {
+      Slice* next = in_flight_.front();
+      const bool read = next->opcode == TransferRequest::READ;
+      const size_t reply = sizeof(uint64_t) + (read ? next->length : 0);
+      if (expected + reply > static_cast<size_t>(queued)) break;
+      in_flight_.pop();
+      slices[count] = next;
+      iov[iov_count++] = {&words[count], sizeof(uint64_t)};
+      if (read && next->length > 0) iov[iov_count++] = {next->local, next->length};
+      expected += reply;
+      ++count;
+    }
+  }
+  if (count == 0) return true;
+  for (size_t i = 0; i < count; ++i) slices[i]->carrier.store(nullptr);
+  auto received = net::recvUntilFullOrClosed(fd_.get(), iov, iov_count);
+  const size_t got = received.ok() ? *received : 0;
+  // Complete them in order; the first bad reply fails the connection (a rejected request is
+  // answered by its status alone, then the peer closes) and the ones after it go for retry.
+  Status broken;
+  size_t offset = 0;
+  for (size_t i = 0; i < count; ++i) {
+    Slice* slice = slices[i];
+    const bool read = slice->opcode == TransferRequest::READ;
+    const size_t word_end = offset + sizeof(uint64_t);
+    offset = word_end + (read ? slice->length : 0);
+    Status status;
+    if (!broken.ok()) {
+      status = broken;
+    } else if (got < word_end) {
+      broken = received.ok() ? Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer")
+                             : received.status();
+    } else if (words[i] == tcp::kStatusRejected) {
+      status = Status::error(ErrorCode::ERR_ADDRESS_NOT_REGISTERED,
+                             "peer " + peer_.toString() + " rejected range " +
+                                 rangeText(slice->remote, slice->length) +
+                                 ": not inside its remote-accessible buffers");
+      broken = Status::error(ErrorCode::ERR_SOCKET, "peer rejected a request");
+    } else if (words[i] != tcp::kStatusOk) {
+      broken = Status::error(ErrorCode::ERR_SOCKET,
+                             "peer " + peer_.toString() + " sent a malformed status word");
+    } else if (got < offset) {
+      broken = Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer mid-payload");
+    }
+    if (status.ok() && !broken.ok()) {
+      status = Status::error(ErrorCode::ERR_SOCKET, "tcp: connection to " + peer_.toString() +
+                                                        " lost: " + broken.message());
+    }
+    sink_.onSliceDone(slice, status);
+  }
+  if (!broken.ok()) {
+    fail(broken);
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  waiting_since_ = std::chrono::steady_clock::now();
   return true;
 }
 

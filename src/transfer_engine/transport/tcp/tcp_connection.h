@@ -88,6 +88,10 @@ class TcpConnection {
   Await awaitReply(Reader role, std::chrono::steady_clock::time_point until, bool look);
   // Reads the oldest pending reply and completes its slice; false once the connection died.
   bool readOne();
+  // After readOne: takes every whole reply that has already arrived behind it with one recvmsg
+  // (a batch's replies otherwise cost a poll and a recv each). False once the connection died.
+  bool takeArrived();
+  static constexpr size_t kMaxRepliesPerRecv = 32;
   // Marks the connection dead and fails every slice still queued or in flight.
   // `report` logs the cause (off for a local shutdown, which is not news).
   void fail(const Status& cause, bool report = true);

@@ -12,6 +12,7 @@
 #include "common/logging.h"
 #include "common/net/socket.h"
 #include "common/tsan_annotations.h"
+#include "transfer_engine/transport/tcp/tcp_inbound.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
 
 namespace mooncake::te {
@@ -89,11 +90,6 @@ class AckBuffer {
 
 namespace {
 
-size_t queuedBytes(int fd) {
-  int queued = 0;
-  return ::ioctl(fd, FIONREAD, &queued) == 0 && queued > 0 ? static_cast<size_t>(queued) : 0;
-}
-
 bool isRead(const tcp::RequestHeader& header) {
   return (header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag)) == tcp::kOpRead;
 }
@@ -120,14 +116,15 @@ bool TcpServer::acceptable(const tcp::RequestHeader& header) const {
 // kMaxReadsPerSend) with one sendmsg, after the held-back acks. A queued request that is not
 // an acceptable READ is left in `stashed` for the caller. Returns false when the connection
 // broke.
-bool TcpServer::answerReads(int fd, const tcp::RequestHeader& first, AckBuffer& acks,
-                            std::optional<tcp::RequestHeader>& stashed) {
+bool TcpServer::answerReads(int fd, InboundStream& stream, const tcp::RequestHeader& first,
+                            AckBuffer& acks, std::optional<tcp::RequestHeader>& stashed) {
   tcp::RequestHeader reads[kMaxReadsPerSend];
   size_t count = 0;
   reads[count++] = first;
-  while (count < kMaxReadsPerSend && queuedBytes(fd) >= sizeof(tcp::RequestHeader)) {
+  while (count < kMaxReadsPerSend &&
+         stream.pending(sizeof(tcp::RequestHeader)) >= sizeof(tcp::RequestHeader)) {
     tcp::RequestHeader next;
-    if (!net::recvAll(fd, &next, sizeof(next)).ok()) return false;
+    if (!stream.readHeader(&next, sizeof(next))) return false;
     if (!isRead(next) || !acceptable(next)) {
       stashed = next;
       break;
@@ -162,14 +159,15 @@ void TcpServer::serve(Session* session) {
     }
   }
   AckBuffer acks;
+  InboundStream stream(fd);
   std::optional<tcp::RequestHeader> stashed;
   while (true) {
-    if (!stashed && acks.count() > 0 && queuedBytes(fd) == 0 && !acks.flush(fd)) break;
+    if (!stashed && acks.count() > 0 && stream.pending(1) == 0 && !acks.flush(fd)) break;
     tcp::RequestHeader header;
     if (stashed) {
       header = *stashed;
       stashed.reset();
-    } else if (!net::recvAll(fd, &header, sizeof(header)).ok()) {
+    } else if (!stream.readHeader(&header, sizeof(header))) {
       break;
     }
     if (!acceptable(header)) {
@@ -178,11 +176,11 @@ void TcpServer::serve(Session* session) {
       break;
     }
     if (isRead(header)) {
-      if (!answerReads(fd, header, acks, stashed)) break;
+      if (!answerReads(fd, stream, header, acks, stashed)) break;
       continue;
     }
     tsanAcquire(&registry_);
-    bool received = net::recvAll(fd, reinterpret_cast<char*>(header.addr), header.size).ok();
+    bool received = stream.readPayload(reinterpret_cast<char*>(header.addr), header.size);
     tsanRelease(&registry_);
     if (!received) break;
     acks.add();

@@ -2,8 +2,9 @@
 // their requests in order, one thread per connection. Every (addr, size) is checked against the
 // remote-accessible buffers before a byte moves; a request outside them is answered with the
 // rejected status and the connection is closed (its payload is never read into memory).
-// WRITE payloads are received straight into the target buffer, READ payloads sent straight from
-// it: no staging copy.
+// Requests are read through a small per-connection buffer (InboundStream): small WRITE payloads
+// are copied from it, payloads of 16 KiB or more are received straight into the target buffer;
+// READ payloads are sent straight from it.
 //
 // Thread-safe start/stop. stop() closes the listener, shuts every connection down and joins.
 #pragma once
@@ -22,6 +23,7 @@
 namespace mooncake::te {
 
 class AckBuffer;
+class InboundStream;
 
 class TcpServer {
  public:
@@ -46,7 +48,7 @@ class TcpServer {
   void serve(Session* session);
   // True when the request is well-formed and inside remote-accessible memory (logs otherwise).
   bool acceptable(const tcp::RequestHeader& header) const;
-  bool answerReads(int fd, const tcp::RequestHeader& first, AckBuffer& acks,
+  bool answerReads(int fd, InboundStream& stream, const tcp::RequestHeader& first, AckBuffer& acks,
                    std::optional<tcp::RequestHeader>& stashed);
   void reapFinished();
 

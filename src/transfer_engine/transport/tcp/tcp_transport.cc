@@ -136,9 +136,16 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
     return;
   }
   // Spread slices in runs of a few so one request's slices use every lane without paying a
-  // queue hand-off per slice.
+  // queue hand-off per slice. A small submit goes on one lane whole: the waiting thread then
+  // reads every reply itself, where a second lane's replies would come through its receiver
+  // thread and a wake-up (16 x 4 KiB reads from Python: +15% on one lane).
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) bytes += slices[i]->length;
   std::unique_lock lock(pool->mutex);
-  const size_t run = std::max<size_t>(1, count / static_cast<size_t>(options_.tcp_lanes_per_peer));
+  const size_t run =
+      bytes < kSpreadBytes
+          ? count
+          : std::max<size_t>(1, count / static_cast<size_t>(options_.tcp_lanes_per_peer));
   for (size_t begin = 0; begin < count;) {
     size_t n = std::min(run, count - begin);
     TcpConnection* lane = laneFor(pool, peer);

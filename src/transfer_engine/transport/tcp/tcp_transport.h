@@ -50,6 +50,8 @@ class TcpTransport : public Transport {
   // it fail in microseconds instead of a retry budget of connects each (a store client then
   // reads another replica at once).
   static constexpr std::chrono::seconds kDownMemory{2};
+  // A submit of fewer bytes than this goes on one lane (submit()).
+  static constexpr uint64_t kSpreadBytes = 256 << 10;
 
   PeerPool* poolFor(const net::HostPort& peer);
   // Returns a live lane, replacing a dead one; null while the peer is taken as down (a lane's

@@ -1,0 +1,44 @@
+// The request side of one data connection (TcpServer), read through a small buffer: a burst of
+// small requests, headers and WRITE payloads back to back, costs one recv instead of two per
+// request. Payloads of kDirectBytes or more go from the socket straight into their memory.
+//
+// One thread per connection uses it; not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+namespace mooncake::te {
+
+class InboundStream {
+ public:
+  static constexpr size_t kCapacity = 64 << 10;
+  static constexpr size_t kDirectBytes = 16 << 10;
+
+  explicit InboundStream(int fd) : fd_(fd), buffer_(new char[kCapacity]) {}
+
+  // Reads exactly `size` bytes into `out`, blocking. False on end of stream or a socket error.
+  // A request header; after a large payload only the header itself is taken off the socket
+  // (the next payload is likely large too, and goes straight into its memory).
+  bool readHeader(void* out, size_t size) { return read(out, size, large_ ? size : kCapacity); }
+  // A WRITE payload.
+  bool readPayload(void* out, size_t size) {
+    large_ = size >= kDirectBytes;
+    return read(out, size, kCapacity);
+  }
+  // Request bytes already here: buffered, plus queued on the socket when fewer than `enough`
+  // are buffered (one ioctl).
+  size_t pending(size_t enough) const;
+
+ private:
+  // `size` bytes; a refill of the buffer takes up to `refill` bytes from the socket.
+  bool read(void* out, size_t size, size_t refill);
+
+  const int fd_;
+  std::unique_ptr<char[]> buffer_;
+  size_t begin_ = 0;  // buffered bytes are [begin_, end_)
+  size_t end_ = 0;
+  bool large_ = false;  // the last payload went straight into its memory
+};
+
+}  // namespace mooncake::te
