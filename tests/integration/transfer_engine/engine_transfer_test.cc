@@ -203,6 +203,55 @@ TEST_P(EngineTransferTest, ManyThreadsOfSmallTransfersKeepTheirData) {
   EXPECT_EQ(failures.load(), 0);
 }
 
+// One batch of many requests of mixed sizes, reads and writes interleaved: the target reads
+// small ones through its per-connection buffer (a payload can straddle two refills) and large
+// ones straight into memory; the initiator takes runs of replies with one recvmsg.
+TEST_P(EngineTransferTest, MixedBurstsOfSmallAndLargeRequestsKeepTheirData) {
+  std::mt19937_64 random(7);
+  const uint64_t quarter = kBufferBytes / 4;
+  std::vector<uint64_t> sizes;
+  uint64_t total = 0;
+  while (sizes.size() < 200) {
+    uint64_t size = random() % 8 == 0 ? 16384 + random() % 150000 : 1 + random() % 9000;
+    sizes.push_back(size);
+    total += size;
+  }
+  ASSERT_LT(total, quarter);
+  for (uint64_t i = 0; i < total; ++i) local_[i] = static_cast<char>(random());
+  // Region A on the target gets the data in one burst of writes...
+  std::vector<TransferRequest> writes;
+  for (uint64_t offset = 0, i = 0; i < sizes.size(); offset += sizes[i++]) {
+    writes.push_back(request(TransferRequest::WRITE, offset, offset, sizes[i]));
+  }
+  ASSERT_EQ(run(writes), COMPLETED);
+  // ...then one burst alternates reading A back and writing the same chunks to region B.
+  std::vector<TransferRequest> mixed;
+  for (uint64_t offset = 0, i = 0; i < sizes.size(); offset += sizes[i++]) {
+    mixed.push_back(request(TransferRequest::READ, quarter + offset, offset, sizes[i]));
+    mixed.push_back(request(TransferRequest::WRITE, offset, quarter + offset, sizes[i]));
+  }
+  ASSERT_EQ(run(mixed), COMPLETED);
+  ASSERT_EQ(std::memcmp(local_, local_ + quarter, total), 0);
+  ASSERT_EQ(run({request(TransferRequest::READ, 2 * quarter, quarter, total)}), COMPLETED);
+  ASSERT_EQ(std::memcmp(local_, local_ + 2 * quarter, total), 0);
+  EXPECT_EQ(peer_.checkGuard(), "GUARD OK");
+}
+
+// The target unregistered its buffer after this side cached its descriptor: a burst of small
+// writes is rejected at the target (the first one answered "rejected", the connection closed)
+// and the batch fails in bounded time, not after the whole retry budget of timeouts.
+TEST_P(EngineTransferTest, ABurstToAnUnregisteredBufferFails) {
+  ASSERT_EQ(run({request(TransferRequest::WRITE, 0, 0, 4096)}), COMPLETED);  // connected
+  ASSERT_EQ(peer_.unregisterBuffer(), "UNREGISTERED");
+  std::vector<TransferRequest> burst;
+  for (uint64_t i = 0; i < 32; ++i)
+    burst.push_back(request(TransferRequest::WRITE, 0, i * 4096, 4096));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run(burst, std::chrono::seconds(30)), FAILED);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  EXPECT_EQ(peer_.checkGuard(), "GUARD OK");
+}
+
 TEST_P(EngineTransferTest, RejectsRangesOutsideRegisteredBuffersBeforeMovingBytes) {
   auto batch = engine_.allocateBatchID(4);
   ASSERT_TRUE(batch.ok());
