@@ -12,6 +12,7 @@ keys and remove them between rounds outside the timed part; every result is chec
 Needs Debian's python3-redis (and python3-hiredis, which redis-py then uses to parse replies).
 """
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -137,6 +138,12 @@ def main_redis(cluster_class, store_class, seconds, reps):
     store, client = StoreApi(cluster, store_class), RedisApi(server)
     configs = [(size, keys, op, batch) for size, keys in SIZES for op in ("put", "get")
                for batch in (1, BATCH)]
+    # MC_BENCH_ONLY=regex keeps the rows whose label matches (e.g. "batch 16"), for a quick look.
+    only = os.environ.get("MC_BENCH_ONLY")
+    if only:
+        configs = [c for c in configs if re.search(only, _label(*c))]
+        if not configs:
+            sys.exit(f"python_store_bench redis: MC_BENCH_ONLY={only!r} matches no row")
     samples = {(api.name, c): [] for api in (store, client) for c in configs}
     try:
         run_id = 0
@@ -162,12 +169,17 @@ def main_redis(cluster_class, store_class, seconds, reps):
         size, keys, op, batch = config
         r = statistics.median(samples[("redis-py", config)])
         s = statistics.median(samples[("store", config)])
-        label = f"{op} {size >> 10} KiB" + (f", batch {batch}" if batch > 1 else "")
-        print(f"| {label} | {r:,.0f} | {s:,.0f} | {s / r:.2f}x |")
+        print(f"| {_label(size, keys, op, batch)} | {r:,.0f} | {s:,.0f} | {s / r:.2f}x |")
     import json  # noqa: PLC0415
     print(json.dumps({"bench": "python_store_bench redis", "seconds": seconds, "reps": reps,
                       "samples": {f"{a} {c[2]} {c[0]} {c[3]}": v
                                   for (a, c), v in samples.items()}}))
+
+
+def _label(size, keys, op, batch):
+    del keys
+    unit = f"{size >> 20} MiB" if size >= 1 << 20 else f"{size >> 10} KiB"
+    return f"{op} {unit}" + (f", batch {batch}" if batch > 1 else "")
 
 
 def _has_hiredis():
