@@ -1,5 +1,6 @@
 #include "transfer_engine/transport/tcp/tcp_inbound.h"
 
+#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -8,8 +9,12 @@
 #include <cstring>
 
 #include "common/net/socket.h"
+#include "common/wait_look.h"
 
 namespace mooncake::te {
+
+InboundStream::InboundStream(int fd)
+    : fd_(fd), buffer_(new char[kCapacity]), look_(waitLookBeforeSleep()) {}
 
 bool InboundStream::read(void* out, size_t size, size_t refill) {
   char* into = static_cast<char*>(out);
@@ -25,6 +30,21 @@ bool InboundStream::read(void* out, size_t size, size_t refill) {
   if (size >= kDirectBytes) return net::recvAll(fd_, into, size).ok();
   // Whatever has arrived, up to the buffer's size: the next requests usually come with it.
   refill = std::clamp(refill, size, kCapacity);
+  // Waiting for the next request: look for it a while, yielding the core, before sleeping in
+  // recv (an initiator's next request often follows within microseconds; waking costs as much).
+  if (look_ > std::chrono::microseconds(0)) {
+    const auto until = std::chrono::steady_clock::now() + look_;
+    while (true) {
+      ssize_t got = ::recv(fd_, buffer_.get(), refill, MSG_DONTWAIT);
+      if (got > 0) {
+        end_ = static_cast<size_t>(got);
+        break;
+      }
+      if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
+      if (std::chrono::steady_clock::now() >= until) break;
+      ::sched_yield();
+    }
+  }
   while (end_ < size) {
     ssize_t got = ::recv(fd_, buffer_.get() + end_, refill - end_, 0);
     if (got == 0) return false;

@@ -5,6 +5,7 @@
 // One thread per connection uses it; not thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -15,7 +16,7 @@ class InboundStream {
   static constexpr size_t kCapacity = 64 << 10;
   static constexpr size_t kDirectBytes = 16 << 10;
 
-  explicit InboundStream(int fd) : fd_(fd), buffer_(new char[kCapacity]) {}
+  explicit InboundStream(int fd);
 
   // Reads exactly `size` bytes into `out`, blocking. False on end of stream or a socket error.
   // A request header; after a large payload only the header itself is taken off the socket
@@ -38,7 +39,8 @@ class InboundStream {
   std::unique_ptr<char[]> buffer_;
   size_t begin_ = 0;  // buffered bytes are [begin_, end_)
   size_t end_ = 0;
-  bool large_ = false;  // the last payload went straight into its memory
+  bool large_ = false;                    // the last payload went straight into its memory
+  const std::chrono::microseconds look_;  // waitLookBeforeSleep()
 };
 
 }  // namespace mooncake::te
