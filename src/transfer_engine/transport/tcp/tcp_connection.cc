@@ -312,12 +312,14 @@ bool TcpConnection::readOne() {
     fail(status);
     return false;
   }
+  bool more = false;  // replies may have arrived behind this one (a lone reply costs no ioctl)
   {
     std::lock_guard lock(mutex_);
     waiting_since_ = std::chrono::steady_clock::now();  // progress restarts the stall clock
+    more = !in_flight_.empty();
   }
   sink_.onSliceDone(slice, Status::OK());
-  return takeArrived();
+  return !more || takeArrived();
 }
 
 bool TcpConnection::takeArrived() {
