@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <cctype>
@@ -267,6 +268,16 @@ Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count) {
     advanceIov(iov, iov_count, remaining);
   }
   return total;
+}
+
+ssize_t recvLooking(int fd, void* buffer, size_t length, std::chrono::microseconds look) {
+  const auto until = std::chrono::steady_clock::now() + look;
+  while (true) {
+    ssize_t got = ::recv(fd, buffer, length, MSG_DONTWAIT);
+    if (got >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return got;
+    if (std::chrono::steady_clock::now() >= until) return got;
+    ::sched_yield();
+  }
 }
 
 void setNoDelay(int fd) {

@@ -53,6 +53,11 @@ Status recvAll(int fd, void* data, size_t length);
 // Fills the iovecs unless the peer closes first; returns the bytes received (short on EOF).
 // Errors: ERR_SOCKET for socket errors and receive timeouts. Modifies `iov`.
 Result<size_t> recvUntilFullOrClosed(int fd, struct iovec* iov, int iov_count);
+// A server waiting for its peer's next request looks for it for up to `look`, yielding the core
+// at every turn, without sleeping (common/wait_look.h). Returns what recv(MSG_DONTWAIT) last
+// returned: the bytes received (> 0), 0 when the peer closed, -1 with errno (EAGAIN: nothing came
+// in time; the caller's blocking recv takes over).
+ssize_t recvLooking(int fd, void* buffer, size_t length, std::chrono::microseconds look);
 
 void setNoDelay(int fd);
 void setReceiveTimeout(int fd, std::chrono::milliseconds timeout);

@@ -1,6 +1,5 @@
 #include "store/proto/fast_rpc_server.h"
 
-#include <sched.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -187,21 +186,12 @@ void FastRpcServer::serve(Connection& connection) {
   // Waiting for the next request: look for it a while, yielding the core, before sleeping in
   // recv; a client's next call often follows within microseconds, and a wake-up costs as much.
   const auto look = waitLookBeforeSleep();
-  auto lookForRequest = [&] {
-    const auto until = std::chrono::steady_clock::now() + look;
-    while (true) {
-      ssize_t got = ::recv(fd, inbox.data(), inbox.size(), MSG_DONTWAIT);
-      if (got > 0) {
-        have = static_cast<size_t>(got);
-        return;
-      }
-      if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
-      if (std::chrono::steady_clock::now() >= until) return;  // the blocking recv decides
-      ::sched_yield();
-    }
-  };
   auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: close it
-    if (have == 0 && look.count() > 0) lookForRequest();
+    if (have == 0 && look.count() > 0) {
+      // Nothing, a close or an error: the blocking recv below sees it too and decides.
+      ssize_t got = net::recvLooking(fd, inbox.data(), inbox.size(), look);
+      if (got > 0) have = static_cast<size_t>(got);
+    }
     while (have < want) {
       // Memory follows the bytes that arrived (doubling), not the length a header announced.
       if (inbox.size() - have < kReceiveChunk && inbox.size() < want) {

@@ -1,6 +1,5 @@
 #include "transfer_engine/transport/tcp/tcp_inbound.h"
 
-#include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -33,16 +32,10 @@ bool InboundStream::read(void* out, size_t size, size_t refill) {
   // Waiting for the next request: look for it a while, yielding the core, before sleeping in
   // recv (an initiator's next request often follows within microseconds; waking costs as much).
   if (look_ > std::chrono::microseconds(0)) {
-    const auto until = std::chrono::steady_clock::now() + look_;
-    while (true) {
-      ssize_t got = ::recv(fd_, buffer_.get(), refill, MSG_DONTWAIT);
-      if (got > 0) {
-        end_ = static_cast<size_t>(got);
-        break;
-      }
-      if (got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return false;
-      if (std::chrono::steady_clock::now() >= until) break;
-      ::sched_yield();
+    ssize_t got = net::recvLooking(fd_, buffer_.get(), refill, look_);
+    if (got > 0) end_ = static_cast<size_t>(got);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      return false;
     }
   }
   while (end_ < size) {
