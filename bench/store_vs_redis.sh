@@ -149,6 +149,30 @@ m_ops() { median "${ops[$1]}"; }
 m_gbs() { python3 -c "print($(median "${bytes[$1]}")/1e9)"; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 
+samples_json() {
+  local json="{\"bench\":\"store_vs_redis\",\"seconds\":$SECONDS_PER_RUN,\"reps\":$REPS,\"samples\":{" first=1 name
+  for entry in "${configs[@]}"; do
+    name="${entry%%|*}"
+    [ $first = 1 ] || json+=","
+    first=0
+    json+="\"$name\":[$(echo ${ops[$name]} | tr ' ' ',')]"
+  done
+  echo "$json}}"
+}
+
+# A partial run (MC_BENCH_ONLY) prints its rows' medians only: the ratio tables need every row.
+if [ -n "${MC_BENCH_ONLY:-}" ]; then
+  echo
+  echo "| run (median of $REPS x ${SECONDS_PER_RUN} s) | ops/s | GB/s |"
+  echo "| --- | ---: | ---: |"
+  for entry in "${configs[@]}"; do
+    name="${entry%%|*}"
+    printf '| %s | %.0f | %.3f |\n' "$name" "$(m_ops "$name")" "$(m_gbs "$name")"
+  done
+  samples_json
+  exit 0
+fi
+
 echo
 echo "| run (median of $REPS x ${SECONDS_PER_RUN} s) | ops/s | GB/s | ratio |"
 echo "| --- | ---: | ---: | --- |"
@@ -199,12 +223,4 @@ for name in "master put, single keys, 8 threads" "master get, single keys, 8 thr
   "master put, 128-key batches, 4 threads" "master get, 128-key batches, 4 threads"; do
   printf '| %s | %.0f |\n' "$name" "$(m_ops "$name")"
 done
-json="{\"bench\":\"store_vs_redis\",\"seconds\":$SECONDS_PER_RUN,\"reps\":$REPS,\"samples\":{"
-first=1
-for entry in "${configs[@]}"; do
-  name="${entry%%|*}"
-  [ $first = 1 ] || json+=","
-  first=0
-  json+="\"$name\":[$(echo ${ops[$name]} | tr ' ' ',')]"
-done
-echo "$json}}"
+samples_json

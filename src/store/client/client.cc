@@ -9,6 +9,7 @@
 #include "common/config/parse.h"
 #include "common/logging.h"
 #include "common/net/socket.h"
+#include "common/string_room.h"
 #include "mooncake/transfer_engine/protocol.h"
 #include "store/client/client_impl.h"
 
@@ -286,8 +287,7 @@ std::vector<Status> Client::batchUpsert(const std::vector<std::string>& keys,
 Result<std::string> Client::get(const std::string& key) {
   std::string value;
   MC_ASSIGN_OR_RETURN(uint64_t size, getIntoRoom(key, [&](size_t, uint64_t room) -> Result<void*> {
-                        value.resize(room);
-                        return value.data();
+                        return growForOverwrite(value, room);
                       }));
   value.resize(size);
   return value;
@@ -313,8 +313,7 @@ std::vector<Result<uint64_t>> Client::batchGetInto(const std::vector<std::string
 std::vector<Result<std::string>> Client::batchGet(const std::vector<std::string>& keys) {
   std::vector<std::string> values(keys.size());
   auto sizes = batchGetIntoRooms(keys, [&](size_t i, uint64_t room) -> Result<void*> {
-    values[i].resize(room);
-    return values[i].data();
+    return growForOverwrite(values[i], room);
   });
   std::vector<Result<std::string>> out;
   for (size_t i = 0; i < keys.size(); ++i) {
