@@ -3,7 +3,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
+#include <iterator>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "python_api/distributed_store.h"
 #include "python_api/engine_api.h"
@@ -40,24 +44,44 @@ const ReplicateConfig& orDefault(const std::optional<ReplicateConfig>& config) {
   return config ? *config : kDefault;
 }
 
-// Views of bytes-like objects (bytes, bytearray, memoryview, numpy arrays...). The views stay
-// valid while the Python objects do, i.e. for the call.
-struct ByteViews {
-  std::vector<py::buffer_info> infos;
-  std::vector<std::string_view> views;
-};
-
-ByteViews viewsOf(const std::vector<py::buffer>& values) {
-  ByteViews out;
-  out.infos.reserve(values.size());
-  for (const py::buffer& value : values) {
-    out.infos.push_back(value.request());
-    const py::buffer_info& info = out.infos.back();
-    out.views.emplace_back(static_cast<const char*>(info.ptr),
-                           static_cast<size_t>(info.size * info.itemsize));
+// Views of bytes-like objects (bytes, bytearray, memoryview, numpy arrays...), held for the
+// call and released (with the GIL held) when it is destroyed. Each object must hold its bytes
+// in one contiguous run (PyBUF_SIMPLE; a strided view fails with BufferError rather than
+// storing the wrong bytes). Up to kInline buffers live inside the object: a batch of small puts
+// costs no large allocation (which made malloc consolidate its fast bins on every batch).
+class ByteViews {
+ public:
+  template <typename Objects>
+  explicit ByteViews(const Objects& objects) {
+    const size_t count = std::size(objects);
+    if (count > kInline) heap_ = std::make_unique<Py_buffer[]>(count);
+    Py_buffer* buffers = count > kInline ? heap_.get() : inline_;
+    views_.reserve(count);
+    for (const auto& object : objects) {
+      Py_buffer& buffer = buffers[taken_];
+      if (PyObject_GetBuffer(object.ptr(), &buffer, PyBUF_SIMPLE) != 0) {
+        throw py::error_already_set();
+      }
+      ++taken_;
+      views_.emplace_back(static_cast<const char*>(buffer.buf), static_cast<size_t>(buffer.len));
+    }
   }
-  return out;
-}
+  ~ByteViews() {
+    Py_buffer* buffers = heap_ ? heap_.get() : inline_;
+    for (size_t i = 0; i < taken_; ++i) PyBuffer_Release(&buffers[i]);
+  }
+  ByteViews(const ByteViews&) = delete;
+  ByteViews& operator=(const ByteViews&) = delete;
+
+  const std::vector<std::string_view>& views() const { return views_; }
+
+ private:
+  static constexpr size_t kInline = 16;
+  Py_buffer inline_[kInline];
+  std::unique_ptr<Py_buffer[]> heap_;
+  size_t taken_ = 0;
+  std::vector<std::string_view> views_;
+};
 
 [[noreturn]] void refuseField(const char* field, const char* feature) {
   throw py::value_error(std::string("ReplicateConfig.") + field + ": " + feature +
@@ -332,54 +356,54 @@ void bindStore(py::module_& module) {
           "put",
           [](DistributedStore& s, const std::string& key, const py::buffer& value,
              const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf({value});
+            ByteViews views(std::array<py::handle, 1>{value});
             py::gil_scoped_release release;
-            return s.put(key, views.views[0], orDefault(config));
+            return s.put(key, views.views()[0], orDefault(config));
           },
           py::arg("key"), py::arg("value"), py::arg("config") = py::none())
       .def(
           "upsert",
           [](DistributedStore& s, const std::string& key, const py::buffer& value,
              const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf({value});
+            ByteViews views(std::array<py::handle, 1>{value});
             py::gil_scoped_release release;
-            return s.upsert(key, views.views[0], orDefault(config));
+            return s.upsert(key, views.views()[0], orDefault(config));
           },
           py::arg("key"), py::arg("value"), py::arg("config") = py::none())
       .def(
           "put_parts",
           [](DistributedStore& s, const std::string& key, const py::args& parts,
              const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf(parts.cast<std::vector<py::buffer>>());
+            ByteViews views(parts);
             py::gil_scoped_release release;
-            return s.putParts(key, views.views, orDefault(config));
+            return s.putParts(key, views.views(), orDefault(config));
           },
           py::arg("key"), py::arg("config") = py::none())
       .def(
           "upsert_parts",
           [](DistributedStore& s, const std::string& key, const py::args& parts,
              const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf(parts.cast<std::vector<py::buffer>>());
+            ByteViews views(parts);
             py::gil_scoped_release release;
-            return s.upsertParts(key, views.views, orDefault(config));
+            return s.upsertParts(key, views.views(), orDefault(config));
           },
           py::arg("key"), py::arg("config") = py::none())
       .def(
           "put_batch",
           [](DistributedStore& s, const std::vector<std::string>& keys,
              const std::vector<py::buffer>& values, const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf(values);
+            ByteViews views(values);
             py::gil_scoped_release release;
-            return s.putBatch(keys, views.views, orDefault(config));
+            return s.putBatch(keys, views.views(), orDefault(config));
           },
           py::arg("keys"), py::arg("values"), py::arg("config") = py::none())
       .def(
           "upsert_batch",
           [](DistributedStore& s, const std::vector<std::string>& keys,
              const std::vector<py::buffer>& values, const std::optional<ReplicateConfig>& config) {
-            ByteViews views = viewsOf(values);
+            ByteViews views(values);
             py::gil_scoped_release release;
-            return s.upsertBatch(keys, views.views, orDefault(config));
+            return s.upsertBatch(keys, views.views(), orDefault(config));
           },
           py::arg("keys"), py::arg("values"), py::arg("config") = py::none())
       .def(

@@ -97,6 +97,19 @@ def test_copying_api(store, request):
     assert store.get_batch(keys + ["batch/absent"]) == values + [b""]
     assert store.put_parts("parts", b"head-", b"", bytearray(b"body-"), b"tail") == 0
     assert store.get("parts") == b"head-body-tail"
+    many = [f"many/{i}" for i in range(40)]  # more values than a call holds views for inline
+    assert store.put_batch(many, [bytes([i]) * (i + 1) for i in range(40)]) == 0
+    assert store.get_batch(many) == [bytes([i]) * (i + 1) for i in range(40)]
+    # A strided view is refused, not stored as the wrong bytes; nothing is written.
+    strided = memoryview(b"abcdef")[::2]
+    for call in (lambda: store.put("strided", strided),
+                 lambda: store.put_batch(["strided", "s2"], [b"ok", strided]),
+                 lambda: store.put_parts("strided", b"x", strided)):
+        with pytest.raises(BufferError):
+            call()
+    assert store.get("strided") == b"" and store.get("s2") == b""
+    with pytest.raises(TypeError):
+        store.put_parts("parts2", b"x", 3)
 
     assert store.upsert("a", b"replaced") == 0
     assert store.get("a") == b"replaced"
