@@ -9,7 +9,7 @@ namespace {
 
 void setError(const Status& status, proto::Error* error) {
   error->set_code(status.value());
-  error->set_message(status.ok() ? "" : status.message());
+  if (!status.ok()) error->set_message(status.message());  // an empty one would cost a string
 }
 
 SegmentInfo fromProto(const proto::Segment& segment) {
