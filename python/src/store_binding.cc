@@ -60,22 +60,27 @@ class ByteViews {
     for (const auto& object : objects) {
       Py_buffer& buffer = buffers[taken_];
       if (PyObject_GetBuffer(object.ptr(), &buffer, PyBUF_SIMPLE) != 0) {
-        throw py::error_already_set();
+        py::error_already_set error;  // taken before the releases below
+        release();                    // the destructor does not run for a constructor that throws
+        throw error;
       }
       ++taken_;
       views_.emplace_back(static_cast<const char*>(buffer.buf), static_cast<size_t>(buffer.len));
     }
   }
-  ~ByteViews() {
-    Py_buffer* buffers = heap_ ? heap_.get() : inline_;
-    for (size_t i = 0; i < taken_; ++i) PyBuffer_Release(&buffers[i]);
-  }
+  ~ByteViews() { release(); }
   ByteViews(const ByteViews&) = delete;
   ByteViews& operator=(const ByteViews&) = delete;
 
   const std::vector<std::string_view>& views() const { return views_; }
 
  private:
+  void release() {
+    Py_buffer* buffers = heap_ ? heap_.get() : inline_;
+    for (size_t i = 0; i < taken_; ++i) PyBuffer_Release(&buffers[i]);
+    taken_ = 0;
+  }
+
   static constexpr size_t kInline = 16;
   Py_buffer inline_[kInline];
   std::unique_ptr<Py_buffer[]> heap_;
