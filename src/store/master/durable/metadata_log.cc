@@ -14,6 +14,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -148,6 +149,19 @@ std::optional<ChunkName> parseChunkName(const std::string& name) {
     return std::nullopt;
   }
   return ChunkName{stream, seq};
+}
+
+// Writes `size` zero bytes from the start of `fd`; 0 or an errno.
+int writeZeros(int fd, uint64_t size) {
+  static const std::vector<char> zeros(1 << 20, 0);
+  for (uint64_t done = 0; done < size;) {
+    const size_t piece = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - done));
+    ssize_t wrote = ::pwrite(fd, zeros.data(), piece, static_cast<off_t>(done));
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) return wrote < 0 ? errno : EIO;
+    done += static_cast<uint64_t>(wrote);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -350,6 +364,10 @@ Result<std::shared_ptr<MetadataLog::Chunk>> MetadataLog::createChunk(size_t inde
   int error = chunk->fd < 0 ? errno : 0;
   // Reserve the blocks now: a full disk is then an error here, not a SIGBUS on a store.
   if (error == 0) error = ::posix_fallocate(chunk->fd, 0, static_cast<off_t>(chunk->size));
+  // Then write the zeros the chunk starts as: the pages enter the page cache through one
+  // system call per MiB, and each page's first write fault below is a minor one (0.5 us per
+  // page in all, against 1.7 us when every fault has to bring its page in; docs/BENCHMARKS.md).
+  if (error == 0) error = writeZeros(chunk->fd, chunk->size);
   if (error == 0) {
     void* base = ::mmap(nullptr, chunk->size, PROT_READ | PROT_WRITE, MAP_SHARED, chunk->fd, 0);
     if (base == MAP_FAILED) {
