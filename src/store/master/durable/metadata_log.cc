@@ -14,7 +14,6 @@
 #include <cstring>
 #include <map>
 #include <optional>
-#include <vector>
 
 #include "common/crc32c.h"
 #include "common/logging.h"
@@ -153,10 +152,10 @@ std::optional<ChunkName> parseChunkName(const std::string& name) {
 
 // Writes `size` zero bytes from the start of `fd`; 0 or an errno.
 int writeZeros(int fd, uint64_t size) {
-  static const std::vector<char> zeros(1 << 20, 0);
+  static const char zeros[1 << 20] = {};  // never written: costs the process no memory
   for (uint64_t done = 0; done < size;) {
-    const size_t piece = static_cast<size_t>(std::min<uint64_t>(zeros.size(), size - done));
-    ssize_t wrote = ::pwrite(fd, zeros.data(), piece, static_cast<off_t>(done));
+    const size_t piece = static_cast<size_t>(std::min<uint64_t>(sizeof(zeros), size - done));
+    ssize_t wrote = ::pwrite(fd, zeros, piece, static_cast<off_t>(done));
     if (wrote < 0 && errno == EINTR) continue;
     if (wrote <= 0) return wrote < 0 ? errno : EIO;
     done += static_cast<uint64_t>(wrote);
