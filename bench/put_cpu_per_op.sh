@@ -8,14 +8,16 @@
 # client) over a run, divided by the operations it completed. On a host whose cores are all busy,
 # throughput follows the total.
 # Usage: bench/put_cpu_per_op.sh [seconds per run, default 5] [repetitions, default 2]
-#        [value size in bytes, default 1048576]; MC_BENCH_ZERO_COPY=1 uses the zero-copy put.
+#        [value size in bytes, default 1048576]; MC_BENCH_ZERO_COPY=1 uses the zero-copy put;
+#        MC_BENCH_THREADS (default 2) sets both clients' threads; MC_BUILD_DIR another build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-5}"
 REPS="${2:-2}"
 SIZE="${3:-1048576}"
+THREADS="${MC_BENCH_THREADS:-2}"
 BUILD="${MC_BUILD_DIR:-build}"
-case "$SECONDS_PER_RUN$REPS$SIZE" in *[!0-9]*) echo "usage: $0 [seconds] [reps] [value bytes]" >&2; exit 2 ;; esac
+case "$SECONDS_PER_RUN$REPS$SIZE$THREADS" in *[!0-9]*) echo "usage: $0 [seconds] [reps] [value bytes]" >&2; exit 2 ;; esac
 [ -x "$BUILD/tools/store_bench" ] && [ -x /usr/bin/time ] || { echo "needs $BUILD/tools/store_bench and /usr/bin/time (scripts/setup.sh)" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
@@ -55,13 +57,13 @@ for rep in $(seq "$REPS"); do
     if [ "$what" = "store put" ]; then
       MC_SAME_HOST_DIRECT=0 /usr/bin/time -o "$work/time" -f "%U %S" "$BUILD/tools/store_bench" "${flags[@]}" \
         --global_segment_size=0 --local_buffer_size=$((64 << 20)) --operation=put --value_size="$SIZE" \
-        --num_keys=100 --threads=2 --duration="$SECONDS_PER_RUN" --key_prefix="cpu$rep$RANDOM" \
+        --num_keys=100 --threads="$THREADS" --duration="$SECONDS_PER_RUN" --key_prefix="cpu$rep$RANDOM" \
         ${MC_BENCH_ZERO_COPY:+--zero_copy} 2>>"$work/client.log" >"$work/out"
       ops=$(json_field "'put_ops'" <"$work/out")
     else
       MC_SAME_HOST_DIRECT=0 /usr/bin/time -o "$work/time" -f "%U %S" "$BUILD/tools/transfer_engine_bench" \
         --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 --segment_id="$segment" \
-        --operation=write --buffer_size=$((256 << 20)) --threads=2 --block_size="$SIZE" --batch_size=1 \
+        --operation=write --buffer_size=$((256 << 20)) --threads="$THREADS" --block_size="$SIZE" --batch_size=1 \
         --remote_working_set=$((100 << 20)) --duration="$SECONDS_PER_RUN" 2>>"$work/client.log" >"$work/out"
       ops=$(python3 -c "print($(json_field "'bytes_per_sec'" <"$work/out") / $SIZE)")
     fi

@@ -22,6 +22,9 @@ DEFINE_uint64(threads, 4, "concurrent client threads (each with its own gRPC cha
 DEFINE_uint64(batch_size, 1, "keys per call; 1 = single-key RPCs");
 DEFINE_double(duration, 3, "seconds per phase");
 DEFINE_uint64(value_size, 4096, "object size the master allocates (no bytes are moved)");
+DEFINE_uint64(pause_us, 0,
+              "each thread sleeps this long between calls (0: back to back); a client that "
+              "moves data between its master calls");
 DEFINE_string(key_prefix, "",
               "prefix of every key this run writes; empty: one of its own (process id and time), "
               "so runs against the same master never collide with an earlier run's keys");
@@ -67,6 +70,8 @@ PhaseResult runPhase(std::vector<std::unique_ptr<MasterClient>>& clients, Step s
         per_thread[t].rpcs += r.rpcs;
         per_thread[t].errors += r.errors;
         index += FLAGS_batch_size;
+        if (FLAGS_pause_us > 0)
+          std::this_thread::sleep_for(std::chrono::microseconds(FLAGS_pause_us));
       }
     });
   }

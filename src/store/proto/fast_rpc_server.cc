@@ -184,13 +184,18 @@ void FastRpcServer::serve(Connection& connection) {
   // a client sending a byte at a time cannot keep the deadline moving).
   ReceiveDeadline deadline(fd, limits_);
   // Waiting for the next request: look for it a while, yielding the core, before sleeping in
-  // recv; a client's next call often follows within microseconds, and a wake-up costs as much.
-  const auto look = waitLookBeforeSleep();
+  // recv, while this client's calls keep coming within the look (a wake-up costs about as much as
+  // the wait; a look that never finds anything only takes the core from others).
+  ConnectionLook look(waitLookBeforeSleep());
   auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: close it
-    if (have == 0 && look.count() > 0) {
-      // Nothing, a close or an error: the blocking recv below sees it too and decides.
-      ssize_t got = net::recvLooking(fd, inbox.data(), inbox.size(), look);
-      if (got > 0) have = static_cast<size_t>(got);
+    std::optional<std::chrono::steady_clock::time_point> waiting_since;
+    if (have == 0) {
+      waiting_since = std::chrono::steady_clock::now();
+      if (const auto for_now = look.next(); for_now.count() > 0) {
+        // Nothing, a close or an error: the blocking recv below sees it too and decides.
+        ssize_t got = net::recvLooking(fd, inbox.data(), inbox.size(), for_now);
+        if (got > 0) have = static_cast<size_t>(got);
+      }
     }
     while (have < want) {
       // Memory follows the bytes that arrived (doubling), not the length a header announced.
@@ -211,6 +216,7 @@ void FastRpcServer::serve(Connection& connection) {
         return false;
       }
     }
+    if (waiting_since) look.arrivedAfter(std::chrono::steady_clock::now() - *waiting_since);
     return true;
   };
   std::string answer;

@@ -17,6 +17,7 @@
 #include "common/net/http_server.h"
 #include "common/net/socket.h"
 #include "common/net/unique_fd.h"
+#include "common/wait_look.h"
 #include "store/client/daemon/daemon_wire.h"
 #include "store/client/daemon/dummy_session.h"
 #include "store/client/daemon/request_handler.h"
@@ -186,14 +187,17 @@ void NodeDaemon::Impl::reapFinished() {
 void NodeDaemon::Impl::serve(Connection& connection) {
   const int fd = connection.fd.get();
   std::shared_ptr<DummySession> session;
+  // A dummy that calls in a loop sends its next request right after our reply: look for it
+  // briefly before sleeping (bounded CPU per request), unless its requests come rarely.
+  ConnectionLook look(kLookForNextRequest);
   while (!stopping.load()) {
     FrameHeader header;
     std::string payload;
     net::UniqueFd passed;
-    // A dummy that calls in a loop sends its next request right after our reply: look for it
-    // briefly before sleeping (bounded CPU per request).
+    const auto waiting_since = std::chrono::steady_clock::now();
     Status received = recvFrame(fd, header, payload, std::chrono::milliseconds(-1),
-                                options.frame_deadline, &passed, kLookForNextRequest);
+                                options.frame_deadline, &passed, look.next());
+    look.arrivedAfter(std::chrono::steady_clock::now() - waiting_since);
     if (!received.ok()) break;  // closed (the dummy went), garbage, or too slow
     std::string reply;
     ReplyCode code = ReplyCode::kOk;

@@ -9,6 +9,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "common/wait_look.h"
+
 namespace mooncake::te {
 
 class InboundStream {
@@ -39,8 +41,8 @@ class InboundStream {
   std::unique_ptr<char[]> buffer_;
   size_t begin_ = 0;  // buffered bytes are [begin_, end_)
   size_t end_ = 0;
-  bool large_ = false;                    // the last payload went straight into its memory
-  const std::chrono::microseconds look_;  // waitLookBeforeSleep()
+  bool large_ = false;   // the last payload went straight into its memory
+  ConnectionLook look_;  // for the next request, while the initiator's requests come within it
 };
 
 }  // namespace mooncake::te
