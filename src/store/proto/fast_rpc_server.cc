@@ -184,8 +184,9 @@ void FastRpcServer::serve(Connection& connection) {
   // a client sending a byte at a time cannot keep the deadline moving).
   ReceiveDeadline deadline(fd, limits_);
   // Waiting for the next request: look for it a while, yielding the core, before sleeping in
-  // recv, while this client's calls keep coming within the look (a wake-up costs about as much as
-  // the wait; a look that never finds anything only takes the core from others).
+  // recv (a wake-up costs about as much as the wait), while this client's calls keep coming soon
+  // after one another (ConnectionLook: a look after every call of a client that calls rarely only
+  // takes the core from others).
   ConnectionLook look(waitLookBeforeSleep());
   auto fill = [&](size_t want) {  // until `want` bytes are in the inbox; false: close it
     std::optional<std::chrono::steady_clock::time_point> waiting_since;

@@ -30,9 +30,8 @@ bool InboundStream::read(void* out, size_t size, size_t refill) {
   // Whatever has arrived, up to the buffer's size: the next requests usually come with it.
   refill = std::clamp(refill, size, kCapacity);
   // Waiting for the next request: look for it a while, yielding the core, before sleeping in
-  // recv, while the initiator's requests keep coming within the look (its next request often
-  // follows within microseconds, and waking costs as much; a look that finds nothing only takes
-  // the core from others).
+  // recv (an initiator's next request often follows within microseconds; waking costs as much),
+  // while its requests keep coming soon after one another (ConnectionLook).
   const auto waiting_since = std::chrono::steady_clock::now();
   if (const auto for_now = look_.next(); for_now.count() > 0) {
     ssize_t got = net::recvLooking(fd_, buffer_.get(), refill, for_now);
