@@ -11,8 +11,7 @@ REPS=${1:-3} THREADS=${2:-2} SECONDS_PER_PHASE=${3:-3}
 BUILD=${MC_BUILD_DIR:-build}
 MASTER=$BUILD/tools/mooncake_master
 BENCH=$BUILD/bench/master_bench
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+. bench/lib.sh
 work=$(mktemp -d)
 etcd_port=$(free_port)
 etcd --data-dir "$work/etcd" --listen-client-urls "http://127.0.0.1:$etcd_port" \

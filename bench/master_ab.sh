@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1 B=$2 REPS=${3:-3} THREADS=${4:-2} SECONDS_PER_PHASE=${5:-3}
 BENCH=${MC_BUILD_DIR:-build}/bench/master_bench
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. bench/lib.sh
 run() {  # binary batch_size flags -> the bench's JSON line
   local port pid dir
   port=$(free_port)
@@ -22,7 +22,7 @@ run() {  # binary batch_size flags -> the bench's JSON line
   "$1" --rpc_address=127.0.0.1 --port="$port" --metrics_port=0 ${3//\{tmp\}/$dir/m} \
     >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 200); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  wait_port "$port"
   "$BENCH" --master_server_address="127.0.0.1:$port" --threads="$THREADS" \
     --duration="$SECONDS_PER_PHASE" --batch_size="$2" 2>/dev/null | grep '^{'
   kill "$pid"; wait "$pid" 2>/dev/null || true

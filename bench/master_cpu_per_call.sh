@@ -14,17 +14,17 @@ case "$REPS$THREADS$PAUSE_US$SECONDS_PER_PHASE" in *[!0-9]*) echo "counts must b
 BENCH=${MC_BUILD_DIR:-build}/bench/master_bench
 [ -x "$BENCH" ] && [ -x "$A" ] && [ -x "$B" ] || { echo "needs $BENCH, $A and $B" >&2; exit 1; }
 HZ=$(getconf CLK_TCK)
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+. bench/lib.sh
 run() {  # binary -> "keys_per_sec_sum cpu_us_per_key"
   local port pid before after json
   port=$(free_port)
   "$1" --rpc_address=127.0.0.1 --port="$port" --metrics_port=0 --metadata_dir=none >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 200); do (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  wait_port "$port"
+  before=$(cpu_ticks "$pid")
   json=$("$BENCH" --master_server_address="127.0.0.1:$port" --threads="$THREADS" \
     --duration="$SECONDS_PER_PHASE" --pause_us="$PAUSE_US" 2>/dev/null | grep '^{')
-  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  after=$(cpu_ticks "$pid")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   python3 - "$json" "$before" "$after" "$HZ" "$SECONDS_PER_PHASE" <<'PY'
 import json, sys
