@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -119,7 +120,46 @@ void ChildProcess::closeStdin() {
   stdin_fd_ = -1;
 }
 
+namespace {
+
+// Whether `port` on 127.0.0.1 can be bound right now (closed again at once).
+bool bindable(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  struct sockaddr_in addr {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  bool ok = ::bind(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// The lowest port the kernel hands out to outgoing connections (ip_local_port_range).
+int firstEphemeralPort() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  if (!(range >> low)) low = 32768;
+  return low;
+}
+
+}  // namespace
+
+// Below the ephemeral range: a port the kernel gave us for bind(0) could be handed to another
+// test's outgoing connection before our server binds it (seen as "address already in use" under
+// ctest -j2). Random ports below that range collide only with another test's pick.
 uint16_t freeLoopbackPort() {
+  static thread_local std::mt19937 random(std::random_device{}() ^
+                                          static_cast<unsigned>(::getpid()));
+  const int high = firstEphemeralPort() - 1;
+  constexpr int kLow = 10000;
+  if (high > kLow) {
+    std::uniform_int_distribution<int> pick(kLow, high);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      auto port = static_cast<uint16_t>(pick(random));
+      if (bindable(port)) return port;
+    }
+  }
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in addr {};
   addr.sin_family = AF_INET;

@@ -42,7 +42,7 @@ class ChildProcess {
   bool reaped_ = false;
 };
 
-// A port on 127.0.0.1 that was free a moment ago.
+// A port on 127.0.0.1 that was free a moment ago, below the ephemeral range when it can be.
 uint16_t freeLoopbackPort();
 
 // A fresh directory under $TMPDIR, removed with its contents by the destructor.
