@@ -35,12 +35,12 @@ start_stack() {  # on|off
   env "${env_args[@]}" MC_SAME_HOST_DIRECT=0 "$BUILD/tools/store_bench" ${store_flags[$side]} \
     --operation=serve --global_segment_size=$((2 << 30)) --local_buffer_size=0 >"$work/serve-$side.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 200); do grep -q "serving" "$work/serve-$side.log" && break; sleep 0.05; done
+  wait_log "$work/serve-$side.log" "serving" "the storage process ($side)"
   env "${env_args[@]}" MC_SAME_HOST_DIRECT=0 "$BUILD/tools/transfer_engine_bench" --mode=target \
     --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 --buffer_size=$((256 << 20)) \
     >"$work/target-$side.out" 2>"$work/target-$side.log" &
   pids+=($!)
-  for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target-$side.out" && break; sleep 0.1; done
+  wait_log "$work/target-$side.out" "--segment_id=" "the transfer_engine_bench target ($side)"
   segment[$side]=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target-$side.out")
 }
 start_stack on

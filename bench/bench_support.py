@@ -1,4 +1,5 @@
 """Helpers the Python benchmarks share: free loopback ports, waiting for a listener, a master."""
+import random
 import shutil
 import socket
 import subprocess
@@ -7,6 +8,24 @@ import time
 
 
 def free_port():
+    """A free loopback port below the kernel's ephemeral range, picked at random, so that no
+    outgoing connection (which takes its port from that range) can take it before the server
+    binds it; the kernel's pick only when nothing below the range is free."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            first_ephemeral = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        first_ephemeral = 32768
+    for _ in range(200):
+        if first_ephemeral <= 10001:
+            break
+        port = random.randint(10000, first_ephemeral - 1)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

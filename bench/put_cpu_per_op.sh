@@ -39,11 +39,11 @@ flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$http_port
 "$BUILD/tools/store_bench" "${flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
   --local_buffer_size=0 >"$work/serve.log" 2>&1 &
 holder=$!; pids+=("$holder")
-for _ in $(seq 200); do grep -q "serving" "$work/serve.log" && break; sleep 0.05; done
+wait_log "$work/serve.log" "serving" "the storage process"
 "$BUILD/tools/transfer_engine_bench" --mode=target --metadata_server=P2PHANDSHAKE \
   --local_server_name=127.0.0.1 --buffer_size=$((256 << 20)) >"$work/target.out" 2>"$work/target.log" &
 target=$!; pids+=("$target")
-for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
+wait_log "$work/target.out" "--segment_id=" "the transfer_engine_bench target"
 segment=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target.out")
 ticks_per_second=$(getconf CLK_TCK)
 
@@ -64,6 +64,11 @@ for rep in $(seq "$REPS"); do
         --operation=write --buffer_size=$((256 << 20)) --threads="$THREADS" --block_size="$SIZE" --batch_size=1 \
         --remote_working_set=$((100 << 20)) --duration="$SECONDS_PER_RUN" 2>>"$work/client.log" >"$work/out"
       ops=$(python3 -c "print($(json_field "'bytes_per_sec'" <"$work/out") / $SIZE)")
+    fi
+    if [ "$(python3 -c "print(int(float('$ops') > 0))")" != 1 ]; then
+      echo "$what: no operation completed; the logs say:" >&2
+      tail -n 15 "$work/client.log" "$work/master.log" "$work/serve.log" >&2
+      exit 1
     fi
     after=("$(cpu_ticks "$master")" "$(cpu_ticks "$holder")" "$(cpu_ticks "$target")")
     python3 - "$what" "$ops" "$SECONDS_PER_RUN" "$ticks_per_second" "$(cat "$work/time")" \

@@ -50,13 +50,13 @@ store_flags=(--local_hostname=127.0.0.1 --metadata_server="http://127.0.0.1:$htt
 MC_SAME_HOST_DIRECT=1 "$BUILD/tools/store_bench" "${store_flags[@]}" --operation=serve --global_segment_size=$((4 << 30)) \
   --local_buffer_size=0 >"$work/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 200); do grep -q "serving" "$work/serve.log" && break; sleep 0.05; done
+wait_log "$work/serve.log" "serving" "the storage process"
 
 # The Transfer Engine ceiling: a target process.
 MC_SAME_HOST_DIRECT=1 "$BUILD/tools/transfer_engine_bench" --mode=target --metadata_server=P2PHANDSHAKE \
   --local_server_name=127.0.0.1 --buffer_size=$((256 << 20)) >"$work/target.out" 2>"$work/target.log" &
 pids+=($!)
-for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
+wait_log "$work/target.out" "--segment_id=" "the transfer_engine_bench target"
 segment=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target.out")
 
 # Pre-populate Redis so GETs hit real values (keys drawn from a 1000 / 100 key space).

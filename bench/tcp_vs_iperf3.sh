@@ -22,16 +22,17 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+. bench/lib.sh
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-iperf_port=$((20000 + RANDOM % 10000))
+iperf_port=$(free_port)
 iperf3 -s -p "$iperf_port" >"$work/iperf_server.log" 2>&1 &
 pids+=($!)
 BUFFER=$((512 << 20))
 "$BENCH" --mode=target --metadata_server=P2PHANDSHAKE --local_server_name=127.0.0.1 \
   --buffer_size=$BUFFER >"$work/target.out" 2>"$work/target.log" &
 pids+=($!)
-for _ in $(seq 100); do grep -q -- "--segment_id=" "$work/target.out" && break; sleep 0.1; done
+wait_log "$work/target.out" "--segment_id=" "the transfer_engine_bench target"
 segment=$(sed -n 's/.*--segment_id=\([^ ]*\).*/\1/p' "$work/target.out")
 
 # name|command pairs; each command prints GB/s.
