@@ -319,9 +319,9 @@ Status runStoreBench(const StoreBenchConfig& config) {
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(config.duration_sec));
   // Batched runs move data through one registered area per thread (zero-copy calls), aligned
-  // and in huge pages as the store's segments and transfer_engine_bench's buffers are. The old
-  // std::vector area began 16 bytes past a cache line, and the kernel's copies into it ran at
-  // well under half speed on an AMD EPYC VM (docs/BENCHMARKS.md, "Fifth session").
+  // and in huge pages as the store's segments and transfer_engine_bench's buffers are. With the
+  // old std::vector area, which began 16 bytes past a cache line, zero-copy gets on an AMD EPYC
+  // VM ran at 0.63x (TCP) and 0.22x (same host) of these (docs/BENCHMARKS.md, "Fifth session").
   HugePageArea areas(config.zero_copy ? config.threads * config.batch_size * config.value_size : 0);
   if (config.zero_copy && areas.data() == nullptr) {
     return Status::error(ErrorCode::ERR_MEMORY, "cannot allocate the zero-copy area");
