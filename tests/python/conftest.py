@@ -3,7 +3,6 @@ ports, and store objects set up against it. The package comes from build/python,
 MC_TEST_INSTALLED=1 from wherever it is installed (the wheel test's venv), with the binaries the
 installed package ships."""
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -25,36 +24,17 @@ else:
         f"{mooncake.__file__} is the build's package, not an installed copy"
 
 
+# Free loopback ports the way the benchmarks pick them (below the kernel's ephemeral range).
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from bench_support import free_port  # noqa: E402,F401
+
+
 def tool(name):
     """Path of a C++ binary: the build's, or the installed package's."""
     if INSTALLED:
         from mooncake._binaries import find_binary
         return find_binary(name)
     return os.path.join(BUILD, "tools", name)
-
-
-def free_port():
-    """A free loopback port below the kernel's ephemeral range, picked at random, so that no
-    outgoing connection (which takes its port from that range) can take it before the server
-    binds it; the kernel's pick only when nothing below the range is free."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            first_ephemeral = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        first_ephemeral = 32768
-    for _ in range(200):
-        if first_ephemeral <= 10001:
-            break
-        port = random.randint(10000, first_ephemeral - 1)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_port(port, timeout=20.0):
