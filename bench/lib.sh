@@ -9,9 +9,9 @@ wait_port() {
 }
 # cpu_ticks PID: the process's user + system time so far, in clock ticks (getconf CLK_TCK).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# wait_log FILE TEXT WHAT: until FILE contains TEXT (up to 60 s: a 4 GiB segment with huge pages
-# can take a while to populate on a fragmented host); otherwise says which process never got
-# ready, shows its log and fails, so that no run is timed against a process that is not serving.
+# wait_log FILE TEXT WHAT: until FILE contains TEXT (up to 60 s: a storage process populates its
+# whole segment before it serves); otherwise says which process never got ready, shows its log
+# and fails, so that no run is timed against a process that is not serving.
 wait_log() {
   for _ in $(seq 600); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
   echo "$3 never became ready (no '$2' in $1 after 60 s):" >&2

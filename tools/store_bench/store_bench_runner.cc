@@ -1,19 +1,17 @@
 #include "store_bench/store_bench_runner.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <thread>
 #include <vector>
 
 #include "mooncake/store/client.h"
+#include "tool_support/bench_memory.h"
 
 namespace mooncake::bench {
 namespace {
@@ -100,26 +98,6 @@ Status getOne(store::Client& client, const StoreBenchConfig& config, uint64_t in
   }
   return Status::OK();
 }
-
-// Memory aligned to and advised for 2 MiB huge pages (THP), released on scope exit.
-class HugePageArea {
- public:
-  explicit HugePageArea(size_t size) : size_(size) {
-    if (size == 0) return;
-    constexpr size_t kHuge = 2 << 20;
-    data_ = static_cast<char*>(std::aligned_alloc(kHuge, (size + kHuge - 1) / kHuge * kHuge));
-    if (data_ != nullptr) (void)::madvise(data_, size, MADV_HUGEPAGE);
-  }
-  ~HugePageArea() { std::free(data_); }
-  HugePageArea(const HugePageArea&) = delete;
-  HugePageArea& operator=(const HugePageArea&) = delete;
-  char* data() const { return data_; }
-  size_t size() const { return data_ == nullptr ? 0 : size_; }
-
- private:
-  size_t size_;
-  char* data_ = nullptr;
-};
 
 // Zero-copy form of timedLoop: each operation moves `batch_size` keys (putFrom/getInto for one,
 // the batch calls for more) through a registered per-thread area; the latency recorded per key
@@ -318,11 +296,11 @@ Status runStoreBench(const StoreBenchConfig& config) {
   auto start = Clock::now();
   auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                               std::chrono::duration<double>(config.duration_sec));
-  // Batched runs move data through one registered area per thread (zero-copy calls), aligned
-  // and in huge pages as the store's segments and transfer_engine_bench's buffers are. With the
-  // old std::vector area, which began 16 bytes past a cache line, zero-copy gets on an AMD EPYC
-  // VM ran at 0.63x (TCP) and 0.22x (same host) of these (docs/BENCHMARKS.md, "Fifth session").
-  HugePageArea areas(config.zero_copy ? config.threads * config.batch_size * config.value_size : 0);
+  // Batched runs move data through one registered area per thread (zero-copy calls). A
+  // std::vector area, 16 bytes past a cache line, made zero-copy gets on an AMD EPYC VM 0.63x
+  // (TCP) and 0.22x (same host) as fast as this mapping (docs/BENCHMARKS.md, "Fifth session").
+  tools::BenchMapping areas(
+      config.zero_copy ? config.threads * config.batch_size * config.value_size : 0);
   if (config.zero_copy && areas.data() == nullptr) {
     return Status::error(ErrorCode::ERR_MEMORY, "cannot allocate the zero-copy area");
   }

@@ -1,7 +1,6 @@
 #include "transfer_engine_bench/bench_runner.h"
 
 #include <glog/logging.h>
-#include <sys/mman.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "mooncake/transfer_engine/transfer_engine.h"
+#include "tool_support/bench_memory.h"
 #include "transfer_engine_bench/data_pattern.h"
 
 namespace mooncake::bench {
@@ -21,28 +21,6 @@ using Clock = std::chrono::steady_clock;
 std::atomic<bool> g_stop{false};
 
 void onSignal(int) { g_stop.store(true); }
-
-// Anonymous mapping: page-aligned, zeroed lazily, huge pages where the kernel allows (THP),
-// released on scope exit.
-class Mapping {
- public:
-  explicit Mapping(size_t length) : length_(length) {
-    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    data_ = p == MAP_FAILED ? nullptr : static_cast<char*>(p);
-    // Huge pages as the store's segments use them, so this ceiling and the store compare alike.
-    if (data_ != nullptr) (void)::madvise(p, length, MADV_HUGEPAGE);
-  }
-  ~Mapping() {
-    if (data_ != nullptr) ::munmap(data_, length_);
-  }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-  char* data() const { return data_; }
-
- private:
-  size_t length_;
-  char* data_;
-};
 
 Result<double> unitBytes(const std::string& unit) {
   static const std::map<std::string, double> kUnits = {
@@ -154,7 +132,7 @@ void runThread(const Plan& plan, uint64_t thread, Clock::time_point deadline,
 // After a verified write run: read every written block back into scratch memory and check it.
 Status verifyWrites(const Plan& plan, TransferEngine& engine) {
   uint64_t total = plan.region_bytes * plan.config->threads;
-  Mapping scratch(total);
+  tools::BenchMapping scratch(total);
   if (scratch.data() == nullptr) return Status::error(ErrorCode::ERR_MEMORY, "mmap scratch");
   MC_RETURN_IF_ERROR(engine.registerLocalMemory(scratch.data(), total, "cpu:0", false));
   Status status;
@@ -214,7 +192,7 @@ Status checkConfig(const BenchConfig& config) {
 Status runTarget(const BenchConfig& config) {
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
-  Mapping buffer(config.buffer_size);
+  tools::BenchMapping buffer(config.buffer_size);
   if (buffer.data() == nullptr) return Status::error(ErrorCode::ERR_MEMORY, "mmap buffer");
   fillPattern(buffer.data(), config.buffer_size, 0, kTargetSeed);
   TransferEngine engine;
@@ -232,7 +210,7 @@ Status runInitiator(const BenchConfig& config) {
   MC_RETURN_IF_ERROR(checkConfig(config));
   MC_ASSIGN_OR_RETURN(double unit, unitBytes(config.report_unit));
   std::signal(SIGINT, onSignal);
-  Mapping buffer(config.buffer_size);
+  tools::BenchMapping buffer(config.buffer_size);
   if (buffer.data() == nullptr) return Status::error(ErrorCode::ERR_MEMORY, "mmap buffer");
   bool write = config.operation == "write";
   TransferEngine engine;
