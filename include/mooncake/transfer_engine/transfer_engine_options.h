@@ -49,6 +49,10 @@ struct TransferEngineOptions {
   // MC_TCP_LANES_PER_PEER: TCP connections per peer; each is served by its own threads, so
   // more lanes use more cores. Default 2.
   int64_t tcp_lanes_per_peer = 2;
+  // MC_TCP_PROTO: the newest TCP framing this engine uses toward a peer that offers it: 3 pads
+  // large payloads so the kernel's copies run at full speed (docs/METADATA.md), 2 never pads
+  // (upstream's framing). Default 3.
+  int64_t tcp_proto = 3;
   // MC_TCP_STATUS_TIMEOUT_SEC: seconds without progress on a connection with slices in flight
   // before the connection is declared dead and its slices retried. Default 30.
   int64_t tcp_status_timeout_sec = 30;

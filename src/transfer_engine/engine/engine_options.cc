@@ -36,6 +36,8 @@ std::vector<config::ConfigEntry> optionTable(TransferEngineOptions* o) {
       intEntry("MC_REDIS_DB_INDEX", "Redis database, 0..255", &o->redis_db_index, 0, 255),
       intEntry("MC_TCP_LANES_PER_PEER", "TCP connections per peer, 1..16", &o->tcp_lanes_per_peer,
                1, 16),
+      intEntry("MC_TCP_PROTO", "newest TCP framing used toward peers offering it, 2..3",
+               &o->tcp_proto, 2, 3),
       intEntry("MC_TCP_STATUS_TIMEOUT_SEC", "seconds without progress before a connection is dead",
                &o->tcp_status_timeout_sec, 1, 3600),
       boolEntry("MC_DISABLE_METACACHE", "re-fetch descriptors on every openSegment",

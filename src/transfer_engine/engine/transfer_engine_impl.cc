@@ -111,6 +111,7 @@ Status TransferEngineImpl::init(const std::string& metadata_conn_string,
   SegmentDescriptor descriptor;
   MC_RETURN_IF_ERROR(transport_->start(descriptor));
   tcp_data_port_ = descriptor.tcp_data_port;
+  tcp_proto_version_ = descriptor.tcp_proto_version;
   slice_size_ = transport_->sliceSize();
   if (options_.same_host_direct) {
     direct_ = std::make_unique<DirectTransport>(*this, *transport_, segment_name_);
@@ -190,6 +191,7 @@ SegmentDescriptor TransferEngineImpl::localDescriptor() const {
   descriptor.name = segment_name_;
   descriptor.protocol = "tcp";
   descriptor.tcp_data_port = tcp_data_port_;
+  descriptor.tcp_proto_version = tcp_proto_version_;
   descriptor.host_instance = direct_offer_.host_instance;
   descriptor.pid = direct_offer_.pid;
   descriptor.pid_start = direct_offer_.pid_start;

@@ -93,7 +93,8 @@ class TransferEngineImpl : public SliceCompletion {
   std::string advertised_host_;
   uint16_t rpc_port_ = 0;
   uint16_t tcp_data_port_ = 0;
-  uint64_t slice_size_ = 0;  // the transport's preferred slice size, fixed at init
+  int tcp_proto_version_ = 2;  // what the transport's data port speaks
+  uint64_t slice_size_ = 0;    // the transport's preferred slice size, fixed at init
   bool initialized_ = false;
   std::atomic<bool> stopping_{false};
 

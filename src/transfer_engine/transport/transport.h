@@ -34,6 +34,7 @@ struct Slice {
   // the transport's own business. Cleared before the slice is reported done.
   std::atomic<void*> carrier{nullptr};
   std::atomic<void*> carrier_group{nullptr};
+  uint16_t wire_pad = 0;  // the transport's own business too (TCP: the payload's pad)
 };
 
 // A peer as a transport sees it: its descriptor and the host its listeners run on.

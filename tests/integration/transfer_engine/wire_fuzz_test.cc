@@ -117,10 +117,14 @@ TEST(WireFuzzTest, DataPortHeadersNeverReachOutsideTheRegisteredBuffer) {
     const uint64_t edges[] = {base, base + length, base - 4096, base + length - 1, 0, ~0ull};
     uint64_t addr = random() % 3 == 0 ? random() : edges[random() % 6] + (random() % 64) - 32;
     uint64_t size = random() % 4 == 0 ? random() : random() % 8192;
-    uint8_t opcode = random() % 5 == 0 ? static_cast<uint8_t>(random())
-                                       : static_cast<uint8_t>(random() % 2 | te::tcp::kOpV2Flag);
+    // Padded frames (tcp_proto_version 3) too, with pads around the limit.
+    const uint8_t padded = random() % 2 == 0 ? te::tcp::kOpPaddedFlag : 0;
+    uint8_t opcode = random() % 5 == 0
+                         ? static_cast<uint8_t>(random())
+                         : static_cast<uint8_t>(random() % 2 | te::tcp::kOpV2Flag | padded);
     auto header = te::tcp::makeHeader(0, addr, size);
     header.opcode = opcode;
+    header.payload_pad = static_cast<uint16_t>(random() % 8 == 0 ? random() : random() % 160);
     std::string bytes(reinterpret_cast<const char*>(&header), sizeof(header));
     if (random() % 4 == 0) bytes = testing::mutate(bytes, random);
     bytes.append(std::min<uint64_t>(size, 8192), static_cast<char>(0xEE));  // a write's payload

@@ -112,14 +112,33 @@ size_t TcpConnection::takeBatch(OutgoingFrames& out) {
   if (in_flight_.empty()) waiting_since_ = std::chrono::steady_clock::now();
   // The frames are described here, under the lock: once a slice is in flight, fail() may
   // complete it (and its owner free it) at any moment.
+  static const char kZeros[tcp::kMaxPad + 1] = {};
+  uint64_t at = 0;  // bytes of this sendmsg before the next frame
   while (count < kMaxSlicesPerSend && !to_send_.empty()) {
     Slice* slice = to_send_.pop();
     in_flight_.push(slice);
     bool write = slice->opcode == TransferRequest::WRITE;
-    out.headers[count] =
-        tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote, slice->length);
-    out.iov[out.iov_count++] = {&out.headers[count], sizeof(out.headers[count])};
-    if (write) out.iov[out.iov_count++] = {slice->local, slice->length};
+    tcp::RequestHeader& header = out.headers[count];
+    header = tcp::makeHeader(write ? tcp::kOpWrite : tcp::kOpRead, slice->remote, slice->length);
+    at += sizeof(header);
+    slice->wire_pad = 0;
+    if (settings_.padded && slice->length >= tcp::kPadMinBytes) {
+      const auto local = reinterpret_cast<uint64_t>(slice->local);
+      // A WRITE's payload follows its header in this send; a READ's comes back after the
+      // status word, at the start of the peer's send (the data port starts one per large READ).
+      slice->wire_pad = write ? tcp::choosePad(at, local, slice->remote)
+                              : tcp::choosePad(sizeof(uint64_t), slice->remote, local);
+      header.opcode |= tcp::kOpPaddedFlag;
+      header.payload_pad = slice->wire_pad;
+    }
+    out.iov[out.iov_count++] = {&header, sizeof(header)};
+    if (write) {
+      if (slice->wire_pad > 0) {
+        out.iov[out.iov_count++] = {const_cast<char*>(kZeros), slice->wire_pad};
+      }
+      out.iov[out.iov_count++] = {slice->local, slice->length};
+      at += slice->wire_pad + slice->length;
+    }
     ++count;
   }
   return count;
@@ -266,10 +285,15 @@ TcpConnection::Await TcpConnection::awaitReply(Reader role,
 Status TcpConnection::receiveReply(Slice* slice) {
   uint64_t word = 0;
   const bool read = slice->opcode == TransferRequest::READ;
-  // A READ's status and payload arrive back to back: take both with one recvmsg. A rejected
-  // READ has no payload (the target closes the connection), which shows as a short read.
-  struct iovec iov[2] = {{&word, sizeof(word)}, {slice->local, read ? slice->length : 0}};
-  MC_ASSIGN_OR_RETURN(size_t received, net::recvUntilFullOrClosed(fd_.get(), iov, read ? 2 : 1));
+  const size_t pad = read ? slice->wire_pad : 0;
+  // A READ's status, pad and payload arrive back to back: take them with one recvmsg. A
+  // rejected READ has no payload (the target closes the connection): a short read.
+  struct iovec iov[3] = {{&word, sizeof(word)}, {pad_sink_, pad}, {slice->local, slice->length}};
+  if (pad == 0) iov[1] = iov[2];
+  MC_ASSIGN_OR_RETURN(size_t received, net::recvUntilFullOrClosed(fd_.get(), iov,
+                                                                  !read     ? 1
+                                                                  : pad > 0 ? 3
+                                                                            : 2));
   if (received < sizeof(word)) {
     return Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer");
   }
@@ -284,7 +308,7 @@ Status TcpConnection::receiveReply(Slice* slice) {
     return Status::error(ErrorCode::ERR_SOCKET,
                          "peer " + peer_.toString() + " sent a malformed status word");
   }
-  if (read && received < sizeof(word) + slice->length) {
+  if (read && received < sizeof(word) + pad + slice->length) {
     return Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer mid-payload");
   }
   return Status::OK();
@@ -332,7 +356,7 @@ bool TcpConnection::takeArrived() {
   // slice while its payload is being received.
   Slice* slices[kMaxRepliesPerRecv];
   uint64_t words[kMaxRepliesPerRecv];
-  struct iovec iov[2 * kMaxRepliesPerRecv];
+  struct iovec iov[3 * kMaxRepliesPerRecv];
   size_t count = 0;
   int iov_count = 0;
   size_t expected = 0;
@@ -341,11 +365,12 @@ bool TcpConnection::takeArrived() {
     while (count < kMaxRepliesPerRecv && !in_flight_.empty()) {
       Slice* next = in_flight_.front();
       const bool read = next->opcode == TransferRequest::READ;
-      const size_t reply = sizeof(uint64_t) + (read ? next->length : 0);
+      const size_t reply = sizeof(uint64_t) + (read ? next->wire_pad + next->length : 0);
       if (expected + reply > static_cast<size_t>(queued)) break;
       in_flight_.pop();
       slices[count] = next;
       iov[iov_count++] = {&words[count], sizeof(uint64_t)};
+      if (read && next->wire_pad > 0) iov[iov_count++] = {pad_sink_, next->wire_pad};
       if (read && next->length > 0) iov[iov_count++] = {next->local, next->length};
       expected += reply;
       ++count;
@@ -363,7 +388,7 @@ bool TcpConnection::takeArrived() {
     Slice* slice = slices[i];
     const bool read = slice->opcode == TransferRequest::READ;
     const size_t word_end = offset + sizeof(uint64_t);
-    offset = word_end + (read ? slice->length : 0);
+    offset = word_end + (read ? slice->wire_pad + slice->length : 0);
     Status status;
     if (!broken.ok()) {
       status = broken;

@@ -40,6 +40,7 @@ class TcpConnection {
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds stall_timeout{30000};
     auth::SecretRef secret;  // proves it on connect (tcp::kAuthLabel); null: no authentication
+    bool padded = false;     // the peer reads payload pads (tcp_proto_version 3, tcp_wire.h)
   };
 
   TcpConnection(net::HostPort peer, Settings settings, SliceCompletion& sink);
@@ -72,10 +73,10 @@ class TcpConnection {
   void sendLoop();
   void receiveLoop();
   static constexpr size_t kMaxSlicesPerSend = 32;
-  // What one sendmsg writes: a header per slice, then the payload of each WRITE.
+  // What one sendmsg writes: a header per slice, then the pad and payload of each WRITE.
   struct OutgoingFrames {
     tcp::RequestHeader headers[kMaxSlicesPerSend];
-    struct iovec iov[2 * kMaxSlicesPerSend];
+    struct iovec iov[3 * kMaxSlicesPerSend];
     int iov_count = 0;
   };
   // Requires mutex_: moves up to kMaxSlicesPerSend slices from to_send_ to in_flight_ and
@@ -100,7 +101,8 @@ class TcpConnection {
   const net::HostPort peer_;
   const Settings settings_;
   SliceCompletion& sink_;
-  net::UniqueFd fd_;  // written by the sender before `connected_`, then read-only
+  net::UniqueFd fd_;                 // written by the sender before `connected_`, then read-only
+  char pad_sink_[tcp::kMaxPad + 1];  // READ reply pads land here; used by the one reader
 
   std::mutex mutex_;
   std::condition_variable sender_cv_;    // work for the sender, or death

@@ -17,13 +17,22 @@ class InboundStream {
  public:
   static constexpr size_t kCapacity = 64 << 10;
   static constexpr size_t kDirectBytes = 16 << 10;
+  static constexpr size_t kMaxSkip = 128;
 
   explicit InboundStream(int fd);
 
   // Reads exactly `size` bytes into `out`, blocking. False on end of stream or a socket error.
   // A request header; after a large payload only the header itself is taken off the socket
   // (the next payload is likely large too, and goes straight into its memory).
-  bool readHeader(void* out, size_t size) { return read(out, size, large_ ? size : kCapacity); }
+  // (and the pad that may follow it: tcp_wire.h).
+  bool readHeader(void* out, size_t size) {
+    return read(out, size, large_ ? size + kMaxSkip : kCapacity);
+  }
+  // Drops `size` (at most kMaxSkip) bytes: a payload's pad.
+  bool skip(size_t size) {
+    char sink[kMaxSkip];
+    return size <= kMaxSkip && read(sink, size, kCapacity);
+  }
   // A WRITE payload.
   bool readPayload(void* out, size_t size) {
     large_ = size >= kDirectBytes;

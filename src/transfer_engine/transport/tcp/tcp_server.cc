@@ -91,17 +91,24 @@ class AckBuffer {
 namespace {
 
 bool isRead(const tcp::RequestHeader& header) {
-  return (header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag)) == tcp::kOpRead;
+  return tcp::baseOpcode(header.opcode) == tcp::kOpRead;
 }
+
+uint16_t padOf(const tcp::RequestHeader& header) {
+  return (header.opcode & tcp::kOpPaddedFlag) != 0 ? header.payload_pad : 0;
+}
+
+// A large READ from an initiator that pads: it chose the pad for a reply that starts a send.
+bool padded(const tcp::RequestHeader& header) { return (header.opcode & tcp::kOpPaddedFlag) != 0; }
 
 constexpr size_t kMaxReadsPerSend = 16;
 
 }  // namespace
 
 bool TcpServer::acceptable(const tcp::RequestHeader& header) const {
-  uint8_t op = header.opcode & static_cast<uint8_t>(~tcp::kOpV2Flag);
-  bool known_op =
-      (header.opcode & tcp::kOpV2Flag) != 0 && (op == tcp::kOpRead || op == tcp::kOpWrite);
+  uint8_t op = tcp::baseOpcode(header.opcode);
+  bool known_op = (header.opcode & tcp::kOpV2Flag) != 0 &&
+                  (op == tcp::kOpRead || op == tcp::kOpWrite) && padOf(header) <= tcp::kMaxPad;
   if (known_op && header.size > 0 &&
       registry_.contains(header.addr, header.size, /*remote_only=*/true)) {
     return true;
@@ -114,7 +121,8 @@ bool TcpServer::acceptable(const tcp::RequestHeader& header) const {
 
 // Answers `first` and every further READ already queued on the socket (up to
 // kMaxReadsPerSend) with one sendmsg, after the held-back acks. A queued request that is not
-// an acceptable READ is left in `stashed` for the caller. Returns false when the connection
+// an acceptable READ, or whose reply carries a pad (it starts a send of its own, where its
+// initiator placed it), is left in `stashed` for the caller. Returns false when the connection
 // broke.
 bool TcpServer::answerReads(int fd, InboundStream& stream, const tcp::RequestHeader& first,
                             AckBuffer& acks, std::optional<tcp::RequestHeader>& stashed) {
@@ -125,18 +133,22 @@ bool TcpServer::answerReads(int fd, InboundStream& stream, const tcp::RequestHea
          stream.pending(sizeof(tcp::RequestHeader)) >= sizeof(tcp::RequestHeader)) {
     tcp::RequestHeader next;
     if (!stream.readHeader(&next, sizeof(next))) return false;
-    if (!isRead(next) || !acceptable(next)) {
+    if (!isRead(next) || !acceptable(next) || padded(next)) {
       stashed = next;
       break;
     }
     reads[count++] = next;
   }
   static const uint64_t kOk = tcp::kStatusOk;
-  struct iovec iov[1 + 2 * kMaxReadsPerSend];
+  static const char kZeros[tcp::kMaxPad + 1] = {};
+  struct iovec iov[1 + 3 * kMaxReadsPerSend];
   int iov_count = 0;
   if (acks.count() > 0) iov[iov_count++] = acks.iov();
   for (size_t i = 0; i < count; ++i) {
     iov[iov_count++] = {const_cast<uint64_t*>(&kOk), sizeof(kOk)};
+    if (const uint16_t pad = padOf(reads[i]); pad > 0) {
+      iov[iov_count++] = {const_cast<char*>(kZeros), pad};
+    }
     iov[iov_count++] = {reinterpret_cast<char*>(reads[i].addr), reads[i].size};
   }
   tsanAcquire(&registry_);  // peers order accesses to registered memory (see the header)
@@ -179,6 +191,7 @@ void TcpServer::serve(Session* session) {
       if (!answerReads(fd, stream, header, acks, stashed)) break;
       continue;
     }
+    if (const uint16_t pad = padOf(header); pad > 0 && !stream.skip(pad)) break;
     tsanAcquire(&registry_);
     bool received = stream.readPayload(reinterpret_cast<char*>(header.addr), header.size);
     tsanRelease(&registry_);

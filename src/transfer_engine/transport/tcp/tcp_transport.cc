@@ -22,7 +22,7 @@ Status TcpTransport::start(SegmentDescriptor& local_descriptor) {
   MC_ASSIGN_OR_RETURN(uint16_t port, net::boundPort(listen_fd.get()));
   server_.start(std::move(listen_fd));
   local_descriptor.tcp_data_port = port;
-  local_descriptor.tcp_proto_version = 2;
+  local_descriptor.tcp_proto_version = tcp::kPaddedProtoVersion;
   LOG(INFO) << "tcp: data port listening on " << bind_host_ << ":" << port;
   return Status::OK();
 }
@@ -89,7 +89,7 @@ TcpTransport::PeerPool* TcpTransport::poolFor(const net::HostPort& peer) {
   return pool.get();
 }
 
-TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) {
+TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer, bool padded) {
   for (auto it = pool->retiring.begin(); it != pool->retiring.end();) {
     it = (*it)->drained() ? pool->retiring.erase(it) : it + 1;
   }
@@ -119,6 +119,7 @@ TcpConnection* TcpTransport::laneFor(PeerPool* pool, const net::HostPort& peer) 
     settings.connect_timeout = std::chrono::seconds(options_.handshake_connect_timeout_sec);
     settings.stall_timeout = std::chrono::seconds(options_.tcp_status_timeout_sec);
     settings.secret = secret_;
+    settings.padded = padded;
     lane = std::make_unique<TcpConnection>(peer, settings, sink_);
   }
   return lane.get();
@@ -141,6 +142,8 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
   // thread and a wake-up (16 x 4 KiB reads from Python: +15% on one lane).
   uint64_t bytes = 0;
   for (size_t i = 0; i < count; ++i) bytes += slices[i]->length;
+  const bool padded = options_.tcp_proto >= tcp::kPaddedProtoVersion &&
+                      target.descriptor.tcp_proto_version >= tcp::kPaddedProtoVersion;
   std::unique_lock lock(pool->mutex);
   const size_t run =
       bytes < kSpreadBytes
@@ -148,7 +151,7 @@ void TcpTransport::submit(const RemoteSegment& target, Slice* const* slices, siz
           : std::max<size_t>(1, count / static_cast<size_t>(options_.tcp_lanes_per_peer));
   for (size_t begin = 0; begin < count;) {
     size_t n = std::min(run, count - begin);
-    TcpConnection* lane = laneFor(pool, peer);
+    TcpConnection* lane = laneFor(pool, peer, padded);
     if (lane == nullptr) {
       // The peer is down: fail the rest here, without a connection (the engine's retries come
       // straight back, so the whole budget costs microseconds).

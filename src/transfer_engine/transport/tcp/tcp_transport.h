@@ -56,7 +56,8 @@ class TcpTransport : public Transport {
   PeerPool* poolFor(const net::HostPort& peer);
   // Returns a live lane, replacing a dead one; null while the peer is taken as down (a lane's
   // connect found it refusing or unreachable less than kDownMemory ago). Requires pool->mutex.
-  TcpConnection* laneFor(PeerPool* pool, const net::HostPort& peer);
+  // A new lane pads payloads when `padded` (the peer advertises tcp_proto_version 3).
+  TcpConnection* laneFor(PeerPool* pool, const net::HostPort& peer, bool padded);
 
   const TransferEngineOptions options_;
   const std::string bind_host_;
