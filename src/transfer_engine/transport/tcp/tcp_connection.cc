@@ -124,8 +124,8 @@ size_t TcpConnection::takeBatch(OutgoingFrames& out) {
     slice->wire_pad = 0;
     if (settings_.padded && slice->length >= tcp::kPadMinBytes) {
       const auto local = reinterpret_cast<uint64_t>(slice->local);
-      // A WRITE's payload follows its header in this send; a READ's comes back after the
-      // status word, at the start of the peer's send (the data port starts one per large READ).
+      // A WRITE's payload follows its header in this send; a READ's comes back after its
+      // status word, taken to start the peer's send (as it does with one request in flight).
       slice->wire_pad = write ? tcp::choosePad(at, local, slice->remote)
                               : tcp::choosePad(sizeof(uint64_t), slice->remote, local);
       header.opcode |= tcp::kOpPaddedFlag;
