@@ -288,12 +288,12 @@ Status TcpConnection::receiveReply(Slice* slice) {
   const size_t pad = read ? slice->wire_pad : 0;
   // A READ's status, pad and payload arrive back to back: take them with one recvmsg. A
   // rejected READ has no payload (the target closes the connection): a short read.
-  struct iovec iov[3] = {{&word, sizeof(word)}, {pad_sink_, pad}, {slice->local, slice->length}};
-  if (pad == 0) iov[1] = iov[2];
-  MC_ASSIGN_OR_RETURN(size_t received, net::recvUntilFullOrClosed(fd_.get(), iov,
-                                                                  !read     ? 1
-                                                                  : pad > 0 ? 3
-                                                                            : 2));
+  struct iovec iov[3];
+  int iov_count = 0;
+  iov[iov_count++] = {&word, sizeof(word)};
+  if (pad > 0) iov[iov_count++] = {pad_sink_, pad};
+  if (read) iov[iov_count++] = {slice->local, slice->length};
+  MC_ASSIGN_OR_RETURN(size_t received, net::recvUntilFullOrClosed(fd_.get(), iov, iov_count));
   if (received < sizeof(word)) {
     return Status::error(ErrorCode::ERR_SOCKET, "connection closed by peer");
   }

@@ -22,9 +22,9 @@ class InboundStream {
   explicit InboundStream(int fd);
 
   // Reads exactly `size` bytes into `out`, blocking. False on end of stream or a socket error.
-  // A request header; after a large payload only the header itself is taken off the socket
-  // (the next payload is likely large too, and goes straight into its memory).
-  // (and the pad that may follow it: tcp_wire.h).
+  // A request header; after a large payload only the header and at most a pad's worth more
+  // (tcp_wire.h) are taken off the socket: the next payload is likely large too, and goes
+  // straight into its memory.
   bool readHeader(void* out, size_t size) {
     return read(out, size, large_ ? size + kMaxSkip : kCapacity);
   }
