@@ -16,9 +16,7 @@
 #include "mooncake/transfer_engine/transfer_engine.h"
 #include "support/auth.h"
 #include "support/engine_peer.h"
-#include "transfer_engine/handshake/frame_codec.h"
-#include "transfer_engine/handshake/handshake_client.h"
-#include "transfer_engine/metadata/segment_descriptor.h"
+#include "support/peer_descriptor.h"
 #include "transfer_engine/transport/tcp/tcp_wire.h"
 
 namespace mooncake {
@@ -32,13 +30,8 @@ class TcpPaddingTest : public ::testing::Test {
     peer_ =
         testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20, {"MC_SAME_HOST_DIRECT=0"});
     ASSERT_TRUE(peer_.error.empty()) << peer_.error;
-    auto rpc = net::parseHostPort(peer_.segment_name, 0);
-    ASSERT_TRUE(rpc.ok());
-    auto reply = te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2),
-                                   1 << 20, testing::processSecret());
-    ASSERT_TRUE(reply.ok()) << reply.status().toString();
-    auto descriptor = te::decodeSegmentDescriptor(*reply);
-    ASSERT_TRUE(descriptor.ok());
+    auto descriptor = testing::fetchPeerDescriptor(peer_);
+    ASSERT_TRUE(descriptor.ok()) << descriptor.status().toString();
     EXPECT_EQ(descriptor->tcp_proto_version, tcp::kPaddedProtoVersion);
     data_port_ = net::HostPort{"127.0.0.1", descriptor->tcp_data_port};
   }

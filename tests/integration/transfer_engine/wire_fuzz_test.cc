@@ -11,6 +11,7 @@
 #include "support/auth.h"
 #include "support/engine_peer.h"
 #include "support/fuzz.h"
+#include "support/peer_descriptor.h"
 #include "transfer_engine/handshake/frame_codec.h"
 #include "transfer_engine/handshake/handshake_client.h"
 #include "transfer_engine/metadata/segment_descriptor.h"
@@ -100,13 +101,8 @@ TEST(WireFuzzTest, DataPortHeadersNeverReachOutsideTheRegisteredBuffer) {
   auto peer =
       testing::startEnginePeer("P2PHANDSHAKE", "127.0.0.1", 1 << 20, {"MC_SAME_HOST_DIRECT=0"});
   ASSERT_TRUE(peer.error.empty()) << peer.error;
-  auto rpc = net::parseHostPort(peer.segment_name, 0);
-  ASSERT_TRUE(rpc.ok());
-  auto reply = te::handshakeCall(*rpc, te::FrameType::kMetadata, "{}", std::chrono::seconds(2),
-                                 1 << 20, testing::processSecret());
-  ASSERT_TRUE(reply.ok());
-  auto descriptor = te::decodeSegmentDescriptor(*reply);
-  ASSERT_TRUE(descriptor.ok());
+  auto descriptor = testing::fetchPeerDescriptor(peer);
+  ASSERT_TRUE(descriptor.ok()) << descriptor.status().toString();
   const net::HostPort data{"127.0.0.1", descriptor->tcp_data_port};
   const uint64_t base = peer.buffer_addr;
   const uint64_t length = peer.buffer_length;

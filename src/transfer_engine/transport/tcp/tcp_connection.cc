@@ -112,7 +112,6 @@ size_t TcpConnection::takeBatch(OutgoingFrames& out) {
   if (in_flight_.empty()) waiting_since_ = std::chrono::steady_clock::now();
   // The frames are described here, under the lock: once a slice is in flight, fail() may
   // complete it (and its owner free it) at any moment.
-  static const char kZeros[tcp::kMaxPad + 1] = {};
   uint64_t at = 0;  // bytes of this sendmsg before the next frame
   while (count < kMaxSlicesPerSend && !to_send_.empty()) {
     Slice* slice = to_send_.pop();
@@ -134,7 +133,7 @@ size_t TcpConnection::takeBatch(OutgoingFrames& out) {
     out.iov[out.iov_count++] = {&header, sizeof(header)};
     if (write) {
       if (slice->wire_pad > 0) {
-        out.iov[out.iov_count++] = {const_cast<char*>(kZeros), slice->wire_pad};
+        out.iov[out.iov_count++] = {const_cast<char*>(tcp::kPadZeros), slice->wire_pad};
       }
       out.iov[out.iov_count++] = {slice->local, slice->length};
       at += slice->wire_pad + slice->length;

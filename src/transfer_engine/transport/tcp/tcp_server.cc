@@ -138,14 +138,13 @@ bool TcpServer::answerReads(int fd, InboundStream& stream, const tcp::RequestHea
     reads[count++] = next;
   }
   static const uint64_t kOk = tcp::kStatusOk;
-  static const char kZeros[tcp::kMaxPad + 1] = {};
   struct iovec iov[1 + 3 * kMaxReadsPerSend];
   int iov_count = 0;
   if (acks.count() > 0) iov[iov_count++] = acks.iov();
   for (size_t i = 0; i < count; ++i) {
     iov[iov_count++] = {const_cast<uint64_t*>(&kOk), sizeof(kOk)};
     if (const uint16_t pad = padOf(reads[i]); pad > 0) {
-      iov[iov_count++] = {const_cast<char*>(kZeros), pad};
+      iov[iov_count++] = {const_cast<char*>(tcp::kPadZeros), pad};
     }
     iov[iov_count++] = {reinterpret_cast<char*>(reads[i].addr), reads[i].size};
   }

@@ -33,6 +33,8 @@ constexpr int kPaddedProtoVersion = 3;
 constexpr uint16_t kMaxPad = 127;
 // Payloads below this are not padded (the data port copies them through its buffer anyway).
 constexpr uint64_t kPadMinBytes = 16 << 10;
+// What a pad's bytes are sent from.
+inline constexpr char kPadZeros[kMaxPad + 1] = {};
 constexpr uint64_t kStatusMagic = uint64_t{0x4D435456} << 32;
 constexpr uint64_t kStatusOk = kStatusMagic | 0;
 constexpr uint64_t kStatusRejected = kStatusMagic | 1;
