@@ -14,7 +14,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -148,16 +150,24 @@ int firstEphemeralPort() {
 // Below the ephemeral range: a port the kernel gave us for bind(0) could be handed to another
 // test's outgoing connection before our server binds it (seen as "address already in use" under
 // ctest -j2). Random ports below that range collide only with another test's pick.
+// A port is handed out once per process: two picks of one test (a master's rpc and metrics
+// ports) are both still unbound when the second is made, so bindable() cannot tell them apart.
 uint16_t freeLoopbackPort() {
   static thread_local std::mt19937 random(std::random_device{}() ^
                                           static_cast<unsigned>(::getpid()));
+  static std::mutex given_mutex;
+  static std::set<uint16_t> given;
   const int high = firstEphemeralPort() - 1;
   constexpr int kLow = 10000;
   if (high > kLow) {
     std::uniform_int_distribution<int> pick(kLow, high);
     for (int attempt = 0; attempt < 200; ++attempt) {
       auto port = static_cast<uint16_t>(pick(random));
-      if (bindable(port)) return port;
+      std::lock_guard lock(given_mutex);
+      if (!given.contains(port) && bindable(port)) {
+        given.insert(port);
+        return port;
+      }
     }
   }
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
