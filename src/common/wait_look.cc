@@ -22,4 +22,20 @@ std::chrono::microseconds waitLookBeforeSleep() {
   return look;
 }
 
+namespace {
+thread_local int sleep_at_once_depth = 0;
+}  // namespace
+
+SleepAtOnceScope::SleepAtOnceScope(bool active) : active_(active) {
+  if (active_) ++sleep_at_once_depth;
+}
+
+SleepAtOnceScope::~SleepAtOnceScope() {
+  if (active_) --sleep_at_once_depth;
+}
+
+std::chrono::microseconds lookForAnswer() {
+  return sleep_at_once_depth > 0 ? std::chrono::microseconds(0) : waitLookBeforeSleep();
+}
+
 }  // namespace mooncake

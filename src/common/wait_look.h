@@ -14,6 +14,25 @@ namespace mooncake {
 
 std::chrono::microseconds waitLookBeforeSleep();
 
+// While one is alive, this thread's waits for an answer sleep at once (lookForAnswer() is zero):
+// the thread has a bulk transfer in flight that outlasts the answer (a get reads a remembered
+// replica while it asks the master), so the wake-up a look saves is hidden behind the transfer,
+// and the look would only take a core from the threads doing the transfer's copies.
+class SleepAtOnceScope {
+ public:
+  explicit SleepAtOnceScope(bool active = true);
+  ~SleepAtOnceScope();
+  SleepAtOnceScope(const SleepAtOnceScope&) = delete;
+  SleepAtOnceScope& operator=(const SleepAtOnceScope&) = delete;
+
+ private:
+  bool active_;
+};
+
+// How long this thread looks for an answer before it sleeps: waitLookBeforeSleep(), or zero
+// inside a SleepAtOnceScope.
+std::chrono::microseconds lookForAnswer();
+
 // A server's look for one connection's next request, kept while it pays. A look pays when it
 // finds the request (no wake-up), and also when the request comes soon after it ends: the core
 // has not been idle for long, and waking a thread there is cheaper (without the look, Python

@@ -2,10 +2,15 @@
 #include <deque>
 #include <future>
 
+#include "common/wait_look.h"
 #include "store/client/client_impl.h"
 
 namespace mooncake::store {
 namespace {
+
+// Reads in flight above this size outlast the master's answer (the Transfer Engine looks for a
+// transfer's completion only up to the same size).
+constexpr uint64_t kLookBytesLimit = 64 * 1024;
 
 Status bufferTooSmall(const std::string& key, uint64_t object_size, size_t capacity) {
   return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
@@ -321,7 +326,14 @@ Client::Impl::OverlappedLookup Client::Impl::lookupOverlapped(
   auto flight = requests.empty() ? Result<TasksInFlight>(Status::storeError(
                                        StoreErrorCode::INVALID_PARAMS, "nothing remembered"))
                                  : startTasks(requests);
-  result.lists = master.batchGetReplicaList(keys);
+  {
+    // A large read outlasts the master's answer: waiting for it without a look leaves the cores
+    // to the read's copies, and the wake-up is hidden behind the read.
+    uint64_t in_flight = 0;
+    for (const TransferRequest& request : requests) in_flight += request.length;
+    SleepAtOnceScope sleep(flight.ok() && in_flight > kLookBytesLimit);
+    result.lists = master.batchGetReplicaList(keys);
+  }
   // Every read must be over before its memory is used again, whatever the master said.
   std::vector<bool> read_ok(keys.size(), false);
   if (flight.ok()) {

@@ -111,7 +111,7 @@ Status FastRpcChannel::call(uint32_t method, const google::protobuf::MessageLite
   std::string inbox(kFirstChunk, '\0');
   size_t received = 0;
   Received got = receiveAtLeast(fd, inbox.data(), sizeof(fast_rpc::FrameHeader), inbox.size(),
-                                &received, waitLookBeforeSleep());
+                                &received, lookForAnswer());
   if (got == Received::kTimeout) {
     return Status::storeError(StoreErrorCode::RPC_TIMEOUT,
                               "master fast RPC " + address_.toString() + ": no answer within " +

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace mooncake {
 namespace {
 
@@ -70,6 +72,30 @@ TEST(ConnectionLookTest, ZeroLookNeverLooks) {
   EXPECT_EQ(look.next(), microseconds(0));
   for (int i = 0; i < 8; ++i) look.arrivedAfter(microseconds(0));
   EXPECT_EQ(look.next(), microseconds(0));
+}
+
+TEST(SleepAtOnceScopeTest, ZeroesThisThreadsAnswerLookWhileAlive) {
+  const microseconds configured = waitLookBeforeSleep();
+  EXPECT_EQ(lookForAnswer(), configured);
+  {
+    SleepAtOnceScope outer;
+    EXPECT_EQ(lookForAnswer(), microseconds(0));
+    {
+      SleepAtOnceScope inner;
+      EXPECT_EQ(lookForAnswer(), microseconds(0));
+    }
+    EXPECT_EQ(lookForAnswer(), microseconds(0)) << "the outer scope still holds";
+    // Only this thread sleeps at once: another thread's waits still look.
+    microseconds other{-1};
+    std::thread([&other] { other = lookForAnswer(); }).join();
+    EXPECT_EQ(other, configured);
+  }
+  EXPECT_EQ(lookForAnswer(), configured);
+}
+
+TEST(SleepAtOnceScopeTest, AnInactiveScopeChangesNothing) {
+  SleepAtOnceScope inactive(false);
+  EXPECT_EQ(lookForAnswer(), waitLookBeforeSleep());
 }
 
 }  // namespace
