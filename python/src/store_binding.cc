@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "heap_tuning.h"
 #include "python_api/distributed_store.h"
 #include "python_api/engine_api.h"
 
@@ -107,6 +108,7 @@ class BytesRooms {
   explicit BytesRooms(size_t count) : objects_(count) {}
   DistributedStore::RoomFor maker() {
     return [this](size_t i, uint64_t size) -> void* {
+      prepareHeapFor(size);
       py::gil_scoped_acquire gil;
       objects_[i] = py::reinterpret_steal<py::object>(
           PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size)));

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "common/logging.h"
+#include "heap_tuning.h"
 #include "python_api/distributed_store.h"
 #include "python_api/tensor_header.h"
 
@@ -95,6 +96,7 @@ int putTensorRaw(DistributedStore& s, const std::string& key, int32_t dtype,
 py::list batchGetTensorRaw(DistributedStore& s, const std::vector<std::string>& keys) {
   std::vector<py::array> rooms(keys.size());
   DistributedStore::RoomFor maker = [&rooms](size_t i, uint64_t size) -> void* {
+    prepareHeapFor(size);
     py::gil_scoped_acquire gil;
     try {
       rooms[i] = py::array(numpyDtype(3), std::vector<py::ssize_t>{static_cast<py::ssize_t>(size)});
