@@ -14,6 +14,10 @@ namespace mooncake {
 
 std::chrono::microseconds waitLookBeforeSleep();
 
+// Transfers of up to this many bytes finish within about a wake-up, so their waiters look;
+// larger ones outlast it, and a look would only take CPU from the threads doing their copies.
+inline constexpr uint64_t kLookBytesLimit = 64 * 1024;
+
 // While one is alive, this thread's waits for an answer sleep at once (lookForAnswer() is zero):
 // the thread has a bulk transfer in flight that outlasts the answer (a get reads a remembered
 // replica while it asks the master), so the wake-up a look saves is hidden behind the transfer,

@@ -8,10 +8,6 @@
 namespace mooncake::store {
 namespace {
 
-// Reads in flight above this size outlast the master's answer (the Transfer Engine looks for a
-// transfer's completion only up to the same size).
-constexpr uint64_t kLookBytesLimit = 64 * 1024;
-
 Status bufferTooSmall(const std::string& key, uint64_t object_size, size_t capacity) {
   return Status::storeError(StoreErrorCode::BUFFER_OVERFLOW,
                             "key '" + key + "' holds " + std::to_string(object_size) +

@@ -15,7 +15,6 @@
 namespace mooncake::te {
 namespace {
 
-constexpr uint64_t kLookBytesLimit = 64 * 1024;
 // How soon a waiter looks again at a drivable task it could not drive.
 constexpr std::chrono::microseconds kDriveRetry{1000};
 

@@ -3,6 +3,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "common/wait_look.h"
+
 namespace mooncake::store::daemon {
 namespace {
 
@@ -19,7 +21,6 @@ constexpr std::chrono::milliseconds kFrameTimeout{10000};
 // How long a call looks for the daemon's answer before it sleeps: a metadata call or a small
 // get through the daemon answers within about this.
 constexpr std::chrono::microseconds kLookForReply{100};
-constexpr uint64_t kLookBytesLimit = 64 * 1024;
 
 }  // namespace
 
