@@ -35,9 +35,8 @@ def run(build, regex, seconds):
         sys.exit(f"python_ab: the run with {build} failed:\n{out.stdout[-2000:]}{out.stderr[-2000:]}")
     samples = json.loads(lines[-1])["samples"]
     rows = {}
-    for name, values in samples.items():
-        api, size, batch = name.rsplit(" ", 2)[0], name.split()[-2], name.split()[-1]
-        who, op = api.split(" ", 1)
+    for name, values in samples.items():  # "<store|redis-py> <op> <bytes> <batch>"
+        who, op, size, batch = name.split()
         rows.setdefault((op, int(size), int(batch)), {})[who] = values[0]
     return rows
 

@@ -327,7 +327,7 @@ Client::Impl::OverlappedLookup Client::Impl::lookupOverlapped(
     // to the read's copies, and the wake-up is hidden behind the read.
     uint64_t in_flight = 0;
     for (const TransferRequest& request : requests) in_flight += request.length;
-    SleepAtOnceScope sleep(flight.ok() && in_flight > kLookBytesLimit);
+    SleepAtOnceScope no_look(flight.ok() && in_flight > kLookBytesLimit);
     result.lists = master.batchGetReplicaList(keys);
   }
   // Every read must be over before its memory is used again, whatever the master said.
